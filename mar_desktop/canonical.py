@@ -1,0 +1,76 @@
+"""Canonical JSON: the exact bytes that are signed and hashed.
+
+UTF-8, keys sorted by code point, no insignificant whitespace, no floats (quantities are decimal
+strings), no NaN. Changing anything here breaks every signature ever made: the golden vectors
+in ``tests/unit/test_canonical_vectors.py`` fail if it changes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+JsonValue = None | bool | int | str | list["JsonValue"] | dict[str, "JsonValue"]
+
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+)
+
+
+def _check(value: Any, path: str) -> None:
+    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+        return
+    if isinstance(value, float):
+        raise TypeError(f"float at {path}: use a decimal string")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"non-string key at {path}")
+            _check(item, f"{path}.{key}")
+        return
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check(item, f"{path}[{index}]")
+        return
+    raise TypeError(f"{type(value).__name__} at {path} is not canonical JSON")
+
+
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def _plain_json(value: Any) -> bool:
+    """Fast path of :func:`_check`: True when every node has exactly a JSON type (no float,
+    no subclass). Anything else goes to the precise check, which names the offending path."""
+    stack = [value]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    while stack:
+        node = pop()
+        kind = type(node)
+        if kind in _PLAIN:
+            continue
+        if kind is dict:
+            for key, item in node.items():
+                if type(key) is not str:
+                    return False
+                push(item)
+        elif kind is list or kind is tuple:
+            extend(node)
+        else:
+            return False
+    return True
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Encodes ``value`` canonically. Raises ``TypeError`` on floats or non-JSON types."""
+    if not _plain_json(value):
+        _check(value, "$")
+    return _ENCODER.encode(value).encode("utf-8")
+
+
+def loads(data: bytes | str) -> Any:
+    """Parses JSON, refusing floats so a decoded entry re-encodes to the same bytes."""
+
+    def _no_float(text: str) -> Any:
+        raise ValueError(f"float {text} in canonical JSON")
+
+    return json.loads(data, parse_float=_no_float, parse_constant=_no_float)

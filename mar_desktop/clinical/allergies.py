@@ -1,0 +1,155 @@
+"""Allergy checks: warn when a resident's recorded allergy matches the drug of an order.
+
+This only ever warns (DESIGN §5: allergies are shown before giving); it never refuses and never
+stays silent about a match it can see. It is a safety net, not a drug-interaction database:
+
+* **Direct match**: the allergy substance and the drug name share a significant word, compared
+  case-insensitively (``"Penicillin"`` matches ``"Penicillin V potassium"``; ``"morphine
+  sulfate"`` matches ``"Morphine ER"``). Salt, form and filler words (``sodium``, ``hcl``,
+  ``tablet``, ``acid`` …, :data:`IGNORED_WORDS`) and words shorter than 3 letters never match
+  on their own.
+* **Cross-sensitivity**: the small class table :data:`CROSS_SENSITIVITY_CLASSES` below. An
+  allergy naming a class (``"penicillins"``, ``"sulfa"``, ``"NSAID"``, ``"opioids"``) or any
+  member of it warns for every member of that class (``penicillin`` → ``amoxicillin``,
+  ``codeine`` → ``morphine``, ``aspirin`` → ``ibuprofen``). The table deliberately errs toward
+  warning; it is not exhaustive.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from mar_desktop.model import Allergy, Order, Resident
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def _phrase(text: str) -> str:
+    """``text`` as `` word word `` (lower case, punctuation and hyphens as single spaces)."""
+    return " " + " ".join(_TOKEN.findall(text.casefold())) + " "
+
+
+@dataclass(frozen=True, slots=True)
+class DrugClass:
+    name: str  # shown to the nurse
+    aliases: tuple[str, ...]  # words or phrases that name the class itself in an allergy entry
+    members: frozenset[str]  # drug words (generic names) in the class
+
+
+def _class(name: str, aliases: str, members: str) -> DrugClass:
+    return DrugClass(
+        name, tuple(_phrase(a) for a in aliases.split(",")), frozenset(members.split())
+    )
+
+
+CROSS_SENSITIVITY_CLASSES: tuple[DrugClass, ...] = (
+    _class(
+        "penicillins",
+        "penicillin, penicillins, pcn, beta lactam, beta lactams",
+        "penicillin amoxicillin ampicillin piperacillin nafcillin oxacillin dicloxacillin "
+        "cloxacillin ticarcillin benzathine",
+    ),
+    _class(
+        "cephalosporins",
+        "cephalosporin, cephalosporins, beta lactam, beta lactams",
+        "cephalexin cefazolin cefadroxil cefuroxime cefdinir cefpodoxime ceftriaxone cefepime "
+        "cefotaxime ceftazidime cefprozil cefaclor",
+    ),
+    _class(
+        "sulfonamide antibiotics",
+        "sulfa, sulfonamide, sulfonamides, sulpha, sulfa drugs",
+        "sulfamethoxazole sulfadiazine sulfisoxazole sulfasalazine sulfacetamide",
+    ),
+    _class(
+        "opioids",
+        "opioid, opioids, opiate, opiates, narcotic, narcotics",
+        "morphine codeine hydrocodone hydromorphone oxycodone oxymorphone fentanyl methadone "
+        "tramadol meperidine tapentadol buprenorphine",
+    ),
+    _class(
+        "NSAIDs",
+        "nsaid, nsaids, asa, salicylate, salicylates, anti inflammatory",
+        "aspirin ibuprofen naproxen diclofenac ketorolac indomethacin meloxicam ketoprofen "
+        "etodolac nabumetone piroxicam celecoxib",
+    ),
+    _class(
+        "ACE inhibitors",
+        "ace inhibitor, ace inhibitors, acei",
+        "lisinopril enalapril ramipril captopril benazepril quinapril fosinopril perindopril",
+    ),
+)
+
+IGNORED_WORDS = frozenset(
+    """
+    acid sodium potassium calcium magnesium hydrochloride hcl hbr sulfate sulphate
+    phosphate acetate citrate tartrate maleate mesylate besylate succinate fumarate
+    bitartrate chloride bromide er xr sr cr la dr ir ec odt tablet tablets tab tabs capsule
+    capsules cap caps solution suspension syrup injection inj oral liquid cream ointment
+    patch drops spray extended release delayed immediate chewable mg mcg ml unit units and
+    with the allergy allergies allergic drug drugs medication medications known nkda nka
+    none unknown other
+    """.split()  # noqa: SIM905
+)
+
+_WORD = re.compile(r"[a-z][a-z0-9-]*")
+
+
+def _words(text: str) -> frozenset[str]:
+    """Significant lower-case words; hyphenated words count whole and by their parts."""
+    found: set[str] = set()
+    for word in _WORD.findall(text.casefold()):
+        for part in (word, *word.split("-")):
+            if len(part) >= 3 and part not in IGNORED_WORDS:
+                found.add(part)
+    return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True)
+class AllergyMatch:
+    """One reason to warn. ``message`` names the allergy and drug word, never the resident."""
+
+    allergy: Allergy
+    kind: Literal["direct", "class"]
+    drug_word: str  # the word of the drug name that matched
+    class_name: str | None = None
+
+    @property
+    def message(self) -> str:
+        if self.kind == "direct":
+            return f"Allergy recorded: {self.allergy.substance} (matches {self.drug_word})"
+        return (
+            f"Allergy recorded: {self.allergy.substance} — {self.drug_word} is in the same "
+            f"class ({self.class_name}); cross-sensitivity possible"
+        )
+
+
+def allergy_matches(resident: Resident, order: Order) -> tuple[AllergyMatch, ...]:
+    """Every allergy of ``resident`` that matches ``order.drug`` directly or by class.
+
+    At most one match per allergy (a direct match is preferred). Empty means no match found.
+    """
+    return drug_allergy_matches(resident.allergies, order.drug)
+
+
+def drug_allergy_matches(allergies: tuple[Allergy, ...], drug: str) -> tuple[AllergyMatch, ...]:
+    """As :func:`allergy_matches` for a drug name and a list of allergies."""
+    drug_words = _words(drug)
+    matches: list[AllergyMatch] = []
+    for allergy in allergies:
+        allergy_words = _words(allergy.substance)
+        allergy_phrase = _phrase(allergy.substance)
+        direct = sorted(allergy_words & drug_words)
+        if direct:
+            matches.append(AllergyMatch(allergy, "direct", direct[0]))
+            continue
+        for drug_class in CROSS_SENSITIVITY_CLASSES:
+            names_class = any(alias in allergy_phrase for alias in drug_class.aliases)
+            if not names_class and not allergy_words & drug_class.members:
+                continue
+            in_class = sorted(drug_words & drug_class.members)
+            if in_class:
+                matches.append(AllergyMatch(allergy, "class", in_class[0], drug_class.name))
+                break
+    return tuple(matches)

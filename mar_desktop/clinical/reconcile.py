@@ -1,0 +1,208 @@
+"""Clinical reconciliation across devices (DESIGN §4): pure rules that turn merged facts into
+alerts. No I/O, any thread. The server runs them as entries arrive, because only it sees every
+device; each alert becomes an ``alert.raised`` entry. Nothing is merged away or deleted: both
+records stay, and the alert names them.
+
+Rules (all about doses that COUNT: outcome GIVEN and not voided):
+
+- ``double_dose``: two doses of the same order for the same ``scheduled_for`` recorded on
+  different devices (the same device cannot record both: its own rules refuse it).
+- ``discontinued_order_dose``: a dose whose ``administered_at`` is at or after the order's
+  discontinuation ``effective_at`` (the recording device had not heard of it: it was offline).
+  Checked both ways: when the dose arrives after the discontinuation and vice versa.
+- ``prn_interval`` / ``prn_daily_max``: a PRN dose that breaks the minimum interval or the
+  24-hour maximum counted with doses from OTHER devices (the limits are
+  :func:`mar_desktop.clinical.rules.check_prn_limits`, not repeated here).
+- ``clock_skew``: an entry's ``recorded_at`` lies more than
+  ``FacilitySettings.clock_skew_alert_seconds`` after the server's receive time (a device
+  clock running ahead). A clock running behind cannot be told apart from an entry recorded
+  offline and sent later, so it is not alerted on.
+
+:func:`alert_key` identifies an alert by type and the entries it names, so a rule re-run over
+the same facts (a server restart, a re-sent batch) never raises the same alert twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from mar_desktop.clinical.rules import check_prn_limits
+from mar_desktop.envelope import new_id
+from mar_desktop.errors import RuleViolation
+from mar_desktop.kinds import AlertRaised
+from mar_desktop.model import Order, Outcome
+from mar_desktop.views import AdministrationRecord
+
+
+@dataclass(frozen=True, slots=True)
+class DoseFact:
+    """What reconciliation needs of one ``administration.recorded`` entry."""
+
+    entry_id: str
+    device_id: str
+    resident_id: str
+    order_id: str
+    scheduled_for: datetime | None
+    administered_at: datetime
+    recorded_at: datetime
+    outcome: Outcome
+
+    @property
+    def given(self) -> bool:
+        return self.outcome == Outcome.GIVEN
+
+
+def alert_key(alert_type: str, related: Iterable[str]) -> tuple[str, frozenset[str]]:
+    return alert_type, frozenset(related)
+
+
+def _alert(
+    alert_type: str,
+    *,
+    related: Iterable[str],
+    detail: str,
+    resident_id: str | None = None,
+    order_id: str | None = None,
+    device_id: str | None = None,
+) -> AlertRaised:
+    return AlertRaised(
+        alert_id=new_id(),
+        alert_type=alert_type,
+        resident_id=resident_id,
+        order_id=order_id,
+        related_entry_ids=tuple(sorted(related)),
+        device_id=device_id,
+        detail=detail,
+    )
+
+
+def _counts(dose: DoseFact, voided: Collection[str]) -> bool:
+    return dose.given and dose.entry_id not in voided
+
+
+def double_dose(
+    new: DoseFact, same_slot: Iterable[DoseFact], voided: Collection[str]
+) -> AlertRaised | None:
+    """``new`` against the doses already held for its order and ``scheduled_for``."""
+    if new.scheduled_for is None or not _counts(new, voided):
+        return None
+    clashes = [
+        d.entry_id
+        for d in same_slot
+        if d.entry_id != new.entry_id
+        and d.order_id == new.order_id
+        and d.scheduled_for == new.scheduled_for
+        and d.device_id != new.device_id
+        and _counts(d, voided)
+    ]
+    if not clashes:
+        return None
+    return _alert(
+        "double_dose",
+        related=[*clashes, new.entry_id],
+        detail=(
+            f"The same scheduled dose was recorded as given on {len(clashes) + 1} devices; "
+            "both records are kept. Check the resident and review the records."
+        ),
+        resident_id=new.resident_id,
+        order_id=new.order_id,
+        device_id=new.device_id,
+    )
+
+
+def discontinued_dose(
+    dose: DoseFact,
+    discontinued_at: datetime | None,
+    discontinue_entry_id: str,
+    voided: Collection[str],
+) -> AlertRaised | None:
+    """A counted dose given at or after the order's discontinuation."""
+    if discontinued_at is None or not _counts(dose, voided):
+        return None
+    if dose.administered_at < discontinued_at:
+        return None
+    return _alert(
+        "discontinued_order_dose",
+        related=[dose.entry_id, discontinue_entry_id],
+        detail=(
+            "A dose was recorded as given after its order was discontinued (the device did not "
+            "know yet). Review the resident and the record."
+        ),
+        resident_id=dose.resident_id,
+        order_id=dose.order_id,
+        device_id=dose.device_id,
+    )
+
+
+def _record(dose: DoseFact, voided: Collection[str]) -> AdministrationRecord:
+    return AdministrationRecord(
+        entry_id=dose.entry_id,
+        resident_id=dose.resident_id,
+        order_id=dose.order_id,
+        scheduled_for=dose.scheduled_for,
+        administered_at=dose.administered_at,
+        recorded_at=dose.recorded_at,
+        outcome=dose.outcome,
+        actor_user_id="",
+        actor_role="",
+        device_id=dose.device_id,
+        voided=dose.entry_id in voided,
+    )
+
+
+def prn_limits(
+    order: Order, new: DoseFact, others: Iterable[DoseFact], voided: Collection[str]
+) -> AlertRaised | None:
+    """PRN interval / 24-hour maximum broken by ``new`` together with other devices' doses."""
+    if not order.is_prn or not _counts(new, voided):
+        return None
+    earlier = [d for d in others if d.entry_id != new.entry_id and d.order_id == order.order_id]
+    if not any(d.device_id != new.device_id and _counts(d, voided) for d in earlier):
+        return None
+    try:
+        check_prn_limits(order, [_record(d, voided) for d in earlier], new.administered_at)
+    except RuleViolation as violation:
+        if violation.code not in ("prn_interval", "prn_daily_max"):
+            raise
+        near = [
+            d.entry_id
+            for d in earlier
+            if _counts(d, voided) and abs((d.administered_at - new.administered_at).days) < 1
+        ]
+        what = "minimum interval" if violation.code == "prn_interval" else "24-hour maximum"
+        return _alert(
+            violation.code,
+            related=[*near, new.entry_id],
+            detail=(
+                f"PRN doses recorded on different devices break the order's {what}. "
+                "Check the resident and review the records."
+            ),
+            resident_id=new.resident_id,
+            order_id=order.order_id,
+            device_id=new.device_id,
+        )
+    return None
+
+
+def clock_skew(
+    device_id: str,
+    entry_id: str,
+    recorded_at: datetime,
+    received_at: datetime,
+    threshold_seconds: int,
+) -> AlertRaised | None:
+    """An entry recorded more than ``threshold_seconds`` after the server received it."""
+    ahead = (recorded_at - received_at).total_seconds()
+    if ahead <= threshold_seconds:
+        return None
+    return _alert(
+        "clock_skew",
+        related=[entry_id],
+        detail=(
+            f"This device's clock runs about {int(ahead // 60)} minute(s) ahead of the server; "
+            "times it records may be wrong. Set the device clock."
+        ),
+        device_id=device_id,
+    )

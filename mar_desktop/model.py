@@ -1,0 +1,258 @@
+"""Domain model: facility, units, residents, users and medication orders.
+
+Frozen pydantic models so the same type validates input, travels in entry bodies and is what
+projections hand back. Times are aware UTC ``datetime``; local wall-clock times of day are
+``HH:MM`` strings interpreted in the facility's time zone; quantities are ``Decimal`` (encoded
+as decimal strings, never floats).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+Text = Annotated[str, Field(max_length=2000)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _to_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("time must carry a time zone")
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_to_utc)]
+"""An aware time normalised to UTC, so its JSON form is always ``...Z``."""
+HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Role(StrEnum):
+    FACILITY_ADMIN = "facility_admin"
+    NURSE = "nurse"
+    CNA = "cna"
+    READ_ONLY = "read_only"
+
+
+LICENSED_ROLES = frozenset({Role.FACILITY_ADMIN, Role.NURSE})
+
+
+class Outcome(StrEnum):
+    GIVEN = "given"
+    REFUSED = "refused"
+    HELD = "held"
+    NOT_AVAILABLE = "not_available"
+    AWAY = "away"
+    OTHER = "other"
+
+
+class DoseStatus(StrEnum):
+    UPCOMING = "upcoming"
+    DUE = "due"
+    LATE = "late"
+    MISSED = "missed"
+    GIVEN = "given"
+    REFUSED = "refused"
+    HELD = "held"
+    NOT_GIVEN = "not_given"  # not available, away, other
+    VOIDED = "voided"  # the only recording was voided and the window has closed
+
+
+class ReasonCode(Frozen):
+    code: Annotated[str, Field(min_length=1, max_length=16)]
+    label: Name
+    outcomes: tuple[Outcome, ...] = ()  # empty: any outcome
+
+
+DEFAULT_REASON_CODES: tuple[ReasonCode, ...] = (
+    ReasonCode(code="R", label="Refused by resident", outcomes=(Outcome.REFUSED,)),
+    ReasonCode(code="H", label="Held: outside hold parameters", outcomes=(Outcome.HELD,)),
+    ReasonCode(code="HP", label="Held per prescriber", outcomes=(Outcome.HELD,)),
+    ReasonCode(code="NPO", label="Nothing by mouth", outcomes=(Outcome.HELD,)),
+    ReasonCode(code="NA", label="Not available from pharmacy", outcomes=(Outcome.NOT_AVAILABLE,)),
+    ReasonCode(code="LOA", label="Resident away / leave of absence", outcomes=(Outcome.AWAY,)),
+    ReasonCode(code="HOSP", label="Resident in hospital", outcomes=(Outcome.AWAY,)),
+    ReasonCode(code="SL", label="Resident asleep", outcomes=(Outcome.OTHER,)),
+    ReasonCode(code="O", label="Other (see note)", outcomes=(Outcome.OTHER,)),
+)
+
+
+class FacilitySettings(Frozen):
+    """Per-facility clinical and security defaults (DESIGN §3, §5)."""
+
+    window_time_critical_minutes: int = Field(30, ge=0, le=240)
+    window_frequent_minutes: int = Field(60, ge=0, le=240)
+    window_daily_minutes: int = Field(120, ge=0, le=480)
+    # A dose is LATE this long after its window closes, then MISSED (DESIGN §5).
+    missed_after_minutes: int = Field(240, ge=0, le=1440)
+    inactivity_lock_seconds: int = Field(300, ge=30, le=3600)
+    reauth_hours: int = Field(12, ge=1, le=12)
+    password_min_length: int = Field(12, ge=8, le=64)
+    prn_followup_minutes: int = Field(60, ge=5, le=1440)
+    emergency_access_minutes: int = Field(60, ge=5, le=720)
+    clock_skew_alert_seconds: int = Field(300, ge=10)
+    unsynced_warning_hours: int = Field(4, ge=1, le=168)
+    reason_codes: tuple[ReasonCode, ...] = DEFAULT_REASON_CODES
+
+
+class Facility(Frozen):
+    facility_id: Id
+    name: Name
+    timezone: str
+    settings: FacilitySettings = FacilitySettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Unit(Frozen):
+    unit_id: Id
+    name: Name
+
+
+class Allergy(Frozen):
+    substance: Name
+    reaction: Text = ""
+    severity: Literal["mild", "moderate", "severe", "unknown"] = "unknown"
+
+
+class Resident(Frozen):
+    resident_id: Id
+    unit_id: Id
+    given_name: Name
+    family_name: Name
+    date_of_birth: date
+    room: Annotated[str, Field(min_length=1, max_length=20)]
+    wristband_id: Annotated[str, Field(min_length=1, max_length=64)]
+    allergies: tuple[Allergy, ...] = ()
+    photo_png_b64: str | None = Field(None, max_length=200_000)
+    active: bool = True
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.family_name}, {self.given_name}"
+
+
+class User(Frozen):
+    """An account as everyone may see it. Credentials live elsewhere (DESIGN §2)."""
+
+    user_id: Id
+    username: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9._-]+$")]
+    full_name: Name
+    initials: Annotated[str, Field(min_length=1, max_length=4)]
+    credentials: Annotated[str, Field(max_length=20)] = ""  # licence, e.g. "RN", "LPN", "CNA"
+    role: Role
+    unit_ids: tuple[Id, ...] = ()  # empty: all units
+    active: bool = True
+
+    @property
+    def licensed(self) -> bool:
+        return self.role in LICENSED_ROLES
+
+
+VitalName = Literal[
+    "pulse", "systolic_bp", "diastolic_bp", "glucose", "respiratory_rate", "spo2", "temperature"
+]
+
+
+class HoldParameter(Frozen):
+    """Hold the dose if ``vital`` is below ``minimum`` or above ``maximum``."""
+
+    vital: VitalName
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> HoldParameter:
+        if self.minimum is None and self.maximum is None:
+            raise ValueError("a hold parameter needs a minimum or a maximum")
+        return self
+
+
+class Schedule(Frozen):
+    """When an order is due. ``fixed_times`` and ``every_n_hours`` are local wall-clock times."""
+
+    kind: Literal["fixed_times", "every_n_hours", "prn"]
+    times: tuple[HHMM, ...] = ()
+    every_hours: int | None = Field(None, ge=1, le=72)
+    anchor: HHMM = "00:00"
+    days_of_week: tuple[int, ...] | None = None  # 0 = Monday; None: every day
+    prn_min_interval_minutes: int | None = Field(None, ge=0)
+    prn_max_doses_24h: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Schedule:
+        if self.kind == "fixed_times" and not self.times:
+            raise ValueError("a fixed-times schedule needs at least one time")
+        if self.kind == "every_n_hours" and self.every_hours is None:
+            raise ValueError("an every-N-hours schedule needs every_hours")
+        if self.days_of_week is not None and (
+            not self.days_of_week or any(d < 0 or d > 6 for d in self.days_of_week)
+        ):
+            raise ValueError("days_of_week are 0 (Monday) to 6 (Sunday)")
+        return self
+
+    def doses_per_day(self) -> float:
+        if self.kind == "fixed_times":
+            return len(self.times) * (len(self.days_of_week or range(7)) / 7)
+        if self.kind == "every_n_hours" and self.every_hours:
+            return 24 / self.every_hours
+        return 0.0
+
+
+class Order(Frozen):
+    order_id: Id
+    resident_id: Id
+    drug: Name
+    strength: Annotated[str, Field(max_length=60)] = ""
+    form: Annotated[str, Field(max_length=60)] = ""
+    gtins: tuple[Annotated[str, Field(pattern=r"^\d{8,14}$")], ...] = ()
+    ndcs: tuple[Annotated[str, Field(pattern=r"^[\d-]{10,13}$")], ...] = ()
+    dose: Decimal = Field(gt=0)
+    dose_unit: Annotated[str, Field(min_length=1, max_length=20)]
+    route: Annotated[str, Field(min_length=1, max_length=40)]
+    schedule: Schedule
+    start: UtcDatetime
+    end: UtcDatetime | None = None
+    instructions: Text = ""
+    prescriber: Annotated[str, Field(max_length=200)] = ""
+    controlled_schedule: Literal["II", "III", "IV", "V"] | None = None
+    time_critical: bool = False
+    hold_parameters: tuple[HoldParameter, ...] = ()
+    site_required: bool = False
+    prn_followup_minutes: int | None = Field(None, ge=5, le=1440)
+
+    @property
+    def is_prn(self) -> bool:
+        return self.schedule.kind == "prn"
+
+    @property
+    def needs_witness(self) -> bool:
+        return self.controlled_schedule == "II"
+
+    @model_validator(mode="after")
+    def _dates(self) -> Order:
+        if self.start.tzinfo is None or (self.end is not None and self.end.tzinfo is None):
+            raise ValueError("order start and end must carry a time zone")
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("order end must be after its start")
+        return self

@@ -1,0 +1,355 @@
+"""Signing in on this device: password, then TOTP (or a recovery code); first sign-in forces a
+new password and TOTP enrolment. Also unlock, 12-hour re-authentication, logout and changing
+one's own password.
+
+Flow: :meth:`AuthService.begin_login` checks the password and returns a :class:`LoginChallenge`
+naming the next step — ``change_password`` (temporary password), ``enrol_totp`` (no
+authenticator yet) or ``totp``. The challenge lives only in this object's memory for
+``challenge_seconds`` (5 min). When the last step succeeds the throttle counters reset and
+:class:`~mar_desktop.people.sessions.SessionManager` starts the session.
+
+Every session transition (sign-in, lock, unlock, re-auth due/done, emergency access start and
+end, logout, replacement by another user) is written to the audit chain by the observer this
+service subscribes to its session manager; failures and lockouts are audited by
+:class:`~mar_desktop.people.factors.Factors`. Worker thread; session observers run on whichever
+thread caused the transition (including the UI's timer calling ``tick``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from mar_desktop import audit
+from mar_desktop.clock import utc_iso
+from mar_desktop.envelope import Actor, EntryDraft
+from mar_desktop.errors import AuthError, SessionExpired
+from mar_desktop.model import User
+from mar_desktop.people import recovery, throttle
+from mar_desktop.people.credentials import RecoverySlot
+from mar_desktop.people.factors import Attempt, Factors
+from mar_desktop.people.passwords import PasswordHashing, PasswordPolicy
+from mar_desktop.people.ports import CredentialStore
+from mar_desktop.people.sessions import Session, SessionEvent, SessionEventKind, SessionManager
+from mar_desktop.people.totp import DEFAULT_ISSUER, TotpEnrolment, TotpOutcome, check_code
+from mar_desktop.services.base import Ports, Service
+
+_SESSION_ACTIONS = {
+    SessionEventKind.STARTED: audit.LOGIN,
+    SessionEventKind.LOCKED: audit.SESSION_LOCKED,
+    SessionEventKind.UNLOCKED: audit.SESSION_UNLOCKED,
+    SessionEventKind.REAUTH_REQUIRED: audit.REAUTH_REQUIRED,
+    SessionEventKind.REAUTHENTICATED: audit.REAUTHENTICATED,
+    SessionEventKind.EMERGENCY_STARTED: audit.EMERGENCY_ACCESS,
+    SessionEventKind.EMERGENCY_ENDED: audit.EMERGENCY_ACCESS_ENDED,
+    SessionEventKind.ENDED: audit.LOGOUT,
+}
+
+
+class LoginStep(StrEnum):
+    CHANGE_PASSWORD = "change_password"  # noqa: S105 (a step name)
+    ENROL_TOTP = "enrol_totp"
+    TOTP = "totp"
+
+
+@dataclass(frozen=True, slots=True)
+class LoginChallenge:
+    """A half-finished sign-in: who, and what must happen next."""
+
+    token: str = field(repr=False)
+    user: User
+    step: LoginStep
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentComplete:
+    """The session that started and the recovery codes to show once (then forget)."""
+
+    session: Session
+    recovery_codes: tuple[str, ...] = field(repr=False)
+
+
+@dataclass
+class _Pending:
+    user_id: str
+    step: LoginStep
+    expires: float  # clock monotonic
+    enrolment_secret: str | None = field(default=None, repr=False)
+
+
+class AuthService(Service):
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        ports: Ports,
+        credentials: CredentialStore,
+        sessions: SessionManager,
+        *,
+        hashing: PasswordHashing | None = None,
+        throttle_policy: throttle.ThrottlePolicy = throttle.DEFAULT_POLICY,
+        issuer: str = DEFAULT_ISSUER,
+        challenge_seconds: float = 300.0,
+        ip: str | None = None,
+        defer_audit: Callable[[Callable[[], None]], None] | None = None,
+    ) -> None:
+        """``defer_audit`` runs the audit write of a session event (lock, emergency expiry…).
+        Session events can fire on the GUI thread (the inactivity timer); the UI passes a
+        function that moves the write to its worker there. Default: write at once."""
+        super().__init__(ports)
+        self._defer_audit = defer_audit or (lambda write: write())
+        self._credentials = credentials
+        self.sessions = sessions
+        self.factors = Factors(
+            ports.ledger, credentials, ports.clock, hashing or PasswordHashing(), throttle_policy
+        )
+        self._issuer = issuer
+        self._challenge_seconds = challenge_seconds
+        self.ip = ip
+        self._pending: dict[str, _Pending] = {}
+        sessions.subscribe(self._audit_session_event)
+
+    @property
+    def ports(self) -> Ports:
+        return self._ports
+
+    # ---- sign-in ------------------------------------------------------------------------------
+    def begin_login(self, username: str, password: str) -> LoginChallenge:
+        """First factor. Raises AuthError (wrong or unknown — not told apart), Throttled,
+        AccountLocked; a deactivated account is refused after a correct password."""
+        attempt = self._attempt("sign-in")
+        user = self._read.user_by_username(username.strip().lower())
+        if user is None:
+            self.factors.unknown_user(attempt)
+        record = self.factors.check_password(user, password, attempt)
+        self._refuse_inactive(user, attempt)
+        if record.must_change_password:
+            step = LoginStep.CHANGE_PASSWORD
+        elif not record.totp_enrolled:
+            step = LoginStep.ENROL_TOTP
+        else:
+            step = LoginStep.TOTP
+        return self._challenge(user, step)
+
+    def set_new_password(self, challenge: LoginChallenge, new_password: str) -> LoginChallenge:
+        """Replaces a temporary password (step ``change_password``). Raises PasswordRejected."""
+        _, user = self._take(challenge, LoginStep.CHANGE_PASSWORD, consume=False)
+        self._store_new_password(user, new_password, user.user_id)
+        record = self.factors.record(user)
+        step = LoginStep.TOTP if record.totp_enrolled else LoginStep.ENROL_TOTP
+        return self._challenge(user, step, replaces=challenge.token)
+
+    def begin_enrolment(self, challenge: LoginChallenge) -> TotpEnrolment:
+        """The QR code and manual key for step ``enrol_totp``. The secret is kept in memory
+        until :meth:`confirm_enrolment` proves the app shows the right codes."""
+        pending, user = self._take(challenge, LoginStep.ENROL_TOTP, consume=False)
+        enrolment = TotpEnrolment.create(user.username, self._issuer)
+        pending.enrolment_secret = enrolment.secret
+        return enrolment
+
+    def confirm_enrolment(self, challenge: LoginChallenge, code: str) -> EnrolmentComplete:
+        """Checks a code from the new app; stores the secret and ten recovery codes; signs in.
+        A wrong code counts as a failure and leaves the enrolment open to try again."""
+        pending, user = self._take(challenge, LoginStep.ENROL_TOTP, consume=False)
+        if pending.enrolment_secret is None:
+            raise AuthError("Start the authenticator set-up first.")
+        attempt = self._attempt("authenticator set-up")
+        self.factors.gate(user, attempt)
+        result = check_code(pending.enrolment_secret, code, self._clock.now(), None)
+        if result.outcome is not TotpOutcome.ACCEPTED:
+            self.factors.fail(user, attempt, "wrong set-up code", "The code is not correct.")
+        codes = recovery.generate()
+        record = self.factors.record(user)
+        self._credentials.append(
+            record.revise(
+                change="totp_enrolled",
+                at=self._clock.now(),
+                by=user.user_id,
+                device_id=self._ledger.device_id,
+                totp_secret=pending.enrolment_secret,
+                totp_enrolled=True,
+                last_totp_step=result.step,
+                recovery_codes=tuple(
+                    RecoverySlot(code_hash=recovery.hash_code(user.user_id, c)) for c in codes
+                ),
+            )
+        )
+        self._pending.pop(challenge.token, None)
+        self._append([self._user_audit(user, audit.MFA_ENROLLED, "Authenticator app set up")])
+        return EnrolmentComplete(self._finish(user), tuple(codes))
+
+    def submit_totp(self, challenge: LoginChallenge, code: str) -> Session:
+        """Second factor (step ``totp``). Raises AuthError (wrong or reused code), Throttled,
+        AccountLocked; the challenge stays open after a wrong code."""
+        _, user = self._take(challenge, LoginStep.TOTP, consume=False)
+        self.factors.check_totp(user, code, self._attempt("sign-in"))
+        self._pending.pop(challenge.token, None)
+        return self._finish(user)
+
+    def submit_recovery_code(self, challenge: LoginChallenge, code: str) -> Session:
+        """Second factor by a single-use recovery code instead of the app."""
+        _, user = self._take(challenge, LoginStep.TOTP, consume=False)
+        self.factors.check_recovery_code(user, code, self._attempt("sign-in"))
+        self._pending.pop(challenge.token, None)
+        return self._finish(user)
+
+    def cancel(self, challenge: LoginChallenge) -> None:
+        self._pending.pop(challenge.token, None)
+
+    # ---- the running session ------------------------------------------------------------------
+    def unlock(self, password: str) -> Session:
+        """The signed-in user unlocks a locked screen with the password."""
+        session = self._session()
+        user = session.user
+        attempt = self._attempt("unlock")
+        try:
+            self.factors.check_password(user, password, attempt)
+        except AuthError:
+            if self._credentials.throttle_state(user.user_id).locked:
+                self.sessions.end("locked_out")
+            raise
+        self._refuse_inactive(user, attempt)
+        self.factors.succeeded(user)
+        return self.sessions.mark_unlocked(user.user_id)
+
+    def reauthenticate(self, password: str, code: str) -> Session:
+        """Full sign-in (password and TOTP) of the session's user: restarts the 12-hour timer."""
+        session = self._session()
+        user = session.user
+        attempt = self._attempt("re-authentication")
+        self.factors.check_password(user, password, attempt)
+        self._refuse_inactive(user, attempt)
+        self.factors.check_totp(user, code, attempt)
+        self.factors.succeeded(user)
+        return self.sessions.mark_reauthenticated(user.user_id)
+
+    def logout(self) -> None:
+        """Ends the session and clears what it held (audited as ``logout``)."""
+        self.sessions.end("logout")
+
+    def change_password(self, current: str, new: str) -> None:
+        """The signed-in user changes their password (current one required)."""
+        principal = self.sessions.principal(touch=True)
+        user = principal.user
+        self.factors.check_password(user, current, self._attempt("password change"))
+        self._store_new_password(user, new, user.user_id)
+
+    # ---- internals ----------------------------------------------------------------------------
+    def _attempt(self, purpose: str) -> Attempt:
+        return Attempt(purpose, self.ip)
+
+    def _session(self) -> Session:
+        session = self.sessions.current
+        if session is None:
+            raise SessionExpired("Please sign in.")
+        return session
+
+    def _refuse_inactive(self, user: User, attempt: Attempt) -> None:
+        current = self._read.user(user.user_id) or user
+        if not current.active:
+            self._append(
+                [self._user_audit(current, attempt.failure_action, "account is deactivated")]
+            )
+            raise AuthError("This account is deactivated. Ask a facility administrator.")
+
+    def _store_new_password(self, user: User, new_password: str, by: str) -> None:
+        facility = self._read.facility()
+        policy = PasswordPolicy(facility.settings.password_min_length if facility else 12)
+        policy.check(new_password, username=user.username, full_name=user.full_name)
+        record = self.factors.record(user)
+        if self.factors.hashing.verify(record.password_hash, new_password):
+            raise AuthError("Choose a password different from the current one.")
+        self._credentials.append(
+            record.revise(
+                change="password_changed",
+                at=self._clock.now(),
+                by=by,
+                device_id=self._ledger.device_id,
+                password_hash=self.factors.hashing.hash(new_password),
+                must_change_password=False,
+            )
+        )
+        self._append([self._user_audit(user, audit.PASSWORD_CHANGED, "Password changed")])
+
+    def _challenge(
+        self, user: User, step: LoginStep, *, replaces: str | None = None
+    ) -> LoginChallenge:
+        if replaces is not None:
+            self._pending.pop(replaces, None)
+        now = self._clock.monotonic()
+        self._pending = {k: p for k, p in self._pending.items() if p.expires > now}
+        token = secrets.token_urlsafe(24)
+        self._pending[token] = _Pending(user.user_id, step, now + self._challenge_seconds)
+        return LoginChallenge(token, user, step)
+
+    def _take(
+        self, challenge: LoginChallenge, step: LoginStep, *, consume: bool = True
+    ) -> tuple[_Pending, User]:
+        pending = self._pending.get(challenge.token)
+        if (
+            pending is None
+            or pending.expires <= self._clock.monotonic()
+            or pending.user_id != challenge.user.user_id
+        ):
+            self._pending.pop(challenge.token, None)
+            raise SessionExpired("The sign-in took too long. Please start again.")
+        if pending.step is not step:
+            raise AuthError("This sign-in step is not expected now. Please start again.")
+        user = self._read.user(pending.user_id)
+        if user is None:
+            raise SessionExpired("Please start the sign-in again.")
+        if consume:
+            self._pending.pop(challenge.token, None)
+        return pending, user
+
+    def _finish(self, user: User) -> Session:
+        self.factors.succeeded(user)
+        facility = self._read.facility()
+        if facility is not None:
+            self.sessions.update_settings(facility.settings)
+        return self.sessions.start(user)
+
+    def _user_audit(self, user: User, action: str, detail: str) -> EntryDraft:
+        return audit.audit_draft(
+            action,
+            actor=Actor(user_id=user.user_id, role=user.role.value),
+            user_name=user.full_name,
+            ip=self.ip,
+            entity_type="user",
+            entity_id=user.user_id,
+            detail=detail,
+        )
+
+    def _audit_session_event(self, event: SessionEvent) -> None:
+        action = _SESSION_ACTIONS[event.kind]
+        detail = event.reason
+        after: dict[str, object] | None = None
+        grant = event.emergency
+        if grant is not None and event.kind in (
+            SessionEventKind.EMERGENCY_STARTED,
+            SessionEventKind.EMERGENCY_ENDED,
+        ):
+            after = {
+                "reason": grant.reason,
+                "unit_ids": sorted(grant.unit_ids),
+                "all_units": grant.all_units,
+                "until": utc_iso(grant.until),
+            }
+            detail = grant.reason if event.kind is SessionEventKind.EMERGENCY_STARTED else detail
+        draft = audit.audit_draft(
+            action,
+            actor=Actor(user_id=event.user.user_id, role=event.user.role.value),
+            user_name=event.user.full_name,
+            ip=self.ip,
+            entity_type="session",
+            entity_id=event.session_id,
+            after=after,
+            detail=detail,
+        )
+
+        def write() -> None:
+            self._append([draft])
+
+        self._defer_audit(write)

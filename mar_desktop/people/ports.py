@@ -1,0 +1,57 @@
+"""Ports the people services need beyond the ledger and read model; ``storage`` implements them.
+
+Same contract as :mod:`mar_desktop.ports`: called from a worker thread on that thread's
+connection; raise only :class:`~mar_desktop.errors.MarError` subclasses. Neither port ever puts
+a secret into an exception message or a log line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Protocol
+
+from mar_desktop.envelope import Entry
+from mar_desktop.people.credentials import CredentialRecord
+from mar_desktop.people.throttle import ThrottleState
+
+
+class CredentialStore(Protocol):
+    """Versioned credential records (encrypted at rest) and device-local throttle state."""
+
+    def latest(self, user_id: str) -> CredentialRecord | None:
+        """The winning version of ``user_id``'s record (highest ``sort_key``), or None."""
+        ...
+
+    def history(self, user_id: str) -> list[CredentialRecord]:
+        """Every stored version, oldest first."""
+        ...
+
+    def append(self, record: CredentialRecord) -> None:
+        """Stores a new version durably. Raises :class:`~mar_desktop.errors.Conflict` unless
+        ``record.version`` is exactly one more than the latest stored (1 for a new user)."""
+        ...
+
+    def throttle_state(self, user_id: str) -> ThrottleState:
+        """This device's failure state for ``user_id`` (a fresh state if none)."""
+        ...
+
+    def save_throttle_state(self, user_id: str, state: ThrottleState) -> None:
+        """Replaces this device's failure state for ``user_id`` durably."""
+        ...
+
+
+class AuditLog(Protocol):
+    """Reading the audit chain (the ``audit`` table) for the audit viewer and export."""
+
+    def audit_entries(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kinds: Collection[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Entry]:
+        """Audit entries with ``since <= recorded_at < until`` and ``kind`` in ``kinds`` (all
+        when None), newest first, at most ``limit``."""
+        ...

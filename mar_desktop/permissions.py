@@ -1,0 +1,125 @@
+"""Roles × permissions as data, and the unit scope (DESIGN §3).
+
+Services call :func:`require` before doing anything; hiding a button is never the control.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from mar_desktop.envelope import Actor
+from mar_desktop.errors import PermissionDenied
+from mar_desktop.model import Role, User
+
+
+class Permission(StrEnum):
+    VIEW_MAR = "view_mar"
+    RECORD_ADMINISTRATION = "record_administration"
+    AMEND_NOTE = "amend_note"
+    VOID_ENTRY = "void_entry"
+    WITNESS = "witness"
+    RECORD_PRN_FOLLOWUP = "record_prn_followup"
+    ACKNOWLEDGE_ALERT = "acknowledge_alert"
+    EMERGENCY_ACCESS = "emergency_access"
+    MANAGE_RESIDENTS = "manage_residents"
+    MANAGE_ORDERS = "manage_orders"
+    MANAGE_USERS = "manage_users"
+    MANAGE_SETTINGS = "manage_settings"
+    MANAGE_DEVICES = "manage_devices"
+    VIEW_AUDIT = "view_audit"
+    PRINT_REPORTS = "print_reports"
+    EXPORT_FACILITY = "export_facility"
+
+
+P = Permission
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.FACILITY_ADMIN: frozenset(Permission),
+    Role.NURSE: frozenset(
+        {
+            P.VIEW_MAR,
+            P.RECORD_ADMINISTRATION,
+            P.AMEND_NOTE,
+            P.VOID_ENTRY,
+            P.WITNESS,
+            P.RECORD_PRN_FOLLOWUP,
+            P.ACKNOWLEDGE_ALERT,
+            P.EMERGENCY_ACCESS,
+            P.PRINT_REPORTS,
+        }
+    ),
+    Role.CNA: frozenset(
+        {P.VIEW_MAR, P.RECORD_ADMINISTRATION, P.AMEND_NOTE, P.RECORD_PRN_FOLLOWUP}
+    ),
+    Role.READ_ONLY: frozenset({P.VIEW_MAR, P.VIEW_AUDIT, P.PRINT_REPORTS, P.EXPORT_FACILITY}),
+}
+
+# Roles that see every unit whatever their assignment.
+ALL_UNIT_ROLES = frozenset({Role.FACILITY_ADMIN, Role.READ_ONLY})
+
+
+def allowed(role: Role, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS.get(role, frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The signed-in person a service acts for, on this device.
+
+    ``emergency_units`` and ``emergency_until`` describe break-the-glass access granted with a
+    stated reason (people issue); outside that window the assignment scope applies.
+    """
+
+    user: User
+    device_id: str
+    ip: str | None = None
+    emergency_units: frozenset[str] = field(default_factory=frozenset)
+    emergency_until: datetime | None = None
+
+    @property
+    def role(self) -> Role:
+        return self.user.role
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(user_id=self.user.user_id, role=self.user.role.value)
+
+    def sees_all_units(self) -> bool:
+        return self.user.role in ALL_UNIT_ROLES or not self.user.unit_ids
+
+    def unit_scope(self, now: datetime | None = None) -> frozenset[str] | None:
+        """Unit ids this principal may see now; ``None`` means every unit."""
+        if self.sees_all_units():
+            return None
+        scope = set(self.user.unit_ids)
+        if now is not None and self.emergency_until is not None and now < self.emergency_until:
+            scope |= self.emergency_units
+        return frozenset(scope)
+
+    def may_see_unit(self, unit_id: str, now: datetime | None = None) -> bool:
+        scope = self.unit_scope(now)
+        return scope is None or unit_id in scope
+
+
+def require(
+    principal: Principal,
+    permission: Permission,
+    *,
+    unit_id: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Raises :class:`PermissionDenied` unless the role has ``permission`` (and, when
+    ``unit_id`` is given, the unit is in scope). Writes nothing; callers audit the refusal."""
+    if not principal.user.active:
+        raise PermissionDenied("This account is deactivated.")
+    if not allowed(principal.role, permission):
+        action = permission.value.replace("_", " ")
+        raise PermissionDenied(f"Your role ({principal.role.value}) does not allow: {action}.")
+    if unit_id is not None and not principal.may_see_unit(unit_id, now):
+        raise PermissionDenied("This resident is not on your assigned units.")
+
+
+def roles_with(permission: Permission) -> Iterable[Role]:
+    return (role for role, perms in ROLE_PERMISSIONS.items() if permission in perms)

@@ -1,0 +1,223 @@
+"""Reading the MAR: unit overview, due-now list and one resident's MAR.
+
+Every method: worker thread; VIEW_MAR permission and unit scope checked (refusal audited).
+Opening a resident's MAR shows PHI and appends a ``resident_viewed`` audit entry; list views
+do not (they would flood the audit log on every refresh).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from mar_desktop import audit
+from mar_desktop.clinical.rules import prn_next_allowed_at
+from mar_desktop.clinical.schedule import dose_statuses, due_now, due_now_lookback
+from mar_desktop.errors import NotFound, PermissionDenied
+from mar_desktop.model import DoseStatus, Facility, Resident
+from mar_desktop.permissions import Permission, Principal
+from mar_desktop.services.base import Service
+from mar_desktop.views import AdministrationRecord, AlertView, OrderState, ScheduledDose
+
+_DAY = timedelta(hours=24)
+HISTORY_DAYS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentSummary:
+    resident: Resident
+    due: int
+    late: int
+    missed_today: int
+    followups_due: int
+
+
+@dataclass(frozen=True, slots=True)
+class PrnStatus:
+    order_state: OrderState
+    last_given: datetime | None
+    given_24h: int
+    next_allowed_at: datetime | None  # None: may be given now
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentMar:
+    resident: Resident
+    orders: tuple[OrderState, ...]
+    doses_today: tuple[ScheduledDose, ...]  # every scheduled dose of the local day
+    prn: tuple[PrnStatus, ...]
+    followups_due: tuple[AdministrationRecord, ...]
+    history: tuple[AdministrationRecord, ...]  # newest first, voided included
+    as_of: datetime
+
+    def doses_with(self, *statuses: DoseStatus) -> list[ScheduledDose]:
+        return [d for d in self.doses_today if d.status in statuses]
+
+
+def local_day_bounds(facility: Facility, moment: datetime) -> tuple[datetime, datetime]:
+    """UTC start and end of the facility-local calendar day containing ``moment``."""
+    zone = facility.zone
+    day = moment.astimezone(zone).date()
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return start.astimezone(moment.tzinfo), end.astimezone(moment.tzinfo)
+
+
+class MarService(Service):
+    def _scoped_residents(self, principal: Principal, unit_id: str | None) -> list[Resident]:
+        self._require(
+            principal,
+            Permission.VIEW_MAR,
+            unit_id=unit_id,
+            entity_type="unit",
+            entity_id=unit_id or "",
+        )
+        scope = principal.unit_scope(self._clock.now())
+        units: Collection[str] | None = [unit_id] if unit_id is not None else scope
+        return self._read.residents(units)
+
+    def due_now(
+        self, principal: Principal, unit_id: str | None = None, upcoming_within_minutes: int = 0
+    ) -> list[ScheduledDose]:
+        """Due and late doses (and upcoming ones if asked) for the residents in scope."""
+        facility = self._facility()
+        residents = self._scoped_residents(principal, unit_id)
+        now = self._clock.now()
+        ids = [r.resident_id for r in residents]
+        states = self._read.orders(ids)
+        lookback = due_now_lookback(facility.settings)
+        ahead = max(lookback, timedelta(minutes=upcoming_within_minutes))
+        # due_now needs only records of doses scheduled from now - lookback on.
+        records = self._read.administrations(
+            since=now - lookback, until=now + ahead + timedelta(seconds=1), resident_ids=ids
+        )
+        return due_now(
+            states, records, now, facility, upcoming_within_minutes=upcoming_within_minutes
+        )
+
+    def unit_overview(
+        self, principal: Principal, unit_id: str | None = None
+    ) -> list[ResidentSummary]:
+        """Per resident: doses due and late now, missed today, PRN follow-ups due."""
+        facility = self._facility()
+        residents = self._scoped_residents(principal, unit_id)
+        now = self._clock.now()
+        ids = [r.resident_id for r in residents]
+        day_start, day_end = local_day_bounds(facility, now)
+        since = min(day_start, now - due_now_lookback(facility.settings)) - _DAY
+        records = self._read.administrations(since=since, until=day_end, resident_ids=ids)
+        states = self._read.orders(ids)
+        by_resident: dict[str, list[OrderState]] = {}
+        for state in states:
+            by_resident.setdefault(state.order.resident_id, []).append(state)
+        counts: Counter[tuple[str, DoseStatus]] = Counter()
+        for state in states:
+            for dose in dose_statuses(
+                state, records, day_start, day_end, now=now, facility=facility
+            ):
+                counts[(dose.resident_id, dose.status)] += 1
+        followups = Counter(r.resident_id for r in records if _followup_due(r, now))
+        return [
+            ResidentSummary(
+                resident=r,
+                due=counts[(r.resident_id, DoseStatus.DUE)],
+                late=counts[(r.resident_id, DoseStatus.LATE)],
+                missed_today=counts[(r.resident_id, DoseStatus.MISSED)],
+                followups_due=followups[r.resident_id],
+            )
+            for r in residents
+        ]
+
+    def resident_mar(self, principal: Principal, resident_id: str) -> ResidentMar:
+        """One resident's MAR now; appends a ``resident_viewed`` audit entry."""
+        resident = self._resident_in_scope(principal, resident_id, Permission.VIEW_MAR)
+        facility = self._facility()
+        now = self._clock.now()
+        day_start, day_end = local_day_bounds(facility, now)
+        history_start = now - timedelta(days=HISTORY_DAYS)
+        states = self._read.orders([resident_id], include_discontinued=True)
+        records = self._read.administrations(
+            since=min(history_start, day_start - _DAY),
+            until=day_end + _DAY,
+            resident_ids=[resident_id],
+        )
+        doses: list[ScheduledDose] = []
+        prn: list[PrnStatus] = []
+        for state in states:
+            if state.order.is_prn:
+                if state.active_at(now):
+                    prn.append(_prn_status(state, records, now))
+            else:
+                doses.extend(
+                    dose_statuses(state, records, day_start, day_end, now=now, facility=facility)
+                )
+        doses.sort(key=lambda d: (d.scheduled_for, d.order_id))
+        history = sorted(
+            (r for r in records if r.administered_at >= history_start),
+            key=lambda r: r.administered_at,
+            reverse=True,
+        )
+        self._append(
+            [
+                audit.audit_for(
+                    principal, audit.RESIDENT_VIEWED, entity_type="resident", entity_id=resident_id
+                )
+            ]
+        )
+        return ResidentMar(
+            resident=resident,
+            orders=tuple(states),
+            doses_today=tuple(doses),
+            prn=tuple(prn),
+            followups_due=tuple(r for r in records if _followup_due(r, now)),
+            history=tuple(history),
+            as_of=now,
+        )
+
+    def alerts(self, principal: Principal, *, open_only: bool = True) -> list[AlertView]:
+        """Reconciliation alerts visible to the principal: facility-wide ones and those about
+        residents on the principal's units. Newest first."""
+        self._require(principal, Permission.VIEW_MAR, entity_type="alerts")
+        read = self._read
+        now = self._clock.now()
+        visible: list[AlertView] = []
+        for alert in read.alerts(open_only=open_only):
+            if alert.resident_id is not None:
+                resident = read.resident(alert.resident_id)
+                if resident is not None and not principal.may_see_unit(resident.unit_id, now):
+                    continue
+            visible.append(alert)
+        visible.sort(key=lambda a: a.raised_at, reverse=True)
+        return visible
+
+    def find_by_wristband(self, principal: Principal, wristband_id: str) -> Resident:
+        """The resident wearing this wristband, if in the principal's scope."""
+        self._require(principal, Permission.VIEW_MAR, entity_type="wristband")
+        resident = self._read.resident_by_wristband(wristband_id.strip())
+        if resident is None or not resident.active:
+            raise NotFound("No resident wears this wristband.")
+        if not principal.may_see_unit(resident.unit_id, self._clock.now()):
+            raise PermissionDenied("This resident is not on your assigned units.")
+        return resident
+
+
+def _followup_due(record: AdministrationRecord, now: datetime) -> bool:
+    return (
+        record.followup_due_at is not None
+        and record.followup_done_at is None
+        and not record.voided
+        and record.followup_due_at <= now
+    )
+
+
+def _prn_status(state: OrderState, records: list[AdministrationRecord], now: datetime) -> PrnStatus:
+    mine = [r for r in records if r.order_id == state.order.order_id and r.counts_as_given]
+    last = max((r.administered_at for r in mine if r.administered_at <= now), default=None)
+    return PrnStatus(
+        order_state=state,
+        last_given=last,
+        given_24h=sum(1 for r in mine if now - _DAY < r.administered_at <= now),
+        next_allowed_at=prn_next_allowed_at(state.order, records, now),
+    )

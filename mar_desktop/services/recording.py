@@ -1,0 +1,315 @@
+"""Recording at the bedside: administrations, note amendments, voids, PRN follow-ups, alerts.
+
+Every method: worker thread; permission and unit scope first (refusal audited); then the
+clinical rules (:func:`mar_desktop.clinical.rules.check_administration` and friends), which
+raise :class:`~mar_desktop.errors.RuleViolation` with a stable ``code``; then ONE durable append
+of the ledger entry and its audit entry. On any refusal nothing clinical is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from mar_desktop import audit, kinds
+from mar_desktop.clinical import barcodes, rules
+from mar_desktop.envelope import Entry, EntryDraft
+from mar_desktop.errors import NotFound, RuleViolation, ValidationError
+from mar_desktop.kinds import ScanRecord, Vitals, WitnessAttestation
+from mar_desktop.model import Order, Outcome, Resident
+from mar_desktop.permissions import Permission, Principal
+from mar_desktop.ports import ReadModel
+from mar_desktop.services.base import Service, nonblank
+from mar_desktop.views import AdministrationRecord
+
+WITNESS_FRESH_FOR = timedelta(minutes=15)
+_DAY = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class AdministrationRequest:
+    """What the nurse entered for one dose. ``administered_at`` None means now.
+
+    Identity: a wristband scan, or an explicit ``identity_confirmed``. Medication: a product
+    scan, or an explicit ``medication_confirmed``. Both are required for a GIVEN dose.
+    """
+
+    resident_id: str
+    order_id: str
+    outcome: Outcome
+    scheduled_for: datetime | None = None
+    administered_at: datetime | None = None
+    wristband_scan: str | None = None
+    identity_confirmed: bool = False
+    medication_scan: str | None = None
+    medication_confirmed: bool = False
+    reason_code: str | None = None
+    reason_text: str = ""
+    dose_given: Decimal | None = None
+    route: str | None = None
+    site: str = ""
+    vitals: Vitals = field(default_factory=Vitals)
+    prn_reason: str = ""
+    pain_score: int | None = None
+    outside_window_reason: str = ""
+    witness: WitnessAttestation | None = None
+    allergy_acknowledged: bool = False
+    note: str = ""
+
+
+class RecordingService(Service):
+    def record_administration(self, principal: Principal, req: AdministrationRequest) -> Entry:
+        """Records one administration event; returns the stored entry (its id is the record's).
+
+        Raises PermissionDenied, NotFound, ValidationError or RuleViolation (codes from
+        :mod:`mar_desktop.clinical.rules` and :mod:`~mar_desktop.clinical.barcodes`, plus
+        ``identity_unconfirmed``, ``medication_unconfirmed``, ``allergy_unacknowledged``,
+        ``site_required``, ``witness_stale``).
+        """
+        entries = self._decide_for_resident(
+            principal,
+            Permission.RECORD_ADMINISTRATION,
+            req.resident_id,
+            lambda read, resident: self._administration_drafts(principal, req, read, resident),
+        )
+        return entries[0]
+
+    def _administration_drafts(
+        self, principal: Principal, req: AdministrationRequest, read: ReadModel, resident: Resident
+    ) -> list[EntryDraft]:
+        """Every check for one administration, on the write transaction's reads; the drafts."""
+        facility = read.facility()
+        if facility is None:
+            raise NotFound("This device has no facility configured yet.")
+        state = read.order(req.order_id)
+        if state is None:
+            raise NotFound("No such order.")
+        now = self._clock.now()
+        administered_at = req.administered_at or now
+        if administered_at > now + timedelta(minutes=1):
+            raise ValidationError("The administration time cannot be in the future.")
+        order = state.order
+        scan = self._check_scans(req, resident, order, now, facility.zone)
+        witness_user = None
+        if req.witness is not None:
+            if now - req.witness.authenticated_at > WITNESS_FRESH_FOR:
+                raise RuleViolation(
+                    "The witness sign-in has expired; the witness must sign in again.",
+                    code="witness_stale",
+                )
+            witness_user = read.user(req.witness.user_id)
+        anchor = req.scheduled_for or administered_at
+        records = read.administrations(
+            since=min(anchor, administered_at) - _DAY,
+            until=max(anchor, administered_at) + _DAY,
+            order_ids=[order.order_id],
+        )
+        check = rules.check_administration(
+            order_state=state,
+            resident=resident,
+            facility=facility,
+            outcome=req.outcome,
+            administered_at=administered_at,
+            scheduled_for=req.scheduled_for,
+            actor_user_id=principal.user.user_id,
+            records=records,
+            reason_code=req.reason_code,
+            outside_window_reason=req.outside_window_reason,
+            prn_reason=req.prn_reason,
+            witness=witness_user,
+            vitals=req.vitals,
+        )
+        if req.outcome == Outcome.GIVEN:
+            if check.allergy_matches and not req.allergy_acknowledged:
+                raise RuleViolation(
+                    "Allergy warning: " + "; ".join(m.message for m in check.allergy_matches),
+                    code="allergy_unacknowledged",
+                )
+            if order.site_required and not req.site.strip():
+                raise RuleViolation("Record the site for this route.", code="site_required")
+        given = req.outcome == Outcome.GIVEN
+        body = kinds.AdministrationRecorded(
+            resident_id=resident.resident_id,
+            order_id=order.order_id,
+            scheduled_for=req.scheduled_for,
+            administered_at=administered_at,
+            outcome=req.outcome,
+            reason_code=req.reason_code,
+            reason_text=req.reason_text.strip(),
+            dose_given=(req.dose_given or order.dose) if given else None,
+            dose_unit=order.dose_unit if given else "",
+            route=(req.route or order.route) if given else "",
+            site=req.site.strip(),
+            vitals=req.vitals,
+            prn_reason=req.prn_reason.strip(),
+            pain_score=req.pain_score,
+            outside_window_reason=req.outside_window_reason.strip() if check.outside_window else "",
+            witness=req.witness,
+            scan=scan,
+            note=req.note.strip(),
+        )
+        drafts = [
+            EntryDraft(kinds.ADMINISTRATION_RECORDED, principal.actor, kinds.body_json(body)),
+            audit.audit_for(
+                principal,
+                audit.RECORD_CREATED,
+                entity_type="resident",
+                entity_id=resident.resident_id,
+                detail=f"administration {req.outcome.value}, order {order.order_id}",
+            ),
+        ]
+        return drafts
+
+    @staticmethod
+    def _check_scans(
+        req: AdministrationRequest, resident: Resident, order: Order, now: datetime, zone: ZoneInfo
+    ) -> ScanRecord:
+        """Checks the bedside scans (wrong resident, wrong or expired medication) and that a
+        GIVEN dose has identity and medication confirmed one way or the other."""
+        scanned = None
+        if req.wristband_scan:
+            barcodes.check_wristband(req.wristband_scan, resident)
+        if req.medication_scan:
+            scanned = barcodes.parse_scan(req.medication_scan)
+            barcodes.check_medication_scan(scanned, order, now=now, zone=zone)
+        if req.outcome == Outcome.GIVEN:
+            if not req.wristband_scan and not req.identity_confirmed:
+                raise RuleViolation(
+                    "Confirm the resident's identity: scan the wristband or confirm by hand.",
+                    code="identity_unconfirmed",
+                )
+            if not req.medication_scan and not req.medication_confirmed:
+                raise RuleViolation(
+                    "Confirm the medication: scan the package or confirm by hand.",
+                    code="medication_unconfirmed",
+                )
+        return ScanRecord(
+            wristband_scanned=bool(req.wristband_scan),
+            identity_confirmed=req.identity_confirmed,
+            medication_scanned=scanned is not None,
+            gtin=scanned.gtin if scanned else None,
+            ndc=scanned.ndc if scanned else None,
+            lot=scanned.lot if scanned else None,
+            expiry=scanned.expiry.isoformat() if scanned and scanned.expiry else None,
+        )
+
+    # ---- after the fact -----------------------------------------------------------------------
+    def amend_note(self, principal: Principal, target_entry_id: str, text: str) -> Entry:
+        """A new note for an administration: only its author, within 2 hours (rules)."""
+        record = self._record_in_scope(principal, target_entry_id, Permission.AMEND_NOTE)
+        rules.check_note_amendment(record, principal.user.user_id, self._clock.now())
+        body = kinds.NoteAmended(target_entry_id=target_entry_id, text=nonblank(text, "Note"))
+        return self._commit(
+            principal,
+            kinds.NOTE_AMENDED,
+            body,
+            record,
+            audit.RECORD_AMENDED,
+            before={"note": record.current_note},
+            after={"note": body.text},
+        )
+
+    def void_entry(self, principal: Principal, target_entry_id: str, reason: str) -> Entry:
+        """Marks an administration entered-in-error; the original stays, struck through."""
+        record = self._record_in_scope(principal, target_entry_id, Permission.VOID_ENTRY)
+        rules.check_void(principal.role, reason, already_voided=record.voided)
+        body = kinds.EntryVoided(target_entry_id=target_entry_id, reason=reason.strip())
+        return self._commit(
+            principal,
+            kinds.ENTRY_VOIDED,
+            body,
+            record,
+            audit.RECORD_VOIDED,
+            before={"voided": False},
+            after={"voided": True, "reason": body.reason},
+        )
+
+    def record_prn_followup(
+        self,
+        principal: Principal,
+        target_entry_id: str,
+        effective: str,
+        *,
+        pain_score: int | None = None,
+        note: str = "",
+    ) -> Entry:
+        record = self._record_in_scope(principal, target_entry_id, Permission.RECORD_PRN_FOLLOWUP)
+        if record.scheduled_for is not None or record.outcome != Outcome.GIVEN:
+            raise ValidationError("Follow-ups are for PRN doses that were given.")
+        if record.voided:
+            raise ValidationError("This dose was voided.")
+        body = kinds.PrnFollowupRecorded.model_validate(
+            {
+                "target_entry_id": target_entry_id,
+                "effective": effective,
+                "pain_score": pain_score,
+                "note": note.strip(),
+                "assessed_at": self._clock.now(),
+            }
+        )
+        return self._commit(
+            principal, kinds.PRN_FOLLOWUP_RECORDED, body, record, audit.RECORD_CREATED
+        )
+
+    def acknowledge_alert(self, principal: Principal, alert_id: str, comment: str) -> Entry:
+        self._require(
+            principal, Permission.ACKNOWLEDGE_ALERT, entity_type="alert", entity_id=alert_id
+        )
+        alert = next(
+            (a for a in self._read.alerts(open_only=False) if a.alert_id == alert_id), None
+        )
+        if alert is None:
+            raise NotFound("No such alert.")
+        if alert.acknowledged_by is not None:
+            raise ValidationError("This alert is already acknowledged.")
+        body = kinds.AlertAcknowledged(alert_id=alert_id, comment=nonblank(comment, "Comment"))
+        return self._append(
+            [
+                EntryDraft(kinds.ALERT_ACKNOWLEDGED, principal.actor, kinds.body_json(body)),
+                audit.audit_for(
+                    principal,
+                    audit.ALERT_ACKNOWLEDGED,
+                    entity_type="alert",
+                    entity_id=alert_id,
+                    after={"comment": body.comment},
+                ),
+            ]
+        )[0]
+
+    # ---- helpers ------------------------------------------------------------------------------
+    def _record_in_scope(
+        self, principal: Principal, entry_id: str, permission: Permission
+    ) -> AdministrationRecord:
+        record = self._read.administration(entry_id)
+        if record is None:
+            raise NotFound("No such administration record.")
+        self._resident_in_scope(principal, record.resident_id, permission)
+        return record
+
+    def _commit(
+        self,
+        principal: Principal,
+        kind: str,
+        body: kinds.Body,
+        record: AdministrationRecord,
+        action: str,
+        *,
+        before: dict[str, object] | None = None,
+        after: dict[str, object] | None = None,
+    ) -> Entry:
+        return self._append(
+            [
+                EntryDraft(kind, principal.actor, kinds.body_json(body)),
+                audit.audit_for(
+                    principal,
+                    action,
+                    entity_type="resident",
+                    entity_id=record.resident_id,
+                    before=before,
+                    after=after,
+                    detail=f"{kind} of {record.entry_id}",
+                ),
+            ]
+        )[0]

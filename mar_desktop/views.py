@@ -1,0 +1,141 @@
+"""Read-side views: what projections hand to services, reports and screens.
+
+Plain frozen dataclasses, built by the storage layer from projection tables. They hold PHI and
+must never be logged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from mar_desktop.model import DoseStatus, Order, Outcome
+
+
+class OrderStatus(StrEnum):
+    ACTIVE = "active"
+    HELD = "held"
+    DISCONTINUED = "discontinued"
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A half-open UTC interval ``[start, end)``; ``end`` None means still open."""
+
+    start: datetime
+    end: datetime | None = None
+
+    def contains(self, moment: datetime) -> bool:
+        return self.start <= moment and (self.end is None or moment < self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderState:
+    """An order with its life so far: holds and discontinuation (from the ledger)."""
+
+    order: Order
+    status: OrderStatus
+    holds: tuple[Interval, ...] = ()
+    discontinued_at: datetime | None = None
+    replaced_by: str | None = None
+
+    @property
+    def order_id(self) -> str:
+        return self.order.order_id
+
+    def active_at(self, moment: datetime) -> bool:
+        """Whether doses are due at ``moment``: started, not ended, not discontinued, not held."""
+        if moment < self.order.start:
+            return False
+        if self.order.end is not None and moment >= self.order.end:
+            return False
+        if self.discontinued_at is not None and moment >= self.discontinued_at:
+            return False
+        return not any(hold.contains(moment) for hold in self.holds)
+
+    def held_at(self, moment: datetime) -> bool:
+        return any(hold.contains(moment) for hold in self.holds)
+
+
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    entry_id: str
+    author_user_id: str
+    recorded_at: datetime
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AdministrationRecord:
+    """One recorded administration event and what happened to it afterwards."""
+
+    entry_id: str
+    resident_id: str
+    order_id: str
+    scheduled_for: datetime | None
+    administered_at: datetime
+    recorded_at: datetime
+    outcome: Outcome
+    actor_user_id: str
+    actor_role: str
+    device_id: str
+    reason_code: str | None = None
+    reason_text: str = ""
+    dose_given: Decimal | None = None
+    dose_unit: str = ""
+    route: str = ""
+    site: str = ""
+    note: str = ""
+    prn_reason: str = ""
+    pain_score: int | None = None
+    outside_window_reason: str = ""
+    witness_user_id: str | None = None
+    witness_name: str | None = None
+    vitals: dict[str, str] = field(default_factory=dict)
+    voided: bool = False
+    void_reason: str = ""
+    voided_by: str | None = None
+    voided_at: datetime | None = None
+    amendments: tuple[Amendment, ...] = ()
+    followup_due_at: datetime | None = None
+    followup_done_at: datetime | None = None
+    followup_result: str | None = None
+
+    @property
+    def counts_as_given(self) -> bool:
+        """A dose the resident actually received (for PRN limits and double-dose checks)."""
+        return self.outcome == Outcome.GIVEN and not self.voided
+
+    @property
+    def current_note(self) -> str:
+        return self.amendments[-1].text if self.amendments else self.note
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledDose:
+    """One expected dose of a scheduled order, with its window and status at ``as_of``."""
+
+    order_id: str
+    resident_id: str
+    scheduled_for: datetime
+    window_start: datetime
+    window_end: datetime
+    status: DoseStatus
+    record: AdministrationRecord | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    alert_id: str
+    entry_id: str
+    alert_type: str
+    raised_at: datetime
+    resident_id: str | None
+    order_id: str | None
+    detail: str
+    related_entry_ids: tuple[str, ...]
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    ack_comment: str = ""
