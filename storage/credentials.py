@@ -1,0 +1,214 @@
+"""Credential records and sign-in throttle state on the encrypted database (migration 0003),
+and the audit-log reader for the audit viewer.
+
+:class:`SqlCredentialStore` implements :class:`mar_desktop.people.ports.CredentialStore`;
+:class:`SqlAuditLog` implements :class:`mar_desktop.people.ports.AuditLog`.
+
+Contract: each calling thread gets its own connection (opened on first use from the factory
+given, e.g. ``LocalStore.connect_reader``); writes are single ``BEGIN IMMEDIATE`` transactions,
+committed durably (``synchronous=FULL``) before returning. Credential versions are append-only
+(the triggers refuse UPDATE/DELETE; no code path tries). SQLite failures become
+:class:`~mar_desktop.errors.StorageError` subclasses whose messages hold no data; a record is
+never part of an error message or a log line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlcipher3
+
+from mar_desktop.clock import Clock, SystemClock, parse_utc, utc_iso
+from mar_desktop.envelope import Entry, parse_raw
+from mar_desktop.errors import Conflict, StorageError
+from mar_desktop.people.credentials import CredentialRecord
+from mar_desktop.people.throttle import ThrottleState
+from storage.database import Connection, PerThreadConnections, translate
+
+_LATEST = (
+    "SELECT record FROM credential_records WHERE user_id = ?"
+    " ORDER BY version DESC, updated_at DESC, updated_by_device DESC LIMIT 1"
+)
+
+
+def _storage(exc: BaseException) -> BaseException:
+    return translate(exc) or StorageError("The sign-in data could not be read or written.")
+
+
+class SqlCredentialStore:
+    """See the module docstring."""
+
+    def __init__(
+        self, open_connection: Callable[[], Connection], clock: Clock | None = None
+    ) -> None:
+        self._conns = PerThreadConnections(open_connection)
+        self._clock = clock or SystemClock()
+
+    def close(self) -> None:
+        self._conns.close()
+
+    # ---- credential records -------------------------------------------------------------------
+    def latest(self, user_id: str) -> CredentialRecord | None:
+        row = self._query_one(_LATEST, (user_id,))
+        return None if row is None else CredentialRecord.from_canonical(bytes(row[0]))
+
+    def history(self, user_id: str) -> list[CredentialRecord]:
+        rows = self._query(
+            "SELECT record FROM credential_records WHERE user_id = ?"
+            " ORDER BY version, updated_at, updated_by_device",
+            (user_id,),
+        )
+        return [CredentialRecord.from_canonical(bytes(r[0])) for r in rows]
+
+    def append(self, record: CredentialRecord) -> None:
+        """Stores ``record`` if it is exactly the next version (Conflict otherwise)."""
+        conn = self._conns.conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(
+                    "SELECT max(version) FROM credential_records WHERE user_id = ?",
+                    (record.user_id,),
+                ).fetchone()
+                current = int(row[0] or 0)
+                if record.version != current + 1:
+                    raise Conflict(
+                        "The account's sign-in data changed meanwhile. Please try again."
+                    )
+                self._insert(conn, record, "local")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlcipher3.Error as exc:
+            raise _storage(exc) from None
+
+    def store_synced(self, record: CredentialRecord) -> bool:
+        """Keeps a version received through sync (any version number); False if the very same
+        version from the same device is already stored. For the sync engine."""
+        conn = self._conns.conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                exists = conn.execute(
+                    "SELECT 1 FROM credential_records"
+                    " WHERE user_id = ? AND version = ? AND updated_by_device = ?",
+                    (record.user_id, record.version, record.updated_by_device),
+                ).fetchone()
+                if not exists:
+                    self._insert(conn, record, "sync")
+                conn.execute("COMMIT")
+                return not exists
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlcipher3.Error as exc:
+            raise _storage(exc) from None
+
+    def _insert(self, conn: Connection, record: CredentialRecord, source: str) -> None:
+        conn.execute(
+            "INSERT INTO credential_records (user_id, version, updated_at, updated_by_device,"
+            " record, stored_at, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.user_id,
+                record.version,
+                utc_iso(record.updated_at),
+                record.updated_by_device,
+                record.to_canonical(),
+                utc_iso(self._clock.now()),
+                source,
+            ),
+        )
+
+    # ---- throttle state -----------------------------------------------------------------------
+    def throttle_state(self, user_id: str) -> ThrottleState:
+        row = self._query_one(
+            "SELECT failures, last_failure_at, locked_at FROM auth_throttle WHERE user_id = ?",
+            (user_id,),
+        )
+        if row is None:
+            return ThrottleState()
+        return ThrottleState(int(row[0]), _time(row[1]), _time(row[2]))
+
+    def save_throttle_state(self, user_id: str, state: ThrottleState) -> None:
+        conn = self._conns.conn()
+        try:
+            conn.execute(
+                "INSERT INTO auth_throttle (user_id, failures, last_failure_at, locked_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
+                " failures = excluded.failures, last_failure_at = excluded.last_failure_at,"
+                " locked_at = excluded.locked_at",
+                (
+                    user_id,
+                    state.failures,
+                    _iso(state.last_failure_at),
+                    _iso(state.locked_at),
+                ),
+            )
+        except sqlcipher3.Error as exc:
+            raise _storage(exc) from None
+
+    # ---- helpers ------------------------------------------------------------------------------
+    def _query(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        try:
+            return list(self._conns.conn().execute(sql, args).fetchall())
+        except sqlcipher3.Error as exc:
+            raise _storage(exc) from None
+
+    def _query_one(self, sql: str, args: tuple[Any, ...]) -> Any:
+        rows = self._query(sql, args)
+        return rows[0] if rows else None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else utc_iso(moment)
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else parse_utc(text)
+
+
+class SqlAuditLog:
+    """Reads the ``audit`` table (owned by the ledger) for the audit viewer."""
+
+    def __init__(self, open_connection: Callable[[], Connection]) -> None:
+        self._conns = PerThreadConnections(open_connection)
+
+    def close(self) -> None:
+        self._conns.close()
+
+    def audit_entries(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kinds: Collection[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Entry]:
+        where: list[str] = []
+        args: list[Any] = []
+        if since is not None:
+            where.append("recorded_at >= ?")
+            args.append(utc_iso(since.astimezone(UTC)))
+        if until is not None:
+            where.append("recorded_at < ?")
+            args.append(utc_iso(until.astimezone(UTC)))
+        if kinds is not None:
+            if not kinds:
+                return []
+            where.append(f"kind IN ({', '.join('?' for _ in kinds)})")
+            args.extend(sorted(kinds))
+        sql = "SELECT raw FROM audit"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY recorded_at DESC, device_id, seq DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        try:
+            rows = self._conns.conn().execute(sql, tuple(args)).fetchall()
+        except sqlcipher3.Error as exc:
+            raise _storage(exc) from None
+        return [parse_raw(bytes(row[0])) for row in rows]

@@ -1,0 +1,91 @@
+"""SQL of the read model (:mod:`storage.read_model`): statements are constants so the
+connection's statement cache prepares each once; id sets are passed as one JSON array
+parameter (``json_each``) so every set size uses the same prepared statement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mar_desktop.views import Amendment
+
+RESIDENT_COLUMNS = (
+    "resident_id, resident_json, demo_stamp, unit_id, room, loc_stamp, active, active_stamp"
+)
+
+ORDERS_BY_ID = "SELECT order_id, order_json, stamp FROM orders WHERE order_id = ?"
+ORDERS_BY_RESIDENTS = (
+    "SELECT order_id, order_json, stamp FROM orders "
+    "WHERE resident_id IN (SELECT value FROM json_each(?)) ORDER BY resident_id, drug, order_id"
+)
+ORDER_EVENTS = (
+    "SELECT order_id, event, effective_at, replaced_by, stamp FROM order_events "
+    "WHERE order_id IN (SELECT value FROM json_each(?)) ORDER BY order_id, effective_at, stamp"
+)
+
+# Administrations: two plain index range queries (by administered_at, then by scheduled_for
+# for rows not already found), merged and ordered in Python; what later entries say about
+# them (voids, follow-ups, amendments) is fetched by target id in one query each.
+_ADMIN_COLUMNS = """
+SELECT a.entry_id, a.resident_id, a.order_id, a.scheduled_for, a.administered_at,
+       a.recorded_at, a.outcome, a.actor_user_id, a.actor_role, a.device_id, a.reason_code,
+       a.reason_text, a.dose_given, a.dose_unit, a.route, a.site, a.note, a.prn_reason,
+       a.pain_score, a.outside_window_reason, a.witness_user_id, a.witness_name, a.vitals_json,
+       o.is_prn, o.prn_followup_minutes
+FROM administrations a LEFT JOIN orders o ON o.order_id = a.order_id
+"""
+_IN_RESIDENTS = "a.resident_id IN (SELECT value FROM json_each(:residents))"
+_IN_ORDERS = "a.order_id IN (SELECT value FROM json_each(:orders))"
+_ALL_RESIDENTS = "a.resident_id IN (SELECT resident_id FROM residents)"
+_GIVEN_IN = "a.administered_at >= :since AND a.administered_at < :until"
+_SCHEDULED_IN = "a.scheduled_for >= :since AND a.scheduled_for < :until"
+
+
+def _admin_queries(scope: str) -> tuple[str, str]:
+    return (
+        f"{_ADMIN_COLUMNS} WHERE {scope} AND {_GIVEN_IN}",
+        f"{_ADMIN_COLUMNS} WHERE {scope} AND {_SCHEDULED_IN} AND NOT ({_GIVEN_IN})",
+    )
+
+
+ADMIN_QUERIES: dict[str, tuple[str, str]] = {
+    "residents": _admin_queries(_IN_RESIDENTS),
+    "orders": _admin_queries(_IN_ORDERS),
+    "both": _admin_queries(f"{_IN_RESIDENTS} AND {_IN_ORDERS}"),
+    "all": _admin_queries(_ALL_RESIDENTS),
+}
+ADMIN_BY_ID = f"{_ADMIN_COLUMNS} WHERE a.entry_id = ?"
+
+VOIDS = (
+    "SELECT target_entry_id, reason, actor_user_id, recorded_at FROM voids "
+    "WHERE target_entry_id IN (SELECT value FROM json_each(?)) ORDER BY stamp DESC"
+)
+FOLLOWUPS = (
+    "SELECT target_entry_id, assessed_at, effective FROM prn_followups "
+    "WHERE target_entry_id IN (SELECT value FROM json_each(?)) "
+    "ORDER BY assessed_at DESC, stamp DESC"
+)
+AMENDMENTS = (
+    "SELECT target_entry_id, entry_id, author_user_id, recorded_at, text FROM amendments "
+    "WHERE target_entry_id IN (SELECT value FROM json_each(?)) ORDER BY target_entry_id, stamp"
+)
+
+ALERTS = """
+SELECT al.alert_id, al.entry_id, al.alert_type, al.raised_at, al.resident_id, al.order_id,
+       al.detail, al.related_json, k.user_id, k.acked_at, k.comment
+FROM alerts al
+LEFT JOIN alert_acks k ON k.entry_id = (
+    SELECT entry_id FROM alert_acks WHERE alert_id = al.alert_id ORDER BY stamp LIMIT 1)
+ORDER BY al.raised_at, al.alert_id
+"""
+
+
+def amendments_of(rows: list[Any]) -> dict[str, tuple[Amendment, ...]]:
+    """Groups amendment rows (from :data:`AMENDMENTS`) by the administration they amend."""
+    from datetime import datetime
+
+    grouped: dict[str, list[Amendment]] = {}
+    for target, entry_id, author, recorded_at, text in rows:
+        grouped.setdefault(target, []).append(
+            Amendment(entry_id, author, datetime.fromisoformat(recorded_at), text)
+        )
+    return {k: tuple(v) for k, v in grouped.items()}
