@@ -1,0 +1,1 @@
+"""Sync: the wire protocol, the device-side engine and the reference server (``sync.server``)."""

@@ -1,0 +1,363 @@
+"""The tablet's sync engine (DESIGN §4): one sync = cursor, push, pull, credentials, audit.
+
+:meth:`SyncEngine.sync_once` runs one complete sync on the calling thread (the CLI's, or the
+engine's own timer thread) and returns a :class:`SyncReport`; syncs never overlap (a lock).
+Order: sign in (challenge–response, token in memory) → ``GET /v1/cursor`` → return the server's
+own entries a restored server lost (:func:`sync.push.relay_server_chain`) → push ledger and
+audit chains (:mod:`sync.push`) → pull the feed (:mod:`sync.pull`) → credentials both ways
+(:mod:`sync.credsync`) → if anything moved, an ``audit.synced`` entry, pushed at once.
+
+:meth:`start` runs syncs on a daemon thread (``mar-sync``): every ``interval`` seconds after a
+success, after a capped exponential backoff with jitter after a failure, and at once after
+:meth:`request_sync` (e.g. after a local write). :meth:`stop` returns within its timeout at any
+moment: it signals the thread, closes the in-flight HTTP client so a blocked request ends, and
+joins; whatever was half done is re-established by the next sync's cursor check (the server
+acknowledges identical re-sends, ingest skips held entries). The GUI's composition root owns
+the engine; no Qt here. Status changes go to :attr:`status` (:class:`StatusBoard`).
+
+Raises (from ``sync_once``): SyncError subclasses (TransportRefused, DeviceRevoked,
+ForkDetected) and StorageError. Logs hold counts and plain reasons only, never PHI or secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mar_desktop import audit
+from mar_desktop.clock import Clock, SystemClock
+from mar_desktop.envelope import SYSTEM_ACTOR, EntryDraft
+from mar_desktop.errors import (
+    DeviceRevoked,
+    ForkDetected,
+    MarError,
+    SyncError,
+    TransportRefused,
+)
+from storage.credentials import SqlCredentialStore
+from storage.local_store import LocalStore
+from storage.sync_state import FLAG_FORK, ServerInfo, SyncState, acked_cursor
+from sync.backoff import Backoff
+from sync.client import ServerClient
+from sync.credsync import CredentialResult, pull_credentials, push_credentials
+from sync.pull import pull_feed
+from sync.push import CHAINS, push_chain, relay_server_chain
+from sync.status import State, StatusBoard, SyncStatus
+from sync.unsynced import oldest_unsynced_at
+
+log = logging.getLogger(__name__)
+
+ClientMaker = Callable[[ServerInfo], ServerClient]
+
+
+def default_client(info: ServerInfo) -> ServerClient:
+    return ServerClient(info.url, ca_pem=info.ca_pem, pin=info.pin)
+
+
+class _Stopped(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    """What one sync moved (counts only: safe to print and log)."""
+
+    pushed: int = 0
+    pulled: int = 0
+    quarantined: int = 0
+    alerts: int = 0
+    credentials_pushed: int = 0
+    credentials_pulled: int = 0
+    credential_conflicts: int = 0
+    held_back: bool = False
+    server_rewound: bool = False
+
+    @property
+    def moved(self) -> bool:
+        return bool(
+            self.pushed
+            or self.pulled
+            or self.quarantined
+            or self.credentials_pushed
+            or self.credentials_pulled
+        )
+
+    def lines(self) -> list[str]:
+        out = [
+            f"pushed: {self.pushed}",
+            f"pulled: {self.pulled}",
+            f"quarantined: {self.quarantined}",
+            f"alerts: {self.alerts}",
+            f"credentials pushed: {self.credentials_pushed}",
+            f"credentials pulled: {self.credentials_pulled}",
+        ]
+        if self.credential_conflicts:
+            out.append(f"credential conflicts: {self.credential_conflicts}")
+        if self.held_back:
+            out.append("some records are held back (see quarantine)")
+        if self.server_rewound:
+            out.append("the server was restored from a backup; the feed was read again")
+        return out
+
+
+class SyncEngine:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        store: LocalStore,
+        *,
+        clock: Clock | None = None,
+        client_maker: ClientMaker = default_client,
+        push_batch: int = 500,
+        page_size: int = 500,
+        interval: float = 60.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.state = SyncState(store.connect_reader, self.clock)
+        self._creds = SqlCredentialStore(store.connect_reader, self.clock)
+        self._client_maker = client_maker
+        self.push_batch = push_batch
+        self.page_size = page_size
+        self.interval = interval
+        self.backoff = backoff or Backoff()
+        self.status = StatusBoard()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._client: ServerClient | None = None
+        self.relayed = 0
+        """The server's own entries this engine returned to it (after a server restore)."""
+
+    # ---- one sync -----------------------------------------------------------------------------
+    def _stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def pending(self) -> int:
+        """This tablet's entries the server has not acknowledged yet (both chains)."""
+        device = self.store.device_id
+        return sum(
+            self.state.count_after(device, chain, self.state.cursor(acked_cursor(chain))[0])
+            for chain in CHAINS
+        )
+
+    def sync_once(self) -> SyncReport:
+        """Runs one full sync now on the calling thread (see module doc)."""
+        with self._lock:
+            info = self.state.server()
+            if info is None:
+                self.status.update(state="not_enrolled", last_error="This tablet is not enrolled.")
+                raise SyncError("This tablet is not enrolled with a server yet.")
+            self.status.update(state="syncing", last_attempt=self.clock.now())
+            try:
+                report = self._run(info)
+            except BaseException as exc:
+                self._failed(exc)
+                raise
+            self._succeeded(report)
+            return report
+
+    def _run(self, info: ServerInfo) -> SyncReport:
+        client = self._client_maker(info)
+        self._client = client
+        try:
+            if self._stopping():
+                raise _Stopped
+            store = self.store
+            signer = self.state.identity().signer
+            client.authenticate(store.device_id, info.server_id, signer)
+            pushed, quarantined, held = self._push(client, info)
+            pulled = pull_feed(
+                client, self.state, store, page_size=self.page_size, stopping=self._stopping
+            )
+            creds = CredentialResult()
+            push_credentials(client, self.state, stopping=self._stopping, result=creds)
+            pull_credentials(
+                client,
+                self.state,
+                self._creds,
+                info.server_device_id,
+                stopping=self._stopping,
+                result=creds,
+            )
+            report = SyncReport(
+                pushed=pushed,
+                pulled=pulled.pulled,
+                quarantined=quarantined + pulled.quarantined + creds.rejected,
+                alerts=pulled.alerts,
+                credentials_pushed=creds.pushed,
+                credentials_pulled=creds.pulled,
+                credential_conflicts=creds.conflicts,
+                held_back=held,
+                server_rewound=pulled.rewound,
+            )
+            if self._stopping():
+                raise _Stopped
+            if report.moved and not self.state.flag(FLAG_FORK):
+                store.ledger.append([self._audit(report, info)])
+                self._push(client, info, chains=("audit",))
+            return report
+        finally:
+            self._client = None
+            client.close()
+
+    def _push(
+        self, client: ServerClient, info: ServerInfo, chains: tuple[str, ...] = CHAINS
+    ) -> tuple[int, int, bool]:
+        if self.state.flag(FLAG_FORK):
+            raise ForkDetected(
+                "Sending is stopped: the server holds different records for this tablet. "
+                "Call the administrator."
+            )
+        cursor = client.cursor()
+        if cursor.device_id != self.store.device_id:
+            raise SyncError("The server answered for another device; nothing was sent.")
+        self.relayed += relay_server_chain(
+            client,
+            self.state,
+            info.server_device_id,
+            cursor.server,
+            batch=self.push_batch,
+            stopping=self._stopping,
+        )
+        pushed = quarantined = 0
+        held = False
+        for chain in CHAINS:
+            if chain not in chains:
+                continue
+            head = cursor.ledger if chain == "ledger" else cursor.audit
+            result = push_chain(
+                client,
+                self.state,
+                info,
+                self.store.device_id,
+                chain,
+                head,
+                batch=self.push_batch,
+                stopping=self._stopping,
+            )
+            pushed += result.pushed
+            quarantined += result.quarantined
+            held = held or result.held_back
+        return pushed, quarantined, held
+
+    def _audit(self, report: SyncReport, info: ServerInfo) -> EntryDraft:
+        return audit.audit_draft(
+            audit.SYNCED,
+            actor=SYSTEM_ACTOR,
+            user_name="system",
+            entity_type="server",
+            entity_id=info.server_id,
+            detail="; ".join(report.lines()),
+        )
+
+    def _counts(self) -> dict[str, object]:
+        try:
+            return {
+                "pending": self.pending(),
+                "alerts": self.state.open_alerts(),
+                "quarantined": self.state.quarantine_count(),
+                "oldest_unsynced_at": oldest_unsynced_at(self.state, self.store.device_id),
+            }
+        except MarError:
+            return {}
+
+    def _succeeded(self, report: SyncReport) -> None:
+        self.backoff.success()
+        log.info("sync done: %s", ", ".join(report.lines()))
+        self.status.update(
+            state="online",
+            online=True,
+            last_success=self.clock.now(),
+            last_error=None,
+            **self._counts(),
+        )
+
+    def _failed(self, exc: BaseException) -> None:
+        state: State
+        online = False
+        if isinstance(exc, _Stopped):
+            state, message = "stopped", None
+        elif isinstance(exc, DeviceRevoked):
+            state, message, online = "revoked", str(exc), True
+        elif isinstance(exc, ForkDetected):
+            state, message, online = "fork", str(exc), True
+        elif isinstance(exc, TransportRefused):
+            state, message = "refused", str(exc)
+        elif isinstance(exc, MarError):
+            state, message = "offline", str(exc)
+        else:
+            state, message = "offline", "Sync failed unexpectedly; will retry."
+        if self._stopping() and not isinstance(exc, MarError):
+            state, message = "stopped", None
+        log.warning("sync failed: %s", message or state)
+        self.status.update(state=state, online=online, last_error=message, **self._counts())
+
+    # ---- the timer thread ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Starts background syncing (idempotent)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="mar-sync", daemon=True)
+        self._thread.start()
+
+    def request_sync(self) -> None:
+        """Asks the background thread to sync now (any thread; returns at once)."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stops background syncing; returns True if the thread ended within ``timeout``."""
+        self._stop.set()
+        self._wake.set()
+        client = self._client
+        if client is not None:
+            try:
+                client.close()  # ends a blocked request; the sync thread sees an error
+            except Exception:  # closing a half-used client may fail; harmless
+                log.debug("closing the sync client while stopping failed")
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout)
+        ended = not thread.is_alive()
+        if ended:
+            self._thread = None
+            self.status.update(state="stopped", next_attempt_in=None)
+        return ended
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop.is_set():
+                delay = self.interval
+                try:
+                    self.sync_once()
+                except DeviceRevoked:
+                    delay = self.backoff.cap
+                except (MarError, _Stopped):
+                    delay = self.backoff.failure()
+                except Exception:  # a bug must not kill background sync silently
+                    log.exception("unexpected error in background sync")
+                    delay = self.backoff.failure()
+                if self._stop.is_set():
+                    break
+                self.status.update(next_attempt_in=delay)
+                self._wake.wait(delay)
+                self._wake.clear()
+        finally:
+            self.state.close()
+            self._creds.close()
+
+    def close(self) -> None:
+        """Stops the thread and closes this thread's connections."""
+        self.stop()
+        self.state.close()
+        self._creds.close()
+
+
+StatusListener = Callable[[SyncStatus], None]

@@ -1,0 +1,328 @@
+"""The sync wire protocol (version 1), shared by the tablet's sync engine and ``mar-server``.
+
+Transport: HTTPS only (TLS 1.3 minimum), JSON bodies, every path under ``/v1``. The server
+publishes the same contract as OpenAPI at ``/openapi.json``. Errors are JSON ``{"detail": ...}``
+with a 4xx status and a plain-words reason; nothing is stored by a refused request except the
+valid entries before a bad one in a push (see below).
+
+Enrolment (once per tablet)
+    ``POST /v1/enroll`` :class:`EnrollRequest` → :class:`EnrollResponse`. The admin makes a
+    one-time code with ``mar-server enroll-code`` (single use, expires after 24 h by default);
+    the tablet generates its Ed25519 key pair and sends only the public key. Keep
+    ``server_public_key`` (verifies receipts and the server's own entries) and ``server_id``.
+
+Authentication (every sync)
+    ``POST /v1/auth/challenge`` :class:`ChallengeRequest` → :class:`ChallengeResponse` (a nonce,
+    single use, valid ``expires_in`` seconds); ``POST /v1/auth/token`` :class:`TokenRequest`
+    with ``signature = Ed25519(device key, auth_message(server_id, device_id, nonce))`` →
+    :class:`TokenResponse`. Send ``Authorization: Bearer <token>`` on every other call. The token
+    is short-lived (10 min) and lives in memory only on both sides. 401: bad/expired token, nonce
+    or signature; 403 ``"device revoked"``: the device may no longer sync.
+
+Push (device → server)
+    First ``GET /v1/cursor`` → :class:`CursorResponse`: the highest contiguous ``seq`` (and its
+    digest) the server holds for each of the device's two chains. A server restored from a backup
+    reports a lower cursor; re-send everything above it. Then ``POST /v1/push``
+    :class:`PushRequest` with entries in ``seq`` order (ledger and audit may be mixed; only the
+    authenticated device's own entries). Each entry is its raw canonical bytes, sent either as
+    the canonical JSON text itself (a string starting with ``{``) or as standard base64.
+
+    The answer is always a :class:`Receipt` signed by the server key (verify with
+    :func:`verify_receipt`): the chain heads after the push and one :class:`Rejection` per entry
+    not stored. Status 200: every entry stored or already held (an identical re-send is
+    acknowledged again). 409: at least one entry is a **fork** (the server holds different bytes
+    for that ``seq``, or it does not link to the held entry) — the server raised an alert; do not
+    retry it. 422: other rejections (bad signature, invalid body, gap…) — quarantine the
+    rejected entry with the reason. Valid entries before a rejected one are stored; entries of
+    the same chain after it are rejected as ``gap``.
+
+The server's own chain (after a restore)
+    What the server records itself (``device.enrolled``, ``alert.raised``, the first admin's
+    ``user.created``) exists only in its database and, as pulled copies, on the tablets. A server
+    restored from an older backup cannot know on its own that it lost the tail of its own chain,
+    and its next entry would reuse a ``seq`` the tablets hold with other bytes. So the cursor
+    answer also carries ``server``, the server device's ledger head, and right after it — BEFORE
+    pushing its own entries, whose reconciliation may make the server write — the tablet returns
+    the server entries it holds above that head: ``POST /v1/relay`` :class:`PushRequest` →
+    :class:`RelayResult`. The server checks them like a push (its own key, body, ``seq``/``prev``
+    continuing its chain; all-or-nothing), stores them at new feed positions and re-registers a
+    device whose ``device.enrolled`` it took back. 409: the server already holds different bytes
+    there (it wrote before any tablet returned the lost entry): the tablet carries on with its
+    own sync, and its pull holds the server's differing entries back as ``fork`` (never applied,
+    visible in the quarantine). Skip the relay when the server's digest at its head differs from
+    the tablet's copy. Residual window, stated plainly: an entry the server writes after the
+    restart but before the first tablet that holds the lost tail has synced (an enrolment, or
+    an alert on another tablet's push) collides as above — after a restore, let the tablets
+    sync before enrolling new ones. Revocations are not entries: repeat them after a restore.
+
+Pull (server → device)
+    ``GET /v1/feed?after=N&limit=M`` → :class:`FeedPage`: the facility's **ledger**-chain entries
+    of all devices (the server's own included) with their facility-global position, in order.
+    Resume with ``after = next``. ``GET /v1/audit/feed`` is the same for audit entries (for the
+    admin's audit viewer, on demand). ``GET /v1/devices`` → :class:`DevicesResponse`: device
+    public keys (a revoked device's past entries stay valid). ``GET /v1/alerts`` →
+    :class:`AlertsResponse`: ``alert.raised`` entries signed by the server device.
+
+Credentials (people records)
+    ``PUT /v1/credentials/{user_id}`` :class:`CredentialPut` → :class:`CredentialStored`;
+    ``GET /v1/credentials?after=N`` → :class:`CredentialPage`. Opaque JSON records, versioned per
+    user: versions are kept and never edited; the highest version wins. Re-sending a stored
+    version with the same record is acknowledged; with a different record it is refused (409).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mar_desktop.canonical import canonical_bytes
+from mar_desktop.signing import load_public_key, signature_valid
+
+PROTOCOL_VERSION = 1
+AUTH_DOMAIN = b"mar-desktop/sync/v1/auth"
+RECEIPT_DOMAIN = b"mar-desktop/sync/v1/receipt"
+MAX_BATCH = 2000
+"""Most entries in one push; the body is also limited (4 MiB by default)."""
+MAX_PAGE = 1000
+"""Most entries in one feed page."""
+
+Hex32 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+"""32 bytes as lowercase hex (Ed25519 public keys, SHA-256 digests)."""
+Hex64 = Annotated[str, Field(pattern=r"^[0-9a-f]{128}$")]
+"""64 bytes as lowercase hex (Ed25519 signatures)."""
+DeviceId = Annotated[str, Field(min_length=1, max_length=64)]
+ChainName = Literal["ledger", "audit"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ---- enrolment and authentication ------------------------------------------------------------
+class EnrollRequest(_Model):
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    public_key: Hex32
+    label: Annotated[str, Field(max_length=100)] = ""
+
+
+class EnrollResponse(_Model):
+    device_id: str
+    facility_id: str
+    server_id: str
+    server_device_id: str
+    server_public_key: Hex32
+
+
+class ChallengeRequest(_Model):
+    device_id: DeviceId
+
+
+class ChallengeResponse(_Model):
+    nonce: Annotated[str, Field(min_length=16, max_length=128)]
+    server_id: str
+    expires_in: int
+
+
+class TokenRequest(_Model):
+    device_id: DeviceId
+    nonce: Annotated[str, Field(min_length=1, max_length=128)]
+    signature: Hex64
+
+
+class TokenResponse(_Model):
+    token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a scheme name, not a secret
+    expires_in: int
+
+
+def auth_message(server_id: str, device_id: str, nonce: str) -> bytes:
+    """What the device signs to get a token: domain, server, device and nonce, NUL-separated.
+
+    Binding the server id stops a signature made for one server from being replayed to another.
+    """
+    return b"\x00".join((AUTH_DOMAIN, server_id.encode(), device_id.encode(), nonce.encode()))
+
+
+# ---- push -------------------------------------------------------------------------------------
+class ChainHead(_Model):
+    """The highest contiguous ``seq`` held for one chain (0: none) and that entry's SHA-256."""
+
+    seq: Annotated[int, Field(ge=0)]
+    digest: str
+
+
+class CursorResponse(_Model):
+    device_id: str
+    ledger: ChainHead
+    audit: ChainHead
+    server: ChainHead | None = None
+    """The facility's server device's own ledger head (see "The server's own chain")."""
+
+
+class PushRequest(_Model):
+    entries: Annotated[
+        list[Annotated[str, Field(min_length=2, max_length=1_000_000)]],
+        Field(min_length=1, max_length=MAX_BATCH),
+    ]
+
+
+RejectionCode = Literal[
+    "malformed",
+    "wrong_device",
+    "wrong_facility",
+    "invalid_body",
+    "bad_signature",
+    "gap",
+    "fork",
+]
+
+
+class RelayResult(_Model):
+    """Answer to ``POST /v1/relay``: server entries newly stored, already held, and the server
+    chain's head seq after the call."""
+
+    stored: int
+    duplicates: int
+    head: int
+
+
+class Rejection(_Model):
+    """Why the entry at ``index`` of the push was not stored. ``seq``/``chain`` when parseable."""
+
+    index: int
+    code: RejectionCode
+    reason: str
+    seq: int | None = None
+    chain: ChainName | None = None
+    entry_id: str | None = None
+
+
+class Receipt(_Model):
+    """The server's signed acknowledgement of a push (also sent with 409/422)."""
+
+    server_id: str
+    device_id: str
+    facility_id: str
+    issued_at: str
+    heads: dict[ChainName, int]
+    """Highest contiguous ``seq`` the server holds per chain after this push."""
+    stored: int
+    """Entries newly stored by this push."""
+    duplicates: int
+    """Entries already held with identical bytes (acknowledged again)."""
+    rejections: list[Rejection]
+    sig: Hex64
+
+    def signed_bytes(self) -> bytes:
+        return receipt_message(self.model_dump(mode="json", exclude={"sig"}))
+
+
+def receipt_message(fields: dict[str, Any]) -> bytes:
+    """Domain-separated canonical bytes of a receipt's fields (all but ``sig``)."""
+    return RECEIPT_DOMAIN + b"\x00" + canonical_bytes(fields)
+
+
+def verify_receipt(receipt: Receipt, server_public_key: str) -> bool:
+    """True if ``receipt`` was signed by the server whose public key (hex) is given."""
+    try:
+        key = load_public_key(server_public_key)
+        sig = bytes.fromhex(receipt.sig)
+    except ValueError:
+        return False
+    return signature_valid(key, sig, receipt.signed_bytes())
+
+
+def encode_entry(raw: bytes) -> str:
+    """The push form of an entry: its canonical JSON text."""
+    return raw.decode("utf-8")
+
+
+def decode_entry(text: str) -> bytes:
+    """Raw bytes of a pushed entry (JSON text or base64). Raises ``ValueError``."""
+    if text.startswith("{"):
+        return text.encode("utf-8")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("entry is neither canonical JSON text nor base64") from None
+
+
+# ---- pull -------------------------------------------------------------------------------------
+class FeedItem(_Model):
+    pos: int
+    """Facility-global position in this feed (ledger and audit feeds are numbered apart)."""
+    entry: str
+    """The entry's raw canonical JSON text; its bytes are ``entry.encode('utf-8')``."""
+
+
+class FeedPage(_Model):
+    items: list[FeedItem]
+    next: int
+    """Pass as ``after`` for the next page (equals ``after`` when the page is empty)."""
+    more: bool
+
+
+class DeviceInfo(_Model):
+    device_id: str
+    public_key: Hex32
+    label: str
+    is_server: bool
+    enrolled_at: str
+    revoked: bool
+    revoked_at: str | None = None
+
+
+class DevicesResponse(_Model):
+    facility_id: str
+    devices: list[DeviceInfo]
+
+
+class AlertInfo(_Model):
+    pos: int
+    alert_id: str
+    alert_type: str
+    device_id: str | None
+    detail: str
+    recorded_at: str
+    entry: str
+    """The signed ``alert.raised`` entry (raw canonical JSON text)."""
+
+
+class AlertsResponse(_Model):
+    alerts: list[AlertInfo]
+
+
+# ---- credentials ------------------------------------------------------------------------------
+class CredentialPut(_Model):
+    version: Annotated[int, Field(ge=1)]
+    record: dict[str, Any]
+
+
+class CredentialStored(_Model):
+    user_id: str
+    version: int
+    pos: int
+    created: bool
+    """False when this exact version was already stored (idempotent re-send)."""
+
+
+class CredentialItem(_Model):
+    pos: int
+    user_id: str
+    version: int
+    record: dict[str, Any]
+    stored_at: str
+
+
+class CredentialPage(_Model):
+    items: list[CredentialItem]
+    next: int
+    more: bool
+
+
+class Health(_Model):
+    status: Literal["ok"] = "ok"
+    protocol: int = PROTOCOL_VERSION

@@ -1,0 +1,1 @@
+"""The reference backend a customer runs in its own cloud (command ``mar-server``)."""

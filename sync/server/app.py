@@ -1,0 +1,319 @@
+"""The HTTP API of ``mar-server`` (FastAPI); the protocol is documented in :mod:`sync.protocol`.
+
+Every endpoint but ``/health``, ``/v1/enroll`` and ``/v1/auth/*`` needs a bearer token; the
+device it names is looked up on every request (a revoked device is refused at once, 403
+``device revoked``) and every query is scoped by THAT device's facility, never by a request
+field. Handlers are plain functions: FastAPI runs them on its worker threads, where blocking
+database calls are fine. Expected failures are 4xx with a ``detail`` reason; an unusable
+database is 503 (retry later).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from mar_desktop import kinds
+from mar_desktop.chain import check_signature
+from mar_desktop.envelope import parse_raw
+from mar_desktop.errors import (
+    AuthError,
+    Conflict,
+    MarError,
+    NotFound,
+    StorageError,
+    ValidationError,
+)
+from mar_desktop.signing import load_public_key, signature_valid
+from sync import protocol as p
+from sync.server import ingest, relay
+from sync.server.auth import Authenticator
+from sync.server.checker import Verifier
+from sync.server.core import ServerCore
+from sync.server.health import install as install_health
+from sync.server.metrics import install as install_metrics
+from sync.server.middleware import BodyLimit, SecurityHeaders
+from sync.server.reconciliation import Reconciler
+from sync.server.store import DeviceRecord, StoredEntry
+
+MAX_BODY = 4 * 1024 * 1024
+_BIG = 2**62
+_bearer = HTTPBearer(auto_error=False, description="Token from POST /v1/auth/token")
+_PRINTABLE = r"^[\x21-\x7e]+$"
+UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=_PRINTABLE)]
+After = Annotated[int, Query(ge=0, le=_BIG)]
+Limit = Annotated[int, Query(ge=1, le=p.MAX_PAGE)]
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def current_device(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> DeviceRecord:
+    """The authenticated device (its facility scopes every query). 401/403 otherwise."""
+    core: ServerCore = request.app.state.core
+    auth: Authenticator = request.app.state.auth
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise _Refused(401, "missing bearer token: authenticate first")
+    device_id = auth.device_for(creds.credentials)
+    record = None if device_id is None else core.store.get_device(device_id)
+    if record is None:
+        raise _Refused(401, "token unknown or expired: authenticate again")
+    if record.revoked:
+        raise _Refused(403, "device revoked")
+    return record
+
+
+Device = Annotated[DeviceRecord, Depends(current_device)]
+
+_STATUS = {AuthError: 401, NotFound: 404, Conflict: 409, ValidationError: 422, StorageError: 503}
+
+
+def create_app(
+    core: ServerCore,
+    *,
+    verifier: Verifier | None = None,
+    auth: Authenticator | None = None,
+    max_body: int = MAX_BODY,
+) -> FastAPI:
+    """The ASGI application. ``verifier`` defaults to 2 checking threads."""
+    verifier = verifier or Verifier("threads", 2)
+    auth = auth or Authenticator(clock=core.clock)
+    app = FastAPI(
+        title="MAR Desktop sync server",
+        version=str(p.PROTOCOL_VERSION),
+        description=(p.__doc__ or "").strip(),
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.core, app.state.verifier, app.state.auth = core, verifier, auth
+    reconciler = app.state.reconciler = Reconciler(core)  # clinical alerts (reconciliation.py)
+
+    @app.exception_handler(_Refused)
+    async def _refused(_: Request, exc: _Refused) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(MarError)
+    async def _mar_error(_: Request, exc: MarError) -> JSONResponse:
+        status = next((s for t, s in _STATUS.items() if isinstance(exc, t)), 400)
+        detail = str(exc) if status != 503 else "server storage unavailable; retry later"
+        return JSONResponse({"detail": detail}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return JSONResponse({"detail": "malformed JSON body"}, status_code=400)
+        first = errors[0] if errors else {}
+        where = ".".join(str(x) for x in first.get("loc", ()))
+        detail = f"invalid request: {where}: {first.get('msg', 'invalid')}"
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    # operations hook: /health with a database probe (sync/server/health.py)
+    install_health(app, core)
+
+    @app.post(
+        "/v1/enroll",
+        response_model=p.EnrollResponse,
+        tags=["enrolment"],
+        responses={401: {"description": "code not valid, used or expired"}},
+    )
+    def enroll(req: p.EnrollRequest) -> p.EnrollResponse:
+        try:
+            load_public_key(req.public_key)
+        except ValueError:
+            raise _Refused(422, "public_key is not an Ed25519 public key") from None
+        done = core.enroll(req.code, req.public_key, req.label)
+        server = core.store.server_device(done.facility_id)
+        assert server is not None
+        return p.EnrollResponse(
+            device_id=done.device_id,
+            facility_id=done.facility_id,
+            server_id=core.server_id,
+            server_device_id=server.device_id,
+            server_public_key=core.public_key,
+        )
+
+    @app.post("/v1/auth/challenge", response_model=p.ChallengeResponse, tags=["auth"])
+    def challenge(req: p.ChallengeRequest) -> p.ChallengeResponse:
+        record = core.store.get_device(req.device_id)
+        if record is None or record.is_server:
+            raise _Refused(401, "unknown device: enrol it first")
+        if record.revoked:
+            raise _Refused(403, "device revoked")
+        return p.ChallengeResponse(
+            nonce=auth.challenge(req.device_id),
+            server_id=core.server_id,
+            expires_in=auth.nonce_ttl,
+        )
+
+    @app.post("/v1/auth/token", response_model=p.TokenResponse, tags=["auth"])
+    def token(req: p.TokenRequest) -> p.TokenResponse:
+        record = core.store.get_device(req.device_id)
+        if record is None or record.is_server:
+            raise _Refused(401, "unknown device: enrol it first")
+        if record.revoked:
+            raise _Refused(403, "device revoked")
+        if not auth.take_nonce(req.device_id, req.nonce):
+            raise _Refused(401, "challenge unknown, expired or already used: ask for a new one")
+        message = p.auth_message(core.server_id, req.device_id, req.nonce)
+        if not signature_valid(
+            load_public_key(record.public_key), bytes.fromhex(req.signature), message
+        ):
+            raise _Refused(401, "challenge signature does not verify with the device key")
+        return p.TokenResponse(token=auth.issue_token(record.device_id), expires_in=auth.token_ttl)
+
+    @app.get("/v1/cursor", response_model=p.CursorResponse, tags=["push"])
+    def cursor(me: Device) -> p.CursorResponse:
+        heads = core.store.heads(me.device_id)
+        server = core.store.server_device(me.facility_id)
+        own = None if server is None else core.store.heads(server.device_id)["ledger"]
+        return p.CursorResponse(
+            device_id=me.device_id,
+            ledger=p.ChainHead(seq=heads["ledger"].seq, digest=heads["ledger"].digest),
+            audit=p.ChainHead(seq=heads["audit"].seq, digest=heads["audit"].digest),
+            server=None if own is None else p.ChainHead(seq=own.seq, digest=own.digest),
+        )
+
+    @app.post(
+        "/v1/relay",
+        response_model=p.RelayResult,
+        tags=["push"],
+        responses={409: {"description": "the server holds different entries of its own there"}},
+    )
+    def relay_own(req: p.PushRequest, me: Device) -> p.RelayResult:
+        raws: list[bytes] = []
+        for index, text in enumerate(req.entries):
+            try:
+                raws.append(p.decode_entry(text))
+            except ValueError as exc:
+                raise _Refused(422, f"entries[{index}]: {exc}") from None
+        return relay.relay(core, me.facility_id, raws)
+
+    @app.post(
+        "/v1/push",
+        response_model=p.Receipt,
+        tags=["push"],
+        responses={
+            409: {"model": p.Receipt, "description": "a fork was refused (and alerted)"},
+            422: {"description": "entries refused (Receipt with rejections) or invalid request"},
+        },
+    )
+    def push(req: p.PushRequest, me: Device) -> JSONResponse:
+        raws: list[bytes] = []
+        for index, text in enumerate(req.entries):
+            try:
+                raws.append(p.decode_entry(text))
+            except ValueError as exc:
+                raise _Refused(422, f"entries[{index}]: {exc}") from None
+        outcome = ingest.push(core, verifier, me, raws)
+        if outcome.stored:
+            reconciler.after_push(me.facility_id, core.clock.now())
+        return JSONResponse(outcome.receipt.model_dump(mode="json"), status_code=outcome.status)
+
+    def page(entries: list[StoredEntry], after: int, limit: int) -> p.FeedPage:
+        items = [p.FeedItem(pos=e.pos, entry=e.raw.decode("utf-8")) for e in entries]
+        return p.FeedPage(
+            items=items, next=items[-1].pos if items else after, more=len(items) == limit
+        )
+
+    @app.get("/v1/feed", response_model=p.FeedPage, tags=["pull"])
+    def feed(me: Device, after: After = 0, limit: Limit = 500) -> p.FeedPage:
+        return page(core.store.feed(me.facility_id, "ledger", after, limit), after, limit)
+
+    @app.get("/v1/audit/feed", response_model=p.FeedPage, tags=["pull"])
+    def audit_feed(me: Device, after: After = 0, limit: Limit = 500) -> p.FeedPage:
+        return page(core.store.feed(me.facility_id, "audit", after, limit), after, limit)
+
+    @app.get("/v1/devices", response_model=p.DevicesResponse, tags=["pull"])
+    def devices(me: Device) -> p.DevicesResponse:
+        return p.DevicesResponse(
+            facility_id=me.facility_id,
+            devices=[
+                p.DeviceInfo(
+                    device_id=d.device_id,
+                    public_key=d.public_key,
+                    label=d.label,
+                    is_server=d.is_server,
+                    enrolled_at=d.enrolled_at,
+                    revoked=d.revoked,
+                    revoked_at=d.revoked_at,
+                )
+                for d in core.store.devices(me.facility_id)
+            ],
+        )
+
+    @app.get("/v1/alerts", response_model=p.AlertsResponse, tags=["pull"])
+    def alerts(me: Device) -> p.AlertsResponse:
+        return p.AlertsResponse(alerts=alert_infos(core, me.facility_id))
+
+    @app.put("/v1/credentials/{user_id}", response_model=p.CredentialStored, tags=["people"])
+    def put_credential(user_id: UserId, req: p.CredentialPut, me: Device) -> p.CredentialStored:
+        row, created = core.put_credential(me.facility_id, user_id, req.version, req.record)
+        return p.CredentialStored(
+            user_id=user_id, version=row.version, pos=row.pos, created=created
+        )
+
+    @app.get("/v1/credentials", response_model=p.CredentialPage, tags=["people"])
+    def credentials(me: Device, after: After = 0, limit: Limit = 500) -> p.CredentialPage:
+        rows = core.store.credentials(me.facility_id, after, limit)
+        items = [
+            p.CredentialItem(
+                pos=r.pos,
+                user_id=r.user_id,
+                version=r.version,
+                record=json.loads(r.record_json),
+                stored_at=r.stored_at,
+            )
+            for r in rows
+        ]
+        return p.CredentialPage(
+            items=items, next=items[-1].pos if items else after, more=len(items) == limit
+        )
+
+    # operations hook: /metrics and its counting middleware, outermost (sync/server/metrics.py)
+    return install_metrics(_wrap(app, max_body), core)
+
+
+def _wrap(app: FastAPI, max_body: int) -> FastAPI:
+    app.add_middleware(BodyLimit, max_bytes=max_body)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def alert_infos(core: ServerCore, facility_id: str) -> list[p.AlertInfo]:
+    """The facility's ``alert.raised`` entries by the server device, checked and decoded."""
+    server = core.store.server_device(facility_id)
+    if server is None:
+        return []
+    key = load_public_key(server.public_key)
+    out: list[p.AlertInfo] = []
+    for stored in core.store.entries_of_kind(facility_id, server.device_id, kinds.ALERT_RAISED):
+        if not check_signature(stored.raw, key):
+            continue  # ``verify`` names it; an unverifiable alert is not shown as genuine
+        entry = parse_raw(stored.raw)
+        body = kinds.AlertRaised.model_validate(entry.body)
+        out.append(
+            p.AlertInfo(
+                pos=stored.pos,
+                alert_id=body.alert_id,
+                alert_type=body.alert_type,
+                device_id=body.device_id,
+                detail=body.detail,
+                recorded_at=entry.recorded_at,
+                entry=stored.raw.decode("utf-8"),
+            )
+        )
+    return out

@@ -1,0 +1,304 @@
+"""``mar-server``: set up, run and inspect the reference sync server.
+
+Exit status 0 on success; otherwise the failing error's ``exit_code`` (2 invalid input,
+5 integrity failure found by ``verify``, 6 storage trouble, 7 transport refused...). Messages
+never contain keys, passwords (except the one-time temporary password ``init`` prints on
+purpose) or PHI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from mar_desktop.errors import MarError, NotFound, ValidationError
+from sync.server import config
+from sync.server.core import ServerCore
+
+EPILOG = """\
+environment:
+  MAR_SERVER_DATA   data directory (default ./mar-server-data); holds server-signing.key, the
+                    server's Ed25519 private key (mode 0600, refused if group/other may read
+                    it) and, by default, the SQLite database mar-server.sqlite3
+  MAR_SERVER_DB     database: a SQLite file path (or sqlite:PATH) or a postgresql:// DSN
+
+examples:
+  mar-server init --facility-name "Maple House" --timezone America/Chicago --json
+  mar-server serve --cert fullchain.pem --key privkey.pem --host 0.0.0.0 --port 8443
+  MAR_SERVER_DB=postgresql://mar@db/mar mar-server verify
+"""
+
+
+def _core(args: argparse.Namespace, *, create_key: bool = False) -> ServerCore:
+    data = config.data_dir(args.data)
+    store = config.open_store(config.db_url(data, args.db))
+    store.migrate()
+    if create_key and not (data / config.KEY_FILE).exists():
+        signer = config.create_server_key(data)
+    else:
+        signer = config.load_server_key(data)
+    core = ServerCore(store, signer)
+    args.opened = core
+    return core
+
+
+def _facility(core: ServerCore, explicit: str | None) -> str:
+    ids = core.store.facility_ids()
+    if explicit:
+        if explicit not in ids:
+            raise NotFound("unknown facility")
+        return explicit
+    if len(ids) != 1:
+        raise ValidationError(
+            "no facility yet: run 'mar-server init'"
+            if not ids
+            else "several facilities: give --facility"
+        )
+    return ids[0]
+
+
+def _out(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    print(json.dumps(data, indent=2) if getattr(args, "json", False) else text)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    core = _core(args, create_key=True)
+    facility_id, server_device_id = core.create_facility(args.facility_name, args.timezone)
+    admin = core.create_first_admin(facility_id, args.admin_username, args.admin_name)
+    code = core.make_enrol_code(facility_id, timedelta(hours=args.code_hours))
+    data = {
+        "facility_id": facility_id,
+        "server_id": core.server_id,
+        "server_device_id": server_device_id,
+        "server_public_key": core.public_key,
+        "admin": {
+            "user_id": admin.user_id,
+            "username": admin.username,
+            "temporary_password": admin.temporary_password,
+            "must_change_password": True,
+        },
+        "enrolment_code": code,
+        "enrolment_code_expires_in_hours": args.code_hours,
+    }
+    _out(
+        args,
+        data,
+        (
+            f"Facility {facility_id} created on server {core.server_id}.\n"
+            f"First admin: {admin.username} — temporary password {admin.temporary_password} "
+            "(must be changed at first login; shown only now).\n"
+            f"Enrolment code (single use, {args.code_hours} h): {code}"
+        ),
+    )
+    return 0
+
+
+def cmd_enroll_code(args: argparse.Namespace) -> int:
+    core = _core(args)
+    facility_id = _facility(core, args.facility)
+    code = core.make_enrol_code(facility_id, timedelta(hours=args.hours))
+    data = {"facility_id": facility_id, "code": code, "expires_in_hours": args.hours}
+    _out(args, data, f"Enrolment code (single use, {args.hours} h): {code}")
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    core = _core(args)
+    rows = core.store.devices(args.facility)
+    data = {
+        "devices": [
+            {
+                "device_id": d.device_id,
+                "facility_id": d.facility_id,
+                "label": d.label,
+                "is_server": d.is_server,
+                "enrolled_at": d.enrolled_at,
+                "revoked_at": d.revoked_at,
+            }
+            for d in rows
+        ]
+    }
+    lines = [
+        f"{d.device_id}  {d.facility_id}  {'server ' if d.is_server else ''}"
+        f"{'REVOKED ' if d.revoked else ''}{d.label}  enrolled {d.enrolled_at}"
+        for d in rows
+    ]
+    _out(args, data, "\n".join(lines) or "no devices")
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    core = _core(args)
+    core.revoke(args.device_id)
+    print(f"Device {args.device_id} revoked; its past entries stay valid.")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from sync.server.verify import verify_store
+
+    core = _core(args)
+    report = verify_store(core.store)
+    print(report.summary())
+    return 0 if report.ok else 5
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from sync.server.app import alert_infos
+
+    core = _core(args)
+    facilities = [args.facility] if args.facility else core.store.facility_ids()
+    items = [a for f in facilities for a in alert_infos(core, f)]
+    data = {"alerts": [a.model_dump(exclude={"entry"}) for a in items]}
+    lines = [f"{a.recorded_at}  {a.alert_type}  device {a.device_id}  {a.detail}" for a in items]
+    _out(args, data, "\n".join(lines) or "no alerts")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from sync.server.app import create_app
+    from sync.server.checker import Verifier
+    from sync.server.runner import check_plain_http, serve, tls13_context
+
+    if (args.cert is None) != (args.key is None):
+        raise ValidationError("give both --cert and --key")
+    ctx = None
+    if args.cert is None:
+        check_plain_http(args.host, args.insecure_http_loopback)
+    else:
+        try:
+            ctx = tls13_context(args.cert, args.key)
+        except (OSError, ValueError) as exc:
+            raise ValidationError(f"cannot load the TLS certificate or key: {exc}") from None
+    core = _core(args)
+    verifier = (
+        Verifier("processes", args.verify_workers)
+        if args.verify_workers
+        else Verifier("threads", 2)
+    )
+    try:
+        serve(
+            create_app(core, verifier=verifier),
+            host=args.host,
+            port=args.port,
+            ssl_context=ctx,
+            log_level=args.log_level,
+        )
+    finally:
+        verifier.close()
+    return 0
+
+
+def cmd_import_bundle(args: argparse.Namespace) -> int:
+    """A tablet's export-pending bundle, taken in by hand (sync/server/bundle_import.py)."""
+    from pathlib import Path
+
+    from sync.server.bundle_import import import_bundle_file
+
+    core = _core(args)
+    result = import_bundle_file(core, Path(args.file), _facility(core, args.facility))
+    print(result.summary())
+    return 0 if result.ok else 5
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mar-server",
+        description="Reference sync server for MAR Desktop tablets (HTTPS, TLS 1.3 only).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--data", help="data directory (env MAR_SERVER_DATA)")
+    parser.add_argument("--db", help="SQLite path or postgresql:// DSN (env MAR_SERVER_DB)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser(
+        "init",
+        help="create a facility, its first admin and an enrolment code "
+        "(and the server key on first use)",
+    )
+    p.add_argument("--facility-name", required=True)
+    p.add_argument("--timezone", default="UTC", help="IANA zone, e.g. America/Chicago")
+    p.add_argument("--admin-username", default="admin")
+    p.add_argument("--admin-name", default="Facility Administrator")
+    p.add_argument("--code-hours", type=int, default=24)
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("serve", help="serve the API (HTTPS with TLS 1.3 minimum)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8443)
+    p.add_argument("--cert", help="PEM certificate chain")
+    p.add_argument("--key", help="PEM private key of the certificate")
+    p.add_argument(
+        "--insecure-http-loopback",
+        action="store_true",
+        help="serve plain HTTP (loopback addresses only; for tests)",
+    )
+    p.add_argument(
+        "--verify-workers",
+        type=int,
+        default=2,
+        help="processes checking pushed signatures (0: threads in-process)",
+    )
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("enroll-code", help="make a one-time device enrolment code")
+    p.add_argument("--facility")
+    p.add_argument("--hours", type=int, default=24)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_enroll_code)
+
+    p = sub.add_parser("devices", help="list enrolled devices")
+    p.add_argument("--facility")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_devices)
+
+    p = sub.add_parser("revoke-device", help="revoke a device (it can no longer sync)")
+    p.add_argument("device_id")
+    p.set_defaults(func=cmd_revoke)
+
+    p = sub.add_parser("verify", help="check every stored chain and signature")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("alerts", help="list alerts (forks, clinical reconciliation)")
+    p.add_argument("--facility")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_alerts)
+
+    p = sub.add_parser(
+        "import-bundle", help="take in a tablet's export-pending bundle (same checks as sync)"
+    )
+    p.add_argument("file", help="the bundle file written by 'mar-desktop export-pending'")
+    p.add_argument("--facility")
+    p.set_defaults(func=cmd_import_bundle)
+
+    # operations hook: backup, backup prune/check/keygen, restore (sync/server/backup_cli.py)
+    from sync.server.backup_cli import add_parsers as add_backup_parsers
+
+    add_backup_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except MarError as exc:
+        print(f"mar-server: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        opened = getattr(args, "opened", None)
+        if opened is not None:
+            opened.store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""Clinical reconciliation on the server: after each push, new entries are checked against
+everything the facility holds (:mod:`mar_desktop.clinical.reconcile`) and each finding is
+recorded as an ``alert.raised`` entry of the server device (so ``mar-server alerts`` shows it
+and every tablet pulls it with the feed). Entries are never changed or removed.
+
+How: one in-memory :class:`_Index` per facility (orders, PRN doses, doses per scheduled slot,
+voids, discontinuations, settings, alerts already raised) is built from the facility's ledger
+feed on first use and then moved forward along the feed after every push (``catch_up``). Because
+it reads the feed, it sees entries from any device in feed order, survives a restart (it is
+rebuilt; :func:`~mar_desktop.clinical.reconcile.alert_key` of the alerts already in the feed
+keeps a re-run from raising an alert twice) and needs no schema of its own. Clock skew is judged
+only for entries arriving live (their receive time is known), once per device.
+
+Threads: request threads call :meth:`Reconciler.after_push`; one lock per facility, never
+waited for: a push that finds another thread catching up marks the index dirty and returns, and
+that thread goes round again before letting go, so every entry is still checked (its alerts may
+then land just after that push's receipt). The first use of a facility's index after the server
+starts reads the WHOLE feed — a year of a large facility takes tens of seconds — so it runs on
+a background thread (``mar-reconcile``) instead of holding up the push that triggered it. A
+failure here is logged and never fails the push (the entries are stored already; the next push
+retries the catch-up from the same feed position).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from mar_desktop import kinds
+from mar_desktop.clinical import reconcile
+from mar_desktop.clock import parse_utc
+from mar_desktop.envelope import SYSTEM_ACTOR, Entry, EntryDraft, parse_raw
+from mar_desktop.errors import MarError
+from mar_desktop.model import FacilitySettings, Order
+from sync.server.core import ServerCore
+
+log = logging.getLogger(__name__)
+_PAGE = 1000
+
+
+@dataclass
+class _Index:
+    pos: int = 0
+    settings: FacilitySettings = field(default_factory=FacilitySettings)
+    orders: dict[str, Order] = field(default_factory=dict)
+    discontinued: dict[str, tuple[datetime, str]] = field(default_factory=dict)
+    slots: dict[tuple[str, datetime], list[reconcile.DoseFact]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    by_order: dict[str, list[reconcile.DoseFact]] = field(default_factory=lambda: defaultdict(list))
+    voided: set[str] = field(default_factory=set)
+    raised: set[tuple[str, frozenset[str]]] = field(default_factory=set)
+    skewed: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    dirty: bool = False
+    received_at: datetime | None = None
+    """Receive time of the newest live push not yet looked at (for clock skew)."""
+
+
+class Reconciler:
+    """See the module docstring. One per server process (``app.state.reconciler``)."""
+
+    def __init__(self, core: ServerCore) -> None:
+        self._core = core
+        self._indexes: dict[str, _Index] = {}
+        self._guard = threading.Lock()
+
+    def _index(self, facility_id: str) -> tuple[_Index, bool]:
+        with self._guard:
+            index = self._indexes.get(facility_id)
+            fresh = index is None
+            if index is None:
+                index = self._indexes[facility_id] = _Index()
+            return index, fresh
+
+    def after_push(self, facility_id: str, received_at: datetime | None = None) -> int:
+        """Checks the facility's entries not seen yet; returns how many alerts this call
+        raised. Never raises and never waits for another thread (see module doc)."""
+        index, fresh = self._index(facility_id)
+        if fresh:  # the whole feed is read once: not on the pushing request's time
+            thread = threading.Thread(
+                target=self._drain, args=(index, facility_id), name="mar-reconcile", daemon=True
+            )
+            thread.start()
+            return 0
+        if received_at is not None:
+            index.received_at = received_at
+        return self._drain(index, facility_id)
+
+    def _drain(self, index: _Index, facility_id: str) -> int:
+        raised = 0
+        index.dirty = True
+        while index.dirty:
+            if not index.lock.acquire(blocking=False):
+                return raised  # the holder goes round again: it sees ``dirty`` after letting go
+            try:
+                index.dirty = False
+                received_at, index.received_at = index.received_at, None
+                raised += self._catch_up(index, facility_id, received_at)
+            except (MarError, ValueError):
+                log.exception("reconciliation failed; retried after the next push")
+                return raised
+            finally:
+                index.lock.release()
+        return raised
+
+    def _catch_up(self, index: _Index, facility_id: str, received_at: datetime | None) -> int:
+        server = self._core.store.server_device(facility_id)
+        server_device = None if server is None else server.device_id
+        found: list[kinds.AlertRaised] = []
+        newest: dict[str, Entry] = {}
+        while True:
+            page = self._core.store.feed(facility_id, "ledger", index.pos, _PAGE)
+            for stored in page:
+                entry = parse_raw(stored.raw)
+                found.extend(self._fold(index, entry, server_device))
+                if received_at is not None and entry.device_id != server_device:
+                    newest[entry.device_id] = entry
+                index.pos = stored.pos
+            if len(page) < _PAGE:
+                break
+        if received_at is not None:
+            threshold = index.settings.clock_skew_alert_seconds
+            for device_id, entry in newest.items():
+                if device_id in index.skewed:
+                    continue
+                alert = reconcile.clock_skew(
+                    device_id, entry.id, parse_utc(entry.recorded_at), received_at, threshold
+                )
+                if alert is not None:
+                    index.skewed.add(device_id)
+                    found.append(alert)
+        fresh = []
+        for alert in found:
+            key = reconcile.alert_key(alert.alert_type, alert.related_entry_ids)
+            if key not in index.raised:
+                index.raised.add(key)
+                fresh.append(alert)
+        if fresh:
+            drafts = [
+                EntryDraft(kinds.ALERT_RAISED, SYSTEM_ACTOR, kinds.body_json(a)) for a in fresh
+            ]
+            with self._core.store.write() as txn:
+                txn.lock_facility(facility_id)
+                self._core.append_server_entries(txn, facility_id, drafts)
+        return len(fresh)
+
+    def _fold(
+        self, index: _Index, entry: Entry, server_device: str | None
+    ) -> list[kinds.AlertRaised]:
+        kind = entry.kind
+        if kind not in _WATCHED:
+            return []
+        try:
+            body = kinds.parse_body(kind, entry.body)
+        except MarError:
+            return []  # the push checks bodies; an old invalid one is verify's business
+        out: list[kinds.AlertRaised | None] = []
+        if isinstance(body, kinds.FacilityConfigured):
+            index.settings = body.facility.settings
+        elif isinstance(body, kinds.SettingsChanged):
+            index.settings = body.after
+        elif isinstance(body, kinds.OrderCreated):
+            index.orders[body.order.order_id] = body.order
+        elif isinstance(body, kinds.OrderChanged):
+            index.orders[body.order.order_id] = body.order
+            out.extend(self._discontinue(index, body.replaces_order_id, body.effective_at, entry))
+        elif isinstance(body, kinds.OrderStatusChanged) and kind == kinds.ORDER_DISCONTINUED:
+            out.extend(self._discontinue(index, body.order_id, body.effective_at, entry))
+        elif isinstance(body, kinds.EntryVoided):
+            index.voided.add(body.target_entry_id)
+        elif isinstance(body, kinds.AlertRaised) and entry.device_id == server_device:
+            index.raised.add(reconcile.alert_key(body.alert_type, body.related_entry_ids))
+            if body.alert_type == "clock_skew" and body.device_id:
+                index.skewed.add(body.device_id)
+        elif isinstance(body, kinds.AdministrationRecorded):
+            out.extend(self._dose(index, entry, body))
+        return [a for a in out if a is not None]
+
+    def _discontinue(
+        self, index: _Index, order_id: str, at: datetime, entry: Entry
+    ) -> list[kinds.AlertRaised | None]:
+        held = index.discontinued.get(order_id)
+        if held is not None and held[0] <= at:
+            return []
+        index.discontinued[order_id] = (at, entry.id)
+        return [
+            reconcile.discontinued_dose(dose, at, entry.id, index.voided)
+            for dose in index.by_order.get(order_id, [])
+        ]
+
+    def _dose(
+        self, index: _Index, entry: Entry, body: kinds.AdministrationRecorded
+    ) -> list[kinds.AlertRaised | None]:
+        dose = reconcile.DoseFact(
+            entry_id=entry.id,
+            device_id=entry.device_id,
+            resident_id=body.resident_id,
+            order_id=body.order_id,
+            scheduled_for=body.scheduled_for,
+            administered_at=body.administered_at,
+            recorded_at=parse_utc(entry.recorded_at),
+            outcome=body.outcome,
+        )
+        out: list[kinds.AlertRaised | None] = []
+        stop = index.discontinued.get(dose.order_id)
+        if stop is not None:
+            out.append(reconcile.discontinued_dose(dose, stop[0], stop[1], index.voided))
+        if dose.scheduled_for is not None:
+            slot = index.slots[(dose.order_id, dose.scheduled_for)]
+            out.append(reconcile.double_dose(dose, slot, index.voided))
+            slot.append(dose)
+        order = index.orders.get(dose.order_id)
+        if order is not None and order.is_prn:
+            doses = index.by_order[dose.order_id]
+            out.append(reconcile.prn_limits(order, dose, doses, index.voided))
+        index.by_order[dose.order_id].append(dose)
+        return out
+
+
+_WATCHED = frozenset(
+    {
+        kinds.FACILITY_CONFIGURED,
+        kinds.SETTINGS_CHANGED,
+        kinds.ORDER_CREATED,
+        kinds.ORDER_CHANGED,
+        kinds.ORDER_DISCONTINUED,
+        kinds.ENTRY_VOIDED,
+        kinds.ALERT_RAISED,
+        kinds.ADMINISTRATION_RECORDED,
+    }
+)

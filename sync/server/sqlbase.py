@@ -1,0 +1,377 @@
+"""The SQL both server stores share: one set of queries, two drivers (see :mod:`.store`).
+
+Queries are written with ``?`` placeholders; the PostgreSQL store rewrites them to ``%s``.
+Subclasses supply connections, the transaction bracket and the facility lock.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Generic, TypeVar, cast
+
+from mar_desktop.envelope import Chain
+from mar_desktop.errors import StorageError
+from sync.server.store import (
+    CredentialRow,
+    DeviceRecord,
+    ForkRecord,
+    Head,
+    NewEntry,
+    StoredEntry,
+)
+
+C = TypeVar("C")
+
+_ENTRY_COLS = "facility_id, device_id, chain, seq, pos, entry_id, kind, digest, recorded_at, raw"
+_DEVICE_COLS = "device_id, facility_id, public_key, label, is_server, enrolled_at, revoked_at"
+
+
+class Pool(Generic[C]):
+    """A small thread-safe pool of connections, created on demand up to ``size``."""
+
+    def __init__(self, factory: Callable[[], C], close: Callable[[C], None], size: int) -> None:
+        self._factory = factory
+        self._close = close
+        self._idle: queue.LifoQueue[C] = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(size)
+        self._closed = False
+
+    @contextmanager
+    def connection(self) -> Iterator[C]:
+        if not self._slots.acquire(timeout=60):
+            raise StorageError("the server database is busy; try again")
+        try:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                conn = self._factory()
+            ok = False
+            try:
+                yield conn
+                ok = True
+            finally:
+                if ok and not self._closed:
+                    self._idle.put(conn)
+                else:
+                    self._close(conn)
+        finally:
+            self._slots.release()
+
+    def close(self) -> None:
+        self._closed = True
+        while True:
+            try:
+                self._close(self._idle.get_nowait())
+            except queue.Empty:
+                return
+
+
+def _entry(row: Sequence[Any]) -> StoredEntry:
+    return StoredEntry(
+        facility_id=row[0],
+        device_id=row[1],
+        chain=row[2],
+        seq=int(row[3]),
+        pos=int(row[4]),
+        entry_id=row[5],
+        kind=row[6],
+        digest=row[7],
+        recorded_at=row[8],
+        raw=bytes(row[9]),
+    )
+
+
+def _device(row: Sequence[Any]) -> DeviceRecord:
+    return DeviceRecord(
+        device_id=row[0],
+        facility_id=row[1],
+        public_key=row[2],
+        label=row[3],
+        is_server=bool(row[4]),
+        enrolled_at=row[5],
+        revoked_at=row[6],
+    )
+
+
+class SqlTxn:
+    """A write transaction on one connection (see :class:`sync.server.store.WriteTxn`)."""
+
+    def __init__(self, store: SqlStore[Any], conn: Any) -> None:
+        self._store = store
+        self._conn = conn
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return cast(list[Any], self._store.run(self._conn, sql, params).fetchall())
+
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._store.run(self._conn, sql, params)
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._store.run(self._conn, sql, params).fetchone()
+
+    def lock_facility(self, facility_id: str) -> None:
+        if not self._store.lock_facility(self._conn, facility_id):
+            raise StorageError("unknown facility")
+
+    def add_facility(self, facility_id: str, name: str, created_at: str) -> None:
+        self._exec(
+            "INSERT INTO facilities (facility_id, name, created_at) VALUES (?, ?, ?)",
+            (facility_id, name, created_at),
+        )
+
+    def add_device(self, device: DeviceRecord) -> None:
+        self._exec(
+            f"INSERT INTO devices ({_DEVICE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                device.device_id,
+                device.facility_id,
+                device.public_key,
+                device.label,
+                int(device.is_server),
+                device.enrolled_at,
+                device.revoked_at,
+            ),
+        )
+
+    def revoke_device(self, device_id: str, at: str) -> bool:
+        row = self._one(
+            "UPDATE devices SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL "
+            "AND is_server = 0 RETURNING device_id",
+            (at, device_id),
+        )
+        return row is not None
+
+    def add_enrol_code(
+        self, code_hash: str, facility_id: str, created_at: str, expires_at: str
+    ) -> None:
+        self._exec(
+            "INSERT INTO enrol_codes (code_hash, facility_id, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?)",
+            (code_hash, facility_id, created_at, expires_at),
+        )
+
+    def claim_enrol_code(self, code_hash: str, now: str, device_id: str) -> str | None:
+        row = self._one(
+            "UPDATE enrol_codes SET used_at = ?, used_by = ? WHERE code_hash = ? "
+            "AND used_at IS NULL AND expires_at > ? RETURNING facility_id",
+            (now, device_id, code_hash, now),
+        )
+        return None if row is None else str(row[0])
+
+    def server_device_id(self, facility_id: str) -> str | None:
+        row = self._one(
+            "SELECT device_id FROM devices WHERE facility_id = ? AND is_server = 1",
+            (facility_id,),
+        )
+        return None if row is None else str(row[0])
+
+    def head(self, device_id: str, chain: Chain) -> Head:
+        row = self._one(
+            "SELECT seq, digest FROM entries WHERE device_id = ? AND chain = ? "
+            "ORDER BY seq DESC LIMIT 1",
+            (device_id, chain),
+        )
+        return Head() if row is None else Head(int(row[0]), row[1])
+
+    def stored_digests(self, device_id: str, chain: Chain, seqs: Sequence[int]) -> dict[int, str]:
+        if not seqs:
+            return {}
+        rows = self._all(
+            "SELECT seq, digest FROM entries WHERE device_id = ? AND chain = ? "
+            "AND seq >= ? AND seq <= ?",
+            (device_id, chain, min(seqs), max(seqs)),
+        )
+        wanted = set(seqs)
+        return {int(r[0]): r[1] for r in rows if int(r[0]) in wanted}
+
+    def next_pos(self, facility_id: str, chain: Chain) -> int:
+        row = self._one(
+            "SELECT MAX(pos) FROM entries WHERE facility_id = ? AND chain = ?",
+            (facility_id, chain),
+        )
+        return 1 if row is None or row[0] is None else int(row[0]) + 1
+
+    def insert_entries(self, rows: Sequence[NewEntry]) -> None:
+        if not rows:
+            return
+        stamp = self._store.now_text()
+        self._store.run_many(
+            self._conn,
+            f"INSERT INTO entries ({_ENTRY_COLS}, stored_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    r.facility_id,
+                    r.device_id,
+                    r.chain,
+                    r.seq,
+                    r.pos,
+                    r.entry_id,
+                    r.kind,
+                    r.digest,
+                    r.recorded_at,
+                    r.raw,
+                    stamp,
+                )
+                for r in rows
+            ],
+        )
+
+    def record_fork(self, fork: ForkRecord) -> bool:
+        key = (fork.device_id, fork.chain, fork.seq, fork.offered_digest)
+        seen = self._one(
+            "SELECT 1 FROM forks WHERE device_id = ? AND chain = ? AND seq = ? "
+            "AND offered_digest = ?",
+            key,
+        )
+        if seen is not None:
+            return False
+        self._exec(
+            "INSERT INTO forks (device_id, chain, seq, offered_digest, detected_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (*key, fork.detected_at),
+        )
+        return True
+
+    def credential(self, facility_id: str, user_id: str, version: int) -> CredentialRow | None:
+        row = self._one(
+            "SELECT pos, user_id, version, record, stored_at FROM credentials "
+            "WHERE facility_id = ? AND user_id = ? AND version = ?",
+            (facility_id, user_id, version),
+        )
+        return None if row is None else CredentialRow(int(row[0]), row[1], int(row[2]), *row[3:])
+
+    def next_credential_pos(self, facility_id: str) -> int:
+        row = self._one("SELECT MAX(pos) FROM credentials WHERE facility_id = ?", (facility_id,))
+        return 1 if row is None or row[0] is None else int(row[0]) + 1
+
+    def insert_credential(self, facility_id: str, row: CredentialRow) -> None:
+        self._exec(
+            "INSERT INTO credentials (facility_id, user_id, version, pos, record, stored_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (facility_id, row.user_id, row.version, row.pos, row.record_json, row.stored_at),
+        )
+
+
+class SqlStore(Generic[C]):
+    """Shared implementation of :class:`sync.server.store.Store`; see the two subclasses."""
+
+    url_for_display = ""
+
+    def __init__(self, pool: Pool[C]) -> None:
+        self._pool = pool
+
+    # ---- driver hooks -------------------------------------------------------------------------
+    def run(self, conn: C, sql: str, params: Sequence[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def run_many(self, conn: C, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    def transaction(self, conn: C) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def lock_facility(self, conn: C, facility_id: str) -> bool:
+        raise NotImplementedError
+
+    def now_text(self) -> str:
+        from datetime import UTC, datetime
+
+        from mar_desktop.clock import utc_iso
+
+        return utc_iso(datetime.now(UTC))
+
+    # ---- Store --------------------------------------------------------------------------------
+    def close(self) -> None:
+        self._pool.close()
+
+    @contextmanager
+    def write(self) -> Iterator[SqlTxn]:
+        with self._pool.connection() as conn, self.transaction(conn):
+            yield SqlTxn(self, conn)
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._pool.connection() as conn:
+            return cast(list[Any], self.run(conn, sql, params).fetchall())
+
+    def facility_ids(self) -> list[str]:
+        return [r[0] for r in self._rows("SELECT facility_id FROM facilities ORDER BY created_at")]
+
+    def facility_name(self, facility_id: str) -> str | None:
+        rows = self._rows("SELECT name FROM facilities WHERE facility_id = ?", (facility_id,))
+        return rows[0][0] if rows else None
+
+    def get_device(self, device_id: str) -> DeviceRecord | None:
+        rows = self._rows(f"SELECT {_DEVICE_COLS} FROM devices WHERE device_id = ?", (device_id,))
+        return _device(rows[0]) if rows else None
+
+    def devices(self, facility_id: str | None = None) -> list[DeviceRecord]:
+        if facility_id is None:
+            rows = self._rows(f"SELECT {_DEVICE_COLS} FROM devices ORDER BY enrolled_at, device_id")
+        else:
+            rows = self._rows(
+                f"SELECT {_DEVICE_COLS} FROM devices WHERE facility_id = ? "
+                "ORDER BY enrolled_at, device_id",
+                (facility_id,),
+            )
+        return [_device(r) for r in rows]
+
+    def server_device(self, facility_id: str) -> DeviceRecord | None:
+        rows = self._rows(
+            f"SELECT {_DEVICE_COLS} FROM devices WHERE facility_id = ? AND is_server = 1",
+            (facility_id,),
+        )
+        return _device(rows[0]) if rows else None
+
+    def heads(self, device_id: str) -> dict[Chain, Head]:
+        rows = self._rows(
+            "SELECT e.chain, e.seq, e.digest FROM entries e JOIN ("
+            " SELECT chain, MAX(seq) AS top FROM entries WHERE device_id = ? GROUP BY chain"
+            ") m ON e.chain = m.chain AND e.seq = m.top WHERE e.device_id = ?",
+            (device_id, device_id),
+        )
+        heads: dict[Chain, Head] = {"ledger": Head(), "audit": Head()}
+        for chain, seq, digest in rows:
+            heads[chain] = Head(int(seq), digest)
+        return heads
+
+    def feed(self, facility_id: str, chain: Chain, after: int, limit: int) -> list[StoredEntry]:
+        rows = self._rows(
+            f"SELECT {_ENTRY_COLS} FROM entries WHERE facility_id = ? AND chain = ? "
+            "AND pos > ? ORDER BY pos LIMIT ?",
+            (facility_id, chain, after, limit),
+        )
+        return [_entry(r) for r in rows]
+
+    def entries_of(self, device_id: str, chain: Chain) -> Iterator[StoredEntry]:
+        after, page = 0, 2000
+        while True:
+            rows = self._rows(
+                f"SELECT {_ENTRY_COLS} FROM entries WHERE device_id = ? AND chain = ? "
+                "AND seq > ? ORDER BY seq LIMIT ?",
+                (device_id, chain, after, page),
+            )
+            for row in rows:
+                yield _entry(row)
+            if len(rows) < page:
+                return
+            after = int(rows[-1][3])
+
+    def entries_of_kind(self, facility_id: str, device_id: str, kind: str) -> list[StoredEntry]:
+        rows = self._rows(
+            f"SELECT {_ENTRY_COLS} FROM entries WHERE facility_id = ? AND device_id = ? "
+            "AND kind = ? ORDER BY seq",
+            (facility_id, device_id, kind),
+        )
+        return [_entry(r) for r in rows]
+
+    def credentials(self, facility_id: str, after: int, limit: int) -> list[CredentialRow]:
+        rows = self._rows(
+            "SELECT pos, user_id, version, record, stored_at FROM credentials "
+            "WHERE facility_id = ? AND pos > ? ORDER BY pos LIMIT ?",
+            (facility_id, after, limit),
+        )
+        return [CredentialRow(int(r[0]), r[1], int(r[2]), r[3], r[4]) for r in rows]

@@ -1,0 +1,182 @@
+"""The server's storage interface, implemented on SQLite and on PostgreSQL with one meaning.
+
+Threads: a :class:`Store` is shared by all request threads; each call takes a pooled
+connection. Reads see committed data only. Writes happen inside :meth:`Store.write`, a
+transaction that commits durably (SQLite ``synchronous=FULL``; PostgreSQL
+``synchronous_commit=on``) when the ``with`` block ends without an exception and rolls back
+otherwise; a write transaction that has called :meth:`WriteTxn.lock_facility` holds that
+facility's write lock until it ends, so appends, feed positions and heads never race.
+
+What is never changed: rows of ``entries``, ``credentials`` and ``forks`` are insert-only; the
+database refuses UPDATE and DELETE on them (SQLite triggers, PostgreSQL trigger functions). No
+method here tries. Raises :class:`mar_desktop.errors.StorageError` when the database cannot be
+used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from mar_desktop.envelope import GENESIS, Chain
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRecord:
+    device_id: str
+    facility_id: str
+    public_key: str
+    label: str
+    is_server: bool
+    enrolled_at: str
+    revoked_at: str | None = None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """Highest stored ``seq`` of one chain (0 if empty) and the SHA-256 hex of that entry."""
+
+    seq: int = 0
+    digest: str = GENESIS
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """A checked entry ready to insert; ``pos`` is its facility-global feed position."""
+
+    facility_id: str
+    device_id: str
+    chain: Chain
+    seq: int
+    pos: int
+    entry_id: str
+    kind: str
+    digest: str
+    recorded_at: str
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    facility_id: str
+    device_id: str
+    chain: Chain
+    seq: int
+    pos: int
+    entry_id: str
+    kind: str
+    digest: str
+    recorded_at: str
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ForkRecord:
+    device_id: str
+    chain: Chain
+    seq: int
+    offered_digest: str
+    detected_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialRow:
+    pos: int
+    user_id: str
+    version: int
+    record_json: str
+    stored_at: str
+
+
+class WriteTxn(Protocol):
+    """One open write transaction (see the module docstring)."""
+
+    def lock_facility(self, facility_id: str) -> None:
+        """Takes the facility's write lock. Raises ``StorageError`` if it does not exist."""
+        ...
+
+    def add_facility(self, facility_id: str, name: str, created_at: str) -> None: ...
+
+    def add_device(self, device: DeviceRecord) -> None: ...
+
+    def revoke_device(self, device_id: str, at: str) -> bool:
+        """Marks the device revoked (first time only). False if unknown or already revoked."""
+        ...
+
+    def add_enrol_code(
+        self, code_hash: str, facility_id: str, created_at: str, expires_at: str
+    ) -> None: ...
+
+    def claim_enrol_code(self, code_hash: str, now: str, device_id: str) -> str | None:
+        """Uses the code once if it exists, is unused and unexpired; returns its facility."""
+        ...
+
+    def server_device_id(self, facility_id: str) -> str | None: ...
+
+    def head(self, device_id: str, chain: Chain) -> Head: ...
+
+    def stored_digests(self, device_id: str, chain: Chain, seqs: Sequence[int]) -> dict[int, str]:
+        """``seq -> digest`` of the stored entries among ``seqs``."""
+        ...
+
+    def next_pos(self, facility_id: str, chain: Chain) -> int:
+        """The next free feed position of the facility's chain (1 for the first entry)."""
+        ...
+
+    def insert_entries(self, rows: Sequence[NewEntry]) -> None: ...
+
+    def record_fork(self, fork: ForkRecord) -> bool:
+        """Remembers a detected fork; False if this exact fork was already recorded."""
+        ...
+
+    def credential(self, facility_id: str, user_id: str, version: int) -> CredentialRow | None: ...
+
+    def next_credential_pos(self, facility_id: str) -> int: ...
+
+    def insert_credential(self, facility_id: str, row: CredentialRow) -> None: ...
+
+
+class Store(Protocol):
+    """The server database. Safe to share between threads."""
+
+    url_for_display: str
+
+    def migrate(self) -> int:
+        """Applies pending numbered migrations; returns the schema version now in force."""
+        ...
+
+    def close(self) -> None: ...
+
+    def write(self) -> AbstractContextManager[WriteTxn]: ...
+
+    def facility_ids(self) -> list[str]: ...
+
+    def facility_name(self, facility_id: str) -> str | None: ...
+
+    def get_device(self, device_id: str) -> DeviceRecord | None: ...
+
+    def devices(self, facility_id: str | None = None) -> list[DeviceRecord]:
+        """The facility's devices (every facility's if None), in enrolment order."""
+        ...
+
+    def server_device(self, facility_id: str) -> DeviceRecord | None: ...
+
+    def heads(self, device_id: str) -> dict[Chain, Head]: ...
+
+    def feed(self, facility_id: str, chain: Chain, after: int, limit: int) -> list[StoredEntry]:
+        """Entries of the facility's chain with ``pos > after``, by position, at most ``limit``."""
+        ...
+
+    def entries_of(self, device_id: str, chain: Chain) -> Iterator[StoredEntry]:
+        """Every stored entry of one device's chain by ``seq`` (for ``verify``)."""
+        ...
+
+    def entries_of_kind(self, facility_id: str, device_id: str, kind: str) -> list[StoredEntry]: ...
+
+    def credentials(self, facility_id: str, after: int, limit: int) -> list[CredentialRow]: ...
