@@ -1,0 +1,1 @@
+"""PySide6 screens, view models, the task runner, the composition root and the command line."""

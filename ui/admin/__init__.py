@@ -1,0 +1,72 @@
+"""The admin screens: staff accounts, residents and orders, facility settings, devices, the
+audit log, and printing and exports.
+
+:func:`register` adds one sidebar section per screen to the main window (``ui.app`` calls it).
+Each section names the permission it needs; the main window hides the entries a role cannot
+use, and the services check again (a refused call changes nothing, is audited, and its message
+is shown). All screens share one :class:`~ui.admin.hub.AdminHub`, which builds the account,
+audit and report services on the worker thread the first time they are needed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mar_desktop.permissions import Permission
+from ui.admin.hub import AdminHub
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
+    from ui.context import UiContext
+    from ui.main_window import MainWindow
+
+# (key, sidebar title, permission) in sidebar order.
+SECTIONS: tuple[tuple[str, str, Permission], ...] = (
+    ("admin_users", "⚇  Staff", Permission.MANAGE_USERS),
+    ("admin_residents", "✚  Admissions", Permission.MANAGE_RESIDENTS),
+    ("admin_settings", "⚙  Settings", Permission.MANAGE_SETTINGS),
+    ("admin_devices", "⌂  Devices", Permission.MANAGE_DEVICES),
+    ("admin_audit", "☷  Audit log", Permission.VIEW_AUDIT),
+    ("admin_reports", "▤  Reports", Permission.PRINT_REPORTS),
+)
+ADMIN_KEYS = frozenset(key for key, _title, _permission in SECTIONS)
+
+
+def make_screen(key: str, ctx: UiContext, hub: AdminHub) -> QWidget:
+    """Builds the screen of section ``key`` (GUI thread)."""
+    if key == "admin_users":
+        from ui.admin.users import UsersScreen
+
+        return UsersScreen(ctx, hub)
+    if key == "admin_residents":
+        from ui.admin.residents import ResidentsScreen
+
+        return ResidentsScreen(ctx, hub)
+    if key == "admin_settings":
+        from ui.admin.settings import SettingsScreen
+
+        return SettingsScreen(ctx, hub)
+    if key == "admin_devices":
+        from ui.admin.devices import DevicesScreen
+
+        return DevicesScreen(ctx, hub)
+    if key == "admin_audit":
+        from ui.admin.audit_viewer import AuditScreen
+
+        return AuditScreen(ctx, hub)
+    if key == "admin_reports":
+        from ui.admin.reports import ReportsScreen
+
+        return ReportsScreen(ctx, hub)
+    raise KeyError(key)
+
+
+def register(window: MainWindow) -> AdminHub:
+    """Adds the admin sections to ``window`` (before ``attach``). Returns the shared hub."""
+    hub = AdminHub()
+    for key, title, permission in SECTIONS:
+        window.add_section(
+            key, title, lambda ctx, k=key: make_screen(k, ctx, hub), permission
+        )
+    return hub

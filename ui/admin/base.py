@@ -1,0 +1,178 @@
+"""What every admin screen shares: the header (title, intro, refresh), the message banner,
+running work for the signed-in admin on the worker, and simple dialogs (a reason, a choice).
+
+GUI thread only. ``run(work)`` calls ``work(principal, services)`` on the TaskRunner worker,
+where ``services`` is the :class:`~ui.admin.hub.AdminServices` of this backend; failures show
+in the screen's banner through :func:`ui.errors.describe` unless a handler is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mar_desktop.permissions import Principal
+from ui.admin.forms import AdminForm, FieldError, text_of
+from ui.admin.hub import AdminHub, AdminServices
+from ui.context import UiContext
+from ui.errors import describe
+from ui.tasks import TaskHandle
+from ui.widgets.common import Banner, button, label
+
+Work = Callable[[Principal, AdminServices], Any]
+
+
+ADMIN_QSS = """
+QDateEdit, QDateTimeEdit { background: #ffffff; border: 2px solid #8895a3; border-radius: 8px;
+    padding: 6px 10px; min-height: 30px; font-size: 18px; }
+QDateEdit:focus, QDateTimeEdit:focus { border: 3px solid #0b4f9c; }
+QLineEdit:disabled, QDateEdit:disabled, QDateTimeEdit:disabled, QComboBox:disabled {
+    background: #e4e9ef; color: #4a5561; border-color: #aab3bd; }
+QPushButton[kind="danger"]:disabled { color: #6b7580; border-color: #aab3bd; background: #eceff2; }
+"""
+
+
+class AdminScreen(QWidget):
+    """Base of the admin screens: header, banner, worker calls."""
+
+    def __init__(self, ctx: UiContext, hub: AdminHub, title: str, intro: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.hub = hub
+        self.setStyleSheet(ADMIN_QSS)
+        self.outer = QVBoxLayout(self)
+        self.outer.setContentsMargins(20, 16, 20, 12)
+        self.outer.setSpacing(10)
+        self.head = QHBoxLayout()
+        self.head.addWidget(label(title, "title"))
+        self.head.addStretch(1)
+        self.refresh_button = button("⟳ Refresh", "", self.refresh, name="adminRefresh")
+        self.head.addWidget(self.refresh_button)
+        self.outer.addLayout(self.head)
+        if intro:
+            self.outer.addWidget(label(intro, "muted", wrap=True))
+        self.banner = Banner()
+        self.banner.setObjectName("adminBanner")
+        self.outer.addWidget(self.banner)
+
+    def run(self, work: Work, on_success: Callable[[Any], None] | None = None,
+            on_failure: Callable[[BaseException], None] | None = None) -> TaskHandle | None:
+        backend = self.ctx.backend
+        hub = self.hub
+        return self.ctx.run(
+            lambda principal: work(principal, hub.services(backend)),
+            on_success,
+            on_failure or self.show_error,
+        )
+
+    def show_error(self, error: BaseException) -> None:
+        self.banner.show_message("error", describe(error).full())
+
+    def refresh(self) -> None:  # overridden
+        """Reloads the screen's data on the worker."""
+
+    def clear_phi(self) -> None:  # overridden where the screen shows PHI
+        self.banner.clear_message()
+
+    def submit_form(self, dialog: AdminForm, work: Callable[[Principal, AdminServices, Any], Any],
+                    done: Callable[[Any], None]) -> None:
+        """Opens ``dialog``; on submit runs ``work(principal, services, value)`` on the worker;
+        a refusal or validation error shows in the dialog, success closes it and calls
+        ``done(result)``."""
+
+        def submitted(values: dict[str, object]) -> None:
+            value = values["value"]
+
+            def finished(result: Any) -> None:
+                dialog.accept()
+                done(result)
+
+            handle = self.run(lambda p, s: work(p, s, value), finished, dialog.fail)
+            if handle is None:
+                dialog.reject()
+
+        dialog.submitted.connect(submitted)
+        dialog.open()
+
+
+def table(columns: Sequence[str], name: str) -> QTableWidget:
+    """A read-only, row-selecting table in the app's style (54 px rows)."""
+    widget = QTableWidget(0, len(columns))
+    widget.setObjectName(name)
+    widget.setHorizontalHeaderLabels(list(columns))
+    widget.verticalHeader().setVisible(False)
+    widget.verticalHeader().setDefaultSectionSize(54)
+    widget.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    widget.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    widget.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    widget.setAlternatingRowColors(True)
+    widget.setWordWrap(False)
+    header = widget.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
+    return widget
+
+
+class ReasonDialog(AdminForm):
+    """A reason (required unless ``required=False``) and optional extra fields above it."""
+
+    def __init__(self, title: str, intro: str, action: str, parent: QWidget | None, *,
+                 required: bool = True, danger: bool = False, caption: str = "Reason") -> None:
+        super().__init__(title, intro, action, parent)
+        if danger:
+            self.ok.setProperty("kind", "danger")
+        self.required = required
+        self._extras: list[Callable[[], tuple[str, object]]] = []
+        self.reason_caption = caption if required else f"{caption} (optional)"
+        self._reason_added = False
+
+    def add_choice(self, key: str, caption: str, choices: Sequence[tuple[str, object]],
+                   current: object = None) -> QComboBox:
+        combo = QComboBox()
+        for text, data in choices:
+            combo.addItem(text, data)
+        if current is not None:
+            combo.setCurrentIndex(max(0, combo.findData(current)))
+        self.add(key, caption, combo, span=True)
+        self._extras.append(lambda: (key, combo.currentData()))
+        return combo
+
+    def add_extra(self, key: str, caption: str, widget: QWidget,
+                  read: Callable[[], object]) -> None:
+        self.add(key, caption, widget, span=True)
+        self._extras.append(lambda: (key, read()))
+
+    def finish(self) -> None:
+        """Adds the reason field last. Call after the extras."""
+        from PySide6.QtWidgets import QPlainTextEdit
+
+        self.reason = QPlainTextEdit()
+        self.reason.setFixedHeight(96)
+        self.add("reason", self.reason_caption, self.reason, span=True)
+        self._reason_added = True
+
+    def build(self) -> object:
+        if not self._reason_added:
+            self.finish()
+        reason = text_of(self.reason)
+        if self.required and not reason:
+            raise FieldError("reason", "Required: say why, in a few words.")
+        values = dict(extra() for extra in self._extras)
+        values["reason"] = reason
+        return values
+
+    def open(self) -> None:
+        if not self._reason_added:
+            self.finish()
+        super().open()

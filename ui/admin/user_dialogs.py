@@ -1,0 +1,168 @@
+"""Dialogs of the staff screen: a new account, unit assignment, and the one-time display of a
+temporary password. GUI thread only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mar_desktop.envelope import new_id
+from mar_desktop.model import Role, Unit, User
+from ui.admin.forms import AdminForm, FieldError, text_of
+from ui.widgets.common import button, card, label
+
+ROLE_NAMES = {
+    Role.FACILITY_ADMIN: "Facility admin",
+    Role.NURSE: "Nurse",
+    Role.CNA: "CNA / med aide",
+    Role.READ_ONLY: "Read-only (surveyor)",
+}
+
+
+class UnitChecks(QWidget):
+    """One checkbox per unit; none ticked means every unit."""
+
+    def __init__(self, units: Sequence[Unit], chosen: Sequence[str] = ()) -> None:
+        super().__init__()
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        self.boxes: list[tuple[QCheckBox, str]] = []
+        for unit in units:
+            box = QCheckBox(unit.name)
+            box.setObjectName(f"unit_{unit.unit_id}")
+            box.setMinimumHeight(44)
+            box.setChecked(unit.unit_id in chosen)
+            column.addWidget(box)
+            self.boxes.append((box, unit.unit_id))
+        column.addWidget(label("None ticked: every unit.", "muted"))
+
+    def chosen(self) -> tuple[str, ...]:
+        return tuple(uid for box, uid in self.boxes if box.isChecked())
+
+
+def initials_for(name: str) -> str:
+    return "".join(part[0] for part in name.split() if part)[:4].upper()
+
+
+class NewUserDialog(AdminForm):
+    """Name, username, initials, licence, role and units. ``submitted`` carries the User."""
+
+    def __init__(self, units: Sequence[Unit], parent: QWidget | None) -> None:
+        super().__init__(
+            "New staff account",
+            "A temporary password is made for the account and shown once, to hand over in "
+            "person. At the first sign-in the person chooses a password and enrols an "
+            "authenticator app.",
+            "Create account", parent, wide=True)
+        self.full_name = QLineEdit()
+        self.add("full_name", "Full name (as printed on the MAR)", self.full_name)
+        self.username = QLineEdit()
+        self.add("username", "Username", self.username)
+        self.initials = QLineEdit()
+        self.initials.setMaxLength(4)
+        self.add("initials", "Initials (1–4 letters)", self.initials)
+        self.credentials = QLineEdit()
+        self.credentials.setPlaceholderText("e.g. RN, LPN, CMA")
+        self.add("credentials", "Licence / credentials", self.credentials)
+        self.role = QComboBox()
+        for role, name in ROLE_NAMES.items():
+            self.role.addItem(name, role)
+        self.role.setCurrentIndex(self.role.findData(Role.NURSE))
+        self.add("role", "Role", self.role, column=1)
+        self.units = UnitChecks(units)
+        self.add("unit_ids", "Assigned units", self.units, column=1)
+        self.form.hints = {"username": "Use lower-case letters, digits, dots, dashes or "
+                                  "underscores, no spaces (e.g. j.smith)."}
+        self.full_name.textEdited.connect(self._suggest)
+
+    def _suggest(self, name: str) -> None:
+        self.initials.setText(initials_for(name))
+        if not self.username.isModified():
+            parts = name.lower().split()
+            self.username.setText(".".join(p for p in (parts[:1] + parts[-1:]) if p)
+                                  if len(parts) > 1 else "".join(parts))
+
+    def build(self) -> User:
+        return User(
+            user_id=new_id(),
+            username=text_of(self.username),
+            full_name=text_of(self.full_name),
+            initials=text_of(self.initials).upper(),
+            credentials=text_of(self.credentials),
+            role=self.role.currentData(),
+            unit_ids=self.units.chosen(),
+        )
+
+
+class UnitsDialog(AdminForm):
+    def __init__(self, user: User, units: Sequence[Unit], parent: QWidget | None) -> None:
+        super().__init__(f"Assigned units: {user.full_name}",
+                         "A nurse or CNA sees only the residents of the assigned units "
+                         "(admins and surveyors see every unit).", "Save units", parent)
+        self.units = UnitChecks(units, user.unit_ids)
+        self.add("unit_ids", "Units", self.units, span=True)
+        self.reason = QPlainTextEdit()
+        self.reason.setFixedHeight(90)
+        self.add("reason", "Reason", self.reason, span=True)
+
+    def build(self) -> dict[str, object]:
+        reason = text_of(self.reason)
+        if not reason:
+            raise FieldError("reason", "Required: say why, in a few words.")
+        return {"unit_ids": list(self.units.chosen()), "reason": reason}
+
+
+class TemporaryPasswordDialog(QDialog):
+    """Shows a temporary password once, large, until the admin confirms the hand-over.
+
+    The password lives only in the label; ``done`` (any close, or the session locking, which
+    rejects every dialog) wipes it."""
+
+    def __init__(self, user: User, password: str, parent: QWidget | None) -> None:
+        super().__init__(parent)
+        self.setObjectName("temporaryPasswordDialog")
+        self.setWindowTitle("Temporary password")
+        self.setMinimumWidth(640)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(24, 20, 24, 20)
+        column.setSpacing(12)
+        column.addWidget(label(f"Temporary password for {user.full_name}", "subtitle", wrap=True))
+        column.addWidget(label(f"Username: {user.username}", "", wrap=True))
+        frame, inner = card()
+        self.password = QLabel(password)
+        self.password.setObjectName("temporaryPassword")
+        self.password.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.password.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.password.setStyleSheet(
+            "font-family: 'DejaVu Sans Mono'; font-size: 34px; font-weight: bold; "
+            "color: #0a2540; background: #ffffff; padding: 10px;")
+        inner.addWidget(self.password)
+        column.addWidget(frame)
+        column.addWidget(label(
+            "ℹ Shown only this once. Hand it to the person in private; do not write it down "
+            "where others can read it. They choose their own password at the first sign-in.",
+            "muted", wrap=True))
+        self.handed = QCheckBox("I have handed the password over")
+        self.handed.setObjectName("handedOver")
+        self.handed.setMinimumHeight(48)
+        column.addWidget(self.handed)
+        self.done_button = button("Done – hide the password", "primary", self.accept,
+                                  name="handedOverDone")
+        self.done_button.setEnabled(False)
+        self.handed.toggled.connect(self.done_button.setEnabled)
+        column.addWidget(self.done_button)
+
+    def done(self, result: int) -> None:
+        self.password.setText("")
+        super().done(result)

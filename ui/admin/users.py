@@ -1,0 +1,313 @@
+"""Staff accounts (facility admins): the list and every account action.
+
+The table shows name, username, role, credentials (licence), units, and the account's state
+in glyph + words (active / deactivated, locked on this device, authenticator enrolled, must
+change password). The panel on the right acts on the selected account: change role, change
+units, unlock, reset authenticator, reset password, deactivate / reactivate. Each goes through
+:class:`mar_desktop.people.accounts.AccountService` on the worker (which checks
+``manage_users`` and audits); the reason is asked for where the service records one.
+
+A new account's (or a reset's) temporary password is shown once, large, in
+:class:`~ui.admin.user_dialogs.TemporaryPasswordDialog`, and dropped from memory when it closes.
+GUI thread only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QTableWidgetItem, QWidget
+
+from mar_desktop.model import Role, Unit, User
+from mar_desktop.permissions import Permission, Principal
+from ui.admin.base import AdminScreen, ReasonDialog, table
+from ui.admin.hub import AdminHub, AdminServices
+from ui.admin.user_dialogs import (
+    ROLE_NAMES,
+    NewUserDialog,
+    TemporaryPasswordDialog,
+    UnitsDialog,
+)
+from ui.context import UiContext
+from ui.widgets.common import button, card, label
+
+COLUMNS = ("Name and username", "Role", "Units", "Account")
+
+
+@dataclass(frozen=True)
+class UserRow:
+    user: User
+    failures: int = 0
+    locked: bool = False
+    has_credentials: bool = False
+    mfa_enrolled: bool = False
+    must_change_password: bool = False
+
+    def state_text(self) -> str:
+        parts = ["✓ Active" if self.user.active else "⊘ Deactivated"]
+        if self.locked:
+            parts.append("✕ LOCKED")
+        elif self.failures:
+            parts.append(f"⚠ {self.failures} failed sign-ins")
+        if not self.has_credentials:
+            parts.append("– no password")
+        elif self.must_change_password:
+            parts.append("◷ temporary password")
+        if self.has_credentials and not self.mfa_enrolled:
+            parts.append("○ no authenticator")
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class UsersData:
+    rows: list[UserRow]
+    units: list[Unit]
+
+
+def load_users(principal: Principal, services: AdminServices) -> UsersData:
+    """Accounts with their sign-in state. Worker thread. Checks ``manage_users`` (audited)."""
+    services.guard.require(principal, Permission.MANAGE_USERS, entity_type="user")
+    read = services.store.reader()
+    rows = []
+    for user in read.users(include_inactive=True):
+        record = services.credentials.latest(user.user_id)
+        state = services.credentials.throttle_state(user.user_id)
+        rows.append(UserRow(
+            user=user,
+            failures=state.failures,
+            locked=state.locked,
+            has_credentials=record is not None,
+            mfa_enrolled=bool(record and record.totp_enrolled),
+            must_change_password=bool(record and record.must_change_password),
+        ))
+    rows.sort(key=lambda r: (not r.user.active, r.user.full_name.lower()))
+    return UsersData(rows, read.units())
+
+
+class UsersScreen(AdminScreen):
+    def __init__(self, ctx: UiContext, hub: AdminHub, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, hub, "Staff accounts",
+                         "Create accounts, change roles and unit assignments, unlock and reset "
+                         "sign-in. Every change is recorded with your name and reason.", parent)
+        self.new_button = button("+ New account…", "primary", self.new_user, name="newUser")
+        self.head.insertWidget(2, self.new_button)
+        self.data = UsersData([], [])
+        self.last_issued: str | None = None  # the user id of the last temporary password
+        body = QHBoxLayout()
+        body.setSpacing(14)
+        self.table = table(COLUMNS, "usersTable")
+        self.table.setWordWrap(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(header.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for col, width in enumerate((250, 200, 140)):
+            self.table.setColumnWidth(col, width)
+        self.table.itemSelectionChanged.connect(self._selected)
+        body.addWidget(self.table, 1)
+        panel, side = card()
+        panel.setFixedWidth(270)
+        panel.setObjectName("userPanel")
+        self.who = label("Choose an account in the list.", "subtitle", wrap=True)
+        side.addWidget(self.who)
+        self.detail = label("", "muted", wrap=True)
+        side.addWidget(self.detail)
+        self.account_actions: dict[str, QWidget] = {}
+        for key, text, kind, handler in (
+            ("role", "Change role…", "", self.change_role),
+            ("units", "Assigned units…", "", self.change_units),
+            ("unlock", "Unlock sign-in…", "", self.unlock),
+            ("mfa", "Reset authenticator…", "", self.reset_mfa),
+            ("password", "Reset password…", "", self.reset_password),
+            ("active", "Deactivate…", "danger", self.toggle_active),
+        ):
+            widget = button(text, kind, handler, name=f"user_{key}")
+            self.account_actions[key] = widget
+            side.addWidget(widget)
+        side.addStretch(1)
+        body.addWidget(panel)
+        self.outer.addLayout(body, 1)
+        self._selected()
+
+    # ---- data ---------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self.run(load_users, self._loaded)
+
+    def _loaded(self, data: UsersData) -> None:
+        if self.ctx.principal() is None:
+            return
+        keep = self.selected_user()
+        self.data = data
+        names = {u.unit_id: u.name for u in data.units}
+        self.table.setRowCount(len(data.rows))
+        for index, row in enumerate(data.rows):
+            user = row.user
+            units = ", ".join(names.get(u, u) for u in user.unit_ids) or "All units"
+            name = f"{user.full_name}, {user.credentials}" if user.credentials \
+                else user.full_name
+            values = (f"{name}\n{user.username}", ROLE_NAMES[user.role], units,
+                      row.state_text().replace(" · ", "\n"))
+            for col, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, user.user_id)
+                self.table.setItem(index, col, item)
+            if keep is not None and user.user_id == keep.user.user_id:
+                self.table.selectRow(index)
+        self.table.resizeRowsToContents()
+        self._selected()
+
+    def rows_by_username(self) -> dict[str, UserRow]:
+        return {r.user.username: r for r in self.data.rows}
+
+    def select_username(self, username: str) -> None:
+        for index, row in enumerate(self.data.rows):
+            if row.user.username == username:
+                self.table.selectRow(index)
+                return
+
+    def selected_user(self) -> UserRow | None:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        if not rows:
+            return None
+        index = rows[0].row()
+        return self.data.rows[index] if 0 <= index < len(self.data.rows) else None
+
+    def _selected(self) -> None:
+        row = self.selected_user()
+        for widget in self.account_actions.values():
+            widget.setVisible(row is not None)
+            widget.setEnabled(row is not None)
+        if row is None:
+            self.who.setText("Choose an account in the list.")
+            self.detail.setText("")
+            return
+        user = row.user
+        self.who.setText(user.full_name)
+        self.detail.setText(f"{ROLE_NAMES[user.role]} · {user.username}\n{row.state_text()}")
+        active_button = self.account_actions["active"]
+        active_button.setText("Deactivate…" if user.active else "Reactivate…")  # type: ignore[attr-defined]
+        me = self.ctx.principal()
+        self_selected = me is not None and me.user.user_id == user.user_id
+        active_button.setEnabled(not (self_selected and user.active))
+        self.account_actions["unlock"].setEnabled(row.locked or row.failures > 0)
+        if self_selected:
+            active_button.setToolTip("You cannot deactivate your own account.")
+
+    def clear_phi(self) -> None:
+        super().clear_phi()
+        self.data = UsersData([], [])
+        self.table.clearContents()
+        self.table.setRowCount(0)
+        self._selected()
+
+    # ---- actions ------------------------------------------------------------------------------
+    def _done(self, message: str):  # type: ignore[no-untyped-def]
+        def done(_result: object) -> None:
+            self.banner.show_message("ok", message)
+            self.refresh()
+        return done
+
+    def new_user(self) -> None:
+        dialog = NewUserDialog(self.data.units, self)
+
+        def work(principal: Principal, services: AdminServices, user: object) -> object:
+            assert isinstance(user, User)
+            return services.accounts.create_user(principal, user)
+
+        self.submit_form(dialog, work, self._issued)
+
+    def _issued(self, issued: object) -> None:
+        user = issued.user  # type: ignore[attr-defined]
+        self.last_issued = user.user_id
+        shown = TemporaryPasswordDialog(user, issued.temporary_password, self)  # type: ignore[attr-defined]
+        del issued
+        shown.open()
+        self.banner.show_message(
+            "ok", f"Account {user.username} is ready. It must change the temporary password and "
+            "enrol an authenticator at the first sign-in.")
+        self.refresh()
+        self.select_username(user.username)
+
+    def _user_action(self, title: str, intro: str, action: str, call, message: str,  # type: ignore[no-untyped-def]
+                     *, required: bool = True, danger: bool = False, setup=None, done=None) -> None:
+        row = self.selected_user()
+        if row is None:
+            return
+        user = row.user
+        dialog = ReasonDialog(f"{title}: {user.full_name}", intro, action, self,
+                              required=required, danger=danger)
+        if setup is not None:
+            setup(dialog, row)
+
+        def work(principal: Principal, services: AdminServices, values: object) -> object:
+            assert isinstance(values, dict)
+            return call(principal, services, user, values)
+
+        self.submit_form(dialog, work, done or self._done(message))
+
+    def change_role(self) -> None:
+        def setup(dialog: ReasonDialog, row: UserRow) -> None:
+            dialog.add_choice("role", "New role", [(ROLE_NAMES[r], r) for r in Role],
+                              row.user.role)
+
+        self._user_action(
+            "Change role", "The role decides what the person may do (see the permission list).",
+            "Change role",
+            lambda p, s, u, v: s.accounts.change_role(p, u.user_id, v["role"], v["reason"]),
+            "Role changed.", setup=setup)
+
+    def change_units(self) -> None:
+        row = self.selected_user()
+        if row is None:
+            return
+        dialog = UnitsDialog(row.user, self.data.units, self)
+
+        def work(principal: Principal, services: AdminServices, values: object) -> object:
+            assert isinstance(values, dict)
+            return services.accounts.change_units(principal, row.user.user_id,
+                                                  values["unit_ids"], values["reason"])
+
+        self.submit_form(dialog, work, self._done("Unit assignment changed."))
+
+    def unlock(self) -> None:
+        self._user_action(
+            "Unlock sign-in", "Clears the failed sign-ins and the lock on this device.",
+            "Unlock", lambda p, s, u, v: s.accounts.unlock(p, u.user_id, v["reason"]),
+            "Account unlocked.", required=False)
+
+    def reset_mfa(self) -> None:
+        self._user_action(
+            "Reset authenticator",
+            "Removes the authenticator app and the recovery codes. At the next sign-in the "
+            "person enrols a new authenticator after the password.",
+            "Reset authenticator",
+            lambda p, s, u, v: s.accounts.reset_mfa(p, u.user_id, v["reason"]),
+            "Authenticator reset: the person enrols again at the next sign-in.", danger=True)
+
+    def reset_password(self) -> None:
+        self._user_action(
+            "Reset password",
+            "Sets a new temporary password, shown once, to hand over in person. It must be "
+            "changed at the next sign-in.",
+            "Reset password",
+            lambda p, s, u, v: s.accounts.reset_password(p, u.user_id, v["reason"]),
+            "", danger=True, done=self._issued)
+
+    def toggle_active(self) -> None:
+        row = self.selected_user()
+        if row is None:
+            return
+        if row.user.active:
+            self._user_action(
+                "Deactivate account",
+                "The person can no longer sign in or witness. Their past records stay.",
+                "Deactivate",
+                lambda p, s, u, v: s.accounts.deactivate(p, u.user_id, v["reason"]),
+                "Account deactivated.", danger=True)
+        else:
+            self._user_action(
+                "Reactivate account", "The person can sign in again with their password.",
+                "Reactivate",
+                lambda p, s, u, v: s.accounts.reactivate(p, u.user_id, v["reason"]),
+                "Account reactivated.")
+

@@ -1,0 +1,52 @@
+"""What every screen gets through its constructor: the task runner, the backend, the error
+presenter and the clock. GUI thread only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from mar_desktop.clock import Clock
+from mar_desktop.permissions import Permission, Principal, allowed
+from ui.backend import Backend
+from ui.errors import ErrorPresenter
+from ui.tasks import TaskHandle, TaskRunner
+
+T = TypeVar("T")
+
+
+@dataclass
+class UiContext:
+    runner: TaskRunner
+    backend: Backend
+    errors: ErrorPresenter
+    clock: Clock
+
+    def principal(self) -> Principal | None:
+        """The active session's principal, or None when locked or signed out (trivial read)."""
+        sessions = self.backend.sessions
+        if sessions.is_locked():
+            return None
+        return sessions.principal()
+
+    def may(self, permission: Permission) -> bool:
+        principal = self.principal()
+        return principal is not None and allowed(principal.role, permission)
+
+    def run(
+        self,
+        work: Callable[[Principal], Any],
+        on_success: Callable[[Any], None] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
+    ) -> TaskHandle | None:
+        """Runs ``work(principal)`` on the worker thread for the signed-in user. Does nothing
+        (returns None) if the session is locked: nothing PHI is fetched for a locked screen."""
+        principal = self.principal()
+        if principal is None:
+            return None
+        return self.runner.submit(
+            lambda: work(principal),
+            on_success=on_success,
+            on_failure=on_failure or self.errors.show,
+        )

@@ -1,0 +1,115 @@
+"""``mar-desktop --demo``: the throwaway demo tablet and its embedded reference server.
+
+:func:`start_demo` (worker thread, never the GUI's; no Qt here) makes a fresh temporary folder
+and, in it:
+
+1. starts the embedded ``mar-server`` child on loopback TLS 1.3 (:mod:`sync.server.embedded`)
+   with a facility named like the demo facility, in its time zone;
+2. enrols this tablet with it exactly as a real tablet is enrolled (:func:`sync.enroll.enroll`:
+   the server assigns the device id and the facility id) into an encrypted database under a
+   random key held only in memory;
+3. seeds the demo facility (staff with passwords and TOTP, units, residents, orders, ``days`` of
+   history) into that enrolled store through the services.
+
+The caller then starts a :class:`sync.engine.SyncEngine` on the store, which pushes the seeded
+history to the server in the background. When the server extra (fastapi, uvicorn) is not
+installed (or in the packaged app, which leaves ``sync.server`` out) the demo still runs, on a
+local store, and :attr:`DemoSite.notice` says sync is off.
+
+:meth:`DemoSite.close` stops the server and deletes the folder; call it after the engine is
+stopped and the store closed (the composition root's quit order).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mar_desktop.clock import Clock
+from mar_desktop.demo.facility import demo_facility
+from mar_desktop.demo.seed import SeedResult
+from mar_desktop.envelope import new_id
+from storage.local_store import LocalStore
+from ui.commands import seed_into
+
+if TYPE_CHECKING:
+    from sync.server.embedded import EmbeddedServer
+
+log = logging.getLogger(__name__)
+
+NO_SERVER = (
+    "Demo without a server: the embedded reference server is not part of this installation "
+    "(pip install 'mar-desktop[server]' adds it), so this demo does not sync."
+)
+
+
+def server_available() -> bool:
+    """The embedded server can run here: the server extra is installed and this is not the
+    packaged app (its spec leaves ``sync.server`` out)."""
+    try:
+        from sync.server.embedded import available
+    except ImportError:
+        return False
+    return available()
+
+
+@dataclass
+class DemoSite:
+    folder: Path
+    store: LocalStore
+    seeded: SeedResult
+    server: EmbeddedServer | None
+    notice: str = ""
+
+    def close(self) -> None:
+        """Stops the server and deletes the folder (store already closed). Idempotent."""
+        if self.server is not None:
+            self.server.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def start_demo(
+    clock: Clock, *, days: int = 7, residents_per_unit: int = 20, with_server: bool = True
+) -> DemoSite:
+    """See the module doc. On failure everything made so far is undone before raising."""
+    folder = Path(tempfile.mkdtemp(prefix="mar-demo-"))
+    server: EmbeddedServer | None = None
+    store: LocalStore | None = None
+    try:
+        key = secrets.token_bytes(32)
+        notice = ""
+        if with_server and server_available():
+            from sync.server.embedded import EmbeddedServer
+
+            facility = demo_facility(residents_per_unit=1).facility
+            server = EmbeddedServer.start(
+                folder / "server", facility_name=facility.name, timezone=facility.timezone
+            )
+            from sync.enroll import enroll
+
+            store = enroll(
+                folder / "data",
+                key,
+                server_url=server.url,
+                code=server.code,
+                ca_pem=server.ca_pem,
+                label="demo tablet",
+                clock=clock,
+            )
+        else:
+            notice = NO_SERVER if with_server else ""
+            store = LocalStore.create(folder / "data", key, new_id(), clock)
+        seeded = seed_into(store, days=days, residents_per_unit=residents_per_unit)
+    except BaseException:
+        if store is not None:
+            store.close()
+        if server is not None:
+            server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return DemoSite(folder, store, seeded, server, notice)

@@ -1,0 +1,1 @@
+"""Reusable widgets: banners, status chips, the scan field, identity banner, status bar."""

@@ -1,0 +1,103 @@
+"""Small building blocks used by every screen. GUI thread only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+
+from mar_desktop.model import DoseStatus
+from ui import theme
+
+BANNER_GLYPH = {
+    "error": theme.GLYPH_ERROR,
+    "warning": theme.GLYPH_WARNING,
+    "ok": theme.GLYPH_OK,
+    "info": theme.GLYPH_INFO,
+    "emergency": theme.GLYPH_WARNING,
+}
+
+
+def label(text: str = "", role: str = "", *, wrap: bool = False) -> QLabel:
+    widget = QLabel(text)
+    if role:
+        widget.setProperty("role", role)
+    widget.setWordWrap(wrap)
+    return widget
+
+
+def button(
+    text: str,
+    kind: str = "",
+    on_click: Callable[[], None] | None = None,
+    *,
+    name: str = "",
+    checkable: bool = False,
+) -> QPushButton:
+    """A touch-sized (at least 48 px) button; ``kind`` picks the style (primary, given...)."""
+    widget = QPushButton(text)
+    if kind:
+        widget.setProperty("kind", kind)
+    if name:
+        widget.setObjectName(name)
+    widget.setMinimumHeight(52)
+    widget.setCheckable(checkable)
+    widget.setCursor(Qt.CursorShape.PointingHandCursor)
+    if on_click is not None:
+        widget.clicked.connect(lambda _checked=False: on_click())
+    return widget
+
+
+class Banner(QLabel):
+    """A message line with a glyph and words: error, warning, ok, info or emergency.
+    Hidden while empty."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.hide()
+
+    def show_message(self, kind: str, text: str) -> None:
+        theme.set_prop(self, "banner", kind)
+        self.setText(f"{BANNER_GLYPH.get(kind, '')}  {text}")
+        self.show()
+
+    def clear_message(self) -> None:
+        self.clear()
+        self.hide()
+
+
+def chip(style: str, glyph: str, words: str) -> QLabel:
+    widget = QLabel(f"{glyph} {words}")
+    widget.setProperty("chip", style)
+    widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    widget.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+    return widget
+
+
+def status_chip(status: DoseStatus) -> QLabel:
+    style, glyph, words = theme.DOSE_STATUS[status]
+    return chip(style, glyph, words)
+
+
+def card(parent: QWidget | None = None) -> tuple[QFrame, QVBoxLayout]:
+    frame = QFrame(parent)
+    frame.setProperty("role", "card")
+    layout = QVBoxLayout(frame)
+    layout.setContentsMargins(18, 16, 18, 16)
+    layout.setSpacing(10)
+    return frame, layout
+
+
+def clear_layout(layout: QVBoxLayout) -> None:
+    """Removes and deletes every widget in ``layout`` (used to drop PHI at once)."""
+    while layout.count():
+        item = layout.takeAt(0)
+        widget = item.widget()
+        if widget is not None:
+            widget.hide()
+            widget.deleteLater()
+        elif item.layout() is not None:
+            clear_layout(item.layout())  # type: ignore[arg-type]
