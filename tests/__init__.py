@@ -1,0 +1,1 @@
+"""Test suite of MAR Desktop (a package so `tests.factories` imports unambiguously)."""

@@ -1,0 +1,1 @@
+"""Benchmarks for the DESIGN §6 budgets (``make bench``). Not collected as tests."""

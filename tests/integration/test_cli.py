@@ -1,0 +1,54 @@
+"""The command line as an admin uses it: seed, verify, and verify after tampering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storage.keystore import KeyStore
+from storage.local_store import LocalStore
+from tests.conftest import MemoryKeyring
+from ui.cli import main
+
+
+def test_seed_demo_then_verify_then_tamper(
+    tmp_path: Path, memory_keyring: MemoryKeyring, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    assert main(["seed-demo", "--data-dir", str(data), "--days", "1",
+                 "--residents-per-unit", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "4 residents" in out
+    assert main(["verify", "--data-dir", str(data)]) == 0
+    assert capsys.readouterr().out.startswith("OK: ")
+
+    store = LocalStore.open(data, KeyStore(data))
+    conn = store.connect_reader()
+    try:
+        seq, entry_id = conn.execute(
+            "SELECT seq, id FROM ledger WHERE kind = 'administration.recorded' "
+            "ORDER BY seq LIMIT 1").fetchone()
+        for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='ledger'"
+        ).fetchall():
+            conn.execute(f'DROP TRIGGER "{name}"')
+        raw = conn.execute("SELECT raw FROM ledger WHERE seq = ?", (seq,)).fetchone()[0]
+        forged = bytes(raw).replace(b'"outcome":"given"', b'"outcome":"refused"', 1)
+        assert forged != bytes(raw)
+        conn.execute("UPDATE ledger SET raw = ? WHERE seq = ?", (forged, seq))
+    finally:
+        conn.close()
+        store.close()
+    assert main(["verify", "--data-dir", str(data)]) == 5
+    report = capsys.readouterr().out
+    assert report.startswith("FAILED")
+    assert f"seq {seq}" in report and entry_id in report
+
+
+def test_verify_without_database_is_a_clear_error(
+    tmp_path: Path, memory_keyring: MemoryKeyring, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["verify", "--data-dir", str(tmp_path / "none")]) == 6
+    assert "no MAR Desktop database" in capsys.readouterr().err
+    assert not (tmp_path / "none" / "mar.db").exists()

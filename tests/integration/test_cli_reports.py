@@ -1,0 +1,81 @@
+"""Prints and exports from the command line, signed in as a person (password + TOTP on stdin)."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from mar_desktop.demo.staff import demo_staff
+from mar_desktop.people.totp import code_at
+from tests.conftest import MemoryKeyring
+from ui.cli import main
+
+STAFF = {s.user.username: s for s in demo_staff(("u1", "u2"))}
+
+
+def as_user(monkeypatch: pytest.MonkeyPatch, username: str) -> list[str]:
+    member = STAFF[username]
+    code = code_at(member.totp_secret, datetime.now(UTC))
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{member.password}\n{code}\n"))
+    return ["--user", username]
+
+
+@pytest.fixture
+def data(tmp_path: Path, memory_keyring: MemoryKeyring) -> Path:
+    folder = tmp_path / "data"
+    assert main(["seed-demo", "--data-dir", str(folder), "--days", "1",
+                 "--residents-per-unit", "2"]) == 0
+    return folder
+
+
+def test_print_export_and_check(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sheet = tmp_path / "shift.pdf"
+    assert main(["print", "shift", "--data-dir", str(data), "--unit", "maple wing",
+                 "--shift", "day", "--out", str(sheet), *as_user(monkeypatch, "nurse")]) == 0
+    assert sheet.read_bytes().startswith(b"%PDF")
+
+    today = datetime.now(UTC).date()
+    window = ["--from", str(today - timedelta(days=2)), "--to", str(today + timedelta(days=1))]
+    out = tmp_path / "export"
+    assert main(["export", "--data-dir", str(data), *window, "--out", str(out),
+                 *as_user(monkeypatch, "surveyor")]) == 0
+    assert {p.name for p in out.iterdir()} >= {"entries.csv", "entries.pdf", "manifest.json"}
+    assert "ledger verification: OK" in capsys.readouterr().out
+    assert main(["check-export", str(out)]) == 0
+    csv = out / "entries.csv"
+    raw = bytearray(csv.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    csv.write_bytes(bytes(raw))
+    assert main(["check-export", str(out)]) == 5
+
+    bundle = tmp_path / "bundle.json"
+    assert main(["export-fhir", "--data-dir", str(data), *window, "--out", str(bundle),
+                 *as_user(monkeypatch, "admin")]) == 0
+    from fhir.resources.R4B.bundle import Bundle
+
+    assert Bundle.model_validate_json(bundle.read_bytes()).type == "collection"
+
+    refused = tmp_path / "refused"
+    assert main(["export", "--data-dir", str(data), *window, "--out", str(refused),
+                 *as_user(monkeypatch, "cna")]) == 4
+    assert not refused.exists()
+    assert "does not allow" in capsys.readouterr().err
+
+
+def test_wrong_code_is_refused_and_writes_nothing(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    member = STAFF["admin"]
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{member.password}\n000000\n"))
+    out = tmp_path / "sheet.pdf"
+    assert main(["print", "monthly", "--data-dir", str(data), "--month", "2026-01",
+                 "--out", str(out), "--user", "admin"]) == 3
+    assert not out.exists()
+    assert "000000" not in capsys.readouterr().err

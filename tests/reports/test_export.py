@@ -1,0 +1,126 @@
+"""The surveyor export: CSV round trip to the ledger, the signed manifest and its check."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pdfplumber
+import pytest
+
+from mar_desktop.chain import check_signature
+from mar_desktop.errors import PermissionDenied
+from mar_desktop.reports.csv_export import (
+    COLUMN_NAMES,
+    csv_columns_markdown,
+    entry_from_row,
+    read_entries_csv,
+)
+from mar_desktop.reports.export import check_export, write_surveyor_export
+from mar_desktop.reports.gather import ReportService
+from mar_desktop.signing import load_public_key
+from storage.report_queries import ReportQueries
+from tests.reports.world import ReportWorld, local
+
+
+def _export(rw: ReportWorld, out: Path, username: str = "surveyor") -> tuple[list, dict]:  # type: ignore[type-arg]
+    queries = ReportQueries(rw.world.store.connect_reader())
+    try:
+        data = ReportService(rw.world.ports).export_data(
+            rw.world.principal(username), since=local(7), until=local(12), entries=queries
+        )
+        device_id, signer = queries.device_signer()
+        manifest = write_surveyor_export(
+            data,
+            out,
+            signer=signer,
+            device_id=device_id,
+            verification="OK: 120 entries in 2 chains verified",
+        )
+        expected = queries.ledger_entries(local(7), local(12))
+    finally:
+        queries.close()
+    return expected, manifest
+
+
+def test_csv_round_trip_equals_the_ledger_of_the_window(rw: ReportWorld, tmp_path: Path) -> None:
+    expected, manifest = _export(rw, tmp_path / "export")
+    rows = read_entries_csv(tmp_path / "export" / "entries.csv")
+    assert len(expected) >= 8 and manifest["entries"] == len(expected)
+    rebuilt = [entry_from_row(row) for row in rows]
+    assert [e.raw for e in rebuilt] == [e.raw for e in expected]  # byte-identical entries
+    key = load_public_key(rw.world.store.ledger.public_key_hex)
+    assert all(check_signature(e.raw, key) for e in rebuilt)
+    by_id = {row["entry_id"]: row for row in rows}
+    voided = by_id[rw.voided_entry]
+    assert voided["voided"] == "yes" and voided["void_reason"] == "Charted on the wrong dose time"
+    assert by_id[rw.refused_entry]["reason_code"] == "R"
+    assert by_id[rw.refused_entry]["actor_name"] == "Keisha Lambert"
+    assert by_id[rw.witnessed_entry]["witness_name"] == "Dana Whitfield"
+    assert by_id[rw.amended_entry]["amended_note"].endswith("resident tolerated well")
+    assert all(f"`{name}`" in csv_columns_markdown() for name in COLUMN_NAMES)
+    with pdfplumber.open(tmp_path / "export" / "entries.pdf") as pdf:
+        text = "\n".join(p.extract_text() or "" for p in pdf.pages)
+    assert "Charted on the wrong dose time" in text and "Pain in left knee" in text
+
+
+def test_check_passes_then_fails_on_any_changed_byte(rw: ReportWorld, tmp_path: Path) -> None:
+    out = tmp_path / "export"
+    _export(rw, out)
+    assert check_export(out).ok
+    assert check_export(out, trusted_keys=[rw.world.store.ledger.public_key_hex]).ok
+    assert not check_export(out, trusted_keys=["00" * 32]).ok
+    for name in ("entries.csv", "entries.pdf", "manifest.json"):
+        path = out / name
+        original = path.read_bytes()
+        for index in (0, len(original) // 2, len(original) - 2):
+            changed = bytearray(original)
+            changed[index] ^= 0x01
+            path.write_bytes(bytes(changed))
+            result = check_export(out)
+            assert not result.ok, f"a flipped byte {index} of {name} went unnoticed"
+            path.write_bytes(original)
+        assert check_export(out).ok
+    (out / "extra.txt").write_text("x")
+    assert "Unexpected file" in check_export(out).summary()
+    (out / "extra.txt").unlink()
+    (out / "entries.pdf").unlink()
+    assert "entries.pdf is missing" in check_export(out).summary()
+
+
+def test_cna_cannot_export_read_only_can_and_both_are_audited(
+    rw: ReportWorld, tmp_path: Path
+) -> None:
+    ledger = rw.world.store.ledger
+    before = ledger.head("audit")[0]
+    with pytest.raises(PermissionDenied):
+        _export(rw, tmp_path / "cna", username="cna")
+    refused_seq = ledger.head("audit")[0]
+    assert refused_seq == before + 1
+    _export(rw, tmp_path / "ro", username="surveyor")
+    assert ledger.head("audit")[0] == refused_seq + 1
+    conn = rw.world.store.connect_reader()
+    try:
+        kinds = [
+            r[0]
+            for r in conn.execute(
+                "SELECT kind FROM audit WHERE seq > ? ORDER BY seq", (before,)
+            ).fetchall()
+        ]
+    finally:
+        conn.close()
+    assert kinds == ["audit.permission_refused", "audit.exported"]
+
+
+def test_export_window_is_half_open(rw: ReportWorld) -> None:
+    queries = ReportQueries(rw.world.store.connect_reader())
+    try:
+        entries = queries.ledger_entries(local(7), local(12))
+        first = entries[0]
+        from mar_desktop.clock import parse_utc
+
+        at = parse_utc(first.recorded_at)
+        assert first.id not in {e.id for e in queries.ledger_entries(local(6), at)}
+        assert first.id in {e.id for e in queries.ledger_entries(at, at + timedelta(seconds=1))}
+    finally:
+        queries.close()

@@ -1,0 +1,122 @@
+"""Helpers for the storage tests: a realistic mixed history and table snapshots."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from mar_desktop import kinds
+from mar_desktop.envelope import EntryDraft
+from mar_desktop.model import Outcome, Role
+from storage.database import Connection
+from storage.projections import PROJECTION_TABLES
+from tests import factories as f
+
+
+def mixed_history(ledger: Any) -> dict[str, Any]:
+    """Appends a realistic mix of every projected kind through ``ledger``; returns ids."""
+    drafts, ids = f.small_facility(3)
+    ledger.append(drafts)
+    r0, r1, r2 = ids["resident_ids"]
+    o0, o1, _ = ids["order_ids"]
+    p0 = ids["prn_order_ids"][0]
+    t = f.T0
+    given = ledger.append([f.administration(r0, o0, scheduled_for=t), f.audit("administration")])[0]
+    refused = ledger.append(
+        [
+            f.administration(
+                r1,
+                o1,
+                scheduled_for=t,
+                outcome=Outcome.REFUSED,
+                reason_code="R",
+                reason_text="declined",
+            )
+        ]
+    )[0]
+    prn = ledger.append(
+        [
+            f.administration(
+                r0,
+                p0,
+                scheduled_for=None,
+                administered_at=t + timedelta(hours=1),
+                prn_reason="headache",
+                pain_score=6,
+            )
+        ]
+    )[0]
+    wrong = ledger.append([f.administration(r2, ids["order_ids"][2], scheduled_for=t)])[0]
+    new_user = f.user(username="cna.test", role=Role.CNA)
+    user_id = new_user.body["user"]["user_id"]
+    changed_user = dict(new_user.body["user"], active=False)
+    replacement = f.order_model(r1, drug="Metoprolol succinate", times=("09:00",))
+    ledger.append(
+        [
+            f.void(wrong.id),
+            f.amend(given.id, "resident tolerated well"),
+            f.amend(given.id, "BP 128/80 after dose"),
+            f.followup(prn.id, t + timedelta(hours=2)),
+            f.order_status(kinds.ORDER_HELD, o0, t + timedelta(hours=2)),
+            f.order_status(kinds.ORDER_RESUMED, o0, t + timedelta(hours=6)),
+            f.draft(
+                kinds.ORDER_CHANGED,
+                kinds.OrderChanged(
+                    replaces_order_id=o1,
+                    order=replacement,
+                    reason="dose change",
+                    effective_at=t + timedelta(hours=3),
+                ),
+            ),
+            f.settings_changed(prn_followup_minutes=45),
+            new_user,
+            EntryDraft(
+                kinds.USER_CHANGED,
+                f.ADMIN,
+                {"v": 1, "before": new_user.body["user"], "after": changed_user, "reason": "left"},
+            ),
+            f.draft(
+                kinds.RESIDENT_TRANSFERRED,
+                kinds.ResidentTransferred(resident_id=r2, unit_id=ids["unit_id"], room="201B"),
+            ),
+            f.draft(kinds.RESIDENT_DISCHARGED, kinds.ResidentDischarged(resident_id=r1)),
+            f.draft(
+                kinds.ALERT_RAISED,
+                kinds.AlertRaised(
+                    alert_id="alert-1",
+                    alert_type="double_dose",
+                    resident_id=r0,
+                    order_id=o0,
+                    related_entry_ids=(given.id,),
+                    detail="two doses",
+                ),
+            ),
+            f.draft(
+                kinds.ALERT_RAISED,
+                kinds.AlertRaised(alert_id="alert-2", alert_type="clock_skew", detail="skew"),
+            ),
+            f.draft(
+                kinds.ALERT_ACKNOWLEDGED,
+                kinds.AlertAcknowledged(alert_id="alert-1", comment="checked with resident"),
+            ),
+            f.audit("user_changed"),
+        ]
+    )
+    return {
+        **ids,
+        "given": given.id,
+        "refused": refused.id,
+        "prn": prn.id,
+        "voided": wrong.id,
+        "user_id": user_id,
+        "replacement": replacement.order_id,
+    }
+
+
+def snapshot(conn: Connection, tables: tuple[str, ...] = PROJECTION_TABLES) -> dict[str, list]:
+    """Every row of every table, sorted, for equality checks."""
+    result = {}
+    for table in tables:
+        rows = conn.execute(f"SELECT * FROM {table}").fetchall()
+        result[table] = sorted(rows, key=repr)
+    return result

@@ -1,0 +1,128 @@
+"""Numbered migrations: order, versions, refusal of newer databases, upgrade with data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mar_desktop.clock import FakeClock
+from mar_desktop.errors import SchemaTooNew, StorageError
+from storage.database import connect, database_path
+from storage.local_store import LocalStore, init_device
+from storage.migrate import available, current_version, latest_version, migrate
+from storage.projections_reference import register_device_key
+from storage.verify import verify_store
+from tests.storage.helpers import mixed_history, snapshot
+
+
+def test_migration_files_are_numbered_from_one() -> None:
+    versions = [m.version for m in available()]
+    assert versions == list(range(1, len(versions) + 1))
+    assert versions[:2] == [1, 2]
+
+
+def test_fresh_database_reaches_latest_and_records_each_version(
+    tmp_path: Path, db_key: bytes
+) -> None:
+    conn = connect(tmp_path / "x.db", db_key, create=True)
+    try:
+        assert current_version(conn) == 0
+        assert migrate(conn) == latest_version()
+        rows = conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+        assert [r[0] for r in rows] == [m.version for m in available()]
+        assert migrate(conn) == latest_version()  # idempotent
+    finally:
+        conn.close()
+
+
+def test_newer_database_is_refused_untouched(tmp_path: Path, db_key: bytes) -> None:
+    conn = connect(tmp_path / "x.db", db_key, create=True)
+    try:
+        migrate(conn)
+        future = latest_version() + 1
+        conn.execute(
+            "INSERT INTO schema_version VALUES (?, 'from_the_future', '2030-01-01T00:00:00Z')",
+            (future,),
+        )
+        with pytest.raises(SchemaTooNew):
+            migrate(conn)
+        assert current_version(conn) == future
+    finally:
+        conn.close()
+
+
+def test_failing_migration_rolls_back_alone(tmp_path: Path, db_key: bytes) -> None:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0001_good.sql").write_text("CREATE TABLE a (x INTEGER);")
+    (folder / "0002_bad.sql").write_text("CREATE TABLE b (x INTEGER); SELECT * FROM nowhere;")
+    conn = connect(tmp_path / "x.db", db_key, create=True)
+    try:
+        with pytest.raises(StorageError):
+            migrate(conn, directory=folder)
+        assert current_version(conn) == 1
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        assert "a" in names
+        assert "b" not in names
+    finally:
+        conn.close()
+
+
+def test_upgrade_from_version_1_fills_projections_and_verifies(
+    tmp_path: Path, db_key: bytes
+) -> None:
+    """A database made at schema 1 (ledger only) with entries; the current code upgrades it,
+    rebuilds the projections from its ledger, and the result equals a store that had the
+    projections all along."""
+    # reference: the same history written with the full schema
+    reference = LocalStore.create(tmp_path / "ref", db_key, "fac-1", FakeClock())
+    mixed_history(reference.ledger)
+    ref_key = reference.ledger.public_key_hex
+    ref_conn = reference.connect_reader()
+    expected = snapshot(ref_conn)
+    ref_rows = ref_conn.execute(
+        "SELECT id, device_id, seq, kind, recorded_at, raw, digest FROM ledger ORDER BY rowid"
+    ).fetchall()
+    ref_conn.close()
+    reference.close()
+
+    # an old version of the app: schema 1 only, entries stored without projections
+    data = tmp_path / "old"
+    data.mkdir()
+    conn = connect(database_path(data), db_key, create=True)
+    try:
+        assert migrate(conn, target=1) == 1
+        init_device(conn, "fac-1", FakeClock())
+        conn.execute("BEGIN IMMEDIATE")
+        register_device_key(
+            conn,
+            ref_rows[0][1],
+            ref_key,
+            label="",
+            registered_at="2026-01-05T08:00:00.000000Z",
+            source="sync",
+        )
+        conn.executemany("INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?)", ref_rows)
+        conn.execute("COMMIT")
+        assert current_version(conn) == 1
+        assert not conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'administrations'"
+        ).fetchone()
+    finally:
+        conn.close()
+
+    upgraded = LocalStore.open(data, db_key, FakeClock())
+    try:
+        conn = upgraded.connect_reader()
+        try:
+            assert current_version(conn) == latest_version()
+            assert snapshot(conn) == expected
+            assert conn.execute("SELECT count(*) FROM storage_flags").fetchone()[0] == 0
+            report = verify_store(conn)
+            assert report.ok, report.summary()
+            assert report.entries == len(ref_rows)
+        finally:
+            conn.close()
+    finally:
+        upgraded.close()

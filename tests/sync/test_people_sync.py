@@ -1,0 +1,98 @@
+"""People across tablets: a user created and enrolled on tablet A signs in on tablet B while B is
+OFFLINE, after one sync of A and then B; a password change on B reaches A. Real server, real TLS.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import trustme
+
+from mar_desktop.errors import AuthError
+from mar_desktop.model import Role, User
+from mar_desktop.people.accounts import AccountService
+from mar_desktop.people.auth import AuthService, LoginStep
+from mar_desktop.people.passwords import Argon2Parameters, PasswordHashing
+from mar_desktop.people.sessions import SessionManager
+from mar_desktop.people.totp import code_at
+from storage.credentials import SqlCredentialStore
+from tests.sync.conftest import restart_site, start_site, stop_site
+from tests.sync.world import Cart, cart, seed
+
+FAST = PasswordHashing(Argon2Parameters(time_cost=1, memory_kib=64, parallelism=1))
+TEMP = "temporary-harbour-lantern-42"
+FIRST = "violet heron above the salt marsh"
+SECOND = "granite owl beneath the cedar bridge"
+NEWCOMER = User(
+    user_id="u-newcomer",
+    username="jpark",
+    full_name="Jordan Park",
+    initials="JP",
+    credentials="RN",
+    role=Role.NURSE,
+)
+
+
+def _auth(c: Cart) -> tuple[AuthService, SqlCredentialStore]:
+    creds = SqlCredentialStore(c.tab.store.connect_reader, c.clock)
+    facility = c.tab.store.reader().facility()
+    assert facility is not None
+    sessions = SessionManager(c.clock, c.tab.store.device_id, facility.settings)
+    return AuthService(c.ports, creds, sessions, hashing=FAST), creds
+
+
+def test_user_made_on_one_tablet_signs_in_offline_on_another_and_password_changes_travel(
+    tmp_path: Path, cert_files: Path, ca: trustme.CA
+) -> None:
+    site = start_site(tmp_path, str(tmp_path / "server.sqlite3"), cert_files, ca)
+    a = cart(site, "cart-a")
+    seeded = seed(a)
+    admin = a.principal(seeded, "admin")
+    auth_a, creds_a = _auth(a)
+    try:
+        # On A: the admin creates the account; the user signs in there for the first time
+        # (forced password change, TOTP enrolment).
+        AccountService(a.ports, creds_a, FAST).create_user(admin, NEWCOMER, TEMP)
+        challenge = auth_a.begin_login(NEWCOMER.username, TEMP)
+        assert challenge.step is LoginStep.CHANGE_PASSWORD
+        challenge = auth_a.set_new_password(challenge, FIRST)
+        enrolment = auth_a.begin_enrolment(challenge)
+        secret = enrolment.secret
+        auth_a.confirm_enrolment(challenge, code_at(secret, a.clock.now()))
+        auth_a.logout()
+
+        # One sync of A, then of B (a new tablet: its first sync bootstraps everything).
+        a.tab.engine.sync_once()
+        b = cart(site, "cart-b")
+        b.tab.engine.sync_once()
+
+        # B goes offline (the server stops), then the user signs in on B.
+        site.stop_server()
+        auth_b, creds_b = _auth(b)
+        b.clock.advance(60)  # the next TOTP time step: a code is good once per step
+        with pytest.raises(AuthError):
+            auth_b.begin_login(NEWCOMER.username, TEMP)  # the temporary password is spent
+        challenge = auth_b.begin_login(NEWCOMER.username, FIRST)
+        assert challenge.step is LoginStep.TOTP
+        session = auth_b.submit_totp(challenge, code_at(secret, b.clock.now()))
+        assert session.user.user_id == NEWCOMER.user_id
+
+        # Back online: a password change on B reaches A.
+        restart_site(site, cert_files)
+        auth_b.change_password(FIRST, SECOND)
+        auth_b.logout()
+        b.tab.engine.sync_once()
+        a.tab.engine.sync_once()
+        assert a.tab.engine.status.current.state == "online"
+        a.clock.advance(120)
+        with pytest.raises(AuthError):
+            auth_a.begin_login(NEWCOMER.username, FIRST)
+        a.clock.advance(600)  # past any throttle delay of the refused attempt
+        challenge = auth_a.begin_login(NEWCOMER.username, SECOND)
+        assert challenge.step is LoginStep.TOTP
+        auth_a.submit_totp(challenge, code_at(secret, a.clock.now()))
+        creds_b.close()
+    finally:
+        creds_a.close()
+        stop_site(site)

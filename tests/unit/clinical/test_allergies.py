@@ -1,0 +1,97 @@
+"""Allergy warnings: direct and cross-sensitivity class matches; warn, never silent."""
+
+from __future__ import annotations
+
+import pytest
+
+from mar_desktop.clinical.allergies import (
+    CROSS_SENSITIVITY_CLASSES,
+    allergy_matches,
+    drug_allergy_matches,
+)
+from mar_desktop.model import Allergy
+from tests.unit.clinical.factories import order, resident
+
+
+def kinds(allergy: str, drug: str) -> list[tuple[str, str, str | None]]:
+    return [
+        (m.kind, m.drug_word, m.class_name)
+        for m in drug_allergy_matches((Allergy(substance=allergy),), drug)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("allergy", "drug", "word"),
+    [
+        ("Penicillin", "Penicillin V potassium", "penicillin"),
+        ("PENICILLIN", "penicillin g benzathine", "penicillin"),
+        ("morphine sulfate", "Morphine ER", "morphine"),
+        ("Lisinopril", "lisinopril 10 mg tablet", "lisinopril"),
+        ("sulfamethoxazole", "Sulfamethoxazole/Trimethoprim DS", "sulfamethoxazole"),
+        ("trimethoprim", "sulfamethoxazole-trimethoprim", "trimethoprim"),
+    ],
+)
+def test_direct_match_case_insensitive(allergy: str, drug: str, word: str) -> None:
+    assert kinds(allergy, drug) == [("direct", word, None)]
+
+
+@pytest.mark.parametrize(
+    ("allergy", "drug", "word", "class_name"),
+    [
+        ("Penicillin", "Amoxicillin 500 mg capsule", "amoxicillin", "penicillins"),
+        ("penicillins", "Ampicillin", "ampicillin", "penicillins"),
+        ("PCN", "Amoxicillin-clavulanate", "amoxicillin", "penicillins"),
+        ("amoxicillin", "Piperacillin-tazobactam", "piperacillin", "penicillins"),
+        ("Sulfa", "Sulfamethoxazole/Trimethoprim", "sulfamethoxazole", "sulfonamide antibiotics"),
+        ("sulfa drugs", "Sulfasalazine", "sulfasalazine", "sulfonamide antibiotics"),
+        ("Codeine", "Morphine sulfate IR", "morphine", "opioids"),
+        ("morphine", "Codeine phosphate", "codeine", "opioids"),
+        ("Opioids", "Oxycodone", "oxycodone", "opioids"),
+        ("Aspirin", "Ibuprofen", "ibuprofen", "NSAIDs"),
+        ("NSAIDs", "Naproxen sodium", "naproxen", "NSAIDs"),
+        ("ibuprofen", "Aspirin 81 mg EC", "aspirin", "NSAIDs"),
+        ("ACE inhibitors", "Lisinopril", "lisinopril", "ACE inhibitors"),
+        ("cephalosporins", "Cephalexin", "cephalexin", "cephalosporins"),
+        ("beta-lactams", "Ceftriaxone", "ceftriaxone", "cephalosporins"),
+    ],
+)
+def test_cross_sensitivity_class_match(allergy: str, drug: str, word: str, class_name: str) -> None:
+    assert kinds(allergy, drug) == [("class", word, class_name)]
+
+
+@pytest.mark.parametrize(
+    ("allergy", "drug"),
+    [
+        ("Penicillin", "Acetaminophen"),
+        ("Sulfa", "Metoprolol tartrate"),  # 'tartrate' is a salt word; sulfa is not in it
+        ("Valproic acid", "Folic acid"),  # 'acid' alone never matches
+        ("Potassium chloride", "Losartan potassium"),  # salts alone never match
+        ("NKDA", "Amoxicillin"),
+        ("Latex", "Heparin sodium"),
+        ("Codeine", "Ibuprofen"),
+    ],
+)
+def test_no_match(allergy: str, drug: str) -> None:
+    assert kinds(allergy, drug) == []
+
+
+def test_every_matching_allergy_reported_once_each() -> None:
+    the_resident = resident("Penicillin", "Amoxicillin", "Latex", "Shellfish")
+    matches = allergy_matches(the_resident, order(drug="Amoxicillin 250 mg/5 mL suspension"))
+    assert [(m.allergy.substance, m.kind) for m in matches] == [
+        ("Penicillin", "class"),
+        ("Amoxicillin", "direct"),
+    ]
+    assert "Penicillin" in matches[0].message
+    assert "amoxicillin" in matches[0].message
+    assert "penicillins" in matches[0].message
+
+
+def test_class_table_members_match_each_other() -> None:
+    for drug_class in CROSS_SENSITIVITY_CLASSES:
+        members = sorted(drug_class.members)
+        first = members[0]
+        for other in members[1:]:
+            found = kinds(first, other.capitalize())
+            assert found, (first, other)
+            assert found[0][1] == other
