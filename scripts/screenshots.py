@@ -1,0 +1,143 @@
+"""Refreshes docs/screenshots/*.png: every main screen at 1280×800, offscreen.
+
+Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py`` (``make screenshots``).
+Uses the small controlled facility of the UI tests (fictional people) on the real stack.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("MAR_ALLOW_INSECURE_KEYSTORE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from mar_desktop.people.totp import code_at  # noqa: E402
+from sync.status import StatusBoard, SyncStatus  # noqa: E402
+from tests.ui.harness import METOPROLOL_GTIN, PASSWORD, SECRETS, build_facility, med_scan  # noqa: E402
+from ui import theme  # noqa: E402
+from ui.backend import DemoAccount  # noqa: E402
+from ui.errors import ErrorPresenter  # noqa: E402
+from ui.main_window import MainWindow  # noqa: E402
+from ui.tasks import TaskRunner  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+
+
+def spin(app: QApplication, until: Callable[[], object], timeout: float = 20.0) -> None:
+    end = time.monotonic() + timeout
+    while not until():
+        app.processEvents()
+        time.sleep(0.01)
+        if time.monotonic() > end:
+            raise TimeoutError("screen did not get ready")
+    for _ in range(20):
+        app.processEvents()
+
+
+def main() -> int:
+    app = QApplication(sys.argv[:1])
+    theme.apply(app)
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        facility = build_facility(Path(tmp))
+        clock = facility.clock
+        runner = TaskRunner()
+        window = MainWindow(runner, clock, ErrorPresenter())
+        window.resize(1280, 800)
+        window.show()
+        names = {"nurse": ("Marisol Ortega", "Nurse"), "nurse2": ("Tobias Brandt", "Nurse"),
+                 "cna": ("Keisha Lambert", "CNA / med aide"),
+                 "surveyor": ("Harold Finch", "Surveyor (read-only)"),
+                 "admin": ("Dana Whitfield", "Facility admin")}
+        accounts = [DemoAccount(n, r, u, PASSWORD, lambda s=SECRETS[u]: code_at(s, clock.now()))
+                    for u, (n, r) in names.items()]
+        board = StatusBoard(SyncStatus(
+            state="online", online=True, pending=0, alerts=1,
+            last_success=clock.now() - timedelta(minutes=3), last_attempt=clock.now()))
+
+        class Source:  # the sync engine's status as the status bar reads it (ui.sync_link)
+            def status(self) -> SyncStatus:
+                return board.current
+
+        facility.backend.sync_status = Source()
+        window.attach(facility.backend, accounts)
+
+        def shot(name: str) -> None:
+            for _ in range(30):
+                app.processEvents()
+            window.grab().save(str(OUT / f"{name}.png"))
+            print("wrote", name)
+
+        shot("01-login")
+        login = window.login
+        login.fill(accounts[0])
+        login.submit()
+        spin(app, lambda: window.root.currentWidget() is window.work and runner.idle)
+        shot("02-unit-overview")
+        window.overview.on_scan("WB100001")
+        spin(app, lambda: window.mar.data is not None and runner.idle)
+        shot("03-resident-mar")
+        window.mar.on_scan(med_scan(METOPROLOL_GTIN))
+        spin(app, lambda: window.stack.currentWidget() is window.administration and runner.idle)
+        window.administration.outcome_buttons[next(iter(window.administration.outcome_buttons))]\
+            .click()
+        shot("04-administration")
+        window.administration.submit()
+        spin(app, lambda: window.stack.currentWidget() is window.mar and runner.idle)
+        spin(app, lambda: runner.idle)
+        shot("05-resident-mar-after-dose")
+        window.show_alerts()
+        spin(app, lambda: runner.idle)
+        shot("06-alerts")
+        board.update(state="offline", online=False, pending=14,
+                     oldest_unsynced_at=clock.now() - timedelta(hours=5),
+                     last_success=clock.now() - timedelta(hours=5, minutes=2),
+                     last_error="The server could not be reached; will retry.")
+        window.status.refresh()
+        window.show_overview()
+        spin(app, lambda: runner.idle)
+        shot("10-offline-long-outage-warning")
+        board.update(state="online", online=True, pending=0, oldest_unsynced_at=None,
+                     last_success=clock.now(), last_error=None)
+        window.status.refresh()
+        clock.advance(timedelta(seconds=301))
+        assert window.bridge is not None
+        window.bridge.tick()
+        shot("07-lock-screen")
+        window.sign_out()
+        spin(app, lambda: runner.idle)
+        login.username.setText("newbie")
+        login.password.setText(PASSWORD)
+        login.submit()
+        spin(app, lambda: window.root.currentWidget() is window.password_change and runner.idle)
+        shot("08-password-change")
+        window.password_change.new.setText("a quiet river under the old stone bridge")
+        window.password_change.repeat.setText("a quiet river under the old stone bridge")
+        window.password_change.submit()
+        spin(app, lambda: window.root.currentWidget() is window.totp_enrol and runner.idle)
+        shot("09-totp-enrolment")
+        from ui.screens.first_run import FirstRunScreen
+
+        first_run = FirstRunScreen()
+        first_run.url.setText("https://mar.maplecourt.example:8443")
+        window.status.set_source(None)
+        window.show_page(first_run)
+        shot("11-first-run")
+        window.shutdown()
+        runner.run_on_worker(facility.backend.close)
+        runner.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
