@@ -30,12 +30,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from mar_desktop import kinds
+from mar_desktop.canonical import loads
 from mar_desktop.clinical import reconcile
 from mar_desktop.clock import parse_utc
-from mar_desktop.envelope import SYSTEM_ACTOR, Entry, EntryDraft, parse_raw
+from mar_desktop.envelope import SYSTEM_ACTOR, Entry, EntryDraft
 from mar_desktop.errors import MarError
 from mar_desktop.model import FacilitySettings, Order
 from sync.server.core import ServerCore
+from sync.server.store import StoredEntry
 
 log = logging.getLogger(__name__)
 _PAGE = 1000
@@ -47,9 +49,12 @@ class _Index:
     settings: FacilitySettings = field(default_factory=FacilitySettings)
     orders: dict[str, Order] = field(default_factory=dict)
     discontinued: dict[str, tuple[datetime, str]] = field(default_factory=dict)
-    slots: dict[tuple[str, datetime], list[reconcile.DoseFact]] = field(
-        default_factory=lambda: defaultdict(list)
+    slots: dict[tuple[str, datetime], dict[str, list[reconcile.DoseFact]]] = field(
+        default_factory=lambda: defaultdict(dict)
     )
+    """Doses per scheduled slot ``(order_id, scheduled_for)``, by recording device: a new dose
+    is compared with the OTHER devices' doses only, so one device's many doses of a slot cost
+    nothing (the rule ignores same-device pairs anyway)."""
     by_order: dict[str, list[reconcile.DoseFact]] = field(default_factory=lambda: defaultdict(list))
     voided: set[str] = field(default_factory=set)
     raised: set[tuple[str, frozenset[str]]] = field(default_factory=set)
@@ -111,24 +116,28 @@ class Reconciler:
         server = self._core.store.server_device(facility_id)
         server_device = None if server is None else server.device_id
         found: list[kinds.AlertRaised] = []
-        newest: dict[str, Entry] = {}
+        newest: dict[str, StoredEntry] = {}
         while True:
             page = self._core.store.feed(facility_id, "ledger", index.pos, _PAGE)
             for stored in page:
-                entry = parse_raw(stored.raw)
-                found.extend(self._fold(index, entry, server_device))
-                if received_at is not None and entry.device_id != server_device:
-                    newest[entry.device_id] = entry
+                if stored.kind in _WATCHED:
+                    found.extend(self._fold(index, _stored_entry(stored), server_device))
+                if received_at is not None and stored.device_id != server_device:
+                    newest[stored.device_id] = stored
                 index.pos = stored.pos
             if len(page) < _PAGE:
                 break
         if received_at is not None:
             threshold = index.settings.clock_skew_alert_seconds
-            for device_id, entry in newest.items():
+            for device_id, stored in newest.items():
                 if device_id in index.skewed:
                     continue
                 alert = reconcile.clock_skew(
-                    device_id, entry.id, parse_utc(entry.recorded_at), received_at, threshold
+                    device_id,
+                    stored.entry_id,
+                    parse_utc(stored.recorded_at),
+                    received_at,
+                    threshold,
                 )
                 if alert is not None:
                     index.skewed.add(device_id)
@@ -211,14 +220,38 @@ class Reconciler:
             out.append(reconcile.discontinued_dose(dose, stop[0], stop[1], index.voided))
         if dose.scheduled_for is not None:
             slot = index.slots[(dose.order_id, dose.scheduled_for)]
-            out.append(reconcile.double_dose(dose, slot, index.voided))
-            slot.append(dose)
+            others = [d for device, ds in slot.items() if device != dose.device_id for d in ds]
+            out.append(reconcile.double_dose(dose, others, index.voided))
+            slot.setdefault(dose.device_id, []).append(dose)
         order = index.orders.get(dose.order_id)
         if order is not None and order.is_prn:
             doses = index.by_order[dose.order_id]
             out.append(reconcile.prn_limits(order, dose, doses, index.voided))
         index.by_order[dose.order_id].append(dose)
         return out
+
+
+def _stored_entry(stored: StoredEntry) -> Entry:
+    """The envelope of a stored row without re-checking its canonical form or signature: every
+    row was checked by the push (or relay, or sealed by this server) before it was stored.
+    Raises ``ValueError`` if the row does not hold an entry envelope."""
+    data = loads(stored.raw)
+    try:
+        return Entry(
+            id=data["id"],
+            facility_id=data["facility_id"],
+            device_id=data["device_id"],
+            seq=data["seq"],
+            prev=data["prev"],
+            recorded_at=data["recorded_at"],
+            kind=data["kind"],
+            actor=data["actor"],
+            body=data["body"],
+            sig=data["sig"],
+            raw=stored.raw,
+        )
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"stored entry seq {stored.seq} is not an envelope") from exc
 
 
 _WATCHED = frozenset(

@@ -1,0 +1,76 @@
+"""The server's reconciliation index after pushes: double doses are judged across devices only,
+and a device's many doses of one scheduled slot cost (and alert) nothing."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from mar_desktop import kinds
+from mar_desktop.envelope import parse_raw
+from sync.server.app import alert_infos
+from sync.server.reconciliation import Reconciler
+from sync.server.simtablet import administration_body
+from tests.server.conftest import Server
+
+
+def _reconciler(server: Server) -> Reconciler:
+    reconciler = server.client.app.state.reconciler  # type: ignore[attr-defined]
+    assert isinstance(reconciler, Reconciler)
+    return reconciler
+
+
+def _wait_rebuild() -> None:
+    """The first push of a facility rebuilds the index on a background thread."""
+    deadline = time.monotonic() + 30
+    while any(t.name == "mar-reconcile" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "the index rebuild did not finish"
+        time.sleep(0.01)
+
+
+def _doubles(server: Server) -> list[set[str]]:
+    """The entry ids each ``double_dose`` alert of the facility names."""
+    out = []
+    for info in alert_infos(server.core, server.facility_id):
+        if info.alert_type == "double_dose":
+            body = kinds.AlertRaised.model_validate(parse_raw(info.entry.encode()).body)
+            out.append(set(body.related_entry_ids))
+    return out
+
+
+def test_one_device_repeating_a_slot_raises_no_double_dose_but_another_device_does(
+    server: Server,
+) -> None:
+    a, b = server.tablet(label="cart-a"), server.tablet(label="cart-b")
+    body = administration_body(0)  # the same order and scheduled_for every time
+    assert a.push([a.seal(body=body)]).status_code == 200
+    _wait_rebuild()
+    same_device = [a.seal(body=body) for _ in range(40)]
+    assert a.push(same_device).status_code == 200
+    assert _reconciler(server).after_push(server.facility_id) == 0
+    assert _doubles(server) == []
+
+    other = b.seal(body=body)
+    assert b.push([other]).status_code == 200
+    doubles = _doubles(server)
+    assert len(doubles) == 1
+    assert doubles[0] == {e.id for e in a.entries} | {other.id}
+    # nothing new to look at: no second alert
+    assert _reconciler(server).after_push(server.facility_id) == 0
+    assert len(_doubles(server)) == 1
+
+
+def test_unwatched_kinds_are_skipped_and_the_index_moves_past_them(server: Server) -> None:
+    a = server.tablet()
+    assert a.push([a.seal()]).status_code == 200
+    _wait_rebuild()
+    audit = a.make(3, "audit.resident_viewed")
+    amended = a.seal(kinds.NOTE_AMENDED, _note_amended(a.entries[0].id))
+    assert a.push([*audit, amended]).status_code == 200
+    index = _reconciler(server)._indexes[server.facility_id]
+    feed = server.store.feed(server.facility_id, "ledger", 0, 1000)
+    assert index.pos >= next(e.pos for e in feed if e.entry_id == amended.id)
+
+
+def _note_amended(target: str) -> dict[str, object]:
+    return kinds.body_json(kinds.NoteAmended(target_entry_id=target, text="checked again"))
