@@ -26,6 +26,8 @@ from sync.server.store import (
 C = TypeVar("C")
 
 _ENTRY_COLS = "facility_id, device_id, chain, seq, pos, entry_id, kind, digest, recorded_at, raw"
+ENTRY_INSERT_COLS = f"{_ENTRY_COLS}, stored_at"
+"""Column order of the rows given to :meth:`SqlStore.insert_entry_rows`."""
 _DEVICE_COLS = "device_id, facility_id, public_key, label, is_server, enrolled_at, revoked_at"
 
 
@@ -198,10 +200,8 @@ class SqlTxn:
         if not rows:
             return
         stamp = self._store.now_text()
-        self._store.run_many(
+        self._store.insert_entry_rows(
             self._conn,
-            f"INSERT INTO entries ({_ENTRY_COLS}, stored_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     r.facility_id,
@@ -270,6 +270,17 @@ class SqlStore(Generic[C]):
 
     def run_many(self, conn: C, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         raise NotImplementedError
+
+    def insert_entry_rows(self, conn: C, rows: Sequence[Sequence[Any]]) -> None:
+        """Inserts ``entries`` rows (:data:`ENTRY_INSERT_COLS` order) in the open transaction.
+
+        Plain INSERTs by default; a driver may use a faster bulk path with the same constraints.
+        """
+        self.run_many(
+            conn,
+            f"INSERT INTO entries ({ENTRY_INSERT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
     def transaction(self, conn: C) -> AbstractContextManager[None]:
         raise NotImplementedError
