@@ -53,9 +53,7 @@ class Checked:
     reason: str | None = None
 
 
-def check_one(
-    raw: bytes, public_key: PublicKey, device_id: str, facility_id: str
-) -> Checked:
+def check_one(raw: bytes, public_key: PublicKey, device_id: str, facility_id: str) -> Checked:
     """Checks one entry's envelope, owner, body and signature. Never raises."""
     try:
         entry = parse_raw(raw)
@@ -98,6 +96,30 @@ def check_chunk(
     return [check_one(raw, key, device_id, facility_id) for raw in raws]
 
 
+_Packed = tuple[tuple[str, Chain, int, str, str, str, str] | None, str | None, str | None]
+
+
+def check_chunk_packed(
+    raws: Sequence[bytes], public_key: str, device_id: str, facility_id: str
+) -> list[_Packed]:
+    """:func:`check_chunk` with plain-tuple results, for worker processes: pickling 1000
+    dataclass results and back cost ~9 ms per push; tuples ~1 ms. See :func:`_unpack`."""
+    out: list[_Packed] = []
+    for c in check_chunk(raws, public_key, device_id, facility_id):
+        f = c.facts
+        facts = (
+            None
+            if f is None
+            else (f.entry_id, f.chain, f.seq, f.prev, f.kind, f.recorded_at, f.digest)
+        )
+        out.append((facts, c.code, c.reason))
+    return out
+
+
+def _unpack(packed: list[_Packed]) -> list[Checked]:
+    return [Checked(None if f is None else Facts(*f), code, why) for f, code, why in packed]
+
+
 def _exit_with_parent(parent: int) -> None:
     """Worker initializer: end the worker if the server process dies without closing the pool."""
 
@@ -133,10 +155,18 @@ class Verifier:
             return check_chunk(raws, public_key, device_id, facility_id)
         size = -(-len(raws) // (self.workers * 2))
         chunks = [list(raws[i : i + size]) for i in range(0, len(raws), size)]
+        out: list[Checked] = []
+        if self.mode == "processes":
+            packed = [
+                self._pool.submit(check_chunk_packed, c, public_key, device_id, facility_id)
+                for c in chunks
+            ]
+            for job in packed:
+                out.extend(_unpack(job.result()))
+            return out
         futures = [
             self._pool.submit(check_chunk, c, public_key, device_id, facility_id) for c in chunks
         ]
-        out: list[Checked] = []
         for future in futures:
             out.extend(future.result())
         return out
