@@ -71,6 +71,7 @@ def main() -> int:
 
         facility.backend.sync_status = Source()
         window.attach(facility.backend, accounts)
+        spin(app, lambda: window.is_ready)
 
         def shot(name: str) -> None:
             for _ in range(30):

@@ -63,6 +63,7 @@ def main() -> int:
         window.resize(1280, 800)
         window.show()
         window.attach(facility.backend)
+        pump(lambda: window.is_ready)
         idle = lambda: runner.idle  # noqa: E731
         login = window.login
         login.username.setText("admin")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -43,6 +44,7 @@ from ui.screens.login import LoginScreen
 from ui.screens.resident_mar import AdminTarget, ResidentMarScreen
 from ui.screens.unit_overview import UnitOverview
 from ui.session_bridge import SessionBridge
+from ui.staged import StagedBuild
 from ui.tasks import TaskRunner
 from ui.widgets.common import Banner, button, label
 from ui.widgets.sync_status import SyncStatusBar
@@ -53,6 +55,8 @@ LOCKING = {SessionEventKind.LOCKED, SessionEventKind.REAUTH_REQUIRED, SessionEve
 
 
 class MainWindow(QMainWindow):
+    ready = Signal()  # the work area is built and sign-in is enabled (after attach)
+
     def __init__(self, runner: TaskRunner, clock: Clock, errors: ErrorPresenter) -> None:
         super().__init__()
         self.setWindowTitle("MAR Desktop")
@@ -62,6 +66,7 @@ class MainWindow(QMainWindow):
         self.errors = errors
         errors.parent = self
         self.ctx: UiContext | None = None
+        self._build: StagedBuild | None = None
         self.bridge: SessionBridge | None = None
         self._sections: list[tuple[str, str, SectionFactory, Permission | None]] = []
         central = QWidget()
@@ -101,7 +106,9 @@ class MainWindow(QMainWindow):
         self._sections.append((key, title, factory, permission))
 
     def attach(self, backend: Backend, demo_accounts: Sequence[DemoAccount] = ()) -> None:
-        """Called once the database is open: builds the work area and enables sign-in."""
+        """Called once the database is open: starts building the work area in steps (one per
+        event-loop turn, :mod:`ui.staged`) and enables sign-in when the last one has run;
+        ``ready`` is emitted then. Returns at once."""
         self.ctx = UiContext(self.runner, backend, self.errors, self.clock)
         self.bridge = SessionBridge(backend.sessions, self)
         self.bridge.event.connect(self.on_session_event)
@@ -110,10 +117,22 @@ class MainWindow(QMainWindow):
         changed = getattr(backend.sync_status, "changed", None)
         if changed is not None:  # a SyncLink: statuses arrive already on the GUI thread
             changed.connect(self.on_sync_status)
-        self._build_work(self.ctx)
-        self.login.set_demo_accounts(demo_accounts)
-        self.login.set_auth(backend.auth)
-        settle_long_lived_objects()  # keep later collector pauses short (ui.lag)
+        ctx = self.ctx
+
+        def enable_sign_in() -> None:
+            self.login.set_demo_accounts(demo_accounts)
+            self.login.set_auth(backend.auth)
+            settle_long_lived_objects()  # keep later collector pauses short (ui.lag)
+
+        self._build = StagedBuild([*self._work_steps(ctx), enable_sign_in], self)
+        self._build.finished.connect(self.ready)
+        self._build.failed.connect(self.startup_failed)
+        self._build.start()
+
+    @property
+    def is_ready(self) -> bool:
+        """True once the work area is built and sign-in is enabled."""
+        return self._build is not None and self._build.done
 
     def show_page(self, page: QWidget) -> None:
         """Shows a full-window page before sign-in (the first-run screen)."""
@@ -125,7 +144,8 @@ class MainWindow(QMainWindow):
         self.login.set_auth(None, message)
         self.login.banner.show_message("error", message)
 
-    def _build_work(self, ctx: UiContext) -> None:
+    def _work_steps(self, ctx: UiContext) -> list[Callable[[], None]]:
+        """The work area (sidebar + screens) as build steps, each a few tens of ms at most."""
         work = QWidget()
         row = QHBoxLayout(work)
         row.setContentsMargins(0, 0, 0, 0)
@@ -134,41 +154,76 @@ class MainWindow(QMainWindow):
         sidebar.setObjectName("sidebar")
         sidebar.setFixedWidth(220)
         side = QVBoxLayout(sidebar)
-        side.setContentsMargins(12, 16, 12, 12)
-        side.setSpacing(6)
-        brand = label("MAR Desktop", "subtitle")
-        brand.setStyleSheet("color: #ffffff; font-size: 22px;")
-        side.addWidget(brand)
-        self.user_label = QLabel("")
-        self.user_label.setObjectName("userLabel")
-        self.user_label.setWordWrap(True)
-        side.addWidget(self.user_label)
-        side.addSpacing(12)
         self.stack = QStackedWidget()
-        self.overview = UnitOverview(ctx)
-        self.mar = ResidentMarScreen(ctx)
-        # Imported here, after the worker opened the store (and so loaded the services and the
-        # barcode parser): keeps ~200 ms of imports off the path to the login window.
-        from ui.screens.administration import AdministrationScreen
-
-        self.administration = AdministrationScreen(ctx)
-        self.alerts = AlertsScreen(ctx)
-        for screen in (self.overview, self.mar, self.administration, self.alerts):
-            self.stack.addWidget(screen)
         self.nav: dict[str, QPushButton] = {}
-        self._nav("residents", "☰  Residents", self.show_overview, side)
-        self._nav("alerts", "⚠  Alerts", self.show_alerts, side)
         self._section_widgets: dict[str, QWidget] = {}
-        for key, title, factory, _permission in self._sections:
-            widget = factory(ctx)
-            self.stack.addWidget(widget)
-            self._section_widgets[key] = widget
-            self._nav(key, title, lambda w=widget, k=key: self._show_section(k, w), side)
-        side.addStretch(1)
-        side.addWidget(button("⊝  Lock screen", "nav", self.lock_now, name="lockNow"))
-        side.addWidget(button("⇥  Sign out", "nav", self.sign_out, name="signOut"))
+        # The empty frame goes into the window first and each screen is built straight into
+        # it: reparenting a built screen makes Qt restyle its whole widget tree again.
         row.addWidget(sidebar)
         row.addWidget(self.stack, 1)
+        self.root.addWidget(work)
+
+        def sidebar_top() -> None:
+            side.setContentsMargins(12, 16, 12, 12)
+            side.setSpacing(6)
+            brand = label("MAR Desktop", "subtitle")
+            brand.setStyleSheet("color: #ffffff; font-size: 22px;")
+            side.addWidget(brand)
+            self.user_label = QLabel("")
+            self.user_label.setObjectName("userLabel")
+            self.user_label.setWordWrap(True)
+            side.addWidget(self.user_label)
+            side.addSpacing(12)
+            self._nav("residents", "☰  Residents", self.show_overview, side)
+            self._nav("alerts", "⚠  Alerts", self.show_alerts, side)
+
+        def overview() -> None:
+            self.overview = UnitOverview(ctx, self.stack)
+            self.stack.addWidget(self.overview)
+
+        def mar() -> None:
+            self.mar = ResidentMarScreen(ctx, self.stack)
+            self.stack.addWidget(self.mar)
+
+        def administration() -> None:
+            # Imported here, after the worker opened the store (and so loaded the services and
+            # the barcode parser): keeps ~200 ms of imports off the path to the login window.
+            from ui.screens.administration import AdministrationScreen
+
+            self.administration = AdministrationScreen(ctx, self.stack)
+            self.stack.addWidget(self.administration)
+
+        def alerts() -> None:
+            self.alerts = AlertsScreen(ctx, self.stack)
+            self.stack.addWidget(self.alerts)
+
+        def section(key: str, title: str, factory: SectionFactory) -> Callable[[], None]:
+            def build() -> None:
+                widget = factory(ctx)
+                self.stack.addWidget(widget)
+                self._section_widgets[key] = widget
+                self._nav(key, title, lambda: self._show_section(key, widget), side)
+            return build
+
+        def assemble() -> None:
+            side.addStretch(1)
+            side.addWidget(button("⊝  Lock screen", "nav", self.lock_now, name="lockNow"))
+            side.addWidget(button("⇥  Sign out", "nav", self.sign_out, name="signOut"))
+            self._connect_screens()
+
+        def prepare(index: int) -> Callable[[], None]:
+            return lambda: self._prepare(self.stack.widget(index))
+
+        def finish() -> None:
+            self._prepare(work)
+            self.work = work
+
+        sections = [section(key, title, factory) for key, title, factory, _ in self._sections]
+        pages = 4 + len(sections)
+        return [sidebar_top, overview, mar, administration, alerts, *sections, assemble,
+                *[prepare(i) for i in range(pages)], finish]
+
+    def _connect_screens(self) -> None:
         self.overview.open_resident.connect(self.open_resident)
         self.overview.emergency_requested.connect(self._emergency)
         self.mar.back.connect(self.show_overview)
@@ -178,23 +233,17 @@ class MainWindow(QMainWindow):
         self.alerts.count_changed.connect(
             lambda n: self.nav["alerts"].setText(f"⚠  Alerts ({n} open)" if n else "⚠  Alerts")
         )
-        self.work = work
-        self.root.addWidget(work)
-        self._prepare(work)
 
-    def _prepare(self, work: QWidget) -> None:
-        """Polishes and lays out the work pages once, while the login screen is up, so the
-        first switch to a page during the med pass does not stall the GUI thread."""
-        size = self.root.size()
-        work.resize(size)
-        for page in (work, *[self.stack.widget(i) for i in range(self.stack.count())]):
-            page.ensurePolished()
-            for child in page.findChildren(QWidget):
-                child.ensurePolished()
-            page.resize(size)
-            layout = page.layout()
-            if layout is not None:
-                layout.activate()
+    def _prepare(self, page: QWidget) -> None:
+        """Polishes and lays out one work page while the login screen is up, so the first
+        switch to it during the med pass does not stall the GUI thread."""
+        page.resize(self.root.size())
+        page.ensurePolished()
+        for child in page.findChildren(QWidget):
+            child.ensurePolished()
+        layout = page.layout()
+        if layout is not None:
+            layout.activate()
 
     def _nav(self, key: str, text: str, action: Callable[[], None], side: QVBoxLayout) -> None:
         nav = button(text, "nav", action, name=f"nav_{key}", checkable=True)
@@ -399,6 +448,8 @@ class MainWindow(QMainWindow):
 
     # ---- shutdown -----------------------------------------------------------------------------
     def shutdown(self) -> None:
+        if self._build is not None:
+            self._build.stop()
         if self.bridge is not None:
             self.bridge.stop()
         self.status.stop()

@@ -37,8 +37,13 @@ def stylesheet() -> str:
 
 
 def apply(app: QApplication) -> None:
-    """Sets the base font and the stylesheet on the application."""
-    font = QFont("DejaVu Sans")
+    """Sets the base font and the stylesheet on the application.
+
+    The font is set here, on the application, and not by a ``*``/``QWidget`` stylesheet rule:
+    a font in a universal rule is applied to every widget one by one, which made building a
+    screen about twice as slow on the GUI thread."""
+    font = QFont()
+    font.setFamilies(["DejaVu Sans", "Segoe UI", "sans-serif"])
     font.setPixelSize(17)
     app.setFont(font)
     app.setStyleSheet(stylesheet())

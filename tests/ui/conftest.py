@@ -51,6 +51,7 @@ def window(qtbot: object, facility: Facility1, runner: TaskRunner) -> Iterator[M
     qtbot.addWidget(win)  # type: ignore[attr-defined]
     win.show()
     win.attach(facility.backend)
+    qtbot.waitUntil(lambda: win.is_ready)  # type: ignore[attr-defined]
     try:
         yield win
     finally:

@@ -6,7 +6,6 @@ never blocked > 50 ms meanwhile, and quitting leaves no sync thread behind."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,16 +45,6 @@ def first_run(qtbot, tmp_path: Path, memory_keyring, runner: TaskRunner):
     qtbot.addWidget(window)
     window.show()
     owner = AppOwner(window, runner, window.clock, tmp_path / "tablet")
-    attach = window.attach
-
-    def attach_unmeasured(*args: object) -> None:
-        """Building the work area once the store is open (~0.5 s of widget construction on
-        the GUI thread, before sign-in is possible) is not sync work: not counted here."""
-        attach(*args)
-        for monitor in MONITORS:
-            monitor._last = time.perf_counter()
-
-    window.attach = attach_unmeasured
     monitor = EventLoopLagMonitor(window)
     monitor.start()
     MONITORS.append(monitor)

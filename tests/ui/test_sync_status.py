@@ -61,6 +61,7 @@ def synced(
     engine = FakeEngine()
     owner = AppOwner(window, runner, facility.clock, None)
     owner.ready(Opened(facility.backend, engine=engine))
+    qtbot.waitUntil(lambda: window.is_ready)  # type: ignore[attr-defined]
     try:
         yield window, engine, owner
     finally:
