@@ -35,6 +35,11 @@ FROM administrations a LEFT JOIN orders o ON o.order_id = a.order_id
 """
 _IN_RESIDENTS = "a.resident_id IN (SELECT value FROM json_each(:residents))"
 _IN_ORDERS = "a.order_id IN (SELECT value FROM json_each(:orders))"
+# an order filter alone goes through the orders' residents, so the by-resident indexes serve it
+_ORDERS_RESIDENTS = (
+    "a.resident_id IN (SELECT resident_id FROM orders "
+    "WHERE order_id IN (SELECT value FROM json_each(:orders)))"
+)
 _ALL_RESIDENTS = "a.resident_id IN (SELECT resident_id FROM residents)"
 _GIVEN_IN = "a.administered_at >= :since AND a.administered_at < :until"
 _SCHEDULED_IN = "a.scheduled_for >= :since AND a.scheduled_for < :until"
@@ -49,7 +54,7 @@ def _admin_queries(scope: str) -> tuple[str, str]:
 
 ADMIN_QUERIES: dict[str, tuple[str, str]] = {
     "residents": _admin_queries(_IN_RESIDENTS),
-    "orders": _admin_queries(_IN_ORDERS),
+    "orders": _admin_queries(f"{_ORDERS_RESIDENTS} AND {_IN_ORDERS}"),
     "both": _admin_queries(f"{_IN_RESIDENTS} AND {_IN_ORDERS}"),
     "all": _admin_queries(_ALL_RESIDENTS),
 }

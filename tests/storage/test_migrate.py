@@ -126,3 +126,49 @@ def test_upgrade_from_version_1_fills_projections_and_verifies(
             conn.close()
     finally:
         upgraded.close()
+
+
+def _administration_indexes(conn: object) -> set[str]:
+    rows = conn.execute(  # type: ignore[attr-defined]
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'administrations' "
+        "AND name NOT LIKE 'sqlite_autoindex%'"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def test_upgrade_from_version_4_drops_the_by_order_indexes_and_keeps_the_records(
+    tmp_path: Path, db_key: bytes
+) -> None:
+    """A version-4 database (made by the previous release) with recorded doses: 0005 drops
+    the two by-order indexes; the records and what the read model answers are unchanged."""
+    store = LocalStore.create(tmp_path / "s", db_key, "fac-1", FakeClock())
+    try:
+        mixed_history(store.ledger)
+        conn = store.connect_reader()
+        expected = snapshot(conn)
+        conn.close()
+    finally:
+        store.close()
+    path = database_path(tmp_path / "s")
+    conn = connect(path, db_key)
+    try:
+        # back to what release 4 left: schema_version 4 and its two indexes
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DELETE FROM schema_version WHERE version > 4")
+        conn.execute(
+            "CREATE INDEX administrations_by_order ON administrations (order_id, scheduled_for)"
+        )
+        conn.execute(
+            "CREATE INDEX administrations_by_order_given "
+            "ON administrations (order_id, administered_at)"
+        )
+        conn.execute("COMMIT")
+        assert current_version(conn) == 4
+        assert "administrations_by_order" in _administration_indexes(conn)
+        assert migrate(conn) == latest_version()
+        assert _administration_indexes(conn) == {
+            "administrations_by_resident", "administrations_by_resident_sched"
+        }
+        assert snapshot(conn) == expected
+    finally:
+        conn.close()
