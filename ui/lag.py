@@ -37,11 +37,15 @@ _COLLECTOR = _CollectorClock()
 
 
 def settle_long_lived_objects() -> None:
-    """Collects once, then moves every object alive now (modules, Qt wrappers, schemas, the
-    open store's caches) out of the collector's view (``gc.freeze``), so later collections
-    only walk what the session creates and stay short. Called by the composition root after
-    start-up and after the work area is built; cheap to call again."""
-    gc.collect()
+    """Moves every object alive now (modules, Qt wrappers, schemas, the open store's caches)
+    out of the collector's view (``gc.freeze``), so later collections only walk what the
+    session creates and stay short. Called by the composition root after start-up and after
+    the work area is built; cheap to call again.
+
+    Only the youngest generation is collected first: a full collection here walked ~130,000
+    objects on the GUI thread for 100-140 ms to find about 30 garbage ones; freezing those few
+    costs a few kilobytes for the life of the process."""
+    gc.collect(0)
     gc.freeze()
 
 
