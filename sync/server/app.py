@@ -17,6 +17,7 @@ from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.background import BackgroundTask
 
 from mar_desktop import kinds
 from mar_desktop.chain import check_signature
@@ -38,6 +39,7 @@ from sync.server.core import ServerCore
 from sync.server.health import install as install_health
 from sync.server.metrics import install as install_metrics
 from sync.server.middleware import BodyLimit, SecurityHeaders
+from sync.server.reconcile_live import LiveReconciliation
 from sync.server.reconciliation import Reconciler
 from sync.server.store import DeviceRecord, StoredEntry
 
@@ -99,6 +101,8 @@ def create_app(
     )
     app.state.core, app.state.verifier, app.state.auth = core, verifier, auth
     reconciler = app.state.reconciler = Reconciler(core)  # clinical alerts (reconciliation.py)
+    # ... run after each push's receipt is sent; reads of alerts and server entries wait for it
+    live = app.state.live_reconciliation = LiveReconciliation(reconciler)
 
     @app.exception_handler(_Refused)
     async def _refused(_: Request, exc: _Refused) -> JSONResponse:
@@ -177,6 +181,7 @@ def create_app(
 
     @app.get("/v1/cursor", response_model=p.CursorResponse, tags=["push"])
     def cursor(me: Device) -> p.CursorResponse:
+        live.settle(me.facility_id)  # the server head includes this device's pushes' alerts
         heads = core.store.heads(me.device_id)
         server = core.store.server_device(me.facility_id)
         own = None if server is None else core.store.heads(server.device_id)["ledger"]
@@ -219,9 +224,12 @@ def create_app(
             except ValueError as exc:
                 raise _Refused(422, f"entries[{index}]: {exc}") from None
         outcome = ingest.push(core, verifier, me, raws)
-        if outcome.stored:
-            reconciler.after_push(me.facility_id, core.clock.now())
-        return JSONResponse(outcome.receipt.model_dump(mode="json"), status_code=outcome.status)
+        after = None
+        if outcome.stored:  # clinical reconciliation, once the receipt is sent (reconcile_live)
+            ticket = live.begin(me.facility_id, core.clock.now())
+            after = BackgroundTask(live.run, me.facility_id, ticket)
+        body = outcome.receipt.model_dump(mode="json")
+        return JSONResponse(body, status_code=outcome.status, background=after)
 
     def page(entries: list[StoredEntry], after: int, limit: int) -> p.FeedPage:
         items = [p.FeedItem(pos=e.pos, entry=e.raw.decode("utf-8")) for e in entries]
@@ -231,6 +239,7 @@ def create_app(
 
     @app.get("/v1/feed", response_model=p.FeedPage, tags=["pull"])
     def feed(me: Device, after: After = 0, limit: Limit = 500) -> p.FeedPage:
+        live.settle(me.facility_id)
         return page(core.store.feed(me.facility_id, "ledger", after, limit), after, limit)
 
     @app.get("/v1/audit/feed", response_model=p.FeedPage, tags=["pull"])
@@ -257,6 +266,7 @@ def create_app(
 
     @app.get("/v1/alerts", response_model=p.AlertsResponse, tags=["pull"])
     def alerts(me: Device) -> p.AlertsResponse:
+        live.settle(me.facility_id)
         return p.AlertsResponse(alerts=alert_infos(core, me.facility_id))
 
     @app.put("/v1/credentials/{user_id}", response_model=p.CredentialStored, tags=["people"])

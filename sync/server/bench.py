@@ -5,7 +5,8 @@ and committing durably; budget ≥ 5,000 entries/s on SQLite and on PostgreSQL.
 from ``trustme``, a dev dependency) on a free loopback port in a background thread, enrols a
 simulated tablet, seals ``n`` entries beforehand (not timed: they are already queued on a
 tablet), then times pushing them in batches with httpx over TLS until every batch is
-acknowledged by a signed receipt. The same run measures bare HTTPS round trips (``GET
+acknowledged by a signed receipt and the server has reconciled them (a read of ``/v1/alerts``
+waits for that). The same run measures bare HTTPS round trips (``GET
 /health`` on a kept-alive connection) as a baseline. ``python -m sync.server.bench [PG_DSN]``
 prints both stores' results as JSON.
 """
@@ -131,6 +132,9 @@ def _run(
                 resp = tab.push(entries[i : i + batch])
                 if resp.status_code != 200:
                     raise RuntimeError(f"push refused: {resp.status_code} {resp.text[:200]}")
+            # the clock stops once the server has also reconciled every pushed entry (it does
+            # that after each receipt; reading the alerts waits for it)
+            tab.get("/v1/alerts").raise_for_status()
             elapsed = time.perf_counter() - started
             receipt = Receipt.model_validate(resp.json())
             if receipt.heads["ledger"] != n or not verify_receipt(receipt, core.public_key):

@@ -11,14 +11,15 @@ rebuilt; :func:`~mar_desktop.clinical.reconcile.alert_key` of the alerts already
 keeps a re-run from raising an alert twice) and needs no schema of its own. Clock skew is judged
 only for entries arriving live (their receive time is known), once per device.
 
-Threads: request threads call :meth:`Reconciler.after_push`; one lock per facility, never
-waited for: a push that finds another thread catching up marks the index dirty and returns, and
-that thread goes round again before letting go, so every entry is still checked (its alerts may
-then land just after that push's receipt). The first use of a facility's index after the server
-starts reads the WHOLE feed — a year of a large facility takes tens of seconds — so it runs on
-a background thread (``mar-reconcile``) instead of holding up the push that triggered it. A
-failure here is logged and never fails the push (the entries are stored already; the next push
-retries the catch-up from the same feed position).
+Threads: the push endpoint runs :meth:`Reconciler.catch_up_waiting` after sending the receipt,
+and reads wait for it (:mod:`.reconcile_live`); :meth:`Reconciler.after_push` is the
+non-waiting form. One lock per facility; ``after_push`` never waits for it: a caller that finds
+another thread catching up marks the index dirty and returns, and that thread goes round again
+before letting go, so every entry is still checked. The first use of a facility's index after
+the server starts reads the WHOLE feed — a year of a large facility takes tens of seconds — so
+it runs on a background thread (``mar-reconcile``) instead of holding up the push that
+triggered it. A failure here is logged and never fails the push (the entries are stored
+already; the next push retries the catch-up from the same feed position).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class _Index:
     dirty: bool = False
     received_at: datetime | None = None
     """Receive time of the newest live push not yet looked at (for clock skew)."""
+    built: bool = False
+    """Set after the first complete catch-up (the rebuild from the whole feed)."""
 
 
 class Reconciler:
@@ -85,15 +88,55 @@ class Reconciler:
         """Checks the facility's entries not seen yet; returns how many alerts this call
         raised. Never raises and never waits for another thread (see module doc)."""
         index, fresh = self._index(facility_id)
-        if fresh:  # the whole feed is read once: not on the pushing request's time
-            thread = threading.Thread(
-                target=self._drain, args=(index, facility_id), name="mar-reconcile", daemon=True
-            )
-            thread.start()
+        if fresh:
+            self._rebuild(index, facility_id)
             return 0
         if received_at is not None:
             index.received_at = received_at
         return self._drain(index, facility_id)
+
+    def _rebuild(self, index: _Index, facility_id: str) -> None:
+        """The whole feed is read once, on its own thread: not on a request's time."""
+        thread = threading.Thread(
+            target=self._drain, args=(index, facility_id), name="mar-reconcile", daemon=True
+        )
+        thread.start()
+
+    def note_received(self, facility_id: str, received_at: datetime | None) -> None:
+        """Records the receive time of a push whose entries are not looked at yet (the
+        clock-skew rule judges them against it, whoever catches up next)."""
+        with self._guard:
+            index = self._indexes.get(facility_id)
+        if index is not None and received_at is not None:
+            index.received_at = received_at
+
+    def catch_up_waiting(self, facility_id: str) -> int:
+        """:meth:`after_push` for :mod:`.reconcile_live`: waits for the facility's index
+        instead of leaving the work to its holder, so when it returns every entry committed
+        before the call has been checked. A fresh index is still rebuilt on its own
+        ``mar-reconcile`` thread (this returns at once then). Never raises ``MarError``."""
+        index, fresh = self._index(facility_id)
+        if fresh:
+            self._rebuild(index, facility_id)
+            return 0
+        raised = 0
+        index.dirty = True
+        while index.dirty:
+            with index.lock:
+                index.dirty = False
+                received_at, index.received_at = index.received_at, None
+                try:
+                    raised += self._catch_up(index, facility_id, received_at)
+                except (MarError, ValueError):
+                    log.exception("reconciliation failed; retried after the next push")
+                    return raised
+        return raised
+
+    def built(self, facility_id: str) -> bool:
+        """True once the facility's index has been read up to the feed head at least once."""
+        with self._guard:
+            index = self._indexes.get(facility_id)
+        return index is not None and index.built
 
     def _drain(self, index: _Index, facility_id: str) -> int:
         raised = 0
@@ -142,6 +185,7 @@ class Reconciler:
                 if alert is not None:
                     index.skewed.add(device_id)
                     found.append(alert)
+        index.built = True
         fresh = []
         for alert in found:
             key = reconcile.alert_key(alert.alert_type, alert.related_entry_ids)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from mar_desktop import kinds
 from mar_desktop.envelope import parse_raw
-from sync.server.app import alert_infos
+from sync.server.reconcile_live import LiveReconciliation
 from sync.server.reconciliation import Reconciler
-from sync.server.simtablet import administration_body
+from sync.server.simtablet import SimTablet, administration_body
 from tests.server.conftest import Server
 
 
@@ -28,12 +30,13 @@ def _wait_rebuild() -> None:
         time.sleep(0.01)
 
 
-def _doubles(server: Server) -> list[set[str]]:
-    """The entry ids each ``double_dose`` alert of the facility names."""
+def _doubles(server: Server, reader: SimTablet) -> list[set[str]]:
+    """The entry ids each ``double_dose`` alert names, read like a tablet does (``/v1/alerts``
+    waits for the reconciliation of the pushes before it)."""
     out = []
-    for info in alert_infos(server.core, server.facility_id):
-        if info.alert_type == "double_dose":
-            body = kinds.AlertRaised.model_validate(parse_raw(info.entry.encode()).body)
+    for info in reader.get("/v1/alerts").json()["alerts"]:
+        if info["alert_type"] == "double_dose":
+            body = kinds.AlertRaised.model_validate(parse_raw(info["entry"].encode()).body)
             out.append(set(body.related_entry_ids))
     return out
 
@@ -48,16 +51,16 @@ def test_one_device_repeating_a_slot_raises_no_double_dose_but_another_device_do
     same_device = [a.seal(body=body) for _ in range(40)]
     assert a.push(same_device).status_code == 200
     assert _reconciler(server).after_push(server.facility_id) == 0
-    assert _doubles(server) == []
+    assert _doubles(server, a) == []
 
     other = b.seal(body=body)
     assert b.push([other]).status_code == 200
-    doubles = _doubles(server)
+    doubles = _doubles(server, a)
     assert len(doubles) == 1
     assert doubles[0] == {e.id for e in a.entries} | {other.id}
     # nothing new to look at: no second alert
     assert _reconciler(server).after_push(server.facility_id) == 0
-    assert len(_doubles(server)) == 1
+    assert len(_doubles(server, a)) == 1
 
 
 def test_unwatched_kinds_are_skipped_and_the_index_moves_past_them(server: Server) -> None:
@@ -74,3 +77,45 @@ def test_unwatched_kinds_are_skipped_and_the_index_moves_past_them(server: Serve
 
 def _note_amended(target: str) -> dict[str, object]:
     return kinds.body_json(kinds.NoteAmended(target_entry_id=target, text="checked again"))
+
+
+def test_alerts_are_readable_right_after_the_push_receipt_even_before_the_background_run(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = server.tablet(label="cart-a"), server.tablet(label="cart-b")
+    assert a.push([a.seal()]).status_code == 200
+    _wait_rebuild()
+    # the post-receipt task has not run (yet, or ever: the client hung up): the read barrier
+    # of /v1/alerts and /v1/feed does the catch-up itself
+    monkeypatch.setattr(LiveReconciliation, "run", lambda *_args: None)
+    body = administration_body(3)
+    for _ in range(5):  # each read right after a push sees that push's alert
+        dose_a, dose_b = a.seal(body=body), b.seal(body=body)
+        assert a.push([dose_a]).status_code == 200
+        assert b.push([dose_b]).status_code == 200
+        assert {dose_a.id, dose_b.id} <= set().union(*_doubles(server, b))
+        feed = b.get("/v1/feed", after=0, limit=1000).json()["items"]
+        assert sum('"alert_type":"double_dose"' in i["entry"] for i in feed) == len(
+            _doubles(server, b)
+        )
+
+
+def test_a_failing_reconciliation_never_fails_the_push_or_blocks_reads(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = server.tablet(label="cart-a"), server.tablet(label="cart-b")
+    assert a.push([a.seal()]).status_code == 200
+    _wait_rebuild()
+
+    def broken(*_args: object) -> int:
+        raise ValueError("simulated failure")
+
+    body = administration_body(5)
+    with monkeypatch.context() as m:
+        m.setattr(Reconciler, "_catch_up", broken)
+        assert a.push([a.seal(body=body)]).status_code == 200
+        assert b.push([b.seal(body=body)]).status_code == 200
+        assert _doubles(server, a) == []  # answered, without the alert it could not raise
+    # the next push retries from the same feed position: the alert is raised then
+    assert a.push([a.seal()]).status_code == 200
+    assert len(_doubles(server, a)) == 1
