@@ -226,7 +226,7 @@ def create_app(
         outcome = ingest.push(core, verifier, me, raws)
         after = None
         if outcome.stored:  # clinical reconciliation, once the receipt is sent (reconcile_live)
-            ticket = live.begin(me.facility_id, core.clock.now())
+            ticket = live.begin(me.facility_id, core.clock.now(), outcome.doses)
             after = BackgroundTask(live.run, me.facility_id, ticket)
         body = outcome.receipt.model_dump(mode="json")
         return JSONResponse(body, status_code=outcome.status, background=after)

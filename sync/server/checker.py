@@ -16,13 +16,15 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from mar_desktop.chain import check_signature
 from mar_desktop.clock import parse_utc
 from mar_desktop.envelope import Chain, parse_raw
 from mar_desktop.errors import ValidationError
-from mar_desktop.kinds import parse_body
+from mar_desktop.kinds import AdministrationRecorded, parse_body
+from mar_desktop.model import Outcome
 from mar_desktop.signing import PublicKey, load_public_key
 
 _ID = re.compile(r"^[\x21-\x7e]{1,64}$")
@@ -44,13 +46,20 @@ class Facts:
     digest: str
 
 
+DoseBody = tuple[str, str, datetime | None, datetime, Outcome]
+"""What reconciliation needs of a checked ``administration.recorded`` body: resident id, order
+id, scheduled_for, administered_at and outcome (so the server need not parse it twice)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Checked:
-    """One entry's result: ``facts`` (when parseable) and, if refused, ``code`` and ``reason``."""
+    """One entry's result: ``facts`` (when parseable) and, if refused, ``code`` and ``reason``;
+    ``dose`` for an accepted ``administration.recorded`` entry."""
 
     facts: Facts | None
     code: str | None = None
     reason: str | None = None
+    dose: DoseBody | None = None
 
 
 def check_one(raw: bytes, public_key: PublicKey, device_id: str, facility_id: str) -> Checked:
@@ -79,11 +88,20 @@ def check_one(raw: bytes, public_key: PublicKey, device_id: str, facility_id: st
     if entry.facility_id != facility_id:
         return Checked(facts, "wrong_facility", "entry belongs to another facility")
     try:
-        parse_body(entry.kind, entry.body)
+        body = parse_body(entry.kind, entry.body)
     except ValidationError as exc:
         return Checked(facts, "invalid_body", str(exc))
     if not check_signature(raw, public_key):
         return Checked(facts, "bad_signature", "signature does not verify with the device key")
+    if isinstance(body, AdministrationRecorded):
+        dose = (
+            body.resident_id,
+            body.order_id,
+            body.scheduled_for,
+            body.administered_at,
+            body.outcome,
+        )
+        return Checked(facts, dose=dose)
     return Checked(facts)
 
 
@@ -96,7 +114,9 @@ def check_chunk(
     return [check_one(raw, key, device_id, facility_id) for raw in raws]
 
 
-_Packed = tuple[tuple[str, Chain, int, str, str, str, str] | None, str | None, str | None]
+_Packed = tuple[
+    tuple[str, Chain, int, str, str, str, str] | None, str | None, str | None, DoseBody | None
+]
 
 
 def check_chunk_packed(
@@ -112,12 +132,14 @@ def check_chunk_packed(
             if f is None
             else (f.entry_id, f.chain, f.seq, f.prev, f.kind, f.recorded_at, f.digest)
         )
-        out.append((facts, c.code, c.reason))
+        out.append((facts, c.code, c.reason, c.dose))
     return out
 
 
 def _unpack(packed: list[_Packed]) -> list[Checked]:
-    return [Checked(None if f is None else Facts(*f), code, why) for f, code, why in packed]
+    return [
+        Checked(None if f is None else Facts(*f), code, why, dose) for f, code, why, dose in packed
+    ]
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from mar_desktop import kinds
 from mar_desktop.envelope import SYSTEM_ACTOR, Chain, EntryDraft, new_id
 from sync.protocol import Receipt, Rejection, RejectionCode, receipt_message
-from sync.server.checker import Checked, Verifier
+from sync.server.checker import Checked, DoseBody, Verifier
 from sync.server.core import ServerCore
 from sync.server.store import DeviceRecord, ForkRecord, Head, NewEntry, WriteTxn
 
@@ -31,6 +31,8 @@ _CHAINS: tuple[Chain, ...] = ("ledger", "audit")
 class PushOutcome:
     receipt: Receipt
     stored: list[NewEntry] = field(default_factory=list)
+    doses: dict[str, DoseBody] = field(default_factory=dict)
+    """The checked ``administration.recorded`` bodies among ``stored``, by entry digest."""
 
     @property
     def status(self) -> int:
@@ -59,6 +61,7 @@ def push(
     checked = verifier.check(raws, device.public_key, device.device_id, device.facility_id)
     rejections: list[Rejection] = []
     rows: list[NewEntry] = []
+    doses: dict[str, DoseBody] = {}
     duplicates = 0
     with core.store.write() as txn:
         txn.lock_facility(device.facility_id)
@@ -113,6 +116,8 @@ def push(
             )
             pos[f.chain] += 1
             heads[f.chain] = Head(f.seq, f.digest)
+            if item.dose is not None:
+                doses[f.digest] = item.dose
         txn.insert_entries(rows)
         alerted: set[Chain] = set()
         for index, item, why in forks:
@@ -133,7 +138,7 @@ def push(
         "rejections": [r.model_dump(mode="json") for r in rejections],
     }
     sig = core.signer.sign(receipt_message(fields)).hex()
-    return PushOutcome(Receipt.model_validate({**fields, "sig": sig}), rows)
+    return PushOutcome(Receipt.model_validate({**fields, "sig": sig}), rows, doses)
 
 
 def _held_digests(

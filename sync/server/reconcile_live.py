@@ -24,8 +24,10 @@ the next push or read.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from datetime import datetime
 
+from sync.server.checker import DoseBody
 from sync.server.reconciliation import Reconciler
 
 
@@ -38,9 +40,16 @@ class LiveReconciliation:
         self._issued: dict[str, int] = {}
         self._done: dict[str, int] = {}
 
-    def begin(self, facility_id: str, received_at: datetime | None) -> int:
+    def begin(
+        self,
+        facility_id: str,
+        received_at: datetime | None,
+        doses: Mapping[str, DoseBody] | None = None,
+    ) -> int:
         """Records that a push of the facility committed new entries (received at
-        ``received_at``, for the clock-skew rule); returns the ticket to :meth:`run`."""
+        ``received_at``, for the clock-skew rule; ``doses``: what its check read from their
+        administration bodies, by digest); returns the ticket to :meth:`run`."""
+        self._reconciler.remember_checked(doses or {})
         self._reconciler.note_received(facility_id, received_at)
         with self._guard:
             ticket = self._issued[facility_id] = self._issued.get(facility_id, 0) + 1

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -37,11 +38,13 @@ from mar_desktop.clock import parse_utc
 from mar_desktop.envelope import SYSTEM_ACTOR, Entry, EntryDraft
 from mar_desktop.errors import MarError
 from mar_desktop.model import FacilitySettings, Order
+from sync.server.checker import DoseBody
 from sync.server.core import ServerCore
 from sync.server.store import StoredEntry
 
 log = logging.getLogger(__name__)
 _PAGE = 1000
+_CHECKED_MAX = 20_000
 
 
 @dataclass
@@ -75,6 +78,7 @@ class Reconciler:
         self._core = core
         self._indexes: dict[str, _Index] = {}
         self._guard = threading.Lock()
+        self._checked: dict[str, DoseBody] = {}
 
     def _index(self, facility_id: str) -> tuple[_Index, bool]:
         with self._guard:
@@ -101,6 +105,17 @@ class Reconciler:
             target=self._drain, args=(index, facility_id), name="mar-reconcile", daemon=True
         )
         thread.start()
+
+    def remember_checked(self, doses: Mapping[str, DoseBody]) -> None:
+        """Keeps what a push's check read from its ``administration.recorded`` bodies, by the
+        SHA-256 of each entry's bytes, so the catch-up that meets those bytes in the feed does
+        not parse them again (taken once; bounded)."""
+        if not doses:
+            return
+        with self._guard:
+            if len(self._checked) + len(doses) > _CHECKED_MAX:
+                self._checked.clear()  # only a shortcut: the feed is parsed instead
+            self._checked.update(doses)
 
     def note_received(self, facility_id: str, received_at: datetime | None) -> None:
         """Records the receive time of a push whose entries are not looked at yet (the
@@ -163,7 +178,13 @@ class Reconciler:
         while True:
             page = self._core.store.feed(facility_id, "ledger", index.pos, _PAGE)
             for stored in page:
-                if stored.kind in _WATCHED:
+                checked = None
+                if stored.kind == kinds.ADMINISTRATION_RECORDED:
+                    checked = self._checked.pop(stored.digest, None)
+                if checked is not None:  # the push parsed and checked these very bytes
+                    fact = _dose_fact(stored.entry_id, stored.device_id, stored, checked)
+                    found.extend(a for a in self._dose(index, fact) if a is not None)
+                elif stored.kind in _WATCHED:
                     found.extend(self._fold(index, _stored_entry(stored), server_device))
                 if received_at is not None and stored.device_id != server_device:
                     newest[stored.device_id] = stored
@@ -230,7 +251,9 @@ class Reconciler:
             if body.alert_type == "clock_skew" and body.device_id:
                 index.skewed.add(body.device_id)
         elif isinstance(body, kinds.AdministrationRecorded):
-            out.extend(self._dose(index, entry, body))
+            b = body
+            dose = (b.resident_id, b.order_id, b.scheduled_for, b.administered_at, b.outcome)
+            out.extend(self._dose(index, _dose_fact(entry.id, entry.device_id, entry, dose)))
         return [a for a in out if a is not None]
 
     def _discontinue(
@@ -245,19 +268,7 @@ class Reconciler:
             for dose in index.by_order.get(order_id, [])
         ]
 
-    def _dose(
-        self, index: _Index, entry: Entry, body: kinds.AdministrationRecorded
-    ) -> list[kinds.AlertRaised | None]:
-        dose = reconcile.DoseFact(
-            entry_id=entry.id,
-            device_id=entry.device_id,
-            resident_id=body.resident_id,
-            order_id=body.order_id,
-            scheduled_for=body.scheduled_for,
-            administered_at=body.administered_at,
-            recorded_at=parse_utc(entry.recorded_at),
-            outcome=body.outcome,
-        )
+    def _dose(self, index: _Index, dose: reconcile.DoseFact) -> list[kinds.AlertRaised | None]:
         out: list[kinds.AlertRaised | None] = []
         stop = index.discontinued.get(dose.order_id)
         if stop is not None:
@@ -273,6 +284,22 @@ class Reconciler:
             out.append(reconcile.prn_limits(order, dose, doses, index.voided))
         index.by_order[dose.order_id].append(dose)
         return out
+
+
+def _dose_fact(
+    entry_id: str, device_id: str, timed: Entry | StoredEntry, dose: DoseBody
+) -> reconcile.DoseFact:
+    resident_id, order_id, scheduled_for, administered_at, outcome = dose
+    return reconcile.DoseFact(
+        entry_id=entry_id,
+        device_id=device_id,
+        resident_id=resident_id,
+        order_id=order_id,
+        scheduled_for=scheduled_for,
+        administered_at=administered_at,
+        recorded_at=parse_utc(timed.recorded_at),
+        outcome=outcome,
+    )
 
 
 def _stored_entry(stored: StoredEntry) -> Entry:

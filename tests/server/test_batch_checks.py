@@ -57,6 +57,9 @@ def test_every_mode_gives_the_same_per_entry_verdicts(verifier: Verifier) -> Non
     assert got == inline
     good: Checked = got[0]
     assert good.facts is not None and good.facts.digest == tab.entries[0].digest
+    body = tab.entries[0].body  # what reconciliation gets without parsing the body again
+    assert good.dose is not None and good.dose[:2] == (body["resident_id"], body["order_id"])
+    assert all(c.dose is None for c in got if c.code is not None)
 
 
 def _receipt(server: Server, resp_json: dict[str, object]) -> Receipt:
