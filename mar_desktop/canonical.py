@@ -67,10 +67,34 @@ def canonical_bytes(value: Any) -> bytes:
     return _ENCODER.encode(value).encode("utf-8")
 
 
+def encode_decoded(value: Any) -> bytes:
+    """:func:`canonical_bytes` of a value that :func:`loads` produced.
+
+    ``loads`` yields only exact JSON types and refuses floats and constants, so the type walk
+    of :func:`canonical_bytes` cannot fail and is skipped (the hot path of checking that pulled
+    entries are canonical). Raises ``UnicodeEncodeError`` (a ``ValueError``) for a lone
+    surrogate, like ``canonical_bytes``.
+    """
+    return _ENCODER.encode(value).encode("utf-8")
+
+
+def _no_float(text: str) -> Any:
+    raise ValueError(f"float {text} in canonical JSON")
+
+
+_DECODER = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float)
+
+
 def loads(data: bytes | str) -> Any:
-    """Parses JSON, refusing floats so a decoded entry re-encodes to the same bytes."""
+    """Parses JSON, refusing floats so a decoded entry re-encodes to the same bytes.
 
-    def _no_float(text: str) -> Any:
-        raise ValueError(f"float {text} in canonical JSON")
-
-    return json.loads(data, parse_float=_no_float, parse_constant=_no_float)
+    Same rules as ``json.loads`` (encoding detection of bytes, a UTF-8 BOM refused) with one
+    decoder built once: this runs for every entry pulled or verified.
+    """
+    if isinstance(data, bytes | bytearray):
+        text = data.decode(json.detect_encoding(data), "surrogatepass")
+    else:
+        text = data
+    if text.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return _DECODER.decode(text)

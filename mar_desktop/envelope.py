@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from uuid6 import uuid7
 
-from mar_desktop.canonical import canonical_bytes, loads
+from mar_desktop.canonical import canonical_bytes, encode_decoded, loads
 from mar_desktop.clock import utc_iso
 from mar_desktop.signing import DeviceSigner
 
@@ -147,15 +147,18 @@ def seal(
     )
 
 
-def parse_raw(raw: bytes) -> Entry:
+def parse_raw(raw: bytes, *, known_canonical: bool = False) -> Entry:
     """Decodes raw entry bytes. Raises ``ValueError`` if they are not a canonical envelope.
 
     Does not check the signature or the chain; see :mod:`mar_desktop.chain`.
+    ``known_canonical=True`` skips re-encoding to prove the bytes canonical (the costliest
+    step) and is ONLY for bytes that ``parse_raw`` already accepted elsewhere (e.g. in a
+    verifier process); every other check still runs.
     """
     data = loads(raw)
     if not isinstance(data, dict) or set(data) != _FIELDS:
         raise ValueError("not an entry envelope (fields missing or extra)")
-    if canonical_bytes(data) != raw:
+    if not known_canonical and encode_decoded(data) != raw:
         raise ValueError("entry bytes are not canonical")
     seq = data["seq"]
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
