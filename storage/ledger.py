@@ -22,8 +22,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -31,11 +31,12 @@ import sqlcipher3
 
 from mar_desktop.clock import Clock
 from mar_desktop.envelope import GENESIS, Chain, Entry, EntryDraft, chain_of, parse_raw, seal
-from mar_desktop.errors import Conflict, IntegrityError, StorageError
+from mar_desktop.errors import Conflict, StorageError
 from mar_desktop.kinds import Body, body_json, parse_body
 from mar_desktop.ports import ReadModel
 from mar_desktop.signing import DeviceSigner
 from storage.database import Connection, translate
+from storage.ingest import store_batch
 from storage.projections import project
 
 T = TypeVar("T")
@@ -54,10 +55,8 @@ _BY_ID: dict[Chain, str] = {
     "ledger": "SELECT raw FROM ledger WHERE id = ?",
     "audit": "SELECT raw FROM audit WHERE id = ?",
 }
-_BY_SEQ: dict[Chain, str] = {
-    "ledger": "SELECT id FROM ledger WHERE device_id = ? AND seq = ?",
-    "audit": "SELECT id FROM audit WHERE device_id = ? AND seq = ?",
-}
+BULK_CACHE_KIB = 65536
+"""Writer page cache during a bulk ingest (64 MiB; SQLite's default is 2 MiB)."""
 _MSG_NOT_SAVED = "The record could not be saved; nothing was stored. Try again."
 
 
@@ -187,6 +186,30 @@ class Ledger:
             return 0
         return self._on_writer(self._ingest, prepared)
 
+    def ingest_later(self, checked: Sequence[tuple[Entry, Body]]) -> Future[int]:
+        """:meth:`ingest` of entries whose bodies the caller validated already (each paired
+        with its ``kinds.parse_body`` model), queued on the writer thread; returns at once.
+
+        The future gives the count of new entries or raises as ``ingest`` does. Used by sync
+        to store one batch while it verifies the next. Call from any thread but the writer.
+        """
+        if self._closed:
+            raise StorageError("The database is closed.")
+        return self._executor.submit(self._ingest, list(checked))
+
+    @contextlib.contextmanager
+    def bulk_ingest(self, cache_kib: int = BULK_CACHE_KIB) -> Iterator[None]:
+        """A larger page cache on the writer connection while many batches are ingested (a new
+        tablet's first sync): index pages stay in memory between batches. The cache goes back
+        to its size before on exit (its pages are freed). Any thread but the writer."""
+        before = self._on_writer(lambda: int(self._conn.execute("PRAGMA cache_size").fetchone()[0]))
+        self._on_writer(lambda: self._conn.execute(f"PRAGMA cache_size = {-int(cache_kib)}"))
+        try:
+            yield
+        finally:
+            if not self._closed:
+                self._on_writer(lambda: self._conn.execute(f"PRAGMA cache_size = {before}"))
+
     def head(self, chain: Chain) -> tuple[int, str]:
         """(seq, digest) of this device's last entry in ``chain``; (0, GENESIS) if none."""
         return self._on_writer(lambda: self._load_heads()[chain])
@@ -296,41 +319,9 @@ class Ledger:
 
     def _ingest(self, prepared: list[tuple[Entry, Body]]) -> int:
         conn = self._conn
-        stored = 0
-        own = False
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for entry, model in prepared:
-                chain = entry.chain
-                row = conn.execute(_BY_ID[chain], (entry.id,)).fetchone()
-                if row is not None:
-                    if bytes(row[0]) != entry.raw:
-                        raise IntegrityError(
-                            "An entry arrived with the id of a stored entry but different "
-                            "content; the batch was not stored."
-                        )
-                    continue
-                if conn.execute(_BY_SEQ[chain], (entry.device_id, entry.seq)).fetchone():
-                    raise IntegrityError(
-                        "An entry arrived for a sequence number already stored with different "
-                        "content (a fork); the batch was not stored."
-                    )
-                conn.execute(
-                    _INSERT[chain],
-                    (
-                        entry.id,
-                        entry.device_id,
-                        entry.seq,
-                        entry.kind,
-                        entry.recorded_at,
-                        entry.raw,
-                        entry.digest,
-                    ),
-                )
-                if chain == "ledger":
-                    project(conn, entry, model)
-                own = own or entry.device_id == self.device_id
-                stored += 1
+            stored = store_batch(conn, prepared)
             conn.execute("COMMIT")
         except BaseException as exc:
             self._rollback()
@@ -338,6 +329,6 @@ class Ledger:
             if mapped is exc:
                 raise
             raise mapped from exc
-        if own:
+        if self.device_id in stored.device_ids:
             self._heads = None
-        return stored
+        return stored.count
