@@ -12,27 +12,50 @@ Contract:
   One that does not is quarantined with the reason and skipped (entries after it in that
   device's chain then fail the chain check and are quarantined too — nothing unverifiable is
   ever applied). Entries already held with the same bytes (this tablet's own) are skipped.
-- The accepted entries of a page go to :meth:`storage.ledger.Ledger.ingest` in ONE transaction;
-  only then is the cursor moved (a crash in between means the page is read again; ingest skips
-  what it holds).
+- Pipelined (:mod:`sync.pull_pipeline`): a fetch thread reads pages ahead; each entry's bytes
+  are proven a canonical envelope of this facility signed by its registered device key
+  (:mod:`sync.feed_verify`: inline for a short pull, in :data:`VERIFY_PROCESSES` worker
+  processes one page ahead for a long one); the sync thread then parses each entry and
+  validates its body ONCE (:mod:`sync.feed_check`) and checks the chain in feed order.
+  Accepted entries of several pages (about :data:`BATCH`) go to the ledger writer in ONE
+  transaction (:meth:`storage.ledger.Ledger.ingest_later`), stored while the next pages are
+  verified; the cursor moves past those pages only once that transaction committed (a crash in
+  between means the pages are read again; ingest skips what it holds). A long pull runs with a
+  larger writer page cache (:meth:`storage.ledger.Ledger.bulk_ingest`).
 
-Thread: the engine's sync thread. Raises SyncError; the ledger writer raises StorageError.
+Thread: the engine's sync thread (plus the fetch and verify threads it starts and ends).
+Raises SyncError (and the client's TransportRefused/DeviceRevoked, from the fetch thread); the
+ledger writer raises StorageError.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 from mar_desktop import kinds
-from mar_desktop.chain import check_link, check_signature
+from mar_desktop.chain import check_link
 from mar_desktop.envelope import Entry, parse_raw
 from mar_desktop.errors import IntegrityError, MarError, SyncError
+from mar_desktop.kinds import Body
 from mar_desktop.signing import load_public_key
 from storage.local_store import LocalStore
 from storage.sync_state import FEED, SyncState
 from sync import protocol as p
 from sync.client import ServerClient
+from sync.feed_check import Prechecked, complete
+from sync.pull_pipeline import InlineExecutor, PagePrefetcher, checked_pages, verifier_pool
+
+log = logging.getLogger(__name__)
+
+BATCH = 4000
+"""Accepted entries stored per ledger transaction (several feed pages; projections stay atomic
+per batch)."""
+VERIFY_PROCESSES = 2
+"""Worker processes judging entries during a long pull (both cores, outside the GIL)."""
 
 
 @dataclass(slots=True)
@@ -67,40 +90,35 @@ def refresh_keys(client: ServerClient, state: SyncState, facility_id: str) -> di
 
 
 class _Checker:
-    """Verifies feed entries against keys and per-device chain heads (see module doc)."""
+    """Decides each prechecked feed entry against per-device chain heads (see module doc).
 
-    def __init__(self, state: SyncState, keys: dict[str, str], facility_id: str) -> None:
+    Heads advance as entries are accepted, before the batch holding them is stored; the digests
+    of accepted entries not yet stored are kept until :meth:`settled` so a repeat of one is
+    still recognised. Sync thread only.
+    """
+
+    def __init__(self, state: SyncState) -> None:
         self._state = state
-        self._facility_id = facility_id
-        self._keys = {d: load_public_key(k) for d, k in keys.items()}
         self._heads: dict[str, tuple[int, str]] = {}
+        self._unsettled: dict[tuple[str, int], str] = {}
 
     def head(self, device_id: str) -> tuple[int, str]:
         if device_id not in self._heads:
             self._heads[device_id] = self._state.head(device_id, "ledger")
         return self._heads[device_id]
 
-    def check(self, raw: bytes) -> tuple[Entry | None, str | None, str | None]:
+    def decide(self, item: Prechecked) -> tuple[Entry | None, str | None, str | None]:
         """(entry to apply, None, None), (None, None, None) if already held, or
         (entry-or-None, code, reason) to quarantine."""
-        try:
-            entry = parse_raw(raw)
-        except ValueError as exc:
-            return None, "malformed", f"not a valid entry: {exc}"
-        if entry.facility_id != self._facility_id:
-            return entry, "wrong_facility", "belongs to another facility"
-        key = self._keys.get(entry.device_id)
-        if key is None:
-            return entry, "unknown_device", "signed by a device the server did not announce"
-        try:
-            signed = check_signature(raw, key)
-        except ValueError:
-            signed = False
-        if not signed:
-            return entry, "bad_signature", "signature does not verify with the device key"
+        entry = item.entry
+        if item.code is not None or entry is None:
+            return entry, item.code or "malformed", item.reason
         seq, digest = self.head(entry.device_id)
         if entry.seq <= seq:
-            held = self._state.digest_at(entry.device_id, "ledger", entry.seq)
+            key = (entry.device_id, entry.seq)
+            held = self._unsettled.get(key) or self._state.digest_at(
+                entry.device_id, "ledger", entry.seq
+            )
             if held == entry.digest:
                 return None, None, None
             return entry, "fork", "differs from the entry held for this device and seq"
@@ -113,12 +131,16 @@ class _Checker:
         )
         if why is not None:
             return entry, "chain", why
-        try:
-            kinds.parse_body(entry.kind, entry.body)
-        except MarError as exc:
-            return entry, "invalid_body", str(exc)
+        if item.body_error is not None or item.body is None:
+            return entry, "invalid_body", item.body_error or "invalid body"
         self._heads[entry.device_id] = (entry.seq, entry.digest)
+        self._unsettled[(entry.device_id, entry.seq)] = entry.digest
         return entry, None, None
+
+    def settled(self, entries: list[tuple[Entry, Body]]) -> None:
+        """These accepted entries are stored (or held back): forget their digests."""
+        for entry, _ in entries:
+            self._unsettled.pop((entry.device_id, entry.seq), None)
 
 
 def _rewound(client: ServerClient, cursor: int, marker: str | None) -> bool:
@@ -133,6 +155,95 @@ def _rewound(client: ServerClient, cursor: int, marker: str | None) -> bool:
         return True
 
 
+_InFlight = tuple["Future[int] | None", list[tuple[Entry, Body]], tuple[int, str | None]]
+"""A batch handed to the writer: its future (None if empty), entries, and the cursor after it."""
+
+
+class _Applier:
+    """Stores accepted entries in batches of about :data:`BATCH` on the ledger writer, one
+    batch in flight while the next pages are checked; moves the feed cursor only once the batch
+    holding a page's entries is stored (a crash in between: the pages are read again)."""
+
+    def __init__(
+        self, store: LocalStore, state: SyncState, checker: _Checker, result: PullResult
+    ) -> None:
+        self._store = store
+        self._state = state
+        self._checker = checker
+        self._result = result
+        self._batch: list[tuple[Entry, Body]] = []
+        self._cursor: tuple[int, str | None] | None = None
+        self._inflight: _InFlight | None = None
+
+    def add(self, accepted: list[tuple[Entry, Body]], cursor: tuple[int, str | None]) -> None:
+        self._batch.extend(accepted)
+        self._cursor = cursor
+        if len(self._batch) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Waits for the batch in flight, then sends the gathered one."""
+        self.settle()
+        if self._cursor is None:
+            return
+        batch, cursor = self._batch, self._cursor
+        future = self._store.ledger.ingest_later(batch) if batch else None
+        self._inflight = (future, batch, cursor)
+        self._batch, self._cursor = [], None
+
+    def settle(self) -> None:
+        """Waits for the batch in flight; counts it, holds back clashes, moves the cursor."""
+        if self._inflight is None:
+            return
+        future, batch, cursor = self._inflight
+        self._inflight = None
+        if future is not None:
+            try:
+                self._result.pulled += future.result()
+            except IntegrityError:
+                self._result.pulled += _apply_one_by_one(
+                    self._store, self._state, [e for e, _ in batch], self._result
+                )
+        self._checker.settled(batch)
+        self._state.set_cursor(FEED, *cursor)
+
+    def finish(self) -> None:
+        self.flush()
+        self.settle()
+
+    def abandon(self) -> None:
+        """After an error: waits for the batch in flight (the writer is not interrupted) and
+        moves the cursor only if it was stored; the rest is read again next sync."""
+        if self._inflight is None:
+            return
+        future, _, cursor = self._inflight
+        self._inflight = None
+        try:
+            if future is not None:
+                self._result.pulled += future.result()
+            self._state.set_cursor(FEED, *cursor)
+        except MarError:
+            log.warning("a pulled batch was not stored after an error; it is read again")
+
+
+class _Pools:
+    """Where pages are judged: inline for a short pull; once a page says more follow (a long
+    pull, e.g. a new tablet's first sync), worker processes and a bigger writer cache, both
+    released when ``stack`` closes."""
+
+    def __init__(self, stack: contextlib.ExitStack, store: LocalStore) -> None:
+        self._stack = stack
+        self._store = store
+        self._current: Executor = InlineExecutor()
+
+    def for_page(self, page: p.FeedPage) -> Executor:
+        if page.more and isinstance(self._current, InlineExecutor):
+            self._current = verifier_pool(VERIFY_PROCESSES)
+            self._stack.callback(self._current.shutdown, wait=True, cancel_futures=True)
+            self._stack.enter_context(self._store.ledger.bulk_ingest())
+        return self._current
+
+
 def pull_feed(
     client: ServerClient,
     state: SyncState,
@@ -144,41 +255,45 @@ def pull_feed(
     """Pulls and applies the feed after the stored cursor (see module doc)."""
     result = PullResult()
     keys = refresh_keys(client, state, store.facility_id)
-    checker = _Checker(state, keys, store.facility_id)
+    public = {d: load_public_key(k).raw for d, k in keys.items()}
+    checker = _Checker(state)
     after, marker = state.cursor(FEED)
     if _rewound(client, after, marker):
         result.rewound = True
         after = 0
         state.set_cursor(FEED, 0, None)
-    while not stopping():
-        page = client.feed(after, page_size)
-        if not page.items:
-            break
-        accepted: list[Entry] = []
-        for item in page.items:
-            raw = item.entry.encode("utf-8")
-            entry, code, reason = checker.check(raw)
-            if code is not None:
-                result.quarantined += _hold(state, item, entry, code, reason or code, raw)
-            elif entry is not None:
-                accepted.append(entry)
-        result.pulled += _apply(store, state, accepted, result)
-        result.alerts += sum(1 for e in accepted if e.kind == kinds.ALERT_RAISED)
-        last = page.items[-1]
-        after = page.next
-        state.set_cursor(FEED, after, parse_raw(last.entry.encode("utf-8")).id)
-        if not page.more:
-            break
+    applier = _Applier(store, state, checker, result)
+    with contextlib.ExitStack() as stack:
+        pages = PagePrefetcher(client, after, page_size)
+        stack.callback(pages.close)
+        pools = _Pools(stack, store)
+        try:
+            for page, judged in checked_pages(pages, pools.for_page, public, store.facility_id):
+                if stopping():
+                    break
+                accepted: list[tuple[Entry, Body]] = []
+                last: Entry | None = None
+                for pos, raw, verdict in judged:
+                    item = complete(pos, raw, verdict)
+                    last = item.entry
+                    entry, code, reason = checker.decide(item)
+                    if code is not None:
+                        result.quarantined += _hold(state, item, entry, code, reason or code)
+                    elif entry is not None and item.body is not None:
+                        accepted.append((entry, item.body))
+                result.alerts += sum(1 for e, _ in accepted if e.kind == kinds.ALERT_RAISED)
+                applier.add(accepted, (page.next, None if last is None else last.id))
+            applier.finish()
+        except BaseException:
+            applier.abandon()
+            raise
     return result
 
 
-def _apply(store: LocalStore, state: SyncState, entries: list[Entry], result: PullResult) -> int:
-    if not entries:
-        return 0
-    try:
-        return store.ledger.ingest(entries)
-    except IntegrityError:
-        pass  # one of them clashes with a stored entry: apply one by one, hold back the bad
+def _apply_one_by_one(
+    store: LocalStore, state: SyncState, entries: list[Entry], result: PullResult
+) -> int:
+    """A batch clashed with a stored entry: store one by one, hold back the bad."""
     stored = 0
     for entry in entries:
         try:
@@ -199,14 +314,7 @@ def _apply(store: LocalStore, state: SyncState, entries: list[Entry], result: Pu
     return stored
 
 
-def _hold(
-    state: SyncState,
-    item: p.FeedItem,
-    entry: Entry | None,
-    code: str,
-    reason: str,
-    raw: bytes,
-) -> int:
+def _hold(state: SyncState, item: Prechecked, entry: Entry | None, code: str, reason: str) -> int:
     return int(
         state.quarantine(
             "pull",
@@ -216,6 +324,6 @@ def _hold(
             device_id=None if entry is None else entry.device_id,
             chain="ledger",
             seq=None if entry is None else entry.seq,
-            raw=raw,
+            raw=item.raw,
         )
     )
