@@ -39,6 +39,8 @@ class LiveReconciliation:
         self._guard = threading.Lock()
         self._issued: dict[str, int] = {}
         self._done: dict[str, int] = {}
+        self._running: set[str] = set()
+        self._again: set[str] = set()
 
     def begin(
         self,
@@ -56,11 +58,31 @@ class LiveReconciliation:
         return ticket
 
     def run(self, facility_id: str, ticket: int) -> None:
-        """Reconciles everything committed before ``ticket`` was taken (background task)."""
+        """Reconciles everything committed before ``ticket`` was taken (background task).
+
+        At most one call per facility works (or waits for the index) at a time: one that finds
+        another at work asks it to go round once more and returns, so a burst of pushes never
+        parks more than one server worker thread per facility here."""
+        with self._guard:
+            if facility_id in self._running:
+                self._again.add(facility_id)
+                return
+            self._running.add(facility_id)
         try:
-            self._reconciler.catch_up_waiting(facility_id)
-        finally:
-            self._finish(facility_id, ticket)
+            while True:
+                with self._guard:
+                    self._again.discard(facility_id)
+                    covered = self._issued.get(facility_id, ticket)
+                self._reconciler.catch_up_waiting(facility_id)
+                with self._guard:
+                    self._done[facility_id] = max(self._done.get(facility_id, 0), covered)
+                    if facility_id not in self._again:  # decided under the guard: none lost
+                        self._running.discard(facility_id)
+                        return
+        except BaseException:
+            with self._guard:
+                self._running.discard(facility_id)
+            raise
 
     def settle(self, facility_id: str) -> None:
         """Returns once every push acknowledged before this call has been reconciled."""
@@ -70,9 +92,6 @@ class LiveReconciliation:
                 return
         if not self._reconciler.built(facility_id):
             return  # the first rebuild is still reading the feed: nothing to wait for yet
-        self._reconciler.catch_up_waiting(facility_id)
-        self._finish(facility_id, target)
-
-    def _finish(self, facility_id: str, ticket: int) -> None:
+        self._reconciler.catch_up_waiting(facility_id)  # does the work, or waits for it
         with self._guard:
-            self._done[facility_id] = max(self._done.get(facility_id, 0), ticket)
+            self._done[facility_id] = max(self._done.get(facility_id, 0), target)
