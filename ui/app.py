@@ -11,6 +11,9 @@ is showing); its status reaches the status bar through :class:`ui.sync_link.Sync
 folder without a database shows the first-run screen. The GUI-side owner of all this is
 :class:`ui.startup.AppOwner`; it logs nothing PHI.
 
+The app-wide barcode-scanner filter (:mod:`ui.scanner`) is installed on the QApplication here
+and removed on quit; it hands scans to ``MainWindow.route_scan``.
+
 Quitting (``AppOwner.shutdown``) stops the window's timers, stops the sync engine (joins its
 thread), ends the session (audited) and closes the store on the worker, stops the worker
 (``TaskRunner.shutdown``), and last stops the demo's embedded server and deletes its folder.
@@ -24,9 +27,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QCoreApplication, QObject
+
     from mar_desktop.clock import Clock
     from ui.backend import Backend, DemoAccount
     from ui.main_window import MainWindow
@@ -266,6 +271,7 @@ def run_gui(data_dir: Path | None, demo: bool) -> int:
 
     owner = AppOwner(window, runner, clock, data_dir)
     window.login.set_auth(None, "Starting…")
+    scanner = install_scanner(app, window)
 
     def shown() -> None:
         """First turn of the event loop: the window is on screen. Only now the worker starts
@@ -279,8 +285,20 @@ def run_gui(data_dir: Path | None, demo: bool) -> int:
         code = app.exec()
     finally:
         pulse.stop()  # type: ignore[attr-defined]
+        app.removeEventFilter(scanner)
         owner.shutdown()
     return int(code)
+
+
+def install_scanner(app: QCoreApplication, window: MainWindow, **options: Any) -> QObject:
+    """Installs the app-wide barcode-scanner filter (:mod:`ui.scanner`) on ``app``, routing
+    scans to ``window.route_scan``; returns it (the caller removes it at shutdown).
+    ``options`` go to :class:`ui.scanner.ScannerFilter` (tests give a key clock)."""
+    from ui.scanner import ScannerFilter
+
+    scanner = ScannerFilter(window.route_scan, **options)
+    app.installEventFilter(scanner)
+    return scanner
 
 
 def _quit_on_signals(app: object) -> object:

@@ -393,6 +393,25 @@ class MainWindow(QMainWindow):
         if refresh is not None:
             refresh()
 
+    def route_scan(self, text: str) -> bool:
+        """A scan recognised app-wide (:class:`ui.scanner.ScannerFilter`) goes to the scan
+        handler of the screen on show: the unit overview looks the wristband up and opens the
+        resident, the resident's MAR takes a wristband or a medication into the administration
+        flow, the administration screen checks it. On a screen without one (alerts, admin)
+        the overview takes it. Returns False, and does nothing, when no one is signed in (the
+        sign-in pages and the lock screen) or a dialog is open."""
+        if (self.work is None or self.ctx is None or self.ctx.principal() is None
+                or self.root.currentWidget() is not self.work
+                or QApplication.activeModalWidget() is not None):
+            return False
+        current = self.stack.currentWidget()
+        handler = getattr(current, "on_scan", None)
+        if handler is None:
+            self.show_overview()
+            handler = self.overview.on_scan
+        handler(text)
+        return True
+
     def open_resident(self, resident_id: str, wristband_scan: str = "") -> None:
         self.nav["residents"].setChecked(True)
         self.mar.open(resident_id, wristband_scan)
