@@ -61,7 +61,9 @@ Pull (server → device)
     Resume with ``after = next``. ``GET /v1/audit/feed`` is the same for audit entries (for the
     admin's audit viewer, on demand). ``GET /v1/devices`` → :class:`DevicesResponse`: device
     public keys (a revoked device's past entries stay valid). ``GET /v1/alerts`` →
-    :class:`AlertsResponse`: ``alert.raised`` entries signed by the server device.
+    :class:`AlertsResponse`: ``alert.raised`` entries signed by the server device. The server
+    reconciles a push (clinical alerts) just after sending its receipt; a cursor, feed or
+    alerts read made after a receipt waits for that, so it always sees the push's alerts.
 
 Credentials (people records)
     ``PUT /v1/credentials/{user_id}`` :class:`CredentialPut` → :class:`CredentialStored`;
