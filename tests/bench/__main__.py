@@ -11,7 +11,7 @@ from tests.bench.table import Figure, render
 
 SUITES = [
     "record", "login", "due_now_core", "dueview", "reports", "push", "startup", "gui_lag",
-    "bootstrap",
+    "bootstrap", "memory",
 ]
 
 
