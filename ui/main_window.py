@@ -60,7 +60,7 @@ class MainWindow(QMainWindow):
     def __init__(self, runner: TaskRunner, clock: Clock, errors: ErrorPresenter) -> None:
         super().__init__()
         self.setWindowTitle("MAR Desktop")
-        self.setMinimumSize(1024, 700)
+        self.setMinimumSize(760, 600)  # portrait tablets: 800 px wide
         self.runner = runner
         self.clock = clock
         self.errors = errors

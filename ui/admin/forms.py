@@ -99,7 +99,7 @@ class FieldGrid(QWidget):
         width = 2 if span else 1
         parts: list[QWidget] = [widget]
         if caption:
-            caption_label = label(caption)
+            caption_label = label(caption, wrap=True)  # narrow portrait screens
             self.grid.addWidget(caption_label, row, col, 1, width)
             parts.append(caption_label)
         widget.setObjectName(widget.objectName() or f"field_{key}")

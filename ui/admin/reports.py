@@ -19,8 +19,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDate, Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
-from PySide6.QtWidgets import QComboBox, QDateEdit, QFileDialog, QGridLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QFrame,
+    QGridLayout,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mar_desktop.errors import ValidationError
 from mar_desktop.model import Resident, Unit
@@ -34,6 +44,7 @@ from ui.context import UiContext
 from ui.errors import describe
 from ui.widgets.common import button, card, label
 
+NARROW = 900  # below this width (a portrait tablet) the cards stack in one column
 PAGE_SIZES = (("US Letter, landscape", "letter"), ("A4, landscape", "a4"))
 
 
@@ -211,16 +222,47 @@ class ReportsScreen(AdminScreen):
         self.export_refused = label("ℹ Exporting the whole facility record needs the surveyor "
                                     "or admin role.", "muted", wrap=True)
         grid.addWidget(self.export_refused, 1, 0, 1, 2)
-        grid.setColumnStretch(0, 1)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(2, 1)
-        self.outer.addLayout(grid)
-        self.outer.addStretch(1)
+        self._grid = grid
+        self._cards = [(shift_card, 0, 0, 1), (month_card, 0, 1, 1),
+                       (self.export_card, 0, 2, 1), (self.fhir_card, 1, 2, 1),
+                       (self.export_refused, 1, 0, 2)]
+        self._columns = 0
+        holder = QWidget()
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 0, 8, 0)
+        column.addLayout(grid)
+        column.addStretch(1)
+        scroll = QScrollArea()  # a short landscape screen scrolls instead of squeezing cards
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(holder)
+        self.outer.addWidget(scroll, 1)
+        self._place_cards(3)
         self.progress = ProgressRunner(ctx.runner, self)
         self.outer.insertWidget(self.outer.indexOf(self.banner) + 1, self.progress)
         self.ask_save_path = self._ask_save_path
         self.ask_folder = self._ask_folder
         self.ask_printer = self._ask_printer
+
+    def _place_cards(self, columns: int) -> None:
+        """Three columns of cards on a wide screen, one under the other on a narrow one
+        (a portrait tablet)."""
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for widget, row, col, span in self._cards:
+            self._grid.removeWidget(widget)
+            if columns == 3:
+                self._grid.addWidget(widget, row, col, 1, span)
+        if columns == 1:
+            for index, (widget, *_rest) in enumerate(self._cards):
+                self._grid.addWidget(widget, index, 0)
+        for col in range(3):
+            self._grid.setColumnStretch(col, 1 if col < columns else 0)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._place_cards(3 if self.width() >= NARROW else 1)
+        super().resizeEvent(event)
 
     @property
     def zone(self) -> ZoneInfo:

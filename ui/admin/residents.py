@@ -85,6 +85,7 @@ class ResidentsScreen(AdminScreen):
         self.data = ResidentsData([], [], "UTC")
         self.orders: list[OrderState] = []
         self.show_discharged = QCheckBox("Show discharged")
+        self.show_discharged.setMinimumHeight(48)  # a touch target
         self.show_discharged.toggled.connect(lambda _on: self._fill())
         self.head.insertWidget(2, self.show_discharged)
         top = QHBoxLayout()

@@ -53,7 +53,7 @@ class SectionTable(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 4)
         layout.setSpacing(4)
-        self.heading = label(title, "section")
+        self.heading = label(title, "section", wrap=True)  # wraps on a portrait tablet
         layout.addWidget(self.heading)
         self.empty: QLabel = label(f"   {empty}", "muted")
         layout.addWidget(self.empty)

@@ -1,0 +1,42 @@
+"""Every main screen at 1280×800 and 1920×1080, landscape and portrait: nothing clipped.
+
+At each size: every button at least 48 px high and (outside scroll areas) fully inside the
+window, no two widgets of one layout overlapping, none overflowing its parent, no main content
+needing a horizontal scroll bar, and the window really at the size asked (a minimum size
+larger than the screen would push it off the screen)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QWidget
+
+from tests.ui.harness import METOPROLOL_GTIN, Facility1, med_scan
+from tests.ui.layout_checks import problems
+from tests.ui.steps import idle, open_resident_by_wristband, scan, sign_in, wait
+from ui.main_window import MainWindow
+
+SIZES = [(1280, 800), (1920, 1080), (800, 1280), (1080, 1920)]
+
+
+def check(qtbot: object, window: MainWindow, page: QWidget, what: str,
+          size: tuple[int, int]) -> list[str]:
+    idle(qtbot, window)
+    wait(qtbot, lambda: (window.width(), window.height()) == size)
+    return [f"{what}: {p}" for p in problems(page, window)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_clinical_screens_fit(qtbot, window: MainWindow, facility: Facility1,
+                              size: tuple[int, int]):
+    window.resize(*size)
+    found = check(qtbot, window, window.login, "login", size)
+    sign_in(qtbot, window, facility, "nurse")
+    found += check(qtbot, window, window.overview, "unit overview", size)
+    open_resident_by_wristband(qtbot, window, "WB100001")
+    found += check(qtbot, window, window.mar, "resident MAR", size)
+    scan(qtbot, window.mar.scan, med_scan(METOPROLOL_GTIN))
+    admin = window.administration
+    wait(qtbot, lambda: window.stack.currentWidget() is admin
+         and admin.medication_check.text().startswith("✓"))
+    found += check(qtbot, window, admin, "administration", size)
+    assert not found, "\n".join(found)
