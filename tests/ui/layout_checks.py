@@ -46,6 +46,8 @@ def problems(page: QWidget, window: QWidget) -> list[str]:
             continue
         if type(button).__name__ == "QTableCornerButton":
             continue  # Qt's own corner of a table
+        if button.text() and button.width() < button.minimumSizeHint().width():
+            found.append(f"{_name(button)} is too narrow for its text ({button.width()} px)")
         if button.height() < MIN_TARGET:
             found.append(f"{_name(button)} is {button.height()} px high (< {MIN_TARGET})")
         if not _in_scroll_area(button, page) and not bounds.contains(_rect_in(button, window)):

@@ -178,7 +178,7 @@ class AuditScreen(AdminScreen):
         pager = QHBoxLayout()
         self.newer = button("◀ Newer", "", self.newer_page, name="auditNewer")
         self.older = button("Older ▶", "", self.older_page, name="auditOlder")
-        self.page_label = label("", "muted")
+        self.page_label = label("", "muted", wrap=True)  # wraps on a portrait tablet
         self.page_label.setObjectName("auditPage")
         pager.addWidget(self.newer)
         pager.addWidget(self.page_label, 1, Qt.AlignmentFlag.AlignCenter)

@@ -55,7 +55,7 @@ class AdminScreen(QWidget):
         self.outer.setContentsMargins(20, 16, 20, 12)
         self.outer.setSpacing(10)
         self.head = QHBoxLayout()
-        self.head.addWidget(label(title, "title"))
+        self.head.addWidget(label(title, "title", wrap=True), 1)  # wraps on a portrait tablet
         self.head.addStretch(1)
         self.refresh_button = button("⟳ Refresh", "", self.refresh, name="adminRefresh")
         self.head.addWidget(self.refresh_button)

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QCheckBox,
+    QHBoxLayout,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mar_desktop.model import Order, Resident, Unit
 from mar_desktop.permissions import Permission, Principal
@@ -24,6 +32,7 @@ from ui.admin.resident_dialogs import ResidentDialog, TransferDialog
 from ui.context import UiContext
 from ui.widgets.common import button, label
 
+NARROW = 900  # below this width (a portrait tablet) the actions go under the table
 RESIDENT_COLUMNS = ("Room", "Resident", "Born", "Unit", "Allergies", "Status")
 ORDER_COLUMNS = ("Medication", "Dose", "When", "Status")
 STATUS_WORDS = {OrderStatus.ACTIVE: "✓ Active", OrderStatus.HELD: "‖ ON HOLD",
@@ -80,15 +89,17 @@ def order_flags(order: Order) -> str:
 class ResidentsScreen(AdminScreen):
     def __init__(self, ctx: UiContext, hub: AdminHub, parent: QWidget | None = None) -> None:
         super().__init__(ctx, hub, "Residents and orders", "", parent)
-        self.head.insertWidget(2, button("+ Admit resident…", "primary", self.admit,
+        self.head.insertWidget(2, button("+ Admit…", "primary", self.admit,
                                          name="admitResident"))
         self.data = ResidentsData([], [], "UTC")
         self.orders: list[OrderState] = []
         self.show_discharged = QCheckBox("Show discharged")
         self.show_discharged.setMinimumHeight(48)  # a touch target
         self.show_discharged.toggled.connect(lambda _on: self._fill())
-        self.head.insertWidget(2, self.show_discharged)
+        # under the header, not in it: the header row must fit a portrait tablet
+        self.outer.insertWidget(self.outer.indexOf(self.banner), self.show_discharged)
         top = QHBoxLayout()
+        self._top = top  # side by side; the actions under the table on a portrait tablet
         self.table = table(RESIDENT_COLUMNS, "adminResidents")
         self.table.itemSelectionChanged.connect(self._resident_selected)
         top.addWidget(self.table, 1)
@@ -131,7 +142,15 @@ class ResidentsScreen(AdminScreen):
         side.addStretch(1)
         bottom.addLayout(side)
         self.outer.addLayout(bottom, 6)
+        self._bottom = bottom
         self._resident_selected()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        wide = self.width() >= NARROW
+        for row in (self._top, self._bottom):
+            row.setDirection(QBoxLayout.Direction.LeftToRight if wide
+                             else QBoxLayout.Direction.TopToBottom)
+        super().resizeEvent(event)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -18,12 +18,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
     QFormLayout,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLineEdit,
     QScrollArea,
@@ -44,6 +46,7 @@ from ui.widgets.common import Banner, button, card, label
 from ui.widgets.identity import allergy_text
 from ui.widgets.scan import ScanField
 
+NARROW = 900  # below this width (a portrait tablet) the outcomes take two rows
 OUTCOMES = (
     (Outcome.GIVEN, "✓ Given"),
     (Outcome.REFUSED, "✕ Refused"),
@@ -115,7 +118,9 @@ class AdministrationScreen(QWidget):
         self.banner = Banner()
         self.banner.setObjectName("adminBanner")
         layout.addWidget(self.banner)
-        outcome_row = QHBoxLayout()
+        outcome_row = QGridLayout()  # one row; two rows on a portrait tablet (_place_outcomes)
+        self._outcome_grid = outcome_row
+        self._outcome_columns = 0
         self.outcomes = QButtonGroup(self)
         self.outcomes.setExclusive(True)
         self.outcome_buttons: dict[Outcome, Any] = {}
@@ -125,8 +130,8 @@ class AdministrationScreen(QWidget):
             choice.setMinimumHeight(60)
             self.outcomes.addButton(choice)
             self.outcome_buttons[outcome] = choice
-            outcome_row.addWidget(choice, 2 if outcome is Outcome.GIVEN else 1)
         self.outcomes.buttonClicked.connect(lambda _b: self._outcome_changed())
+        self._place_outcomes(len(OUTCOMES))
         layout.addLayout(outcome_row)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
@@ -142,6 +147,22 @@ class AdministrationScreen(QWidget):
         layout.addWidget(self.confirm)
         self._fields: dict[str, Any] = {}
         self.clear_phi()
+
+    def _place_outcomes(self, columns: int) -> None:
+        """The outcome buttons in ``columns`` columns ("Given" first and widest)."""
+        if columns == self._outcome_columns:
+            return
+        self._outcome_columns = columns
+        grid = self._outcome_grid
+        for index, choice in enumerate(self.outcome_buttons.values()):
+            grid.removeWidget(choice)
+            grid.addWidget(choice, index // columns, index % columns)
+        for col in range(len(OUTCOMES)):
+            grid.setColumnStretch(col, (2 if col == 0 else 1) if col < columns else 0)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._place_outcomes(len(OUTCOMES) if self.width() >= NARROW else 3)
+        super().resizeEvent(event)
 
     # ---- opening ------------------------------------------------------------------------------
     def begin(self, target: AdminTarget) -> None:
