@@ -1,4 +1,6 @@
-"""Refreshes docs/screenshots/*.png: every main screen at 1280×800, offscreen.
+"""Refreshes docs/screenshots/*.png: every main screen at 1280×800, and the overview, a
+resident's MAR and the administration screen at 800×1280 and 1080×1920 (portrait) and
+1920×1080, offscreen.
 
 Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py`` (``make screenshots``).
 Uses the small controlled facility of the UI tests (fictional people) on the real stack.
@@ -23,7 +25,14 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from mar_desktop.people.totp import code_at  # noqa: E402
 from sync.status import StatusBoard, SyncStatus  # noqa: E402
-from tests.ui.harness import METOPROLOL_GTIN, PASSWORD, SECRETS, build_facility, med_scan  # noqa: E402
+from tests.ui.harness import (  # noqa: E402
+    INSULIN_GTIN,
+    METOPROLOL_GTIN,
+    PASSWORD,
+    SECRETS,
+    build_facility,
+    med_scan,
+)
 from ui import theme  # noqa: E402
 from ui.backend import DemoAccount  # noqa: E402
 from ui.errors import ErrorPresenter  # noqa: E402
@@ -31,6 +40,7 @@ from ui.main_window import MainWindow  # noqa: E402
 from ui.tasks import TaskRunner  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
+SIZES = ((800, 1280), (1080, 1920), (1920, 1080))
 
 
 def spin(app: QApplication, until: Callable[[], object], timeout: float = 20.0) -> None:
@@ -100,6 +110,22 @@ def main() -> int:
         window.show_alerts()
         spin(app, lambda: runner.idle)
         shot("06-alerts")
+        for width, height in SIZES:  # portrait tablets and a full-HD screen
+            window.resize(width, height)
+            window.show_overview()
+            spin(app, lambda: runner.idle)
+            shot(f"12-unit-overview-{width}x{height}")
+            window.overview.on_scan("WB100002")
+            spin(app, lambda: window.mar.resident_id == "r2" and window.mar.data is not None
+                 and runner.idle)
+            shot(f"13-resident-mar-{width}x{height}")
+            window.mar.on_scan(med_scan(INSULIN_GTIN))
+            spin(app, lambda: window.stack.currentWidget() is window.administration
+                 and runner.idle)
+            shot(f"14-administration-{width}x{height}")
+            window.administration._cancel()
+            spin(app, lambda: runner.idle)
+        window.resize(1280, 800)
         board.update(state="offline", online=False, pending=14,
                      oldest_unsynced_at=clock.now() - timedelta(hours=5),
                      last_success=clock.now() - timedelta(hours=5, minutes=2),
