@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -33,6 +33,7 @@ from mar_desktop.clock import Clock
 from mar_desktop.model import Unit
 from mar_desktop.people.sessions import SessionEvent, SessionEventKind
 from mar_desktop.permissions import Permission
+from ui import theme
 from ui.backend import Backend, DemoAccount, SignInResult, SyncStatus
 from ui.context import UiContext
 from ui.errors import ErrorPresenter
@@ -50,6 +51,9 @@ from ui.widgets.common import Banner, button, label
 from ui.widgets.sync_status import SyncStatusBar
 
 SectionFactory = Callable[[UiContext], QWidget]
+SIDEBAR_WIDE = 220
+SIDEBAR_NARROW = 150  # at least; wide enough for the longest nav button in the compact style
+SIDEBAR_MARGIN = 12
 
 LOCKING = {SessionEventKind.LOCKED, SessionEventKind.REAUTH_REQUIRED, SessionEventKind.ENDED}
 
@@ -67,6 +71,8 @@ class MainWindow(QMainWindow):
         errors.parent = self
         self.ctx: UiContext | None = None
         self._build: StagedBuild | None = None
+        self._sidebar: QFrame | None = None
+        self._open_alerts = 0
         self.bridge: SessionBridge | None = None
         self._sections: list[tuple[str, str, SectionFactory, Permission | None]] = []
         central = QWidget()
@@ -150,9 +156,9 @@ class MainWindow(QMainWindow):
         row = QHBoxLayout(work)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(0)
-        sidebar = QFrame()
+        sidebar = self._sidebar = QFrame()
         sidebar.setObjectName("sidebar")
-        sidebar.setFixedWidth(220)
+        self._fit_width()
         side = QVBoxLayout(sidebar)
         self.stack = QStackedWidget()
         self.nav: dict[str, QPushButton] = {}
@@ -164,10 +170,10 @@ class MainWindow(QMainWindow):
         self.root.addWidget(work)
 
         def sidebar_top() -> None:
-            side.setContentsMargins(12, 16, 12, 12)
+            side.setContentsMargins(SIDEBAR_MARGIN, 16, SIDEBAR_MARGIN, 12)
             side.setSpacing(6)
-            brand = label("MAR Desktop", "subtitle")
-            brand.setStyleSheet("color: #ffffff; font-size: 22px;")
+            brand = label("MAR Desktop", wrap=True)
+            brand.setObjectName("brand")
             side.addWidget(brand)
             self.user_label = QLabel("")
             self.user_label.setObjectName("userLabel")
@@ -230,9 +236,39 @@ class MainWindow(QMainWindow):
         self.mar.administer.connect(self.open_administration)
         self.administration.cancelled.connect(lambda: self._back_to_mar(""))
         self.administration.recorded.connect(self._back_to_mar)
-        self.alerts.count_changed.connect(
-            lambda n: self.nav["alerts"].setText(f"⚠  Alerts ({n} open)" if n else "⚠  Alerts")
-        )
+        self.alerts.count_changed.connect(self._alerts_counted)
+
+    def _alerts_counted(self, count: int) -> None:
+        self._open_alerts = count
+        narrow = self.width() < theme.NARROW_WIDTH
+        badge = f" ({count})" if narrow else f" ({count} open)"
+        self.nav["alerts"].setText("⚠  Alerts" + (badge if count else ""))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        """A compact sidebar on a portrait tablet (800-1080 px wide), so the screens keep
+        their columns readable; the full one from :data:`ui.theme.NARROW_WIDTH` up."""
+        if self._sidebar is None:
+            return
+        sidebar = self._sidebar
+        narrow = self.width() < theme.NARROW_WIDTH
+        compact = "yes" if narrow else "no"
+        if sidebar.property("compact") != compact:
+            sidebar.setProperty("compact", compact)
+            for widget in (sidebar, *sidebar.findChildren(QWidget)):
+                widget.style().unpolish(widget)
+                widget.style().polish(widget)
+        if "alerts" in getattr(self, "nav", {}):
+            self._alerts_counted(self._open_alerts)
+        if not narrow:
+            sidebar.setFixedWidth(SIDEBAR_WIDE)
+            return
+        buttons = sidebar.findChildren(QPushButton)
+        needed = max((b.sizeHint().width() for b in buttons), default=0) + 2 * SIDEBAR_MARGIN
+        sidebar.setFixedWidth(min(SIDEBAR_WIDE, max(SIDEBAR_NARROW, needed)))
 
     def _prepare(self, page: QWidget) -> None:
         """Polishes and lays out one work page while the login screen is up, so the first

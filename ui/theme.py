@@ -26,6 +26,10 @@ DOSE_STATUS: dict[DoseStatus, tuple[str, str, str]] = {
     DoseStatus.VOIDED: ("missed", "⌀", "Voided"),
 }
 
+# Below this width (a portrait tablet, 800 or 1080 px wide) screens switch to their narrow
+# layout: the sidebar gets compact, outcome buttons take two rows, admin cards stack.
+NARROW_WIDTH = 900
+
 GLYPH_WARNING = "⚠"
 GLYPH_OK = "✓"
 GLYPH_ERROR = "✕"

@@ -8,7 +8,7 @@ larger than the screen would push it off the screen)."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QPushButton, QWidget
 
 from tests.ui.harness import METOPROLOL_GTIN, Facility1, med_scan
 from tests.ui.layout_checks import problems
@@ -25,6 +25,15 @@ def check(qtbot: object, window: MainWindow, page: QWidget, what: str,
     return [f"{what}: {p}" for p in problems(page, window)]
 
 
+def sidebar_problems(window: MainWindow) -> list[str]:
+    """The sidebar (compact on a portrait tablet) shows every nav button's whole text."""
+    sidebar = window._sidebar
+    assert sidebar is not None
+    return [f"sidebar: {b.text()!r} is cut off ({b.width()} < {b.sizeHint().width()} px)"
+            for b in sidebar.findChildren(QPushButton)
+            if b.isVisible() and b.width() < b.sizeHint().width()]
+
+
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 def test_clinical_screens_fit(qtbot, window: MainWindow, facility: Facility1,
                               size: tuple[int, int]):
@@ -32,6 +41,7 @@ def test_clinical_screens_fit(qtbot, window: MainWindow, facility: Facility1,
     found = check(qtbot, window, window.login, "login", size)
     sign_in(qtbot, window, facility, "nurse")
     found += check(qtbot, window, window.overview, "unit overview", size)
+    found += sidebar_problems(window)
     open_resident_by_wristband(qtbot, window, "WB100001")
     found += check(qtbot, window, window.mar, "resident MAR", size)
     scan(qtbot, window.mar.scan, med_scan(METOPROLOL_GTIN))

@@ -36,6 +36,7 @@ from mar_desktop.errors import ValidationError
 from mar_desktop.model import Resident, Unit
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.reports.shifts import DEFAULT_SHIFTS
+from ui import theme
 from ui.admin.base import AdminScreen
 from ui.admin.forms import date_of
 from ui.admin.hub import AdminHub, AdminServices
@@ -44,7 +45,6 @@ from ui.context import UiContext
 from ui.errors import describe
 from ui.widgets.common import button, card, label
 
-NARROW = 900  # below this width (a portrait tablet) the cards stack in one column
 PAGE_SIZES = (("US Letter, landscape", "letter"), ("A4, landscape", "a4"))
 
 
@@ -261,7 +261,7 @@ class ReportsScreen(AdminScreen):
             self._grid.setColumnStretch(col, 1 if col < columns else 0)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        self._place_cards(3 if self.width() >= NARROW else 1)
+        self._place_cards(3 if self.width() >= theme.NARROW_WIDTH else 1)
         super().resizeEvent(event)
 
     @property

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from mar_desktop.model import Order, Resident, Unit
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.views import OrderState, OrderStatus
+from ui import theme
 from ui.admin.base import AdminScreen, ReasonDialog, table
 from ui.admin.hub import AdminHub, AdminServices
 from ui.admin.order_dialog import OrderDialog
@@ -32,7 +33,6 @@ from ui.admin.resident_dialogs import ResidentDialog, TransferDialog
 from ui.context import UiContext
 from ui.widgets.common import button, label
 
-NARROW = 900  # below this width (a portrait tablet) the actions go under the table
 RESIDENT_COLUMNS = ("Room", "Resident", "Born", "Unit", "Allergies", "Status")
 ORDER_COLUMNS = ("Medication", "Dose", "When", "Status")
 STATUS_WORDS = {OrderStatus.ACTIVE: "✓ Active", OrderStatus.HELD: "‖ ON HOLD",
@@ -146,7 +146,7 @@ class ResidentsScreen(AdminScreen):
         self._resident_selected()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        wide = self.width() >= NARROW
+        wide = self.width() >= theme.NARROW_WIDTH
         for row in (self._top, self._bottom):
             row.setDirection(QBoxLayout.Direction.LeftToRight if wide
                              else QBoxLayout.Direction.TopToBottom)

@@ -39,6 +39,7 @@ from mar_desktop.kinds import Vitals, WitnessAttestation
 from mar_desktop.model import Outcome
 from mar_desktop.permissions import Principal
 from mar_desktop.services.recording import AdministrationRequest
+from ui import theme
 from ui.context import UiContext
 from ui.errors import describe
 from ui.screens.resident_mar import AdminTarget, hhmm, order_line, order_title
@@ -46,7 +47,6 @@ from ui.widgets.common import Banner, button, card, label
 from ui.widgets.identity import allergy_text
 from ui.widgets.scan import ScanField
 
-NARROW = 900  # below this width (a portrait tablet) the outcomes take two rows
 OUTCOMES = (
     (Outcome.GIVEN, "✓ Given"),
     (Outcome.REFUSED, "✕ Refused"),
@@ -103,7 +103,7 @@ class AdministrationScreen(QWidget):
         self.identity_check.setObjectName("identityCheck")
         self.confirm_identity = button("Confirm identity by hand", "",
                                        self._identity_by_hand, name="identityByHand")
-        self.medication_check = label("")
+        self.medication_check = label("", wrap=True)  # lot and expiry: two lines in portrait
         self.medication_check.setObjectName("medicationCheck")
         self.confirm_medication = button("Medication checked by hand", "",
                                          self._medication_by_hand, name="medicationByHand")
@@ -161,7 +161,7 @@ class AdministrationScreen(QWidget):
             grid.setColumnStretch(col, (2 if col == 0 else 1) if col < columns else 0)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        self._place_outcomes(len(OUTCOMES) if self.width() >= NARROW else 3)
+        self._place_outcomes(len(OUTCOMES) if self.width() >= theme.NARROW_WIDTH else 3)
         super().resizeEvent(event)
 
     # ---- opening ------------------------------------------------------------------------------

@@ -34,7 +34,8 @@ from ui.widgets.common import Banner, button, label
 from ui.widgets.scan import ScanField
 
 ALL = "__all__"
-COLUMNS = ("Room", "Resident", "Due now", "Late", "Missed today", "PRN follow-up")
+# two-line headers keep the count columns narrow, so names stay readable on a portrait tablet
+COLUMNS = ("Room", "Resident", "Due\nnow", "Late", "Missed\ntoday", "PRN\nfollow-up")
 _COLOURS = {2: "#0a2540", 3: "#5a3600", 4: "#7a0016", 5: "#5a3600"}
 
 
@@ -110,9 +111,8 @@ class UnitOverview(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # the name gets the room
         self.table.cellClicked.connect(self._clicked)
         layout.addWidget(self.table, 1)
 

@@ -97,6 +97,7 @@ class SyncStatusBar(QFrame):
         self.sync_label = QLabel(NOT_CONFIGURED)
         self.sync_label.setObjectName("syncStatus")
         self.user_label = QLabel("")
+        self.sync_label.setWordWrap(True)  # two lines on a portrait tablet, never clipped
         row.addWidget(self.sync_label, 1)
         row.addWidget(self.user_label)
         column.addLayout(row)
