@@ -4,6 +4,7 @@ and the projections a long pull leaves equal a rebuild from the ledger."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
@@ -196,3 +197,22 @@ def test_a_non_canonical_entry_in_a_pipelined_page_is_quarantined_as_malformed(
         assert {q.code for q in held if q not in malformed} == {"chain"}
     finally:
         state.close()
+
+
+def test_a_long_pull_restores_the_switch_interval_and_the_writer_cache(
+    source: LocalStore, target: LocalStore
+) -> None:
+    def cache_size() -> int:
+        return int(
+            target.ledger._on_writer(  # the writer's own connection, on its thread
+                lambda: target.ledger._conn.execute("PRAGMA cache_size").fetchone()[0]
+            )
+        )
+
+    interval, cache = sys.getswitchinterval(), cache_size()
+    client = _feed(source)
+    pulled, _, state = _pull(client, target)
+    state.close()
+    assert pulled == len(client.raws)
+    assert sys.getswitchinterval() == interval
+    assert cache_size() == cache
