@@ -32,10 +32,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from mar_desktop import kinds
-from mar_desktop.canonical import loads
 from mar_desktop.clinical import reconcile
 from mar_desktop.clock import parse_utc
-from mar_desktop.envelope import SYSTEM_ACTOR, Entry, EntryDraft
+from mar_desktop.envelope import SYSTEM_ACTOR, Entry, EntryDraft, parse_raw
 from mar_desktop.errors import MarError
 from mar_desktop.model import FacilitySettings, Order
 from sync.server.checker import DoseBody
@@ -303,25 +302,12 @@ def _dose_fact(
 
 
 def _stored_entry(stored: StoredEntry) -> Entry:
-    """The envelope of a stored row without re-checking its canonical form or signature: every
-    row was checked by the push (or relay, or sealed by this server) before it was stored.
-    Raises ``ValueError`` if the row does not hold an entry envelope."""
-    data = loads(stored.raw)
+    """The envelope of a stored row without re-proving its canonical form or its signature:
+    every row was checked by the push (or relay, or sealed by this server) before it was
+    stored. Raises ``ValueError`` if the row does not hold an entry envelope."""
     try:
-        return Entry(
-            id=data["id"],
-            facility_id=data["facility_id"],
-            device_id=data["device_id"],
-            seq=data["seq"],
-            prev=data["prev"],
-            recorded_at=data["recorded_at"],
-            kind=data["kind"],
-            actor=data["actor"],
-            body=data["body"],
-            sig=data["sig"],
-            raw=stored.raw,
-        )
-    except (KeyError, TypeError) as exc:
+        return parse_raw(stored.raw, known_canonical=True)
+    except ValueError as exc:
         raise ValueError(f"stored entry seq {stored.seq} is not an envelope") from exc
 
 
