@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Protocol
 
-from mar_desktop.envelope import GENESIS, Chain, Entry, parse_raw, signed_part
+from mar_desktop.envelope import GENESIS, Chain, parse_raw, signed_part
 from mar_desktop.signing import PublicKey, signature_valid
 
 
@@ -61,8 +62,24 @@ def check_signature(raw: bytes, public: PublicKey) -> bool:
     return signature_valid(public, sig, signed_part(raw))
 
 
+class Linked(Protocol):
+    """What :func:`check_link` reads: an :class:`Entry`, or a summary of one (e.g. sync's
+    planned entries) with the same fields."""
+
+    @property
+    def device_id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def chain(self) -> Chain: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def prev(self) -> str: ...
+
+
 def check_link(
-    entry: Entry,
+    entry: Linked,
     *,
     expected_seq: int,
     expected_prev: str,

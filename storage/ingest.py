@@ -2,8 +2,10 @@
 
 Contract: :func:`store_batch` runs on the ledger writer's thread, inside the writer's open
 transaction (``storage.ledger`` begins and commits it), with entries whose bodies were validated
-once by the caller. It inserts every new entry into ``ledger``/``audit`` and folds ledger-chain
-entries into the projections (:func:`storage.projections.project`), in the given order.
+once by the caller — each paired with its body, or as a
+:class:`~storage.projection_plan.PlannedEntry` whose projection statements were worked out
+ahead by the same projector. It inserts every new entry into ``ledger``/``audit`` and folds
+ledger-chain entries into the projections, in the given order.
 
 - Fast path: all rows of the batch go in with one ``executemany`` per chain inside a SAVEPOINT.
   The append-only triggers and UNIQUE constraints still check every row; if any row clashes
@@ -28,6 +30,7 @@ from mar_desktop.envelope import Entry
 from mar_desktop.errors import IntegrityError
 from mar_desktop.kinds import Body
 from storage.database import Connection
+from storage.projection_plan import PlannedEntry
 from storage.projections import project
 
 _COLUMNS = "(id, device_id, seq, kind, recorded_at, raw, digest) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -53,7 +56,11 @@ class Stored:
     """The devices whose chains got new entries (the writer re-reads its own heads)."""
 
 
-def _row(entry: Entry) -> tuple[str, str, int, str, str, bytes, str]:
+Item = tuple[Entry, Body] | PlannedEntry
+"""An entry with its validated body, or one whose projection was planned ahead."""
+
+
+def _row(entry: Entry | PlannedEntry) -> tuple[str, str, int, str, str, bytes, str]:
     return (
         entry.id,
         entry.device_id,
@@ -65,22 +72,36 @@ def _row(entry: Entry) -> tuple[str, str, int, str, str, bytes, str]:
     )
 
 
-def store_batch(conn: Connection, batch: Sequence[tuple[Entry, Body]]) -> Stored:
+def _entry_of(item: Item) -> Entry | PlannedEntry:
+    return item if isinstance(item, PlannedEntry) else item[0]
+
+
+def _project(conn: Connection, item: Item) -> None:
+    if isinstance(item, PlannedEntry):
+        for sql, params in item.statements:
+            conn.execute(sql, params)
+        return
+    entry, body = item
+    if entry.chain == "ledger":
+        project(conn, entry, body)
+
+
+def store_batch(conn: Connection, batch: Sequence[Item]) -> Stored:
     """Stores and projects ``batch`` inside the caller's open transaction (see module doc)."""
     if not batch:
         return Stored(0, frozenset())
     if _insert_all(conn, batch):
-        for entry, body in batch:
-            if entry.chain == "ledger":
-                project(conn, entry, body)
-        return Stored(len(batch), frozenset(e.device_id for e, _ in batch))
+        for item in batch:
+            _project(conn, item)
+        return Stored(len(batch), frozenset(_entry_of(i).device_id for i in batch))
     return _store_carefully(conn, batch)
 
 
-def _insert_all(conn: Connection, batch: Sequence[tuple[Entry, Body]]) -> bool:
+def _insert_all(conn: Connection, batch: Sequence[Item]) -> bool:
     """True if every row was inserted; False (and nothing inserted) if one clashed."""
-    ledger = [_row(e) for e, _ in batch if e.chain == "ledger"]
-    audit = [_row(e) for e, _ in batch if e.chain == "audit"]
+    entries = [_entry_of(item) for item in batch]
+    ledger = [_row(e) for e in entries if e.chain == "ledger"]
+    audit = [_row(e) for e in entries if e.chain == "audit"]
     conn.execute(f"SAVEPOINT {_SAVEPOINT}")
     try:
         if ledger:
@@ -95,10 +116,11 @@ def _insert_all(conn: Connection, batch: Sequence[tuple[Entry, Body]]) -> bool:
     return True
 
 
-def _store_carefully(conn: Connection, batch: Sequence[tuple[Entry, Body]]) -> Stored:
+def _store_carefully(conn: Connection, batch: Sequence[Item]) -> Stored:
     stored = 0
     devices: set[str] = set()
-    for entry, body in batch:
+    for item in batch:
+        entry = _entry_of(item)
         chain = entry.chain
         row = conn.execute(_BY_ID[chain], (entry.id,)).fetchone()
         if row is not None:
@@ -114,8 +136,7 @@ def _store_carefully(conn: Connection, batch: Sequence[tuple[Entry, Body]]) -> S
                 "content (a fork); the batch was not stored."
             )
         conn.execute(_INSERT[chain], _row(entry))
-        if chain == "ledger":
-            project(conn, entry, body)
+        _project(conn, item)
         devices.add(entry.device_id)
         stored += 1
     return Stored(stored, frozenset(devices))

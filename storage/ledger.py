@@ -36,7 +36,7 @@ from mar_desktop.kinds import Body, body_json, parse_body
 from mar_desktop.ports import ReadModel
 from mar_desktop.signing import DeviceSigner
 from storage.database import Connection, translate
-from storage.ingest import store_batch
+from storage.ingest import Item, store_batch
 from storage.projections import project
 
 T = TypeVar("T")
@@ -186,9 +186,10 @@ class Ledger:
             return 0
         return self._on_writer(self._ingest, prepared)
 
-    def ingest_later(self, checked: Sequence[tuple[Entry, Body]]) -> Future[int]:
+    def ingest_later(self, checked: Sequence[Item]) -> Future[int]:
         """:meth:`ingest` of entries whose bodies the caller validated already (each paired
-        with its ``kinds.parse_body`` model), queued on the writer thread; returns at once.
+        with its ``kinds.parse_body`` model, or planned by :func:`storage.projection_plan.plan`),
+        queued on the writer thread; returns at once.
 
         The future gives the count of new entries or raises as ``ingest`` does. Used by sync
         to store one batch while it verifies the next. Call from any thread but the writer.
@@ -317,7 +318,7 @@ class Ledger:
                 return parse_raw(bytes(row[0]))
         return None
 
-    def _ingest(self, prepared: list[tuple[Entry, Body]]) -> int:
+    def _ingest(self, prepared: Sequence[Item]) -> int:
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")

@@ -5,7 +5,9 @@
 an entry that passed is decoded again WITHOUT the canonical re-encode (the verifier proved it
 canonical) and its body validated — once; the ledger writer takes the validated body as is.
 An entry that failed keeps its verdict, and its parsed envelope when it has one (for the
-quarantine record). Raises nothing.
+quarantine record). An administration the verifier already validated and planned
+(:class:`~storage.projection_plan.PlannedEntry`) is taken as it is: nothing to parse here.
+Raises nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from mar_desktop import kinds
 from mar_desktop.envelope import Entry, parse_raw
 from mar_desktop.errors import MarError
 from mar_desktop.kinds import Body
+from storage.projection_plan import PlannedEntry
 from sync.feed_verify import Verdict
 
 
@@ -34,10 +37,19 @@ class Prechecked:
     reason: str | None = None
     body_error: str | None = None
     """Why the body did not validate (reported only if the chain check passes)."""
+    planned: PlannedEntry | None = None
+    """Passed, body validated and projection planned by the verifier (``entry`` is None)."""
+
+    @property
+    def subject(self) -> Entry | PlannedEntry | None:
+        """The entry as far as chain checks and the quarantine are concerned."""
+        return self.planned if self.planned is not None else self.entry
 
 
 def complete(pos: int, raw: bytes, verdict: Verdict) -> Prechecked:
     """The entry and body of a judged feed entry (see module doc)."""
+    if isinstance(verdict, PlannedEntry):
+        return Prechecked(pos, raw, None, None, planned=verdict)
     if verdict is not None:
         code, reason = verdict
         try:

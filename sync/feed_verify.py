@@ -5,22 +5,28 @@ its facility, that its device is registered and that the device key verifies its
 about three quarters of the CPU a pulled entry costs. It is a pure top-level function with
 picklable arguments and results so a process pool can run it on both cores outside the
 tablet's GIL (Python threads would serialise on the GIL: the parse and re-encode hold it).
-The verdict for each entry is ``None`` (all passed) or ``(code, reason)`` for the FIRST check
-that failed, in the order the pull has always checked: malformed → wrong_facility →
-unknown_device → bad_signature. Chain position and body schema are checked afterwards by
-:mod:`sync.pull`. Imports only the light core modules (quick worker start). Never raises for
-bad data.
+The verdict for each entry is ``(code, reason)`` for the FIRST check that failed, in the order
+the pull has always checked: malformed → wrong_facility → unknown_device → bad_signature;
+else, for an administration (the bulk of any feed), its body validated and its projection
+planned (:func:`storage.projection_plan.plan`: the same projector, recorded) so the tablet
+process only stores rows; else ``None``. Chain position (and any other body) is checked
+afterwards by :mod:`sync.pull`. Never raises for bad data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from mar_desktop import kinds
 from mar_desktop.chain import check_signature
 from mar_desktop.envelope import parse_raw
+from mar_desktop.errors import MarError
 from mar_desktop.signing import PublicKey
+from storage.projection_plan import PLANNABLE, PlannedEntry, plan
 
-Verdict = tuple[str, str] | None
+Verdict = tuple[str, str] | PlannedEntry | None
+"""``(code, reason)``: refused; ``None``: passed; a :class:`PlannedEntry`: passed, and its
+body validated and its projection planned here (kinds in ``PLANNABLE``)."""
 
 _KEYS: dict[bytes, PublicKey] = {}
 """Loaded public keys of this process (a worker verifies many chunks with the same keys)."""
@@ -56,4 +62,9 @@ def _verdict(raw: bytes, keys: Mapping[str, bytes], facility_id: str) -> Verdict
         signed = False
     if not signed:
         return "bad_signature", "signature does not verify with the device key"
-    return None
+    if entry.kind not in PLANNABLE:
+        return None
+    try:
+        return plan(entry, kinds.parse_body(entry.kind, entry.body))
+    except MarError:
+        return None  # the sync thread validates it again and reports why

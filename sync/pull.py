@@ -15,8 +15,10 @@ Contract:
 - Pipelined (:mod:`sync.pull_pipeline`): a fetch thread reads pages ahead; each entry's bytes
   are proven a canonical envelope of this facility signed by its registered device key
   (:mod:`sync.feed_verify`: inline for a short pull, in :data:`VERIFY_PROCESSES` worker
-  processes one page ahead for a long one); the sync thread then parses each entry and
-  validates its body ONCE (:mod:`sync.feed_check`) and checks the chain in feed order.
+  processes one page ahead for a long one), where administrations also get their body
+  validated and their projection statements planned (:mod:`storage.projection_plan`: the same
+  projector, recorded); the sync thread parses any other entry and validates its body ONCE
+  (:mod:`sync.feed_check`) and checks the chain of every entry in feed order.
   Accepted entries of several pages (about :data:`BATCH`) go to the ledger writer in ONE
   transaction (:meth:`storage.ledger.Ledger.ingest_later`), stored while the next pages are
   verified; the cursor moves past those pages only once that transaction committed (a crash in
@@ -41,9 +43,10 @@ from mar_desktop import kinds
 from mar_desktop.chain import check_link
 from mar_desktop.envelope import Entry, parse_raw
 from mar_desktop.errors import IntegrityError, MarError, SyncError
-from mar_desktop.kinds import Body
 from mar_desktop.signing import load_public_key
+from storage.ingest import Item
 from storage.local_store import LocalStore
+from storage.projection_plan import PlannedEntry
 from storage.sync_state import FEED, SyncState
 from sync import protocol as p
 from sync.client import ServerClient
@@ -113,10 +116,10 @@ class _Checker:
             self._heads[device_id] = self._state.head(device_id, "ledger")
         return self._heads[device_id]
 
-    def decide(self, item: Prechecked) -> tuple[Entry | None, str | None, str | None]:
+    def decide(self, item: Prechecked) -> tuple[Subject | None, str | None, str | None]:
         """(entry to apply, None, None), (None, None, None) if already held, or
         (entry-or-None, code, reason) to quarantine."""
-        entry = item.entry
+        entry = item.subject
         if item.code is not None or entry is None:
             return entry, item.code or "malformed", item.reason
         seq, digest = self.head(entry.device_id)
@@ -138,15 +141,16 @@ class _Checker:
         )
         if why is not None:
             return entry, "chain", why
-        if item.body_error is not None or item.body is None:
+        if item.planned is None and (item.body_error is not None or item.body is None):
             return entry, "invalid_body", item.body_error or "invalid body"
         self._heads[entry.device_id] = (entry.seq, mine)
         self._unsettled[(entry.device_id, entry.seq)] = mine
         return entry, None, None
 
-    def settled(self, entries: list[tuple[Entry, Body]]) -> None:
+    def settled(self, batch: list[Item]) -> None:
         """These accepted entries are stored (or held back): forget their digests."""
-        for entry, _ in entries:
+        for item in batch:
+            entry = _subject(item)
             self._unsettled.pop((entry.device_id, entry.seq), None)
 
 
@@ -162,7 +166,15 @@ def _rewound(client: ServerClient, cursor: int, marker: str | None) -> bool:
         return True
 
 
-_InFlight = tuple["Future[int] | None", list[tuple[Entry, Body]], tuple[int, str | None]]
+Subject = Entry | PlannedEntry
+"""A pulled entry as the chain check sees it."""
+
+
+def _subject(item: Item) -> Subject:
+    return item if isinstance(item, PlannedEntry) else item[0]
+
+
+_InFlight = tuple["Future[int] | None", list[Item], tuple[int, str | None]]
 """A batch handed to the writer: its future (None if empty), entries, and the cursor after it."""
 
 
@@ -178,11 +190,11 @@ class _Applier:
         self._state = state
         self._checker = checker
         self._result = result
-        self._batch: list[tuple[Entry, Body]] = []
+        self._batch: list[Item] = []
         self._cursor: tuple[int, str | None] | None = None
         self._inflight: _InFlight | None = None
 
-    def add(self, accepted: list[tuple[Entry, Body]], cursor: tuple[int, str | None]) -> None:
+    def add(self, accepted: list[Item], cursor: tuple[int, str | None]) -> None:
         self._batch.extend(accepted)
         self._cursor = cursor
         if len(self._batch) >= BATCH:
@@ -209,7 +221,7 @@ class _Applier:
                 self._result.pulled += future.result()
             except IntegrityError:
                 self._result.pulled += _apply_one_by_one(
-                    self._store, self._state, [e for e, _ in batch], self._result
+                    self._store, self._state, batch, self._result
                 )
         self._checker.settled(batch)
         self._state.set_cursor(FEED, *cursor)
@@ -289,17 +301,19 @@ def pull_feed(
             for page, judged in checked_pages(pages, pools.for_page, public, store.facility_id):
                 if stopping():
                     break
-                accepted: list[tuple[Entry, Body]] = []
-                last: Entry | None = None
+                accepted: list[Item] = []
+                last: Subject | None = None
                 for pos, raw, verdict in judged:
                     item = complete(pos, raw, verdict)
-                    last = item.entry
+                    last = item.subject
                     entry, code, reason = checker.decide(item)
                     if code is not None:
                         result.quarantined += _hold(state, item, entry, code, reason or code)
-                    elif entry is not None and item.body is not None:
-                        accepted.append((entry, item.body))
-                result.alerts += sum(1 for e, _ in accepted if e.kind == kinds.ALERT_RAISED)
+                    elif item.planned is not None:
+                        accepted.append(item.planned)
+                    elif item.entry is not None and item.body is not None:
+                        accepted.append((item.entry, item.body))
+                result.alerts += sum(1 for i in accepted if _subject(i).kind == kinds.ALERT_RAISED)
                 applier.add(accepted, (page.next, None if last is None else last.id))
             applier.finish()
         except BaseException:
@@ -309,11 +323,12 @@ def pull_feed(
 
 
 def _apply_one_by_one(
-    store: LocalStore, state: SyncState, entries: list[Entry], result: PullResult
+    store: LocalStore, state: SyncState, batch: list[Item], result: PullResult
 ) -> int:
     """A batch clashed with a stored entry: store one by one, hold back the bad."""
     stored = 0
-    for entry in entries:
+    for item in batch:
+        entry = item[0] if not isinstance(item, PlannedEntry) else parse_raw(item.raw)
         try:
             stored += store.ledger.ingest([entry])
         except IntegrityError as exc:
@@ -332,7 +347,7 @@ def _apply_one_by_one(
     return stored
 
 
-def _hold(state: SyncState, item: Prechecked, entry: Entry | None, code: str, reason: str) -> int:
+def _hold(state: SyncState, item: Prechecked, entry: Subject | None, code: str, reason: str) -> int:
     return int(
         state.quarantine(
             "pull",

@@ -1,0 +1,74 @@
+"""Projection statements worked out away from the database, e.g. in a sync worker process.
+
+A new tablet's first sync spends most of its Python time validating administration bodies and
+building their projection rows; done in worker processes, that work leaves the tablet's GIL to
+the ledger writer. :func:`plan` runs the SAME projector (:func:`storage.projections.project`)
+against a recorder instead of a connection, so what the writer later executes is exactly what
+projecting the entry there would have executed (projections still equal a rebuild).
+
+Only kinds whose projector only writes (no reads, no results used) are planned:
+:data:`PLANNABLE`. Pure; any thread or process. Raises what the projector raises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mar_desktop import kinds
+from mar_desktop.envelope import Chain, Entry, chain_of
+from mar_desktop.kinds import Body
+from storage.projections import project
+
+PLANNABLE = frozenset({kinds.ADMINISTRATION_RECORDED})
+"""Kinds whose projector issues only INSERT/UPSERT statements (checked by a test)."""
+
+Statement = tuple[str, tuple[Any, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedEntry:
+    """A verified entry with its ledger row and projection statements ready (picklable)."""
+
+    id: str
+    device_id: str
+    seq: int
+    prev: str
+    kind: str
+    recorded_at: str
+    raw: bytes
+    digest: str
+    statements: tuple[Statement, ...]
+
+    @property
+    def chain(self) -> Chain:
+        return chain_of(self.kind)
+
+
+class _Recorder:
+    """Stands in for the connection: records each statement instead of running it."""
+
+    def __init__(self) -> None:
+        self.statements: list[Statement] = []
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        self.statements.append((sql, tuple(params)))
+
+
+def plan(entry: Entry, body: Body) -> PlannedEntry | None:
+    """The entry's row and projection statements, or None if its kind is not plannable."""
+    if entry.kind not in PLANNABLE:
+        return None
+    recorder = _Recorder()
+    project(recorder, entry, body)
+    return PlannedEntry(
+        id=entry.id,
+        device_id=entry.device_id,
+        seq=entry.seq,
+        prev=entry.prev,
+        kind=entry.kind,
+        recorded_at=entry.recorded_at,
+        raw=entry.raw,
+        digest=entry.digest,
+        statements=tuple(recorder.statements),
+    )
