@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
-from mar_desktop.errors import SyncError
 from sync import protocol as p
 from sync.client import ServerClient
 from sync.feed_verify import Verdict, verify_chunk
@@ -137,15 +136,17 @@ def checked_pages(
     facility_id: str,
 ) -> Iterator[tuple[p.FeedPage, list[Judged]]]:
     """Yields (page, its entries judged, in feed order), judging one page ahead on the pool
-    ``pool_for`` gives for that page.
-    A pool failure (a worker process died) raises SyncError."""
+    ``pool_for`` gives for that page. If the pool breaks (a worker process died or could not
+    start, e.g. in a frozen build), the pages are judged inline from then on: same checks."""
     ahead: deque[tuple[p.FeedPage, list[bytes], list[Future[list[Verdict]]]]] = deque()
+    inline = InlineExecutor()
+    broken = False
     try:
         while True:
             page = pages.next_page()
             if page is not None:
                 raws = [item.entry.encode("utf-8") for item in page.items]
-                pool = pool_for(page)
+                pool = inline if broken else pool_for(page)
                 futures = [
                     pool.submit(verify_chunk, raws[i : i + CHUNK], keys, facility_id)
                     for i in range(0, len(raws), CHUNK)
@@ -159,7 +160,10 @@ def checked_pages(
             try:
                 verdicts = [v for future in futures for v in future.result()]
             except BrokenExecutor:
-                raise SyncError("Checking pulled records failed; will retry.") from None
+                if not broken:
+                    log.warning("verifier processes failed; checking on the sync thread")
+                broken = True
+                verdicts = verify_chunk(raws, keys, facility_id)
             yield (
                 done,
                 [

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -216,3 +218,32 @@ def test_a_long_pull_restores_the_switch_interval_and_the_writer_cache(
     assert pulled == len(client.raws)
     assert sys.getswitchinterval() == interval
     assert cache_size() == cache
+
+
+class _BrokenPool(Executor):
+    """A pool whose worker processes died: every task fails as a broken pool's would."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_exception(BrokenProcessPool("a worker died"))
+        return future
+
+
+def test_a_broken_verifier_pool_falls_back_to_checking_inline(
+    source: LocalStore, target: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pull, "verifier_pool", lambda workers: _BrokenPool())
+    client = _feed(source)
+    bad = 2 * PAGE + 1
+    raw = client.raws[bad]
+    cut = raw.rindex(b'"sig":"') + len(b'"sig":"')
+    client.raws[bad] = raw[:cut] + (b"0" if raw[cut : cut + 1] != b"0" else b"1") + raw[cut + 1 :]
+    pulled, quarantined, state = _pull(client, target)
+    try:
+        assert pulled == bad
+        assert quarantined == len(client.raws) - bad
+        held = {q.seq: q.code for q in state.quarantined() if q.direction == "pull"}
+        assert held[bad + 1] == "bad_signature"
+        _assert_projections_equal_a_rebuild(target)
+    finally:
+        state.close()
