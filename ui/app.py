@@ -139,10 +139,12 @@ def demo_accounts_of(staff: object, clock: Clock) -> list[DemoAccount]:
 
 def sync_engine_for(store: object, clock: Clock) -> object | None:
     """A :class:`sync.engine.SyncEngine` for ``store`` if it is enrolled with a server (its
-    ``sync_server`` record), else None. Worker thread; not started."""
+    ``sync_server`` record), else None. Worker thread; not started.
+
+    The engine (and with it httpx and the TLS stack, ~10 MB) is imported only for an enrolled
+    store: a stand-alone tablet never loads it."""
     from storage.local_store import LocalStore
     from storage.sync_state import SyncState
-    from sync.engine import SyncEngine
 
     assert isinstance(store, LocalStore)
     state = SyncState(store.connect_reader, clock)
@@ -150,7 +152,11 @@ def sync_engine_for(store: object, clock: Clock) -> object | None:
         enrolled = state.server() is not None
     finally:
         state.close()
-    return SyncEngine(store, clock=clock) if enrolled else None
+    if not enrolled:
+        return None
+    from sync.engine import SyncEngine
+
+    return SyncEngine(store, clock=clock)
 
 
 def open_backend(

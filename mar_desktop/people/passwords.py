@@ -15,6 +15,9 @@ Policy, in the order it is checked:
 Every refusal raises :class:`~mar_desktop.errors.PasswordRejected` whose ``reasons`` are plain
 sentences for the screen; they never repeat the password.
 
+zxcvbn (~13 MB of dictionaries once loaded) is imported by the first strength check, not with
+this module: signing in and unlocking only verify hashes.
+
 Hashing is Argon2id with RFC 9106's second recommended option (t=3, m=64 MiB, p=4, 16-byte salt,
 32-byte tag); :data:`DEFAULT_ARGON2` records it for benchmarks. Pure: no I/O, thread-safe.
 """
@@ -27,7 +30,6 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from zxcvbn import zxcvbn
 
 from mar_desktop.errors import PasswordRejected
 
@@ -94,6 +96,8 @@ class PasswordPolicy:
         if reasons or not text:
             return reasons or [f"It must be at least {self.effective_min_length} characters long."]
         context = [*_personal_words(username, full_name), *extra_words]
+        from zxcvbn import zxcvbn  # ~13 MB of dictionaries: loaded when a password is set
+
         result = zxcvbn(text[:_ZXCVBN_PREFIX], user_inputs=context)
         if int(result["score"]) < self.min_score:
             reasons.append(_guessable_reason(result))

@@ -15,9 +15,12 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import pyotp
-import segno
+
+if TYPE_CHECKING:
+    import segno
 
 DIGITS = 6
 STEP_SECONDS = 30
@@ -97,23 +100,31 @@ def manual_key(secret: str) -> str:
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
+def _qr(uri: str) -> segno.QRCode:
+    """The segno QR code of ``uri`` (error correction M). segno is imported here, when a QR
+    code is first drawn (TOTP enrolment), not when a code is verified at sign-in."""
+    import segno
+
+    return segno.make(uri, error="m", micro=False)
+
+
 def qr_png(uri: str, *, scale: int = 6) -> bytes:
     """PNG bytes of the QR code of ``uri`` (error correction M, 4-module quiet zone)."""
     buffer = io.BytesIO()
-    segno.make(uri, error="m", micro=False).save(buffer, kind="png", scale=scale, border=4)
+    _qr(uri).save(buffer, kind="png", scale=scale, border=4)
     return buffer.getvalue()
 
 
 def qr_svg(uri: str, *, scale: int = 6) -> bytes:
     """SVG bytes of the QR code of ``uri``."""
     buffer = io.BytesIO()
-    segno.make(uri, error="m", micro=False).save(buffer, kind="svg", scale=scale, border=4)
+    _qr(uri).save(buffer, kind="svg", scale=scale, border=4)
     return buffer.getvalue()
 
 
 def qr_matrix(uri: str) -> tuple[tuple[bool, ...], ...]:
     """The QR modules (True = dark), without quiet zone, for drawing in the UI."""
-    qr = segno.make(uri, error="m", micro=False)
+    qr = _qr(uri)
     return tuple(tuple(bool(cell) for cell in row) for row in qr.matrix)
 
 
