@@ -41,6 +41,36 @@ def memory_kb() -> tuple[int, int]:
     return values["VmRSS"], values["VmHWM"]
 
 
+def med_scan(gtin: str, expiry: str) -> str:
+    """A GS1 DataMatrix as a keyboard-wedge scanner types it (as ``tests.ui.harness.med_scan``,
+    which is not imported: it would load test-only modules into the measured process)."""
+    return f"]d201{gtin}17{expiry}10LOT42"
+
+
+def _memory_keyring() -> Any:
+    """An in-memory keyring backend holding the copy's key. Not ``tests.conftest``'s: importing
+    that loads pytest (~15 MB) into the process being measured."""
+    from keyring.backend import KeyringBackend
+
+    class MemoryKeyring(KeyringBackend):
+        priority = 0.1  # type: ignore[assignment]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.store: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.store.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.store[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.store.pop((service, username), None)
+
+    return MemoryKeyring()
+
+
 def emit(**fields: object) -> None:
     print(json.dumps(fields), flush=True)
 
@@ -54,7 +84,6 @@ class Driver:
 
         from mar_desktop.clock import FakeClock
         from storage.keystore import SERVICE, key_name_for
-        from tests.conftest import MemoryKeyring
         from ui import theme
         from ui.app import _register_sections
         from ui.errors import ErrorPresenter
@@ -64,7 +93,7 @@ class Driver:
 
         self.plan = plan
         data_dir = Path(plan["data_dir"])
-        backend = MemoryKeyring()
+        backend = _memory_keyring()
         backend.set_password(SERVICE, key_name_for(data_dir), plan["key"])
         keyring.set_keyring(backend)
         app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -184,7 +213,6 @@ class Driver:
         """Scans the medication on the open MAR, taps Given, fills what the rules ask, and
         confirms; back on the MAR with the dose recorded."""
         from mar_desktop.model import Outcome
-        from tests.ui.harness import med_scan
 
         w = self.window
         admin = w.administration
