@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from pydantic import ValidationError as PydanticValidationError
+
 from mar_desktop import kinds
 from mar_desktop.envelope import Chain, Entry, chain_of
 from mar_desktop.kinds import Body
 from storage.projections import project
+from storage.projections_clinical import body_json_of
 
 PLANNABLE = frozenset({kinds.ADMINISTRATION_RECORDED})
 """Kinds whose projector issues only INSERT/UPSERT statements (checked by a test)."""
@@ -52,6 +55,17 @@ class _Recorder:
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         self.statements.append((sql, tuple(params)))
+
+
+def validated_body(entry: Entry) -> Body:
+    """``kinds.parse_body(entry.kind, entry.body)`` for an entry whose raw bytes are proven
+    canonical (``parse_raw``): pydantic validates the body's canonical text straight from JSON,
+    about 3x faster than from the decoded dict, to the same model. Anything it refuses goes
+    through ``parse_body``, which raises the usual ValidationError (or accepts it)."""
+    try:
+        return kinds.body_type(entry.kind).model_validate_json(body_json_of(entry))
+    except PydanticValidationError:
+        return kinds.parse_body(entry.kind, entry.body)
 
 
 def plan(entry: Entry, body: Body) -> PlannedEntry | None:

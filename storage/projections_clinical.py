@@ -30,7 +30,7 @@ _BODY = b',"body":'
 _AFTER_BODY = b',"device_id":"'
 
 
-def _body_json(entry: Entry) -> str:
+def body_json_of(entry: Entry) -> str:
     """``_DUMPS(entry.body)``, cut from the entry's canonical raw bytes instead of re-encoded.
 
     The raw bytes are canonical (sorted keys), so the body is the text between ``,"body":``
@@ -78,7 +78,7 @@ def _administration(conn: Connection, entry: Entry, body: Body, stamp: str) -> N
             None if witness is None else witness.user_id,
             None if witness is None else witness.full_name,
             _DUMPS(vitals),
-            _body_json(entry),
+            body_json_of(entry),
         ),
     )
 

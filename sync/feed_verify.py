@@ -17,12 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from mar_desktop import kinds
 from mar_desktop.chain import check_signature
 from mar_desktop.envelope import parse_raw
 from mar_desktop.errors import MarError
 from mar_desktop.signing import PublicKey
-from storage.projection_plan import PLANNABLE, PlannedEntry, plan
+from storage.projection_plan import PLANNABLE, PlannedEntry, plan, validated_body
 
 Verdict = tuple[str, str] | PlannedEntry | None
 """``(code, reason)``: refused; ``None``: passed; a :class:`PlannedEntry`: passed, and its
@@ -65,6 +64,6 @@ def _verdict(raw: bytes, keys: Mapping[str, bytes], facility_id: str) -> Verdict
     if entry.kind not in PLANNABLE:
         return None
     try:
-        return plan(entry, kinds.parse_body(entry.kind, entry.body))
+        return plan(entry, validated_body(entry))
     except MarError:
         return None  # the sync thread validates it again and reports why

@@ -6,7 +6,7 @@ from __future__ import annotations
 from mar_desktop.envelope import Actor, EntryDraft, seal
 from mar_desktop.signing import DeviceSigner
 from storage.local_store import LocalStore
-from storage.projections_clinical import _DUMPS, _body_json
+from storage.projections_clinical import _DUMPS, body_json_of
 from tests import factories as f
 from tests.storage.helpers import mixed_history
 
@@ -21,7 +21,7 @@ def test_body_json_equals_encoding_the_body_for_a_mixed_history(store: LocalStor
     for entry_id in ids:
         entry = store.ledger.entry(entry_id)
         assert entry is not None
-        assert _body_json(entry) == _DUMPS(entry.body)
+        assert body_json_of(entry) == _DUMPS(entry.body)
 
 
 def test_body_json_is_exact_for_tricky_bodies_and_actors() -> None:
@@ -44,4 +44,4 @@ def test_body_json_is_exact_for_tricky_bodies_and_actors() -> None:
                 recorded_at=f.T0,
                 signer=signer,
             )
-            assert _body_json(entry) == _DUMPS(entry.body)
+            assert body_json_of(entry) == _DUMPS(entry.body)
