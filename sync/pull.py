@@ -1,4 +1,4 @@
-"""Pull: the facility's ledger feed, verified, applied to the projections one page at a time.
+"""Pull: the facility's ledger feed, verified entry by entry, stored and projected in batches.
 
 Contract:
 
@@ -25,7 +25,8 @@ Contract:
   between means the pages are read again; ingest skips what it holds). A long pull runs with a
   larger writer page cache (:meth:`storage.ledger.Ledger.bulk_ingest`).
 
-Thread: the engine's sync thread (plus the fetch and verify threads it starts and ends).
+Thread: the engine's sync thread (plus the fetch thread and, for a long pull, the verifier
+processes it starts and ends; the interpreter switch interval is lowered meanwhile).
 Raises SyncError (and the client's TransportRefused/DeviceRevoked, from the fetch thread); the
 ledger writer raises StorageError.
 """
