@@ -116,10 +116,14 @@ class ResidentMarScreen(QWidget):
         layout.addWidget(self.identity)
         self.banner = Banner()
         layout.addWidget(self.banner)
+        # Containers first, then their contents: a widget tree added to an already placed
+        # container is styled once; placing a filled one restyles all of it again.
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        layout.addWidget(self.scroll, 1)
         self.content = QWidget()
+        self.scroll.setWidget(self.content)
         sections = QVBoxLayout(self.content)
         sections.setContentsMargins(0, 0, 8, 0)
         sections.setSpacing(6)
@@ -149,8 +153,6 @@ class ResidentMarScreen(QWidget):
         actions.addWidget(self.void_button)
         sections.addLayout(actions)
         sections.addStretch(1)
-        self.scroll.setWidget(self.content)
-        layout.addWidget(self.scroll, 1)
         self.due.activated.connect(self._give_dose)
         self.prn.activated.connect(self._give_prn)
         self.followups.activated.connect(self._followup_record)
