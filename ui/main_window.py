@@ -45,7 +45,7 @@ from ui.screens.login import LoginScreen
 from ui.screens.resident_mar import AdminTarget, ResidentMarScreen
 from ui.screens.unit_overview import UnitOverview
 from ui.session_bridge import SessionBridge
-from ui.staged import StagedBuild
+from ui.staged import StagedBuild, Step
 from ui.tasks import TaskRunner
 from ui.widgets.common import Banner, button, label
 from ui.widgets.sync_status import SyncStatusBar
@@ -150,7 +150,7 @@ class MainWindow(QMainWindow):
         self.login.set_auth(None, message)
         self.login.banner.show_message("error", message)
 
-    def _work_steps(self, ctx: UiContext) -> list[Callable[[], None]]:
+    def _work_steps(self, ctx: UiContext) -> list[Step]:
         """The work area (sidebar + screens) as build steps, each a few tens of ms at most."""
         work = QWidget()
         row = QHBoxLayout(work)
@@ -187,9 +187,10 @@ class MainWindow(QMainWindow):
             self.overview = UnitOverview(ctx, self.stack)
             self.stack.addWidget(self.overview)
 
-        def mar() -> None:
-            self.mar = ResidentMarScreen(ctx, self.stack)
+        def mar() -> list[Callable[[], None]]:
+            self.mar = ResidentMarScreen(ctx, self.stack, staged=True)
             self.stack.addWidget(self.mar)
+            return self.mar.take_build_steps()  # its section tables, one step each
 
         def administration() -> None:
             # Imported here, after the worker opened the store (and so loaded the services and

@@ -20,11 +20,14 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 log = logging.getLogger(__name__)
 
-Step = Callable[[], None]
+Step = Callable[[], "Iterable[Step] | None"]
 
 
 class StagedBuild(QObject):
     """Runs ``steps`` in order, one per event-loop turn; emits ``finished`` after the last.
+
+    A step may return further steps (e.g. a screen's own :meth:`take_build_steps`); they run
+    next, before the steps that were already queued, each in its own turn.
 
     A step that raises stops the build: the remaining steps are dropped and ``failed`` is
     emitted with a message fit for the user (the exception's type only is logged: no PHI).
@@ -57,13 +60,15 @@ class StagedBuild(QObject):
             return
         step = self._steps.popleft()
         try:
-            step()
+            more = step()
         except Exception as exc:  # a bug in a screen's constructor: tell the user, stop
             log.exception("building the work area failed (%s)", type(exc).__name__)
             self.stop()
             self.failed.emit("The app could not finish opening its screens. Restart it; "
                              "if this happens again, call your administrator.")
             return
+        if more:
+            self._steps.extendleft(reversed(list(more)))
         if not self._steps:
             self._finish()
 

@@ -60,3 +60,17 @@ def test_stop_drops_the_steps_not_yet_run(qtbot) -> None:
     build.start()
     qtbot.wait(30)
     assert log == [1]
+
+
+def test_steps_a_step_returns_run_next_in_their_own_turns(qtbot) -> None:
+    owner = QObject()
+    log: list[str] = []
+
+    def screen() -> list:
+        log.append("screen")
+        return [lambda: log.append("section 1"), lambda: log.append("section 2")]
+
+    build = StagedBuild([screen, lambda: log.append("next screen")], owner)
+    build.start()
+    qtbot.waitUntil(lambda: build.done)
+    assert log == ["screen", "section 1", "section 2", "next screen"]

@@ -10,6 +10,7 @@ here finds the matching dose and opens the administration flow with it preselect
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -89,11 +90,16 @@ def day_hhmm(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%a %d %b %H:%M")
 
 
+DOSE_COLUMNS = ("Status", "Medication", "Dose · route", "Scheduled")
+
 class ResidentMarScreen(QWidget):
     administer = Signal(object)  # AdminTarget
     back = Signal()
 
-    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ctx: UiContext, parent: QWidget | None = None, *, staged: bool = False
+    ) -> None:
+        """``staged=True`` leaves the section tables to :meth:`take_build_steps`."""
         super().__init__(parent)
         self._ctx = ctx
         self._data: MarData | None = None
@@ -124,26 +130,50 @@ class ResidentMarScreen(QWidget):
         layout.addWidget(self.scroll, 1)
         self.content = QWidget()
         self.scroll.setWidget(self.content)
-        sections = QVBoxLayout(self.content)
-        sections.setContentsMargins(0, 0, 8, 0)
-        sections.setSpacing(6)
-        dose_cols = ("Status", "Medication", "Dose · route", "Scheduled")
-        self.due = SectionTable("Due now – tap to give", dose_cols, "Nothing due right now.")
-        self.followups = SectionTable("PRN follow-ups due – tap to record",
-                                      ("Status", "Medication", "Given"), "None due.")
-        self.prn = SectionTable("As needed (PRN) – tap to give",
-                                ("Status", "Medication", "Dose · route", "Last 24 h"),
-                                "No PRN orders.")
-        self.later = SectionTable("Later today", dose_cols, "No more doses today.")
-        self.done = SectionTable("Done today", (*dose_cols, "Recorded"),
-                                 "Nothing recorded yet today.")
-        self.history = SectionTable("History – last 7 days (tap an entry to amend or void)",
-                                    ("Outcome", "When", "Medication", "Details"),
-                                    "No entries yet.")
+        self._sections = QVBoxLayout(self.content)
+        self._sections.setContentsMargins(0, 0, 8, 0)
+        self._sections.setSpacing(6)
+        self._build_steps: list[Callable[[], None]] = [
+            self._build_current_sections, self._build_day_sections, self._build_history
+        ]
+        if not staged:
+            for step in self.take_build_steps():
+                step()
+
+    def take_build_steps(self) -> list[Callable[[], None]]:
+        """The rest of the construction (the section tables), for a caller that builds in
+        steps, one per event-loop turn (:mod:`ui.staged`): each is ~10-15 ms of GUI-thread
+        work where the whole screen was ~45 ms. Run them all, in order, before the screen is
+        shown. GUI thread only."""
+        steps, self._build_steps = self._build_steps, []
+        return steps
+
+    def _section(self, title: str, columns: tuple[str, ...], empty: str) -> SectionTable:
+        table = SectionTable(title, columns, empty, self.content)  # styled once, in place
+        self._sections.addWidget(table)
+        return table
+
+    def _build_current_sections(self) -> None:
+        self.due = self._section("Due now – tap to give", DOSE_COLUMNS, "Nothing due right now.")
+        self.followups = self._section("PRN follow-ups due – tap to record",
+                                       ("Status", "Medication", "Given"), "None due.")
+        self.due.activated.connect(self._give_dose)
+        self.followups.activated.connect(self._followup_record)
+
+    def _build_day_sections(self) -> None:
+        self.prn = self._section("As needed (PRN) – tap to give",
+                                 ("Status", "Medication", "Dose · route", "Last 24 h"),
+                                 "No PRN orders.")
+        self.later = self._section("Later today", DOSE_COLUMNS, "No more doses today.")
+        self.done = self._section("Done today", (*DOSE_COLUMNS, "Recorded"),
+                                  "Nothing recorded yet today.")
+        self.prn.activated.connect(self._give_prn)
+
+    def _build_history(self) -> None:
+        self.history = self._section("History – last 7 days (tap an entry to amend or void)",
+                                     ("Outcome", "When", "Medication", "Details"),
+                                     "No entries yet.")
         self.history.stretch_last()
-        for section in (self.due, self.followups, self.prn, self.later, self.done):
-            sections.addWidget(section)
-        sections.addWidget(self.history)
         actions = QHBoxLayout()
         self.history_hint = label("", "muted", wrap=True)
         actions.addWidget(self.history_hint, 1)
@@ -151,11 +181,8 @@ class ResidentMarScreen(QWidget):
         self.void_button = button("Void entry", "danger", self._void_selected, name="voidEntry")
         actions.addWidget(self.amend_button)
         actions.addWidget(self.void_button)
-        sections.addLayout(actions)
-        sections.addStretch(1)
-        self.due.activated.connect(self._give_dose)
-        self.prn.activated.connect(self._give_prn)
-        self.followups.activated.connect(self._followup_record)
+        self._sections.addLayout(actions)
+        self._sections.addStretch(1)
         self.history.activated.connect(lambda _r: self._history_selected())
         self._history_selected()
 
