@@ -35,8 +35,8 @@ from mar_desktop.reports.pdfkit import (
     Run,
     TextCell,
     header_lines,
-    local_text,
     plain_ok,
+    printed_by_text,
     styles,
 )
 from mar_desktop.reports.text import (
@@ -168,14 +168,9 @@ def render_monthly_mar(
     """Renders the monthly MAR of ``data`` to ``out`` (path or binary stream). Worker thread.
 
     Raises :class:`~mar_desktop.errors.ValidationError` for an unknown page size."""
-    zone = data.facility.zone
     who = data.printed_by
     month_name = f"{calendar.month_name[data.month]} {data.year}"
-    printed = (
-        f"Printed by {who.full_name}{', ' + who.credentials if who.credentials else ''}\n"
-        f"{local_text(data.printed_at, zone)} ({data.facility.timezone})\n"
-        "CONFIDENTIAL - protected health information"
-    )
+    printed = printed_by_text(who, data.printed_at, data.facility)
     scope = f"Unit: {data.unit.name}" if data.unit else "Residents as listed"
     lines = [f"{data.facility.name} · {scope}", f"{month_name} · times in {data.facility.timezone}"]
 

@@ -27,6 +27,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph
 
 from mar_desktop.errors import ValidationError
+from mar_desktop.model import Facility, User
 from mar_desktop.reports.data import Progress, ReportInfo
 
 FONT = "MarSans"
@@ -256,6 +257,17 @@ class MarDoc(BaseDocTemplate):  # type: ignore[misc]
         spans = {rid: span for rid, span in self.layout.items() if span[1] > span[0]}
         self._progress(1.0, "Done")
         return ReportInfo(pages=int(self.page), layout=dict(self.layout), oversized=tuple(spans))
+
+
+def printed_by_text(who: User, printed_at: datetime, facility: Facility) -> str:
+    """The right-hand block of every report header: who printed it (name and credentials),
+    when in the facility's time, and the PHI warning."""
+    credentials = f", {who.credentials}" if who.credentials else ""
+    return (
+        f"Printed by {who.full_name}{credentials}\n"
+        f"{local_text(printed_at, facility.zone)} ({facility.timezone})\n"
+        "CONFIDENTIAL - protected health information"
+    )
 
 
 def header_lines(

@@ -38,8 +38,8 @@ from mar_desktop.reports.pdfkit import (
     Run,
     TextCell,
     header_lines,
-    local_text,
     plain_ok,
+    printed_by_text,
     styles,
     text_cell,
 )
@@ -347,11 +347,7 @@ def render_shift_sheet(
     Raises :class:`~mar_desktop.errors.ValidationError` for an unknown page size."""
     zone = data.facility.zone
     who = data.printed_by
-    printed = (
-        f"Printed by {who.full_name}{', ' + who.credentials if who.credentials else ''}\n"
-        f"{local_text(data.printed_at, zone)} ({data.facility.timezone})\n"
-        "CONFIDENTIAL - protected health information"
-    )
+    printed = printed_by_text(who, data.printed_at, data.facility)
     lines = [
         f"{data.facility.name} · Unit: {data.unit.name}",
         f"{data.window.describe(zone)} · times in {data.facility.timezone}",
