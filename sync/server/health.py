@@ -80,9 +80,11 @@ def timeout_from_env() -> float:
 
 
 def install(app: FastAPI, core: ServerCore, timeout: float | None = None) -> HealthProbe:
-    """Registers ``GET /health`` on ``app`` (call once, from ``create_app``)."""
+    """Registers ``GET /health`` on ``app`` (call once, from ``create_app``); the probe's
+    worker thread is shut down when the application shuts down."""
     probe = HealthProbe(core, timeout_from_env() if timeout is None else timeout)
     app.state.health = probe
+    app.router.on_shutdown.append(probe.close)
 
     @app.get(
         "/health",

@@ -81,6 +81,24 @@ def test_health_is_503_when_postgres_is_not_listening(tmp_path: Path) -> None:
     assert resp.json()["database"] == "unreachable"
 
 
+def test_health_probe_thread_ends_with_the_application(tmp_path: Path) -> None:
+    store = config.open_store(str(tmp_path / "s.sqlite3"))
+    store.migrate()
+    core = ServerCore(store, config.create_server_key(tmp_path / "data"))
+    try:
+        app = create_app(core)
+        with TestClient(app, base_url="https://testserver") as client:
+            assert client.get("/health").status_code == 200
+            assert any(t.name.startswith("mar-health") for t in threading.enumerate())
+        probe: HealthProbe = app.state.health
+        assert probe._pool._shutdown  # type: ignore[attr-defined]
+        for thread in [t for t in threading.enumerate() if t.name.startswith("mar-health")]:
+            thread.join(5)
+        assert not [t for t in threading.enumerate() if t.name.startswith("mar-health")]
+    finally:
+        store.close()
+
+
 def test_health_times_out_on_a_hung_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
