@@ -47,7 +47,7 @@ class HealthProbe:
     def __init__(self, core: ServerCore, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.core = core
         self.timeout = timeout
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="mar-health")
+        self._pool: ThreadPoolExecutor | None = None  # started by the first check
         self._lock = threading.Lock()
         self._pending: Future[int] | None = None
 
@@ -56,6 +56,9 @@ class HealthProbe:
 
     def check(self) -> HealthReport:
         with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="mar-health")
+                self._pending = None
             if self._pending is None or self._pending.done():
                 self._pending = self._pool.submit(self._query)
             pending = self._pending
@@ -68,7 +71,12 @@ class HealthProbe:
         return HealthReport(status="ok", database="ok")
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Ends the worker thread without waiting for a stuck probe. A later check (the same
+        app served again, as test clients do) starts a new one."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def timeout_from_env() -> float:

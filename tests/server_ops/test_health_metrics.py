@@ -90,11 +90,11 @@ def test_health_probe_thread_ends_with_the_application(tmp_path: Path) -> None:
         with TestClient(app, base_url="https://testserver") as client:
             assert client.get("/health").status_code == 200
             assert any(t.name.startswith("mar-health") for t in threading.enumerate())
-        probe: HealthProbe = app.state.health
-        assert probe._pool._shutdown  # type: ignore[attr-defined]
         for thread in [t for t in threading.enumerate() if t.name.startswith("mar-health")]:
             thread.join(5)
         assert not [t for t in threading.enumerate() if t.name.startswith("mar-health")]
+        with TestClient(app, base_url="https://testserver") as client:  # served again
+            assert client.get("/health").status_code == 200
     finally:
         store.close()
 
