@@ -6,35 +6,11 @@ from collections.abc import Iterator
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
+
+from tests.keyrings import MemoryKeyring, SecureMemoryKeyring  # noqa: F401 (re-exported)
 
 
 # --- storage-base: a test keyring (never the real user's) ------------------------------------
-class MemoryKeyring(KeyringBackend):
-    """An in-memory keyring backend for tests. Honest about its priority: it is not secure."""
-
-    priority = 0.1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username), None)
-
-
-class SecureMemoryKeyring(MemoryKeyring):
-    """The same, claiming the priority of an OS keyring (to test the secure path)."""
-
-    priority = 5  # type: ignore[assignment]
-
-
 @pytest.fixture
 def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
     """Makes an in-memory keyring the keyring backend, in insecure (test) mode; restored after."""

@@ -48,25 +48,9 @@ def med_scan(gtin: str, expiry: str) -> str:
 
 
 def _memory_keyring() -> Any:
-    """An in-memory keyring backend holding the copy's key. Not ``tests.conftest``'s: importing
-    that loads pytest (~15 MB) into the process being measured."""
-    from keyring.backend import KeyringBackend
-
-    class MemoryKeyring(KeyringBackend):
-        priority = 0.1  # type: ignore[assignment]
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.store: dict[tuple[str, str], str] = {}
-
-        def get_password(self, service: str, username: str) -> str | None:
-            return self.store.get((service, username))
-
-        def set_password(self, service: str, username: str, password: str) -> None:
-            self.store[(service, username)] = password
-
-        def delete_password(self, service: str, username: str) -> None:
-            self.store.pop((service, username), None)
+    """An in-memory keyring backend holding the copy's key (``tests.keyrings``: no pytest in
+    the process being measured)."""
+    from tests.keyrings import MemoryKeyring
 
     return MemoryKeyring()
 
