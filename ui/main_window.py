@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self.ctx: UiContext | None = None
         self._build: StagedBuild | None = None
         self._sidebar: QFrame | None = None
+        self.nav: dict[str, QPushButton] = {}
         self._open_alerts = 0
         self.bridge: SessionBridge | None = None
         self._sections: list[tuple[str, str, SectionFactory, Permission | None]] = []
@@ -161,7 +162,6 @@ class MainWindow(QMainWindow):
         self._fit_width()
         side = QVBoxLayout(sidebar)
         self.stack = QStackedWidget()
-        self.nav: dict[str, QPushButton] = {}
         self._section_widgets: dict[str, QWidget] = {}
         # The empty frame goes into the window first and each screen is built straight into
         # it: reparenting a built screen makes Qt restyle its whole widget tree again.
@@ -262,7 +262,7 @@ class MainWindow(QMainWindow):
             for widget in (sidebar, *sidebar.findChildren(QWidget)):
                 widget.style().unpolish(widget)
                 widget.style().polish(widget)
-        if "alerts" in getattr(self, "nav", {}):
+        if "alerts" in self.nav:
             self._alerts_counted(self._open_alerts)
         if not narrow:
             sidebar.setFixedWidth(SIDEBAR_WIDE)
