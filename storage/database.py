@@ -3,7 +3,9 @@
 ``connect`` is the only way the project opens the local database; ``open_database`` adds the
 data-folder conventions (file name, key store). Contract:
 
-- Any thread may call them; each thread uses its own connection (``check_same_thread``).
+- Any thread may call them. A connection is used only by the thread that opened it
+  (``check_same_thread``), except one opened with ``shared=True``: its owner (the ledger
+  writer) lets several threads use it, strictly one at a time under its own lock.
 - The SQLCipher library is checked first (major version ≥ 4; HMAC-SHA512 page HMAC on; page
   size 4096; no plaintext header), else :class:`StorageError`.
 - An existing file is inspected and its key proved on an *immutable, read-only* connection
@@ -352,9 +354,9 @@ def _configure(conn: Connection, key: bytes) -> None:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
-def _open_rw(path: Path, key: bytes) -> Connection:
+def _open_rw(path: Path, key: bytes, *, shared: bool) -> Connection:
     conn = sqlcipher3.connect(
-        _uri(path, "mode=rw"), uri=True, isolation_level=None, check_same_thread=True
+        _uri(path, "mode=rw"), uri=True, isolation_level=None, check_same_thread=not shared
     )
     try:
         _configure(conn, key)
@@ -378,18 +380,18 @@ def check_space(folder: Path) -> None:
         raise DiskFull(_MSG_DISK_FULL)
 
 
-def _open_existing(path: Path, key: bytes) -> Connection:
+def _open_existing(path: Path, key: bytes, *, shared: bool) -> Connection:
     inspect_file(path)
     prove_key(path, key)
     check_writable(path)
     check_space(path.parent)
     try:
-        return _open_rw(path, key)
+        return _open_rw(path, key, shared=shared)
     except sqlcipher3.Error as exc:
         raise StorageError("The database could not be opened.") from exc
 
 
-def _create(path: Path, key: bytes) -> Connection:
+def _create(path: Path, key: bytes, *, shared: bool) -> Connection:
     folder = path.parent
     if not folder.is_dir():
         raise StorageError("The data folder does not exist.")
@@ -410,7 +412,7 @@ def _create(path: Path, key: bytes) -> Connection:
         raise _os_error(exc, StorageError("The database file could not be created.")) from exc
     os.close(fd)
     try:
-        conn = _open_rw(path, key)
+        conn = _open_rw(path, key, shared=shared)
         if path.stat().st_size == 0:  # WAL switch writes page 1; make sure it did
             raise StorageError("The new database could not be written.")
     except BaseException:
@@ -422,8 +424,13 @@ def _create(path: Path, key: bytes) -> Connection:
     return conn
 
 
-def connect(path: Path, key: bytes, *, create: bool = False) -> Connection:
+def connect(
+    path: Path, key: bytes, *, create: bool = False, shared: bool = False
+) -> Connection:
     """Opens (or, with ``create``, creates) the encrypted database at ``path``.
+
+    ``shared``: the connection may be used from any thread; the caller must then serialise
+    every use of it (one lock around each statement sequence) — only the ledger writer does.
 
     Raises a :class:`~mar_desktop.errors.StorageError` subclass (``DatabaseMissing``,
     ``WrongKey``, ``NotADatabase``, ``DiskFull``, ``ReadOnlyStorage``); the files on disk are
@@ -433,10 +440,10 @@ def connect(path: Path, key: bytes, *, create: bool = False) -> Connection:
         raise ValueError("the database key is 32 raw bytes")
     check_library()
     if path.exists() or path.is_symlink():
-        return _open_existing(path, key)
+        return _open_existing(path, key, shared=shared)
     if not create:
         raise DatabaseMissing("There is no MAR Desktop database in this data folder yet.")
-    return _create(path, key)
+    return _create(path, key, shared=shared)
 
 
 def database_path(data_dir: Path) -> Path:

@@ -2,9 +2,13 @@
 
 Contract:
 
-- One writer connection per database, owned by one dedicated thread (``mar-ledger-writer``);
-  :meth:`Ledger.append`, :meth:`Ledger.ingest` and :meth:`Ledger.entry` may be called from any
-  thread and run there one at a time, so appends are serialised and chain heads stay exact.
+- One writer connection per database (opened ``shared``), guarded by one lock:
+  :meth:`Ledger.append`, :meth:`Ledger.ingest`, :meth:`Ledger.entry`… may be called from any
+  thread (never the GUI thread) and run on the calling thread one at a time, so appends are
+  serialised and chain heads stay exact. Running on the caller's thread rather than handing
+  each call to a writer thread saves a thread switch per record (~0.1 ms, a third of a bare
+  commit). Only :meth:`Ledger.ingest_later` queues work, on one ``mar-ledger-writer`` thread
+  started on its first use and shut down by :meth:`Ledger.close`.
 - ``append`` validates every body first (``ValidationError``; nothing written), then in ONE
   ``BEGIN IMMEDIATE`` transaction numbers, links and signs each draft, inserts it into the
   ``ledger`` or ``audit`` table and folds ledger entries into the projections, and COMMITs
@@ -102,34 +106,29 @@ def _storage_error(exc: BaseException) -> BaseException:
 
 
 class Ledger:
-    """Implements :class:`mar_desktop.ports.LedgerWriter` on a dedicated writer thread.
+    """Implements :class:`mar_desktop.ports.LedgerWriter` on one lock-guarded connection.
 
-    ``open_connection`` runs on the writer thread and returns the migrated connection the
-    writer keeps (``storage.local_store`` passes one that connects and migrates).
+    ``open_connection`` runs on the constructing thread and returns the migrated connection,
+    opened ``shared`` (``storage.local_store`` passes one that connects and migrates); the
+    ledger owns and closes it.
     """
 
     def __init__(self, open_connection: Callable[[], Connection], clock: Clock) -> None:
         self._clock = clock
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mar-ledger-writer")
-        self._thread_id: int | None = None
+        self._lock = threading.RLock()
         self._heads: dict[Chain, tuple[int, str]] | None = None
         self._closed = False
         self._read_model: Callable[[Connection], ReadModel] | None = None
-
-        def start() -> tuple[Connection, DeviceIdentity]:
-            self._thread_id = threading.get_ident()
-            conn = open_connection()
-            try:
-                return conn, load_identity(conn)
-            except BaseException:
-                conn.close()
-                raise
-
+        conn = open_connection()
         try:
-            self._conn, self._identity = self._executor.submit(start).result()
+            self._identity = load_identity(conn)
         except BaseException:
-            self._executor.shutdown(wait=True)
+            conn.close()
             raise
+        self._conn = conn
+        # Threads start on the first submit only: a ledger that never ingests in the
+        # background never has a thread of its own.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mar-ledger-writer")
 
     # --- LedgerWriter ---------------------------------------------------------------------------
     @property
@@ -164,7 +163,8 @@ class Ledger:
         self, decide: Callable[[ReadModel], Sequence[EntryDraft]]
     ) -> list[Entry]:
         """See :meth:`mar_desktop.ports.LedgerWriter.append_decided`. ``decide`` runs on the
-        writer thread; its reads see the writer connection's warm page cache."""
+        calling thread under the writer lock; its reads see the writer connection's warm page
+        cache and nothing can be appended between its reads and the append."""
         if self._read_model is None:
             raise StorageError("This ledger has no read model bound.")
         return self._on_writer(self._decide_and_append, decide)
@@ -189,20 +189,22 @@ class Ledger:
     def ingest_later(self, checked: Sequence[Item]) -> Future[int]:
         """:meth:`ingest` of entries whose bodies the caller validated already (each paired
         with its ``kinds.parse_body`` model, or planned by :func:`storage.projection_plan.plan`),
-        queued on the writer thread; returns at once.
+        queued on the ``mar-ledger-writer`` thread; returns at once.
 
         The future gives the count of new entries or raises as ``ingest`` does. Used by sync
-        to store one batch while it verifies the next. Call from any thread but the writer.
+        to store one batch while it verifies the next. Batches are stored in the order queued;
+        :meth:`close` lets the queued ones finish first.
         """
-        if self._closed:
-            raise StorageError("The database is closed.")
-        return self._executor.submit(self._ingest, list(checked))
+        with self._lock:
+            if self._closed:
+                raise StorageError("The database is closed.")
+            return self._executor.submit(self._locked, self._ingest, list(checked))
 
     @contextlib.contextmanager
     def bulk_ingest(self, cache_kib: int = BULK_CACHE_KIB) -> Iterator[None]:
         """A larger page cache on the writer connection while many batches are ingested (a new
         tablet's first sync): index pages stay in memory between batches. The cache goes back
-        to its size before on exit (its pages are freed). Any thread but the writer."""
+        to its size before on exit (its pages are freed)."""
         before = self._on_writer(lambda: int(self._conn.execute("PRAGMA cache_size").fetchone()[0]))
         self._on_writer(lambda: self._conn.execute(f"PRAGMA cache_size = {-int(cache_kib)}"))
         try:
@@ -216,22 +218,28 @@ class Ledger:
         return self._on_writer(lambda: self._load_heads()[chain])
 
     def close(self) -> None:
-        """Closes the writer connection and stops the writer thread. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            self._executor.submit(self._conn.close).result()
-        finally:
-            self._executor.shutdown(wait=True)
+        """Lets queued :meth:`ingest_later` batches finish, stops the writer thread and closes
+        the connection; later calls raise StorageError. Idempotent; any thread."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._executor.shutdown(wait=True)  # outside the lock: queued batches need it
+        with self._lock:
+            self._conn.close()
 
-    # --- on the writer thread -------------------------------------------------------------------
+    # --- under the writer lock ------------------------------------------------------------------
     def _on_writer(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._closed:
-            raise StorageError("The database is closed.")
-        if threading.get_ident() == self._thread_id:
+        """``fn(*args)`` under the writer lock, on this thread; StorageError once closed."""
+        with self._lock:
+            if self._closed:
+                raise StorageError("The database is closed.")
             return fn(*args)
-        return self._executor.submit(fn, *args).result()
+
+    def _locked(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` under the writer lock even while closing (queued batches only)."""
+        with self._lock:
+            return fn(*args)
 
     def _load_heads(self) -> dict[Chain, tuple[int, str]]:
         if self._heads is None:

@@ -98,7 +98,7 @@ class LocalStore:
         key = keystore if isinstance(keystore, bytes) else keystore.load_or_create()
 
         def open_new() -> Connection:
-            conn = connect(path, key, create=True)
+            conn = connect(path, key, create=True, shared=True)
             try:
                 migrate(conn)
                 init_device(conn, facility_id, clock)
@@ -121,7 +121,7 @@ class LocalStore:
         key = keystore if isinstance(keystore, bytes) else keystore.load_existing()
 
         def open_existing() -> Connection:
-            conn = connect(path, key)
+            conn = connect(path, key, shared=True)
             try:
                 migrate(conn)
             except BaseException:

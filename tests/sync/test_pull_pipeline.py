@@ -206,7 +206,7 @@ def test_a_long_pull_restores_the_switch_interval_and_the_writer_cache(
 ) -> None:
     def cache_size() -> int:
         return int(
-            target.ledger._on_writer(  # the writer's own connection, on its thread
+            target.ledger._on_writer(  # the writer connection, under its lock
                 lambda: target.ledger._conn.execute("PRAGMA cache_size").fetchone()[0]
             )
         )
