@@ -1,26 +1,37 @@
 """Budget: record one administration durably (validate, sign, ledger + audit + projections,
-commit): median ≤ 2 ms and ≤ 3× a bare single-row SQLCipher insert+commit in the same run."""
+commit): median ≤ 2 ms and ≤ 3× a bare single-row SQLCipher insert+commit in the same run.
+
+The two are measured in turn — one bare commit, one record, one bare commit… — so both see
+the same disk and CPU noise: an fsync that is slow for a minute slows both, and the ratio
+compares like with like.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import tempfile
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from mar_desktop.clinical.schedule import expand_schedule
 from mar_desktop.demo.history import scan_string
-from mar_desktop.model import Outcome
+from mar_desktop.model import Outcome, Resident
+from mar_desktop.permissions import Principal
 from mar_desktop.services.recording import AdministrationRequest, RecordingService
+from mar_desktop.views import OrderState
 from storage.database import connect
 from tests.bench.table import Figure, median, p99, timed_ms
-from tests.integration.conftest import make_world
+from tests.integration.conftest import World, make_world
 
 RUNS = 400
 
 
-def bare_commit_ms(folder: Path, runs: int = RUNS) -> list[float]:
-    conn = connect(folder / "bare.db", secrets.token_bytes(32), create=True)
+@contextlib.contextmanager
+def bare_commit(folder: Path, name: str = "bare.db") -> Iterator[Callable[[], None]]:
+    """One durable single-row insert+commit per call, on a fresh encrypted database."""
+    conn = connect(folder / name, secrets.token_bytes(32), create=True)
     conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)")
     payload = b"x" * 700
 
@@ -30,13 +41,15 @@ def bare_commit_ms(folder: Path, runs: int = RUNS) -> list[float]:
         conn.execute("COMMIT")
 
     try:
-        return timed_ms(one, runs)
+        yield one
     finally:
         conn.close()
 
 
-def record_ms(folder: Path, runs: int = RUNS) -> list[float]:
+def record_and_bare_ms(folder: Path, runs: int = RUNS) -> tuple[list[float], list[float]]:
+    """(record samples, bare commit samples), ``runs`` each, taken alternately."""
     world = make_world(folder, residents_per_unit=20)
+    bare_samples: list[float] = []
     try:
         read = world.ports.reader()
         facility = read.facility()
@@ -59,41 +72,64 @@ def record_ms(folder: Path, runs: int = RUNS) -> list[float]:
         service = RecordingService(world.ports)
         nurse = world.principal("nurse")
         samples: list[float] = []
-        for slot, state in slots:
-            world.clock.set(slot + timedelta(minutes=2))
-            resident = residents[state.order.resident_id]
-            request = AdministrationRequest(
-                resident_id=resident.resident_id,
-                order_id=state.order.order_id,
-                outcome=Outcome.GIVEN,
-                scheduled_for=slot,
-                wristband_scan=resident.wristband_id,
-                medication_scan=scan_string(state.order),
-                allergy_acknowledged=True,
-            )
-            samples.extend(timed_ms(lambda r=request: service.record_administration(nurse, r), 1))
-        return samples
+        with bare_commit(folder) as bare:
+            for slot, state in slots:
+                bare_samples.extend(timed_ms(bare, 1))
+                record = _recorder(world, service, nurse, residents, slot, state)
+                samples.extend(timed_ms(record, 1))
+        return samples, bare_samples
     finally:
         world.store.close()
+
+
+def _recorder(
+    world: World,
+    service: RecordingService,
+    nurse: Principal,
+    residents: dict[str, Resident],
+    slot: datetime,
+    state: OrderState,
+) -> Callable[[], object]:
+    """Sets the clock two minutes past ``slot``; the call that records its dose, scanned."""
+    world.clock.set(slot + timedelta(minutes=2))
+    resident = residents[state.order.resident_id]
+    request = AdministrationRequest(
+        resident_id=resident.resident_id,
+        order_id=state.order.order_id,
+        outcome=Outcome.GIVEN,
+        scheduled_for=slot,
+        wristband_scan=resident.wristband_id,
+        medication_scan=scan_string(state.order),
+        allergy_acknowledged=True,
+    )
+    return lambda: service.record_administration(nurse, request)
 
 
 def run() -> list[Figure]:
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:
         folder = Path(tmp)
-        bare = bare_commit_ms(folder)
-        record = record_ms(folder)
+        record, bare = record_and_bare_ms(folder)
+        with bare_commit(folder, "bare_in_a_row.db") as one:
+            in_a_row = median(timed_ms(one, RUNS))
     bare_median = median(bare)
     rec_median = median(record)
     ratio = rec_median / bare_median
     return [
-        Figure("bare SQLCipher insert+commit (median)", bare_median, "ms", "reference", True),
+        Figure(
+            "bare SQLCipher insert+commit (median)",
+            bare_median,
+            "ms",
+            "reference",
+            True,
+            "taken in turn with the records",
+        ),
         Figure(
             "record administration, durable (median)",
             rec_median,
             "ms",
-            "<= 2 ms",
-            rec_median <= 2.0,
-            f"{ratio:.1f}x bare (<= 3x: {'ok' if ratio <= 3 else 'OVER'})",
+            "<= 2 ms and <= 3x bare",
+            rec_median <= 2.0 and ratio <= 3,
+            f"{ratio:.2f}x bare",
         ),
         Figure(
             "record administration, durable (p99)",
@@ -102,5 +138,13 @@ def run() -> list[Figure]:
             "-",
             True,
             f"bare p99 {p99(bare):.2f} ms",
+        ),
+        Figure(
+            "bare insert+commit, back to back (median)",
+            in_a_row,
+            "ms",
+            "-",
+            True,
+            f"record = {rec_median / in_a_row:.2f}x this",
         ),
     ]
