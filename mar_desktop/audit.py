@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from mar_desktop.envelope import AUDIT_PREFIX, Actor, EntryDraft
-from mar_desktop.kinds import AuditEvent, body_json
+from mar_desktop.kinds import AuditEvent, draft
 from mar_desktop.permissions import Principal
 
 # Actions (the part after "audit." in the kind). Listed so a typo is a test failure, not a gap.
@@ -111,7 +111,7 @@ def audit_draft(
         after=_plain(after),
         detail=detail,
     )
-    return EntryDraft(kind=AUDIT_PREFIX + action, actor=actor, body=body_json(body))
+    return draft(AUDIT_PREFIX + action, actor, body)
 
 
 def audit_for(principal: Principal, action: str, **fields: Any) -> EntryDraft:

@@ -13,7 +13,7 @@ starts with ``audit.``. Each device keeps one of each, each with its own gapless
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -58,12 +58,18 @@ SYSTEM_ACTOR = Actor(user_id="system", role="system")
 
 @dataclass(frozen=True, slots=True)
 class EntryDraft:
-    """What a service wants recorded; the storage layer seals it into the chain."""
+    """What a service wants recorded; the storage layer seals it into the chain.
+
+    ``model``: the validated, frozen body model that ``body`` is the JSON form of, when the
+    draft was made from one by :func:`mar_desktop.kinds.draft` (storage then skips validating
+    ``body`` a second time). Set it nowhere else; leave it None for a plain dict body.
+    """
 
     kind: str
     actor: Actor
     body: dict[str, Any]
     entry_id: str | None = None
+    model: object | None = field(default=None, compare=False, repr=False)
 
     @property
     def chain(self) -> Chain:

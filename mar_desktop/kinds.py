@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 from pydantic import ValidationError as PydanticValidationError
 
+from mar_desktop.envelope import Actor, EntryDraft
 from mar_desktop.errors import ValidationError
 from mar_desktop.model import (
     Facility,
@@ -280,6 +281,16 @@ def body_json(body: Body) -> dict[str, Any]:
     return body.model_dump(mode="json")
 
 
+def draft(kind: str, actor: Actor, body: Body, entry_id: str | None = None) -> EntryDraft:
+    """The draft recording ``body`` (already validated: it is a model) as a ``kind`` entry.
+
+    Raises ValidationError if ``body`` is not the model of ``kind``. The draft keeps the model,
+    so the ledger does not validate its JSON again."""
+    if type(body) is not body_type(kind):
+        raise ValidationError(f"{kind}: the body is a {type(body).__name__}")
+    return EntryDraft(kind, actor, body_json(body), entry_id, model=body)
+
+
 def body_type(kind: str) -> type[Body]:
     if kind.startswith(AUDIT_KIND_PREFIX):
         return AuditEvent
@@ -304,5 +315,6 @@ __all__ = [name for name in globals() if name.isupper() or name[:1].isupper()] +
     "Name",
     "body_json",
     "body_type",
+    "draft",
     "parse_body",
 ]

@@ -36,7 +36,7 @@ import sqlcipher3
 from mar_desktop.clock import Clock
 from mar_desktop.envelope import GENESIS, Chain, Entry, EntryDraft, chain_of, parse_raw, seal
 from mar_desktop.errors import Conflict, StorageError
-from mar_desktop.kinds import Body, body_json, parse_body
+from mar_desktop.kinds import Body, body_json, body_type, parse_body
 from mar_desktop.ports import ReadModel
 from mar_desktop.signing import DeviceSigner
 from storage.database import Connection, translate
@@ -74,9 +74,15 @@ class DeviceIdentity:
 
 
 def _prepare(drafts: Sequence[EntryDraft]) -> list[tuple[EntryDraft, Body]]:
-    """Validates each draft's body against its kind (ValidationError) and normalises it."""
+    """Each draft with its body model: a draft from :func:`mar_desktop.kinds.draft` carries
+    its validated model and the model's JSON already; any other body is validated against its
+    kind (ValidationError) and replaced by the model's JSON."""
     prepared: list[tuple[EntryDraft, Body]] = []
     for draft in drafts:
+        model = draft.model
+        if type(model) is body_type(draft.kind):
+            prepared.append((draft, model))
+            continue
         model = parse_body(draft.kind, draft.body)
         normalised = EntryDraft(draft.kind, draft.actor, body_json(model), draft.entry_id)
         prepared.append((normalised, model))

@@ -311,7 +311,7 @@ class AccountService(Service):
         body = kinds.UserChanged(before=before, after=after, reason=reason)
         self._append(
             [
-                EntryDraft(kinds.USER_CHANGED, principal.actor, kinds.body_json(body)),
+                kinds.draft(kinds.USER_CHANGED, principal.actor, body),
                 audit.audit_for(
                     principal,
                     action,

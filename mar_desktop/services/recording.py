@@ -151,7 +151,7 @@ class RecordingService(Service):
             note=req.note.strip(),
         )
         drafts = [
-            EntryDraft(kinds.ADMINISTRATION_RECORDED, principal.actor, kinds.body_json(body)),
+            kinds.draft(kinds.ADMINISTRATION_RECORDED, principal.actor, body),
             audit.audit_for(
                 principal,
                 audit.RECORD_CREATED,
@@ -267,7 +267,7 @@ class RecordingService(Service):
         body = kinds.AlertAcknowledged(alert_id=alert_id, comment=nonblank(comment, "Comment"))
         return self._append(
             [
-                EntryDraft(kinds.ALERT_ACKNOWLEDGED, principal.actor, kinds.body_json(body)),
+                kinds.draft(kinds.ALERT_ACKNOWLEDGED, principal.actor, body),
                 audit.audit_for(
                     principal,
                     audit.ALERT_ACKNOWLEDGED,
@@ -301,7 +301,7 @@ class RecordingService(Service):
     ) -> Entry:
         return self._append(
             [
-                EntryDraft(kind, principal.actor, kinds.body_json(body)),
+                kinds.draft(kind, principal.actor, body),
                 audit.audit_for(
                     principal,
                     action,

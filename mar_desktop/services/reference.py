@@ -58,7 +58,7 @@ class ReferenceService(Service):
         body = kinds.SettingsChanged(before=before, after=settings)
         entries = self._append(
             [
-                EntryDraft(kinds.SETTINGS_CHANGED, principal.actor, kinds.body_json(body)),
+                kinds.draft(kinds.SETTINGS_CHANGED, principal.actor, body),
                 audit.audit_for(
                     principal,
                     audit.SETTINGS_CHANGED,
@@ -281,7 +281,7 @@ class ReferenceService(Service):
         after: dict[str, object] | None = None,
         detail: str = "",
     ) -> Entry:
-        ledger_draft = EntryDraft(kind, principal.actor, kinds.body_json(body))
+        ledger_draft = kinds.draft(kind, principal.actor, body)
         audit_draft = audit.audit_for(
             principal,
             action,

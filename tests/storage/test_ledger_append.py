@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from mar_desktop import kinds
 from mar_desktop.chain import check_signature
 from mar_desktop.clock import FakeClock
 from mar_desktop.envelope import GENESIS, EntryDraft, parse_raw
 from mar_desktop.errors import Conflict, IntegrityError, ValidationError
+from mar_desktop.model import Unit
 from mar_desktop.signing import load_public_key
 from storage.local_store import LocalStore
 from tests import factories as f
@@ -177,3 +179,30 @@ def test_ingest_refuses_changed_bytes_and_forks(
     with pytest.raises(IntegrityError):
         store.ledger.ingest([*entries[3:], forged])
     assert store.ledger.ingest(entries[3:]) == len(entries) - 3
+
+
+def test_a_draft_made_from_a_model_is_stored_as_its_json(store: LocalStore) -> None:
+    body = kinds.UnitCreated(unit=Unit(unit_id="u-model", name="East Wing"))
+    made = kinds.draft(kinds.UNIT_CREATED, f.NURSE, body)
+    assert made.model is body and made.body == kinds.body_json(body)
+    [entry] = store.ledger.append([made])
+    assert entry.body == kinds.body_json(body)
+    assert [u.name for u in store.reader().units()] == ["East Wing"]
+
+
+def test_a_draft_whose_model_is_not_its_kinds_is_validated_as_a_dict(store: LocalStore) -> None:
+    wrong = kinds.UnitCreated(unit=Unit(unit_id="u-x", name="East Wing"))
+    good = f.audit("login")
+    # a model of another kind is ignored: the body itself is validated as an audit event
+    odd = EntryDraft(good.kind, good.actor, good.body, model=wrong)
+    [entry] = store.ledger.append([odd])
+    assert entry.body == good.body
+    bad = EntryDraft(good.kind, good.actor, {"nonsense": 1}, model=wrong)
+    with pytest.raises(ValidationError):
+        store.ledger.append([bad])
+
+
+def test_kinds_draft_refuses_a_model_of_another_kind() -> None:
+    body = kinds.UnitCreated(unit=Unit(unit_id="u-y", name="East Wing"))
+    with pytest.raises(ValidationError, match="UnitCreated"):
+        kinds.draft(kinds.RESIDENT_ADMITTED, f.NURSE, body)
