@@ -104,6 +104,7 @@ class RecordingService(Service):
         records = read.administrations(
             since=min(anchor, administered_at) - _DAY,
             until=max(anchor, administered_at) + _DAY,
+            resident_ids=[resident.resident_id],
             order_ids=[order.order_id],
         )
         check = rules.check_administration(
