@@ -50,9 +50,12 @@ class FakeClock:
 
 def utc_iso(moment: datetime) -> str:
     """RFC 3339 UTC with microseconds and a ``Z``: the one time format of the ledger."""
-    if moment.tzinfo is None:
+    zone = moment.tzinfo
+    if zone is None:
         raise ValueError("naive datetime: the ledger needs an aware UTC time")
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    if zone is not UTC:  # most times are UTC already (the clock's, the parsed ledger's)
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_utc(text: str) -> datetime:
