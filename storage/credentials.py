@@ -25,7 +25,8 @@ from mar_desktop.envelope import Entry, parse_raw
 from mar_desktop.errors import Conflict, StorageError
 from mar_desktop.people.credentials import CredentialRecord
 from mar_desktop.people.throttle import ThrottleState
-from storage.database import Connection, PerThreadConnections, translate
+from storage.database import Connection, PerThreadConnections
+from storage.database_errors import translate
 
 _LATEST = (
     "SELECT record FROM credential_records WHERE user_id = ?"

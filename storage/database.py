@@ -25,18 +25,17 @@ data-folder conventions (file name, key store). Contract:
 
 Errors (all :class:`~mar_desktop.errors.StorageError`): ``DatabaseMissing``, ``KeyMissing``,
 ``WrongKey``, ``NotADatabase``, ``DiskFull``, ``ReadOnlyStorage``; later writes are mapped the
-same way by :func:`storage_errors` / :func:`translate`.
+same way by :func:`storage.database_errors.storage_errors` / ``translate``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -50,6 +49,19 @@ from mar_desktop.errors import (
     StorageError,
     WrongKey,
 )
+from storage.database_errors import (
+    MSG_DAMAGED,
+    MSG_DISK_FULL,
+    MSG_NOT_A_DB,
+    MSG_READ_ONLY,
+    MSG_WRONG_KEY,
+    SQLITE_NOTADB,
+    code_from_message,
+    disk_is_full,
+    os_error,
+    primary_code,
+    translate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +72,6 @@ SIDE_SUFFIXES = ("-wal", "-shm")
 PLAINTEXT_HEADER = b"SQLite format 3\x00"
 FILE_SIZE_UNIT = 1024
 BUSY_TIMEOUT_MS = 5000
-LOW_SPACE_BYTES = 64 * 1024
 PROVE_KEY_ATTEMPTS = 3
 PROVE_KEY_RETRY_SECONDS = 0.02
 REQUIRED_CIPHER_SETTINGS = {
@@ -69,36 +80,6 @@ REQUIRED_CIPHER_SETTINGS = {
     "cipher_hmac_algorithm": "HMAC_SHA512",
     "cipher_plaintext_header_size": "0",
 }
-
-# SQLite primary result codes (extended codes carry these in the low byte).
-SQLITE_PERM = 3
-SQLITE_BUSY = 5
-SQLITE_LOCKED = 6
-SQLITE_READONLY = 8
-SQLITE_IOERR = 10
-SQLITE_CORRUPT = 11
-SQLITE_FULL = 13
-SQLITE_CANTOPEN = 14
-SQLITE_NOTADB = 26
-
-_MSG_DISK_FULL = "The disk is full; the last action was not saved. Free some space and try again."
-_MSG_READ_ONLY = (
-    "The database file or its folder is read-only; nothing can be saved. "
-    "Ask your administrator to check the storage."
-)
-_MSG_NOT_A_DB = (
-    "This file is not an MAR Desktop database (or it is damaged). It was left untouched; "
-    "contact your administrator."
-)
-_MSG_DAMAGED = (
-    "The MAR Desktop database is damaged and cannot be read safely. It was left untouched; "
-    "contact your administrator."
-)
-_MSG_WRONG_KEY = (
-    "The key in this computer's key store does not open this database (or the database's "
-    "first page is damaged). It was left untouched; contact your administrator."
-)
-
 
 class KeySource(Protocol):
     """What :func:`open_database` needs from a key store (``storage.keystore.KeyStore``)."""
@@ -110,95 +91,6 @@ class KeySource(Protocol):
     def load_or_create(self) -> bytes: ...
 
 
-# --- error translation ---------------------------------------------------------------------------
-def _primary_code(exc: BaseException) -> int | None:
-    code = getattr(exc, "sqlite_errorcode", None)
-    return code & 0xFF if isinstance(code, int) else None
-
-
-def _code_from_message(exc: BaseException) -> int | None:
-    """Fallback for sqlcipher3 builds whose exceptions lack ``sqlite_errorcode``."""
-    text = str(exc).lower()
-    for needle, code in (
-        ("database or disk is full", SQLITE_FULL),
-        ("readonly database", SQLITE_READONLY),
-        ("file is not a database", SQLITE_NOTADB),
-        ("disk image is malformed", SQLITE_CORRUPT),
-        ("disk i/o error", SQLITE_IOERR),
-        ("unable to open database", SQLITE_CANTOPEN),
-        ("database is locked", SQLITE_BUSY),
-    ):
-        if needle in text:
-            return code
-    return None
-
-
-def _disk_is_full(folder: Path | None) -> bool:
-    if folder is None:
-        return False
-    try:
-        stats = os.statvfs(folder)
-    except OSError:
-        return False
-    return stats.f_bavail * stats.f_frsize < LOW_SPACE_BYTES
-
-
-def translate(exc: BaseException, folder: Path | None = None) -> StorageError | None:
-    """The :class:`StorageError` for a storage-level SQLite failure, else ``None``.
-
-    ``None`` means the exception is not about the storage (e.g. a constraint or SQL error) and
-    should propagate unchanged. The result's message never contains SQL text or data. With
-    ``folder`` (the database's folder), an I/O error on a disk with no space left is
-    ``DiskFull`` (SQLite reports a ``-shm`` it cannot grow as an I/O error).
-    """
-    if not isinstance(exc, sqlcipher3.Error):
-        return None
-    code = _primary_code(exc)
-    if code is None:
-        code = _code_from_message(exc)
-    if code == SQLITE_FULL or (code == SQLITE_IOERR and _disk_is_full(folder)):
-        return DiskFull(_MSG_DISK_FULL)
-    if code in (SQLITE_READONLY, SQLITE_PERM):
-        return ReadOnlyStorage(_MSG_READ_ONLY)
-    if code == SQLITE_NOTADB:
-        return NotADatabase(_MSG_NOT_A_DB)
-    if code == SQLITE_CORRUPT:
-        return NotADatabase(_MSG_DAMAGED)
-    if code in (SQLITE_BUSY, SQLITE_LOCKED):
-        return StorageError("The database is busy in another program. Try again in a moment.")
-    if code == SQLITE_IOERR:
-        return StorageError("The database could not be read or written (input/output error).")
-    if code == SQLITE_CANTOPEN:
-        return StorageError("The database file could not be opened.")
-    return None
-
-
-@contextlib.contextmanager
-def storage_errors(folder: Path | None = None) -> Iterator[None]:
-    """Re-raises storage-level SQLite failures inside the block as :class:`StorageError`.
-
-    For writers on an open connection: ``with storage_errors(): conn.execute(...)``. A full disk
-    becomes ``DiskFull``, a read-only file ``ReadOnlyStorage``, a damaged page
-    ``NotADatabase``; other SQLite errors propagate unchanged.
-    """
-    try:
-        yield
-    except sqlcipher3.Error as exc:
-        mapped = translate(exc, folder)
-        if mapped is None:
-            raise
-        raise mapped from exc
-
-
-def _os_error(exc: OSError, default: StorageError) -> StorageError:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return DiskFull(_MSG_DISK_FULL)
-    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return ReadOnlyStorage(_MSG_READ_ONLY)
-    return default
-
-
-# --- library checks ------------------------------------------------------------------------------
 def _key_pragma(key: bytes) -> str:
     return f"PRAGMA key = \"x'{key.hex()}'\""
 
@@ -262,7 +154,7 @@ def inspect_file(path: Path) -> None:
     never be used).
     """
     if not path.is_file():
-        raise NotADatabase(_MSG_NOT_A_DB)
+        raise NotADatabase(MSG_NOT_A_DB)
     try:
         with path.open("rb") as fh:
             head = fh.read(len(PLAINTEXT_HEADER))
@@ -273,7 +165,7 @@ def inspect_file(path: Path) -> None:
     has_wal = wal.is_file() and wal.stat().st_size > 0
     if size == 0 or (size % FILE_SIZE_UNIT != 0 and not has_wal):
         # With a WAL, an odd size may be a checkpoint cut short by a full disk: SQLite decides.
-        raise NotADatabase(_MSG_DAMAGED if size else _MSG_NOT_A_DB)
+        raise NotADatabase(MSG_DAMAGED if size else MSG_NOT_A_DB)
     if head == PLAINTEXT_HEADER:
         raise NotADatabase(
             "This file is an unencrypted database, which MAR Desktop refuses to use. It was "
@@ -310,9 +202,9 @@ def _prove_key_once(path: Path, key: bytes) -> None:
         conn.execute(_key_pragma(key))
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlcipher3.Error as exc:
-        code = _primary_code(exc)
-        if code == SQLITE_NOTADB or (code is None and _code_from_message(exc) == SQLITE_NOTADB):
-            raise WrongKey(_MSG_WRONG_KEY) from exc
+        code = primary_code(exc)
+        if code == SQLITE_NOTADB or (code is None and code_from_message(exc) == SQLITE_NOTADB):
+            raise WrongKey(MSG_WRONG_KEY) from exc
         # Page 1 decrypted, so the key is right. Anything else (e.g. a main file that looks
         # short because an interrupted checkpoint's pages are still in the WAL) is for the
         # read-write connection, which sees the WAL, to judge.
@@ -329,14 +221,14 @@ def check_writable(path: Path) -> None:
     """
     folder = path.parent
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise ReadOnlyStorage(_MSG_READ_ONLY)
+        raise ReadOnlyStorage(MSG_READ_ONLY)
     for candidate in (path, *side_files(path)):
         try:
             fd = os.open(candidate, os.O_RDWR)
         except FileNotFoundError:
             continue
         except OSError as exc:
-            raise _os_error(exc, StorageError("The database file could not be opened.")) from exc
+            raise os_error(exc, StorageError("The database file could not be opened.")) from exc
         os.close(fd)
 
 
@@ -376,8 +268,8 @@ def check_space(folder: Path) -> None:
     Checked before the read-write connection opens, because SQLite creates and sizes the
     ``-wal`` and ``-shm`` files first, and would leave them behind on a full disk.
     """
-    if _disk_is_full(folder):
-        raise DiskFull(_MSG_DISK_FULL)
+    if disk_is_full(folder):
+        raise DiskFull(MSG_DISK_FULL)
 
 
 def _open_existing(path: Path, key: bytes, *, shared: bool) -> Connection:
@@ -396,7 +288,7 @@ def _create(path: Path, key: bytes, *, shared: bool) -> Connection:
     if not folder.is_dir():
         raise StorageError("The data folder does not exist.")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise ReadOnlyStorage(_MSG_READ_ONLY)
+        raise ReadOnlyStorage(MSG_READ_ONLY)
     leftovers = [*side_files(path), path.with_name(path.name + "-journal")]
     if any(p.exists() for p in leftovers):
         raise NotADatabase(
@@ -409,7 +301,7 @@ def _create(path: Path, key: bytes, *, shared: bool) -> Connection:
     except FileExistsError as exc:
         raise StorageError("Another program created the database at the same time.") from exc
     except OSError as exc:
-        raise _os_error(exc, StorageError("The database file could not be created.")) from exc
+        raise os_error(exc, StorageError("The database file could not be created.")) from exc
     os.close(fd)
     try:
         conn = _open_rw(path, key, shared=shared)
@@ -470,7 +362,7 @@ def open_database(data_dir: Path, keystore: KeySource, *, create: bool) -> Conne
     try:
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
-        raise _os_error(exc, StorageError("The data folder could not be created.")) from exc
+        raise os_error(exc, StorageError("The data folder could not be created.")) from exc
     key = keystore.load_or_create()
     return connect(path, key, create=True)
 

@@ -39,7 +39,8 @@ from mar_desktop.errors import Conflict, StorageError
 from mar_desktop.kinds import Body, body_json, body_type, parse_body
 from mar_desktop.ports import ReadModel
 from mar_desktop.signing import DeviceSigner
-from storage.database import Connection, translate
+from storage.database import Connection
+from storage.database_errors import translate
 from storage.ingest import Item, store_batch
 from storage.projections import project
 

@@ -28,7 +28,8 @@ from mar_desktop.clock import Clock, SystemClock, utc_iso
 from mar_desktop.envelope import new_id
 from mar_desktop.errors import DatabaseMissing, StorageError
 from mar_desktop.signing import DeviceSigner
-from storage.database import Connection, connect, database_path, translate
+from storage.database import Connection, connect, database_path
+from storage.database_errors import translate
 from storage.ledger import Ledger
 from storage.migrate import migrate
 from storage.projections_reference import register_device_key

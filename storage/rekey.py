@@ -49,15 +49,8 @@ from typing import Protocol
 import sqlcipher3
 
 from mar_desktop.errors import KeyMissing, StorageError, WrongKey
-from storage.database import (
-    KEY_BYTES,
-    SQLITE_NOTADB,
-    Connection,
-    connect,
-    database_path,
-    prove_key,
-    translate,
-)
+from storage.database import KEY_BYTES, Connection, connect, database_path, prove_key
+from storage.database_errors import SQLITE_NOTADB, translate
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from mar_desktop.clock import utc_iso
 from mar_desktop.envelope import Entry, parse_raw
 from mar_desktop.errors import IntegrityError
 from mar_desktop.signing import DeviceSigner
-from storage.database import Connection, storage_errors
+from storage.database import Connection
+from storage.database_errors import storage_errors
 from storage.ledger import load_identity
 
 LEDGER_BY_TIME = (

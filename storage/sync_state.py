@@ -25,7 +25,8 @@ import sqlcipher3
 from mar_desktop.clock import Clock, SystemClock, utc_iso
 from mar_desktop.envelope import GENESIS, Chain
 from mar_desktop.errors import StorageError
-from storage.database import Connection, PerThreadConnections, translate
+from storage.database import Connection, PerThreadConnections
+from storage.database_errors import translate
 from storage.ledger import DeviceIdentity, load_identity
 from storage.projections_reference import register_device_key
 

@@ -12,7 +12,8 @@ import pytest
 
 from mar_desktop.errors import StorageError
 from storage import database
-from storage.database import check_cipher, check_library, connect, storage_errors
+from storage.database import check_cipher, check_library, connect
+from storage.database_errors import storage_errors
 
 MARKER = "ZZMARKER-Resident-Name"
 PAGE = 4096

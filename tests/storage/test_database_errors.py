@@ -23,7 +23,8 @@ from mar_desktop.errors import (
     WrongKey,
 )
 from storage import database
-from storage.database import connect, open_database, storage_errors, translate
+from storage.database import connect, open_database
+from storage.database_errors import storage_errors, translate
 from storage.keystore import KeyStore
 from tests.conftest import MemoryKeyring
 
