@@ -7,8 +7,9 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from PySide6.QtWidgets import QApplication
@@ -20,6 +21,8 @@ from ui.errors import ErrorPresenter
 from ui.lag import EventLoopLagMonitor
 from ui.main_window import MainWindow
 from ui.tasks import TaskRunner
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -90,15 +93,18 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 def no_io_on_the_gui_thread(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
-    """Every UI test: no database connection is opened and no HTTP request is sent on the GUI
-    thread (SQLite connections only work on the thread that opened them, so this covers every
-    query). This is how sync or database work could block the GUI; the test fails if any
-    screen, callback or timer tries."""
+    """Every UI test: no database connection is opened, nothing is written through the ledger
+    and no HTTP request is sent on the GUI thread. Reader connections only work on the thread
+    that opened them, so the first check covers every read; the ledger's writer connection is
+    shared between threads (under its lock), so its calls are watched themselves. This is how
+    sync or database work could block the GUI; the test fails if any screen, callback or timer
+    tries."""
     import threading
 
     import httpx
 
     import storage.database as database
+    from storage.ledger import Ledger
 
     if not {"window", "qtbot"} & set(request.fixturenames):
         yield  # a test without a GUI (e.g. the demo bootstrap itself) may use the main thread
@@ -121,7 +127,15 @@ def no_io_on_the_gui_thread(
             seen.append("HTTP request")
         return send(self, *args, **kwargs)  # type: ignore[arg-type]
 
+    on_writer = Ledger._on_writer
+
+    def guarded_on_writer(self: Ledger, fn: Callable[..., T], *args: object) -> T:
+        if on_gui():
+            seen.append("ledger write or read on the writer connection")
+        return on_writer(self, fn, *args)
+
     monkeypatch.setattr(database, "check_library", guarded_check_library)
+    monkeypatch.setattr(Ledger, "_on_writer", guarded_on_writer)
     monkeypatch.setattr(httpx.Client, "send", guarded_send)
     yield
     assert not seen, f"on the GUI thread: {sorted(set(seen))}"
