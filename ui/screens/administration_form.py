@@ -1,0 +1,269 @@
+"""What happened to one dose and what the rules need for it: the outcome buttons and the fields
+below them.
+
+Fields appear only when needed: reason code (not given), outside-window reason, PRN reason and
+pain score, vitals (hold parameters), site, dose, witness, allergy acknowledgement, note. The
+hold parameters are checked here, in memory, as the vitals are typed: a value outside the limits
+switches the outcome to Held with reason code "H".
+
+GUI thread only; no worker calls, nothing written, no I/O. The administration screen builds the
+fields per order (:meth:`DoseForm.build`), reads them back to make the request and shows every
+message itself. Shows PHI: :meth:`DoseForm.clear` drops every field at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import InvalidOperation
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mar_desktop.clinical import rules
+from mar_desktop.errors import RuleViolation, ValidationError
+from mar_desktop.model import Order, Outcome, ReasonCode
+from ui.widgets.common import button, label
+
+OUTCOMES = (
+    (Outcome.GIVEN, "✓ Given"),
+    (Outcome.REFUSED, "✕ Refused"),
+    (Outcome.HELD, "‖ Held"),
+    (Outcome.NOT_AVAILABLE, "Unavailable"),
+    (Outcome.AWAY, "Away"),
+    (Outcome.OTHER, "Other"),
+)
+SITES = ("Left upper arm", "Right upper arm", "Abdomen – left", "Abdomen – right",
+         "Left thigh", "Right thigh", "Left buttock", "Right buttock")
+ALLERGY_ACK = "I have checked the allergy warning and will give it"
+
+
+class DoseForm(QWidget):
+    """The outcome row and, in a scroll area below it, the fields of the order being given.
+
+    ``fields`` maps a key ("reason", "outside", "prn_reason", "pain", "vital_<name>", "site",
+    "dose", "witness", "allergy", "note") to its input; only the keys the order needs exist.
+    ``hold`` is true while the vitals typed call for holding the dose.
+    """
+
+    outcome_changed = Signal()  # an outcome tapped; the reason choices already follow it
+    vitals_edited = Signal()  # a vital typed or cleared: the screen calls check_hold()
+    witness_requested = Signal()  # "Witness sign-in…" tapped
+
+    witness_state: QLabel  # set by build() for an order that needs a witness
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._order: Order | None = None
+        self._reason_codes: Sequence[ReasonCode] = ()
+        self.hold = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(10)
+        outcome_row = QGridLayout()  # one row; two rows on a portrait tablet (place_outcomes)
+        self._outcome_grid = outcome_row
+        self._outcome_columns = 0
+        self.outcomes = QButtonGroup(self)
+        self.outcomes.setExclusive(True)
+        self.outcome_buttons: dict[Outcome, Any] = {}
+        for outcome, text in OUTCOMES:
+            kind = "given" if outcome is Outcome.GIVEN else "outcome"
+            choice = button(text, kind, checkable=True, name=f"outcome_{outcome.value}")
+            choice.setMinimumHeight(60)
+            self.outcomes.addButton(choice)
+            self.outcome_buttons[outcome] = choice
+        self.outcomes.buttonClicked.connect(lambda _b: self._outcome_clicked())
+        self.place_outcomes(len(OUTCOMES))
+        layout.addLayout(outcome_row)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        holder = QWidget()
+        self.details = QFormLayout(holder)
+        self.details.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.details.setVerticalSpacing(8)
+        self.scroll_area.setWidget(holder)
+        layout.addWidget(self.scroll_area, 1)
+        self.fields: dict[str, Any] = {}
+
+    def place_outcomes(self, columns: int) -> None:
+        """The outcome buttons in ``columns`` columns ("Given" first and widest). The screen
+        picks the count from its own width."""
+        if columns == self._outcome_columns:
+            return
+        self._outcome_columns = columns
+        grid = self._outcome_grid
+        for index, choice in enumerate(self.outcome_buttons.values()):
+            grid.removeWidget(choice)
+            grid.addWidget(choice, index // columns, index % columns)
+        for col in range(len(OUTCOMES)):
+            grid.setColumnStretch(col, (2 if col == 0 else 1) if col < columns else 0)
+
+    def outcome(self) -> Outcome | None:
+        """The outcome checked, None before one is chosen."""
+        for outcome, widget in self.outcome_buttons.items():
+            if widget.isChecked():
+                return outcome
+        return None
+
+    def _outcome_clicked(self) -> None:
+        self._set_reasons()
+        self.outcome_changed.emit()
+
+    # ---- building -----------------------------------------------------------------------------
+    def _field(self, key: str, caption: str, widget: QWidget) -> None:
+        widget.setObjectName(f"field_{key}")
+        self.fields[key] = widget
+        self.details.addRow(label(caption), widget)
+
+    def build(self, order: Order, reason_codes: Sequence[ReasonCode], *, outside: bool) -> None:
+        """The fields ``order`` needs, after :meth:`clear`; ``outside``: the dose is outside its
+        window, so a reason for that is asked. ``reason_codes``: the facility's list."""
+        self._order = order
+        self._reason_codes = reason_codes
+        reason = QComboBox()
+        self._field("reason", "Reason", reason)
+        if outside:
+            self._field("outside", "Why outside the window", QLineEdit())
+        if order.is_prn:
+            self._field("prn_reason", "PRN reason", QLineEdit())
+            pain = QComboBox()
+            pain.addItem("not assessed", None)
+            for score in range(11):
+                pain.addItem(str(score), score)
+            self._field("pain", "Pain score (0–10)", pain)
+        for vital in dict.fromkeys(p.vital for p in order.hold_parameters):
+            limits = [p for p in order.hold_parameters if p.vital == vital]
+            text = ", ".join(
+                (f"hold below {p.minimum}" if p.minimum is not None else "")
+                + (" / " if p.minimum is not None and p.maximum is not None else "")
+                + (f"hold above {p.maximum}" if p.maximum is not None else "")
+                for p in limits
+            )
+            edit = QLineEdit()
+            edit.setPlaceholderText(text)
+            edit.textChanged.connect(lambda _t: self.vitals_edited.emit())
+            self._field(f"vital_{vital}", rules.VITAL_LABELS.get(vital, vital).capitalize(), edit)
+        if order.site_required:
+            site = QComboBox()
+            site.setEditable(True)
+            site.addItem("")
+            site.addItems(SITES)
+            self._field("site", "Site", site)
+        dose = QLineEdit(f"{order.dose.normalize():f}")
+        self._field("dose", f"Dose ({order.dose_unit})", dose)
+        if order.needs_witness:
+            box = QWidget()
+            row = QHBoxLayout(box)
+            row.setContentsMargins(0, 0, 0, 0)
+            self.witness_state = label("✕ No witness yet")
+            self.witness_state.setObjectName("witnessState")
+            row.addWidget(self.witness_state, 1)
+            row.addWidget(button("Witness sign-in…", "", self.witness_requested.emit,
+                                 name="witnessSignIn"))
+            self._field("witness", "Witness", box)
+        self._field("note", "Note (optional)", QLineEdit())
+        self._set_reasons()
+
+    def add_outside_reason(self) -> bool:
+        """Asks why the dose is outside its window, unless asked already. True if added."""
+        if "outside" in self.fields:
+            return False
+        self._field("outside", "Why outside the window", QLineEdit())
+        return True
+
+    def add_allergy_ack(self) -> bool:
+        """Asks to acknowledge an allergy warning, unless asked already. True if added."""
+        if "allergy" in self.fields:
+            return False
+        self._field("allergy", "⚠ Allergy", QCheckBox(ALLERGY_ACK))
+        return True
+
+    def _set_reasons(self) -> None:
+        """The reason codes that fit the outcome chosen; the row only for a dose not given."""
+        combo = self.fields.get("reason")
+        if self._order is None or combo is None:
+            return
+        outcome = self.outcome()
+        combo.clear()
+        if outcome is None or outcome is Outcome.GIVEN:
+            combo.addItem("– not needed –", None)
+        else:
+            combo.addItem("Choose a reason…", None)
+            for code in self._reason_codes:
+                if not code.outcomes or outcome in code.outcomes:
+                    combo.addItem(f"{code.code} – {code.label}", code.code)
+        self.details.setRowVisible(combo, outcome not in (None, Outcome.GIVEN))
+
+    # ---- reading ------------------------------------------------------------------------------
+    def entry(self, key: str) -> str:
+        """What is typed or chosen in field ``key``; "" for a field the order does not have."""
+        widget = self.fields.get(key)
+        if widget is None:
+            return ""
+        return widget.currentText() if isinstance(widget, QComboBox) else widget.text()
+
+    def vitals(self) -> dict[str, str]:
+        """The vitals typed, by vital name; empty ones left out."""
+        values: dict[str, str] = {}
+        for key, widget in self.fields.items():
+            if key.startswith("vital_") and widget.text().strip():
+                values[key.removeprefix("vital_")] = widget.text().strip()
+        return values
+
+    def reason_code(self) -> str | None:
+        """The reason code chosen, None for none. Only after :meth:`build`."""
+        code: str | None = self.fields["reason"].currentData()
+        return code
+
+    def pain_score(self) -> int | None:
+        """The pain score chosen; None when not assessed or not a PRN order."""
+        return self.fields["pain"].currentData() if "pain" in self.fields else None
+
+    def allergy_acknowledged(self) -> bool:
+        ack = self.fields.get("allergy")
+        return bool(ack is not None and ack.isChecked())
+
+    def check_hold(self) -> rules.HoldDecision | None:
+        """Checks the vitals typed against the order's hold parameters and keeps the answer in
+        ``hold``. A hold checks "Held" and picks reason code "H". None (and no hold) while a
+        vital is missing or not a number. Only after :meth:`build`."""
+        assert self._order is not None
+        try:
+            decision = rules.evaluate_hold_parameters(self._order, self.vitals())
+        except (RuleViolation, ValidationError, InvalidOperation):
+            self.hold = False
+            return None
+        self.hold = decision.hold
+        if decision.hold:
+            self.outcome_buttons[Outcome.HELD].setChecked(True)
+            self._set_reasons()
+            combo = self.fields["reason"]
+            combo.setCurrentIndex(max(combo.findData("H"), 0))
+        return decision
+
+    def clear(self) -> None:
+        """No outcome chosen, every field removed (their entries with them), no hold."""
+        self._order = None
+        self._reason_codes = ()
+        self.hold = False
+        self.outcomes.setExclusive(False)
+        for widget in self.outcome_buttons.values():
+            widget.setChecked(False)
+        self.outcomes.setExclusive(True)
+        self.fields = {}
+        while self.details.rowCount():
+            self.details.removeRow(0)
