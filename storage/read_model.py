@@ -26,7 +26,7 @@ from storage.database import Connection
 from storage.read_model_orders import build_order_state
 from storage.read_model_sql import (
     ADMIN_BY_ID,
-    ADMIN_QUERIES,
+    ADMIN_IN_RANGE,
     ALERTS,
     AMENDMENTS,
     FOLLOWUPS,
@@ -244,10 +244,8 @@ class SqlReadModel:
             mode = "residents"
         else:
             mode = "orders" if order_ids is not None else "all"
-        by_given, by_schedule = ADMIN_QUERIES[mode]
         with self._snapshot():
-            rows = self._conn.execute(by_given, params).fetchall()
-            rows += self._conn.execute(by_schedule, params).fetchall()
+            rows = self._conn.execute(ADMIN_IN_RANGE[mode], params).fetchall()
             records = self._records(rows)
         records.sort(key=_by_time)
         return records

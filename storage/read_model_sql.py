@@ -23,8 +23,8 @@ ORDER_EVENTS = (
 )
 
 # Administrations: two plain index range queries (by administered_at, then by scheduled_for
-# for rows not already found), merged and ordered in Python; what later entries say about
-# them (voids, follow-ups, amendments) is fetched by target id in one query each.
+# for rows not already found), run as one UNION ALL and ordered in Python; what later entries
+# say about them (voids, follow-ups, amendments) is fetched by target id in one query each.
 _ADMIN_COLUMNS = """
 SELECT a.entry_id, a.resident_id, a.order_id, a.scheduled_for, a.administered_at,
        a.recorded_at, a.outcome, a.actor_user_id, a.actor_role, a.device_id, a.reason_code,
@@ -58,6 +58,11 @@ ADMIN_QUERIES: dict[str, tuple[str, str]] = {
     "both": _admin_queries(f"{_IN_RESIDENTS} AND {_IN_ORDERS}"),
     "all": _admin_queries(_ALL_RESIDENTS),
 }
+ADMIN_IN_RANGE: dict[str, str] = {
+    mode: " UNION ALL ".join(pair) for mode, pair in ADMIN_QUERIES.items()
+}
+"""Both range queries of a scope as one statement (one round trip): the second half already
+leaves out what the first found."""
 ADMIN_BY_ID = f"{_ADMIN_COLUMNS} WHERE a.entry_id = ?"
 
 VOIDS = (

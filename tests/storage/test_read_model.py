@@ -213,14 +213,14 @@ def test_every_administrations_query_searches_an_index(tmp_path: Path, db_key: b
     year of doses a scan would cost tens of ms on every record and every screen."""
     from storage.database import connect
     from storage.migrate import migrate
-    from storage.read_model_sql import ADMIN_QUERIES
+    from storage.read_model_sql import ADMIN_IN_RANGE, ADMIN_QUERIES
 
     conn = connect(tmp_path / "plan.db", db_key, create=True)
     try:
         migrate(conn)
         params = {"since": "a", "until": "b", "residents": "[]", "orders": "[]"}
         for mode, queries in ADMIN_QUERIES.items():
-            for sql in queries:
+            for sql in (*queries, ADMIN_IN_RANGE[mode]):
                 plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
                 searches = [step for step in plan if step.startswith(("SEARCH a ", "SCAN a"))]
                 assert searches and all(s.startswith("SEARCH a USING INDEX") for s in searches), (
