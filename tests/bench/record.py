@@ -143,6 +143,14 @@ def run() -> list[Figure]:
             f"bare p99 {p99(bare):.2f} ms",
         ),
         Figure(
+            "  record minus bare (work beyond one durable commit)",
+            rec_median - bare_median,
+            "ms",
+            "(informative)",
+            True,
+            "steadier than the ratio: the bare commit is this disk's fsync",
+        ),
+        Figure(
             "bare insert+commit, back to back (median)",
             in_a_row,
             "ms",
