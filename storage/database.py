@@ -91,6 +91,7 @@ class KeySource(Protocol):
     def load_or_create(self) -> bytes: ...
 
 
+# --- library checks ------------------------------------------------------------------------------
 def _key_pragma(key: bytes) -> str:
     return f"PRAGMA key = \"x'{key.hex()}'\""
 

@@ -135,6 +135,3 @@ def os_error(exc: OSError, default: StorageError) -> StorageError:
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return ReadOnlyStorage(MSG_READ_ONLY)
     return default
-
-
-# --- library checks ------------------------------------------------------------------------------

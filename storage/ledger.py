@@ -196,7 +196,8 @@ class Ledger:
     def ingest_later(self, checked: Sequence[Item]) -> Future[int]:
         """:meth:`ingest` of entries whose bodies the caller validated already (each paired
         with its ``kinds.parse_body`` model, or planned by :func:`storage.projection_plan.plan`),
-        queued on the ``mar-ledger-writer`` thread; returns at once.
+        queued on the ``mar-ledger-writer`` thread; returns without waiting for it (only for
+        a write already under way on another thread, which holds the lock briefly).
 
         The future gives the count of new entries or raises as ``ingest`` does. Used by sync
         to store one batch while it verifies the next. Batches are stored in the order queued;

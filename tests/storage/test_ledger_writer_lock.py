@@ -35,6 +35,16 @@ def test_appends_run_on_the_calling_thread_without_a_writer_thread(store: LocalS
     before = _writer_threads()
     unit, login = store.ledger.append([f.unit(), f.audit("login")])
     assert (store.ledger.entry(unit.id), store.ledger.entry(login.id)) == (unit, login)
+    deciders: list[threading.Thread] = []
+
+    def decide(read: ReadModel) -> list:
+        deciders.append(threading.current_thread())
+        return [f.unit()]
+
+    caller = threading.Thread(target=lambda: store.ledger.append_decided(decide))
+    caller.start()
+    caller.join(10)
+    assert deciders == [caller]
     assert _writer_threads() == before
 
 
