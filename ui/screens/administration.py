@@ -50,7 +50,6 @@ class AdministrationScreen(QWidget):
         self._target: AdminTarget | None = None
         self._blocked = False
         self._witness: WitnessAttestation | None = None
-        self._allergy_matches: list[str] = []
         self._busy = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 14, 20, 10)
@@ -107,9 +106,9 @@ class AdministrationScreen(QWidget):
     def begin(self, target: AdminTarget) -> None:
         self.clear_phi()
         self._target = target
-        self._outside = self.bedside.show_target(target, self._ctx.clock.now())
+        outside = self.bedside.show_target(target, self._ctx.clock.now())
         self.form.build(target.state.order, target.facility.settings.reason_codes,
-                        outside=self._outside)
+                        outside=outside)
         self.bedside.show_state()
         self.scan.setFocus()
         if target.wristband_scan or target.medication_scan:
@@ -142,7 +141,6 @@ class AdministrationScreen(QWidget):
         if self._target is None:
             return
         self.bedside.accept(wristband, medication, lot)
-        self._allergy_matches = matches
         self._blocked = False
         self.banner.clear_message()
         if matches and self.form.add_allergy_ack():
@@ -291,8 +289,8 @@ class AdministrationScreen(QWidget):
     def _record_refused(self, error: BaseException) -> None:
         self._busy = False
         text = describe(error)
-        if text.code == "outside_window" and self.form.add_outside_reason():
-            self._outside = True
+        if text.code == "outside_window":
+            self.form.add_outside_reason()
         if text.code == "allergy_unacknowledged":
             self.form.add_allergy_ack()
         self.banner.show_message("error", text.full())
@@ -306,8 +304,7 @@ class AdministrationScreen(QWidget):
         self._target = None
         self.bedside.clear()
         self._witness = None
-        self._blocked = self._busy = self._outside = False
-        self._allergy_matches = []
+        self._blocked = self._busy = False
         self.banner.clear_message()
         self.scan.clear()
         self.form.clear()
