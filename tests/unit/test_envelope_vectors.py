@@ -133,3 +133,20 @@ def test_canonical_fast_path_still_finds_deep_floats_and_accepts_str_enums() -> 
     with pytest.raises(TypeError, match="non-string key"):
         canonical_bytes({"a": {1: "x"}})
     assert canonical_bytes({"r": Role.NURSE, "t": ("x", None)}) == b'{"r":"nurse","t":["x",null]}'
+
+
+def test_signer_gives_openssl_signatures_byte_for_byte() -> None:
+    """The signer signs with libsodium; the bytes must equal OpenSSL's for any key and message
+    (RFC 8032 signatures are deterministic), or entries signed before the switch, or by
+    another build, would differ from what this build makes."""
+    import os
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    for size in (0, 1, 63, 64, 1235, 5000):
+        seed = os.urandom(32)
+        message = os.urandom(size)
+        expected = Ed25519PrivateKey.from_private_bytes(seed).sign(message)
+        signer = DeviceSigner.from_private_bytes(seed)
+        assert signer.sign(message) == expected
+        assert load_public_key(signer.public_hex).verify(expected, message)
