@@ -21,7 +21,13 @@ from pydantic import BaseModel
 
 from mar_desktop.clock import Clock, utc_iso
 from mar_desktop.model import Facility, FacilitySettings, Order, Outcome, Resident, Unit, User
-from mar_desktop.views import AdministrationRecord, AlertView, OrderState, OrderStatus
+from mar_desktop.views import (
+    AdministrationRecord,
+    AlertView,
+    Amendment,
+    OrderState,
+    OrderStatus,
+)
 from storage.database import Connection
 from storage.read_model_orders import build_order_state
 from storage.read_model_sql import (
@@ -29,6 +35,9 @@ from storage.read_model_sql import (
     ADMIN_IN_RANGE,
     ALERTS,
     AMENDMENTS,
+    COL_FOLLOWUP_MINUTES,
+    COL_IS_PRN,
+    COL_TOUCHED,
     FOLLOWUPS,
     ORDER_EVENTS,
     ORDERS_BY_ID,
@@ -256,24 +265,41 @@ class SqlReadModel:
         return found[0] if found else None
 
     def _records(self, rows: list[Any]) -> list[AdministrationRecord]:
-        """Builds records from administration rows (inside the caller's snapshot)."""
+        """Builds records from administration rows (inside the caller's snapshot).
+
+        Voids, follow-ups and amendments are read only for rows flagged ``touched``; the
+        facility's default follow-up time only when a row is of a PRN order (nothing else
+        depends on it)."""
         if not rows:
             return []
-        ids = _ids([r[0] for r in rows])
-        # later rows overwrite earlier ones: ordered latest-first, the earliest per target wins
-        voids = {r[0]: r for r in self._conn.execute(VOIDS, (ids,))}
-        followups = {r[0]: r for r in self._conn.execute(FOLLOWUPS, (ids,))}
-        amendments = amendments_of(self._conn.execute(AMENDMENTS, (ids,)).fetchall())
-        default_followup = self.settings().prn_followup_minutes
+        voids: dict[str, Any] = {}
+        followups: dict[str, Any] = {}
+        amendments: dict[str, tuple[Amendment, ...]] = {}
+        touched = [r[0] for r in rows if r[COL_TOUCHED]]
+        if touched:
+            ids = _ids(touched)
+            # later rows overwrite earlier ones: ordered latest-first, the earliest per target wins
+            voids = {r[0]: r for r in self._conn.execute(VOIDS, (ids,))}
+            followups = {r[0]: r for r in self._conn.execute(FOLLOWUPS, (ids,))}
+            amendments = amendments_of(self._conn.execute(AMENDMENTS, (ids,)).fetchall())
+        default_followup = 0
+        if any(r[COL_IS_PRN] for r in rows):
+            default_followup = self.settings().prn_followup_minutes
         records = []
         for r in rows:
-            entry_id = r[0]
-            if entry_id in voids or entry_id in followups or entry_id in amendments:
+            if r[COL_TOUCHED]:
                 records.append(_record(r, voids, followups, amendments, default_followup))
             else:  # nothing happened to it since: the same immutable record as last time
+                is_prn = r[COL_IS_PRN]
                 records.append(
                     self._cache.get(
-                        ("administration", entry_id, r[23], r[24], default_followup),
+                        (
+                            "administration",
+                            r[0],
+                            is_prn,
+                            r[COL_FOLLOWUP_MINUTES],
+                            default_followup if is_prn else None,
+                        ),
                         functools.partial(_record, r, {}, {}, {}, default_followup),
                     )
                 )
@@ -358,7 +384,7 @@ def _record(
     given_at = _parse_time(r[4])
     void = voids.get(entry_id)
     followup = followups.get(entry_id)
-    is_prn, followup_minutes = r[23], r[24]
+    is_prn, followup_minutes = r[COL_IS_PRN], r[COL_FOLLOWUP_MINUTES]
     due = None
     if is_prn and r[6] == Outcome.GIVEN and void is None:
         due = given_at + timedelta(minutes=followup_minutes or default_followup)

@@ -23,16 +23,22 @@ ORDER_EVENTS = (
 )
 
 # Administrations: two plain index range queries (by administered_at, then by scheduled_for
-# for rows not already found), run as one UNION ALL and ordered in Python; what later entries
-# say about them (voids, follow-ups, amendments) is fetched by target id in one query each.
+# for rows not already found), run as one UNION ALL and ordered in Python. Each row says
+# whether any later entry refers to it (``touched``: a void, follow-up or amendment, probed on
+# their by-target indexes); only for those rows, usually none, are the details fetched, by
+# target id in one query each.
 _ADMIN_COLUMNS = """
 SELECT a.entry_id, a.resident_id, a.order_id, a.scheduled_for, a.administered_at,
        a.recorded_at, a.outcome, a.actor_user_id, a.actor_role, a.device_id, a.reason_code,
        a.reason_text, a.dose_given, a.dose_unit, a.route, a.site, a.note, a.prn_reason,
        a.pain_score, a.outside_window_reason, a.witness_user_id, a.witness_name, a.vitals_json,
-       o.is_prn, o.prn_followup_minutes
+       o.is_prn, o.prn_followup_minutes,
+       EXISTS (SELECT 1 FROM voids WHERE target_entry_id = a.entry_id)
+       OR EXISTS (SELECT 1 FROM prn_followups WHERE target_entry_id = a.entry_id)
+       OR EXISTS (SELECT 1 FROM amendments WHERE target_entry_id = a.entry_id) AS touched
 FROM administrations a LEFT JOIN orders o ON o.order_id = a.order_id
 """
+COL_IS_PRN, COL_FOLLOWUP_MINUTES, COL_TOUCHED = 23, 24, 25
 _IN_RESIDENTS = "a.resident_id IN (SELECT value FROM json_each(:residents))"
 _IN_ORDERS = "a.order_id IN (SELECT value FROM json_each(:orders))"
 # an order filter alone goes through the orders' residents, so the by-resident indexes serve it

@@ -9,7 +9,7 @@ from pathlib import Path
 from mar_desktop import kinds
 from mar_desktop.clock import FakeClock
 from mar_desktop.model import Outcome
-from mar_desktop.views import OrderStatus
+from mar_desktop.views import AdministrationRecord, OrderStatus
 from storage.local_store import LocalStore
 from tests import factories as f
 from tests.storage.helpers import mixed_history
@@ -227,3 +227,45 @@ def test_every_administrations_query_searches_an_index(tmp_path: Path, db_key: b
                     mode, plan)
     finally:
         conn.close()
+
+
+def test_records_read_before_a_later_entry_show_it_on_the_next_read(store: LocalStore) -> None:
+    """Untouched records are served from the model cache; a void, amendment or follow-up
+    written after a read, or a new default follow-up time, must show on the next read."""
+    drafts, ids = f.small_facility(3)
+    store.ledger.append(drafts)
+    r0 = ids["resident_ids"][0]
+    given = store.ledger.append([f.administration(r0, ids["order_ids"][0], scheduled_for=T0)])[0]
+    prn = store.ledger.append(
+        [
+            f.administration(
+                r0,
+                ids["prn_order_ids"][0],
+                scheduled_for=None,
+                administered_at=T0 + timedelta(hours=1),
+                prn_reason="headache",
+                pain_score=6,
+            )
+        ]
+    )[0]
+    reader = store.reader()
+
+    def read() -> dict[str, AdministrationRecord]:
+        records = reader.administrations(since=T0 - DAY, until=T0 + DAY, resident_ids=[r0])
+        return {r.entry_id: r for r in records}
+
+    before = read()
+    assert not before[given.id].voided and before[given.id].amendments == ()
+    first_due = before[prn.id].followup_due_at
+    assert first_due is not None and before[prn.id].followup_done_at is None
+    assert read() == before  # served again from the cache, unchanged
+
+    store.ledger.append([f.amend(given.id, "tolerated well")])
+    assert [a.text for a in read()[given.id].amendments] == ["tolerated well"]
+    store.ledger.append([f.void(given.id)])
+    assert read()[given.id].voided
+    store.ledger.append([f.settings_changed(prn_followup_minutes=90)])
+    assert read()[prn.id].followup_due_at == T0 + timedelta(hours=1, minutes=90)
+    store.ledger.append([f.followup(prn.id, T0 + timedelta(hours=2))])
+    assert read()[prn.id].followup_done_at == T0 + timedelta(hours=2)
+
