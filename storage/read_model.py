@@ -40,7 +40,7 @@ from storage.read_model_sql import (
     COL_TOUCHED,
     FOLLOWUPS,
     ORDER_EVENTS,
-    ORDERS_BY_ID,
+    ORDER_WITH_EVENTS,
     ORDERS_BY_RESIDENTS,
     RESIDENT_COLUMNS,
     VOIDS,
@@ -211,12 +211,11 @@ class SqlReadModel:
         return states
 
     def order(self, order_id: str) -> OrderState | None:
-        with self._snapshot():
-            orders = self._conn.execute(ORDERS_BY_ID, (order_id,)).fetchall()
-            if not orders:
-                return None
-            events = self._conn.execute(ORDER_EVENTS, (_ids([order_id]),)).fetchall()
-        return self._order_states(orders, events)[0]
+        rows = self._conn.execute(ORDER_WITH_EVENTS, (order_id,)).fetchall()
+        if not rows:
+            return None
+        events = [r[3:] for r in rows if r[3] is not None]
+        return self._order_states([rows[0][:3]], events)[0]
 
     def orders(
         self, resident_ids: Collection[str], *, include_discontinued: bool = False
@@ -249,6 +248,14 @@ class SqlReadModel:
             params["orders"] = _ids(order_ids)
         if resident_ids is not None and order_ids is not None:
             mode = "both"
+            if len(resident_ids) == 1 and len(order_ids) == 1:
+                mode = "one"
+                params = {
+                    "since": params["since"],
+                    "until": params["until"],
+                    "resident": next(iter(resident_ids)),
+                    "order": next(iter(order_ids)),
+                }
         elif resident_ids is not None:
             mode = "residents"
         else:

@@ -12,11 +12,16 @@ RESIDENT_COLUMNS = (
     "resident_id, resident_json, demo_stamp, unit_id, room, loc_stamp, active, active_stamp"
 )
 
-ORDERS_BY_ID = "SELECT order_id, order_json, stamp FROM orders WHERE order_id = ?"
 ORDERS_BY_RESIDENTS = (
     "SELECT order_id, order_json, stamp FROM orders "
     "WHERE resident_id IN (SELECT value FROM json_each(?)) ORDER BY resident_id, drug, order_id"
 )
+ORDER_WITH_EVENTS = (
+    "SELECT o.order_id, o.order_json, o.stamp, e.order_id, e.event, e.effective_at, "
+    "e.replaced_by, e.stamp FROM orders o LEFT JOIN order_events e ON e.order_id = o.order_id "
+    "WHERE o.order_id = ? ORDER BY e.effective_at, e.stamp"
+)
+"""One order and its events (a row per event; one row of NULL events if it has none)."""
 ORDER_EVENTS = (
     "SELECT order_id, event, effective_at, replaced_by, stamp FROM order_events "
     "WHERE order_id IN (SELECT value FROM json_each(?)) ORDER BY order_id, effective_at, stamp"
@@ -59,6 +64,9 @@ def _admin_queries(scope: str) -> tuple[str, str]:
 
 
 ADMIN_QUERIES: dict[str, tuple[str, str]] = {
+    # one resident's doses of one order (the rules' history read, on every record): plain
+    # equalities, no json_each set to build
+    "one": _admin_queries("a.resident_id = :resident AND a.order_id = :order"),
     "residents": _admin_queries(_IN_RESIDENTS),
     "orders": _admin_queries(f"{_ORDERS_RESIDENTS} AND {_IN_ORDERS}"),
     "both": _admin_queries(f"{_IN_RESIDENTS} AND {_IN_ORDERS}"),

@@ -117,6 +117,13 @@ def test_administration_filters_and_windows(store: LocalStore) -> None:
         since=T0 - DAY, until=T0 + DAY, resident_ids=[r0], order_ids=[ids["order_ids"][0]]
     )
     assert [r.entry_id for r in both] == [ids["given"]]
+    several = reader.administrations(  # sets of more than one go through json_each
+        since=T0 - DAY,
+        until=T0 + DAY,
+        resident_ids=[r0, ids["resident_ids"][1]],
+        order_ids=[ids["order_ids"][0], ids["prn_order_ids"][0]],
+    )
+    assert {r.entry_id for r in several} == {ids["given"], ids["prn"]}
     # half-open window: [T0, T0 + 1h) holds the scheduled doses but not the PRN given at T0+1h
     window = reader.administrations(since=T0, until=T0 + timedelta(hours=1))
     assert ids["prn"] not in {r.entry_id for r in window}
@@ -209,7 +216,7 @@ def test_a_record_read_before_its_void_shows_the_void_afterwards(store: LocalSto
 
 
 def test_every_administrations_query_searches_an_index(tmp_path: Path, db_key: bytes) -> None:
-    """No scope (residents, orders, both, all) reads the whole administrations table: with a
+    """No scope (one, residents, orders, both, all) reads the whole administrations table: with a
     year of doses a scan would cost tens of ms on every record and every screen."""
     from storage.database import connect
     from storage.migrate import migrate
@@ -218,7 +225,10 @@ def test_every_administrations_query_searches_an_index(tmp_path: Path, db_key: b
     conn = connect(tmp_path / "plan.db", db_key, create=True)
     try:
         migrate(conn)
-        params = {"since": "a", "until": "b", "residents": "[]", "orders": "[]"}
+        params = {
+            "since": "a", "until": "b", "residents": "[]", "orders": "[]", "resident": "r",
+            "order": "o",
+        }
         for mode, queries in ADMIN_QUERIES.items():
             for sql in (*queries, ADMIN_IN_RANGE[mode]):
                 plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
