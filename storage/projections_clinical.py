@@ -21,8 +21,8 @@ _ADMINISTRATION = (
     "INSERT INTO administrations (entry_id, resident_id, order_id, scheduled_for, "
     "administered_at, recorded_at, outcome, actor_user_id, actor_role, device_id, reason_code, "
     "reason_text, dose_given, dose_unit, route, site, note, prn_reason, pain_score, "
-    "outside_window_reason, witness_user_id, witness_name, vitals_json, body_json) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "outside_window_reason, witness_user_id, witness_name, vitals_json) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _DUMPS = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
 _ACTOR = b'{"actor":'
@@ -78,7 +78,6 @@ def _administration(conn: Connection, entry: Entry, body: Body, stamp: str) -> N
             None if witness is None else witness.user_id,
             None if witness is None else witness.full_name,
             _DUMPS(vitals),
-            body_json_of(entry),
         ),
     )
 

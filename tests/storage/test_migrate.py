@@ -128,6 +128,22 @@ def test_upgrade_from_version_1_fills_projections_and_verifies(
         upgraded.close()
 
 
+def _add_the_body_copy_back(conn: object) -> None:
+    """The ``body_json`` column that releases before 0006 kept, filled as they filled it."""
+    conn.execute(  # type: ignore[attr-defined]
+        "ALTER TABLE administrations ADD COLUMN body_json TEXT NOT NULL DEFAULT ''"
+    )
+    conn.execute(  # type: ignore[attr-defined]
+        "UPDATE administrations SET body_json = (SELECT json_extract(l.raw, '$.body') "
+        "FROM ledger l WHERE l.id = administrations.entry_id)"
+    )
+
+
+def _administration_columns(conn: object) -> list[str]:
+    rows = conn.execute("PRAGMA table_info(administrations)").fetchall()  # type: ignore[attr-defined]
+    return [r[1] for r in rows]
+
+
 def _administration_indexes(conn: object) -> set[str]:
     rows = conn.execute(  # type: ignore[attr-defined]
         "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'administrations' "
@@ -152,8 +168,9 @@ def test_upgrade_from_version_4_drops_the_by_order_indexes_and_keeps_the_records
     path = database_path(tmp_path / "s")
     conn = connect(path, db_key)
     try:
-        # back to what release 4 left: schema_version 4 and its two indexes
+        # back to what release 4 left: schema_version 4, the body copy and the two indexes
         conn.execute("BEGIN IMMEDIATE")
+        _add_the_body_copy_back(conn)
         conn.execute("DELETE FROM schema_version WHERE version > 4")
         conn.execute(
             "CREATE INDEX administrations_by_order ON administrations (order_id, scheduled_for)"
@@ -172,3 +189,53 @@ def test_upgrade_from_version_4_drops_the_by_order_indexes_and_keeps_the_records
         assert snapshot(conn) == expected
     finally:
         conn.close()
+
+
+def test_upgrade_from_version_5_drops_the_body_copy_and_keeps_the_records(
+    tmp_path: Path, db_key: bytes
+) -> None:
+    """A version-5 database with recorded doses and their ``body_json`` copies: 0006 drops the
+    column; every other column of every record, what the read model answers, and the ledger's
+    verification are unchanged, and a dose recorded afterwards is projected."""
+    store = LocalStore.create(tmp_path / "s", db_key, "fac-1", FakeClock())
+    try:
+        mixed_history(store.ledger)
+        conn = store.connect_reader()
+        expected = snapshot(conn)
+        conn.close()
+    finally:
+        store.close()
+    assert expected["administrations"], "the history must hold recorded doses"
+    conn = connect(database_path(tmp_path / "s"), db_key)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        _add_the_body_copy_back(conn)
+        conn.execute("DELETE FROM schema_version WHERE version > 5")
+        conn.execute("COMMIT")
+        assert current_version(conn) == 5
+        assert "body_json" in _administration_columns(conn)
+        assert conn.execute(
+            "SELECT count(*) FROM administrations WHERE body_json NOT LIKE '{%}'"
+        ).fetchone()[0] == 0
+    finally:
+        conn.close()
+    upgraded = LocalStore.open(tmp_path / "s", db_key, FakeClock())
+    try:
+        conn = upgraded.connect_reader()
+        try:
+            assert current_version(conn) == latest_version()
+            assert "body_json" not in _administration_columns(conn)
+            assert snapshot(conn) == expected
+            report = verify_store(conn)
+            assert report.ok, report.summary()
+        finally:
+            conn.close()
+        mixed_history(upgraded.ledger)  # the projection writes the table's new shape
+        conn = upgraded.connect_reader()
+        try:
+            count = conn.execute("SELECT count(*) FROM administrations").fetchone()[0]
+            assert count == 2 * len(expected["administrations"])
+        finally:
+            conn.close()
+    finally:
+        upgraded.close()

@@ -1,5 +1,5 @@
-"""The administration projection's ``body_json`` is cut from the entry's canonical bytes; it
-must equal encoding the body, whatever the body holds."""
+"""The body text that ``validated_body`` parses (a pulled or rebuilt entry's body) is cut from
+the entry's canonical bytes; it must equal encoding the body, whatever the body holds."""
 
 from __future__ import annotations
 
