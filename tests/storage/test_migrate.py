@@ -144,6 +144,19 @@ def _administration_columns(conn: object) -> list[str]:
     return [r[1] for r in rows]
 
 
+def _store_with_history(data_dir: Path, db_key: bytes) -> dict[str, list]:
+    """A closed store at the current schema holding :func:`mixed_history`; its snapshot."""
+    store = LocalStore.create(data_dir, db_key, "fac-1", FakeClock())
+    try:
+        mixed_history(store.ledger)
+        conn = store.connect_reader()
+        expected = snapshot(conn)
+        conn.close()
+    finally:
+        store.close()
+    return expected
+
+
 def _administration_indexes(conn: object) -> set[str]:
     rows = conn.execute(  # type: ignore[attr-defined]
         "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'administrations' "
@@ -157,14 +170,7 @@ def test_upgrade_from_version_4_drops_the_by_order_indexes_and_keeps_the_records
 ) -> None:
     """A version-4 database (made by the previous release) with recorded doses: 0005 drops
     the two by-order indexes; the records and what the read model answers are unchanged."""
-    store = LocalStore.create(tmp_path / "s", db_key, "fac-1", FakeClock())
-    try:
-        mixed_history(store.ledger)
-        conn = store.connect_reader()
-        expected = snapshot(conn)
-        conn.close()
-    finally:
-        store.close()
+    expected = _store_with_history(tmp_path / "s", db_key)
     path = database_path(tmp_path / "s")
     conn = connect(path, db_key)
     try:
@@ -197,14 +203,7 @@ def test_upgrade_from_version_5_drops_the_body_copy_and_keeps_the_records(
     """A version-5 database with recorded doses and their ``body_json`` copies: 0006 drops the
     column; every other column of every record, what the read model answers, and the ledger's
     verification are unchanged, and a dose recorded afterwards is projected."""
-    store = LocalStore.create(tmp_path / "s", db_key, "fac-1", FakeClock())
-    try:
-        mixed_history(store.ledger)
-        conn = store.connect_reader()
-        expected = snapshot(conn)
-        conn.close()
-    finally:
-        store.close()
+    expected = _store_with_history(tmp_path / "s", db_key)
     assert expected["administrations"], "the history must hold recorded doses"
     conn = connect(database_path(tmp_path / "s"), db_key)
     try:
