@@ -22,6 +22,7 @@ from mar_desktop.permissions import Principal
 from mar_desktop.services.recording import AdministrationRequest, RecordingService
 from mar_desktop.views import OrderState
 from storage.database import connect
+from tests.bench.record_floor import StoredRows, floor_and_bare_ms, stored_rows
 from tests.bench.table import Figure, median, p99, timed_ms
 from tests.integration.conftest import World, make_world
 
@@ -47,9 +48,11 @@ def bare_commit(folder: Path, name: str = "bare.db") -> Iterator[Callable[[], No
         conn.close()
 
 
-def record_and_bare_ms(folder: Path, runs: int = RUNS) -> tuple[list[float], list[float]]:
-    """(record samples, bare commit samples), ``runs`` of each (rounded up to a whole block
-    of bare ones), taken in alternating blocks."""
+def record_and_bare_ms(
+    folder: Path, runs: int = RUNS
+) -> tuple[list[float], list[float], list[StoredRows]]:
+    """(record samples, bare commit samples, the rows the records stored), ``runs`` of each
+    (rounded up to a whole block of bare ones), taken in alternating blocks."""
     world = make_world(folder, residents_per_unit=20)
     bare_samples: list[float] = []
     try:
@@ -80,7 +83,12 @@ def record_and_bare_ms(folder: Path, runs: int = RUNS) -> tuple[list[float], lis
                     bare_samples.extend(timed_ms(bare, BLOCK))
                 record = _recorder(world, service, nurse, residents, slot, state)
                 samples.extend(timed_ms(record, 1))
-        return samples, bare_samples
+        reader = world.store.connect_reader()
+        try:
+            rows = stored_rows(reader, len(samples))
+        finally:
+            reader.close()
+        return samples, bare_samples, rows
     finally:
         world.store.close()
 
@@ -111,12 +119,16 @@ def _recorder(
 def run() -> list[Figure]:
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:
         folder = Path(tmp)
-        record, bare = record_and_bare_ms(folder)
+        record, bare, rows = record_and_bare_ms(folder)
         with bare_commit(folder, "bare_in_a_row.db") as one:
             in_a_row = median(timed_ms(one, RUNS))
+        with bare_commit(folder, "bare_beside_floor.db") as one:
+            floor, floor_bare = floor_and_bare_ms(folder, rows, one, BLOCK)
     bare_median = median(bare)
     rec_median = median(record)
     ratio = rec_median / bare_median
+    floor_median = median(floor)
+    floor_ratio = floor_median / median(floor_bare)
     return [
         Figure(
             "bare SQLCipher insert+commit (median)",
@@ -157,5 +169,14 @@ def run() -> list[Figure]:
             "-",
             True,
             f"record = {rec_median / in_a_row:.2f}x this",
+        ),
+        Figure(
+            "  storage alone: the same 3 rows into the schema, durable (median)",
+            floor_median,
+            "ms",
+            "(informative)",
+            True,
+            f"{floor_ratio:.2f}x bare in its own blocks; "
+            f"record = {rec_median / floor_median:.2f}x this",
         ),
     ]

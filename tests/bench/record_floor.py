@@ -1,0 +1,86 @@
+"""The storage floor of a durable record: the same three rows a recorded dose stored (ledger,
+audit, administrations), inserted into a freshly migrated database — same schema, indexes and
+append-only triggers — and committed durably, with no validation, rules, signing or encoding.
+
+What the floor costs against a bare commit is what DESIGN §6's "≤ 3× bare" leaves for the rest
+of a record: the schema alone writes ~13 encrypted pages where the bare commit writes one or two.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from storage.database import Connection, connect
+from storage.migrate import migrate
+from tests.bench.table import timed_ms
+
+StoredRows = tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]
+
+_LEDGER_COLUMNS = "id, device_id, seq, kind, recorded_at, raw, digest"
+_INSERT = {
+    chain: f"INSERT INTO {chain} ({_LEDGER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    for chain in ("ledger", "audit")
+}
+
+
+def stored_rows(conn: Connection, count: int) -> list[StoredRows]:
+    """The last ``count`` recorded doses' rows, oldest first: each administration entry's ledger
+    row, the audit row its transaction wrote (the n-th record_created with the n-th dose), and
+    its projection row."""
+    ledger = conn.execute(
+        f"SELECT {_LEDGER_COLUMNS} FROM ledger WHERE kind = 'administration.recorded' "
+        "ORDER BY rowid DESC LIMIT ?",
+        (count,),
+    ).fetchall()
+    audit = conn.execute(
+        f"SELECT {_LEDGER_COLUMNS} FROM audit WHERE kind = 'audit.record_created' "
+        "ORDER BY rowid DESC LIMIT ?",
+        (count,),
+    ).fetchall()
+    rows = []
+    for entry, trail in zip(ledger, audit, strict=True):
+        projected = conn.execute(
+            "SELECT * FROM administrations WHERE entry_id = ?", (entry[0],)
+        ).fetchone()
+        rows.append((tuple(entry), tuple(trail), tuple(projected)))
+    rows.reverse()
+    return rows
+
+
+def floor_commits(folder: Path, rows: list[StoredRows]) -> Iterator[Callable[[], None]]:
+    """A fresh migrated database; one durable commit of the next record's three rows per call
+    (each row stored once: the triggers refuse a repeat)."""
+    conn = connect(folder / "floor.db", secrets.token_bytes(32), create=True)
+    try:
+        migrate(conn)
+        marks = ", ".join("?" * len(rows[0][2]))
+        insert_admin = f"INSERT INTO administrations VALUES ({marks})"
+        for ledger, audit, projected in rows:
+
+            def one(ledger: Any = ledger, audit: Any = audit, projected: Any = projected) -> None:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(_INSERT["ledger"], ledger)
+                conn.execute(_INSERT["audit"], audit)
+                conn.execute(insert_admin, projected)
+                conn.execute("COMMIT")
+
+            yield one
+    finally:
+        conn.close()
+
+
+def floor_and_bare_ms(
+    folder: Path, rows: list[StoredRows], bare: Callable[[], None], block: int
+) -> tuple[list[float], list[float]]:
+    """(floor samples, bare samples), one per stored record, in alternating blocks of
+    ``block`` so both see the same minutes of disk noise."""
+    floor: list[float] = []
+    bare_samples: list[float] = []
+    for index, commit in enumerate(floor_commits(folder, rows)):
+        if index % block == 0:
+            bare_samples.extend(timed_ms(bare, block))
+        floor.extend(timed_ms(commit, 1))
+    return floor, bare_samples
