@@ -94,6 +94,23 @@ def _parser(model: type[P], text: str) -> Callable[[], P]:
     return parse
 
 
+def _admin_scope(
+    resident_ids: Collection[str] | None, order_ids: Collection[str] | None
+) -> tuple[str, dict[str, str]]:
+    """The :data:`ADMIN_QUERIES` mode for a filter, and its parameters besides the time range:
+    one resident's one order (the rules' read on every record) by plain equalities, sets as
+    JSON arrays for ``json_each``."""
+    if resident_ids is not None and order_ids is not None:
+        if len(resident_ids) == 1 and len(order_ids) == 1:
+            return "one", {"resident": next(iter(resident_ids)), "order": next(iter(order_ids))}
+        return "both", {"residents": _ids(resident_ids), "orders": _ids(order_ids)}
+    if resident_ids is not None:
+        return "residents", {"residents": _ids(resident_ids)}
+    if order_ids is not None:
+        return "orders", {"orders": _ids(order_ids)}
+    return "all", {}
+
+
 def _ids(values: Collection[str]) -> str:
     return json.dumps(list(values))
 
@@ -241,25 +258,8 @@ class SqlReadModel:
     ) -> list[AdministrationRecord]:
         """Records whose administered_at or scheduled_for lies in ``[since, until)``, voided ones
         included (flagged), ordered by administered_at."""
-        params = {"since": utc_iso(since), "until": utc_iso(until)}
-        if resident_ids is not None:
-            params["residents"] = _ids(resident_ids)
-        if order_ids is not None:
-            params["orders"] = _ids(order_ids)
-        if resident_ids is not None and order_ids is not None:
-            mode = "both"
-            if len(resident_ids) == 1 and len(order_ids) == 1:
-                mode = "one"
-                params = {
-                    "since": params["since"],
-                    "until": params["until"],
-                    "resident": next(iter(resident_ids)),
-                    "order": next(iter(order_ids)),
-                }
-        elif resident_ids is not None:
-            mode = "residents"
-        else:
-            mode = "orders" if order_ids is not None else "all"
+        mode, scope = _admin_scope(resident_ids, order_ids)
+        params = {"since": utc_iso(since), "until": utc_iso(until), **scope}
         with self._snapshot():
             rows = self._conn.execute(ADMIN_IN_RANGE[mode], params).fetchall()
             records = self._records(rows)
