@@ -25,29 +25,6 @@ _ADMINISTRATION = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _DUMPS = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
-_ACTOR = b'{"actor":'
-_BODY = b',"body":'
-_AFTER_BODY = b',"device_id":"'
-
-
-def body_json_of(entry: Entry) -> str:
-    """``_DUMPS(entry.body)``, cut from the entry's canonical raw bytes instead of re-encoded.
-
-    The raw bytes are canonical (sorted keys), so the body is the text between ``,"body":``
-    (right after the actor object) and the LAST ``,"device_id":"`` (every top-level field after
-    the body is a string or an integer, which cannot contain that text unescaped). Checked
-    at both ends; anything unexpected falls back to encoding.
-    """
-    raw = entry.raw
-    start = len(_ACTOR) + len(_DUMPS(entry.actor))
-    end = raw.rfind(_AFTER_BODY)
-    if raw.startswith(_ACTOR) and raw[start : start + len(_BODY)] == _BODY and end > start:
-        text = raw[start + len(_BODY) : end]
-        if text[:1] == b"{" and text[-1:] == b"}":
-            return text.decode("utf-8")
-    return _DUMPS(entry.body)
-
-
 def _administration(conn: Connection, entry: Entry, body: Body, stamp: str) -> None:
     assert isinstance(body, kinds.AdministrationRecorded)
     vitals = {k: str(v) for k, v in body.vitals if v is not None}

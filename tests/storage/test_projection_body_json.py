@@ -6,7 +6,8 @@ from __future__ import annotations
 from mar_desktop.envelope import Actor, EntryDraft, seal
 from mar_desktop.signing import DeviceSigner
 from storage.local_store import LocalStore
-from storage.projections_clinical import _DUMPS, body_json_of
+from storage.projection_plan import body_json_of
+from storage.projections_clinical import _DUMPS
 from tests import factories as f
 from tests.storage.helpers import mixed_history
 
