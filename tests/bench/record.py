@@ -22,8 +22,8 @@ from mar_desktop.permissions import Principal
 from mar_desktop.services.recording import AdministrationRequest, RecordingService
 from mar_desktop.views import OrderState
 from storage.database import connect
-from tests.bench.record_floor import StoredRows, floor_and_bare_ms, stored_rows
-from tests.bench.table import Figure, median, p99, timed_ms
+from tests.bench.record_floor import StoredRows, floor_commits, stored_rows
+from tests.bench.table import Figure, alternating_ms, median, p99, timed_ms
 from tests.integration.conftest import World, make_world
 
 RUNS = 400
@@ -54,7 +54,6 @@ def record_and_bare_ms(
     """(record samples, bare commit samples, the rows the records stored), ``runs`` of each
     (rounded up to a whole block of bare ones), taken in alternating blocks."""
     world = make_world(folder, residents_per_unit=20)
-    bare_samples: list[float] = []
     try:
         read = world.ports.reader()
         facility = read.facility()
@@ -76,13 +75,12 @@ def record_and_bare_ms(
         slots = pairs[:runs]
         service = RecordingService(world.ports)
         nurse = world.principal("nurse")
-        samples: list[float] = []
         with bare_commit(folder) as bare:
-            for index, (slot, state) in enumerate(slots):
-                if index % BLOCK == 0:
-                    bare_samples.extend(timed_ms(bare, BLOCK))
-                record = _recorder(world, service, nurse, residents, slot, state)
-                samples.extend(timed_ms(record, 1))
+            samples, bare_samples = alternating_ms(
+                (_recorder(world, service, nurse, residents, slot, st) for slot, st in slots),
+                bare,
+                BLOCK,
+            )
         reader = world.store.connect_reader()
         try:
             rows = stored_rows(reader, len(samples))
@@ -123,7 +121,7 @@ def run() -> list[Figure]:
         with bare_commit(folder, "bare_in_a_row.db") as one:
             in_a_row = median(timed_ms(one, RUNS))
         with bare_commit(folder, "bare_beside_floor.db") as one:
-            floor, floor_bare = floor_and_bare_ms(folder, rows, one, BLOCK)
+            floor, floor_bare = alternating_ms(floor_commits(folder, rows), one, BLOCK)
     bare_median = median(bare)
     rec_median = median(record)
     ratio = rec_median / bare_median

@@ -15,7 +15,6 @@ from typing import Any
 
 from storage.database import Connection, connect
 from storage.migrate import migrate
-from tests.bench.table import timed_ms
 
 StoredRows = tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]
 
@@ -71,16 +70,3 @@ def floor_commits(folder: Path, rows: list[StoredRows]) -> Iterator[Callable[[],
     finally:
         conn.close()
 
-
-def floor_and_bare_ms(
-    folder: Path, rows: list[StoredRows], bare: Callable[[], None], block: int
-) -> tuple[list[float], list[float]]:
-    """(floor samples, bare samples), one per stored record, in alternating blocks of
-    ``block`` so both see the same minutes of disk noise."""
-    floor: list[float] = []
-    bare_samples: list[float] = []
-    for index, commit in enumerate(floor_commits(folder, rows)):
-        if index % block == 0:
-            bare_samples.extend(timed_ms(bare, block))
-        floor.extend(timed_ms(commit, 1))
-    return floor, bare_samples

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 
@@ -27,6 +27,21 @@ def timed_ms(action: Callable[[], object], runs: int) -> list[float]:
         samples.append((time.perf_counter() - start) * 1000)
     return samples
 
+
+
+def alternating_ms(
+    actions: Iterable[Callable[[], object]], bare: Callable[[], object], block: int
+) -> tuple[list[float], list[float]]:
+    """(one sample per action, bare samples): a block of ``block`` bare calls before every
+    ``block`` actions, so both see the same minutes of disk and CPU noise while each is still
+    timed in its own steady state. ``actions`` may be lazy: each is made just before its turn."""
+    samples: list[float] = []
+    bare_samples: list[float] = []
+    for index, action in enumerate(actions):
+        if index % block == 0:
+            bare_samples.extend(timed_ms(bare, block))
+        samples.extend(timed_ms(action, 1))
+    return samples, bare_samples
 
 def median(samples: list[float]) -> float:
     return statistics.median(samples)
