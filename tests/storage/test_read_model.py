@@ -72,6 +72,12 @@ def test_order_states(store: LocalStore, fake_clock: FakeClock) -> None:
     assert o1 in [s.order_id for s in reader.orders([r1], include_discontinued=True)]
     assert [s.order.drug for s in reader.orders([r0])] == ["Acetaminophen", "Metoprolol tartrate"]
     assert reader.order("missing") is None
+    # one order read alone (one statement) equals it read with its resident's others
+    everyone = [r.resident_id for r in reader.residents()]
+    states = reader.orders(everyone, include_discontinued=True)
+    assert any(not (s.holds or s.discontinued_at) for s in states)  # some have no events
+    for state in states:
+        assert reader.order(state.order_id) == state
 
 
 def test_administration_records(store: LocalStore) -> None:

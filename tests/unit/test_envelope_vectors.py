@@ -150,3 +150,16 @@ def test_signer_gives_openssl_signatures_byte_for_byte() -> None:
         signer = DeviceSigner.from_private_bytes(seed)
         assert signer.sign(message) == expected
         assert load_public_key(signer.public_hex).verify(expected, message)
+
+
+def test_signer_refuses_a_key_pair_the_two_libraries_derive_differently(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If libsodium ever derived another public key from the seed than OpenSSL, the signer
+    would sign entries that the registered key does not verify: it refuses to exist."""
+    import mar_desktop.signing as signing
+
+    real = signing.crypto_sign_seed_keypair
+    monkeypatch.setattr(signing, "crypto_sign_seed_keypair", lambda seed: real(seed[::-1]))
+    with pytest.raises(ValueError, match="derived consistently"):
+        DeviceSigner.generate()
