@@ -60,11 +60,17 @@ def _plain_json(value: Any) -> bool:
     return True
 
 
-def canonical_bytes(value: Any) -> bytes:
-    """Encodes ``value`` canonically. Raises ``TypeError`` on floats or non-JSON types."""
+def canonical_text(value: Any) -> str:
+    """:func:`canonical_bytes` as a ``str`` (for TEXT columns: the same characters, not yet
+    UTF-8). Raises ``TypeError`` on floats or non-JSON types."""
     if not _plain_json(value):
         _check(value, "$")
-    return _ENCODER.encode(value).encode("utf-8")
+    return _ENCODER.encode(value)
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Encodes ``value`` canonically. Raises ``TypeError`` on floats or non-JSON types."""
+    return canonical_text(value).encode("utf-8")
 
 
 def encode_decoded(value: Any) -> bytes:

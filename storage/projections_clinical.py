@@ -8,10 +8,10 @@ transaction.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from mar_desktop import kinds
+from mar_desktop.canonical import canonical_text
 from mar_desktop.clock import utc_iso
 from mar_desktop.envelope import Entry
 from mar_desktop.kinds import Body
@@ -24,7 +24,6 @@ _ADMINISTRATION = (
     "outside_window_reason, witness_user_id, witness_name, vitals_json) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_DUMPS = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
 def _administration(conn: Connection, entry: Entry, body: Body, stamp: str) -> None:
     assert isinstance(body, kinds.AdministrationRecorded)
     vitals = {k: str(v) for k, v in body.vitals if v is not None}
@@ -54,7 +53,7 @@ def _administration(conn: Connection, entry: Entry, body: Body, stamp: str) -> N
             body.outside_window_reason,
             None if witness is None else witness.user_id,
             None if witness is None else witness.full_name,
-            _DUMPS(vitals),
+            canonical_text(vitals),
         ),
     )
 
@@ -129,7 +128,7 @@ def _alert_raised(conn: Connection, entry: Entry, body: Body, stamp: str) -> Non
             body.order_id,
             body.device_id,
             body.detail,
-            _DUMPS(list(body.related_entry_ids)),
+            canonical_text(list(body.related_entry_ids)),
             stamp,
         ),
     )

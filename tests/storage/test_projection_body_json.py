@@ -3,11 +3,11 @@ the entry's canonical bytes; it must equal encoding the body, whatever the body 
 
 from __future__ import annotations
 
+from mar_desktop.canonical import canonical_text
 from mar_desktop.envelope import Actor, EntryDraft, seal
 from mar_desktop.signing import DeviceSigner
 from storage.local_store import LocalStore
 from storage.projection_plan import body_json_of
-from storage.projections_clinical import _DUMPS
 from tests import factories as f
 from tests.storage.helpers import mixed_history
 
@@ -22,7 +22,7 @@ def test_body_json_equals_encoding_the_body_for_a_mixed_history(store: LocalStor
     for entry_id in ids:
         entry = store.ledger.entry(entry_id)
         assert entry is not None
-        assert body_json_of(entry) == _DUMPS(entry.body)
+        assert body_json_of(entry) == canonical_text(entry.body)
 
 
 def test_body_json_is_exact_for_tricky_bodies_and_actors() -> None:
@@ -45,4 +45,4 @@ def test_body_json_is_exact_for_tricky_bodies_and_actors() -> None:
                 recorded_at=f.T0,
                 signer=signer,
             )
-            assert body_json_of(entry) == _DUMPS(entry.body)
+            assert body_json_of(entry) == canonical_text(entry.body)
