@@ -120,8 +120,11 @@ def run() -> list[Figure]:
         record, bare, rows = record_and_bare_ms(folder)
         with bare_commit(folder, "bare_in_a_row.db") as one:
             in_a_row = median(timed_ms(one, RUNS))
-        with bare_commit(folder, "bare_beside_floor.db") as one:
-            floor, floor_bare = alternating_ms(floor_commits(folder, rows), one, BLOCK)
+        with (
+            bare_commit(folder, "bare_beside_floor.db") as one,
+            floor_commits(folder, rows) as commits,
+        ):
+            floor, floor_bare = alternating_ms(commits, one, BLOCK)
     bare_median = median(bare)
     rec_median = median(record)
     ratio = rec_median / bare_median

@@ -8,6 +8,7 @@ of a record: the schema alone writes ~13 encrypted pages where the bare commit w
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -49,24 +50,26 @@ def stored_rows(conn: Connection, count: int) -> list[StoredRows]:
     return rows
 
 
-def floor_commits(folder: Path, rows: list[StoredRows]) -> Iterator[Callable[[], None]]:
-    """A fresh migrated database; one durable commit of the next record's three rows per call
-    (each row stored once: the triggers refuse a repeat)."""
+@contextlib.contextmanager
+def floor_commits(folder: Path, rows: list[StoredRows]) -> Iterator[list[Callable[[], None]]]:
+    """A fresh migrated database, closed on exit; one call per record, each a durable commit of
+    that record's three rows (each call once: the triggers refuse a row stored twice)."""
     conn = connect(folder / "floor.db", secrets.token_bytes(32), create=True)
     try:
         migrate(conn)
         marks = ", ".join("?" * len(rows[0][2]))
         insert_admin = f"INSERT INTO administrations VALUES ({marks})"
-        for ledger, audit, projected in rows:
 
-            def one(ledger: Any = ledger, audit: Any = audit, projected: Any = projected) -> None:
+        def commit(ledger: Any, audit: Any, projected: Any) -> Callable[[], None]:
+            def one() -> None:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute(_INSERT["ledger"], ledger)
                 conn.execute(_INSERT["audit"], audit)
                 conn.execute(insert_admin, projected)
                 conn.execute("COMMIT")
 
-            yield one
+            return one
+
+        yield [commit(*stored) for stored in rows]
     finally:
         conn.close()
-
