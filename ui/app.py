@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from PySide6.QtCore import QCoreApplication, QObject
 
     from mar_desktop.clock import Clock
+    from mar_desktop.demo.staff import DemoStaff
     from ui.backend import Backend, DemoAccount
     from ui.main_window import MainWindow
 
@@ -121,9 +122,12 @@ def gui_deferral(runner: object) -> Callable[[Callable[[], None]], None]:
     return defer
 
 
-def demo_accounts_of(staff: object, clock: Clock) -> list[DemoAccount]:
+def demo_accounts_of(staff: Iterable[DemoStaff], clock: Clock) -> list[DemoAccount]:
     from mar_desktop.people.totp import code_at
     from ui.backend import DemoAccount
+
+    def live_code(secret: str) -> Callable[[], str]:
+        return lambda: code_at(secret, clock.now())
 
     return [
         DemoAccount(
@@ -131,9 +135,9 @@ def demo_accounts_of(staff: object, clock: Clock) -> list[DemoAccount]:
             role=member.role_label,
             username=member.user.username,
             password=member.password,
-            code=lambda s=member.totp_secret: code_at(s, clock.now()),
+            code=live_code(member.totp_secret),
         )
-        for member in staff  # type: ignore[attr-defined]
+        for member in staff
     ]
 
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # imported by the worker when the store opens, not before the
     from mar_desktop.services.mar import MarService
     from mar_desktop.services.recording import RecordingService
     from mar_desktop.services.reference import ReferenceService
-from sync.status import SyncStatus  # what the status bar shows (also used by ui.widgets)
+from sync.status import SyncStatus  # what the status bar shows
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,8 @@ from mar_desktop.clock import Clock
 from mar_desktop.model import Unit
 from mar_desktop.people.sessions import SessionEvent, SessionEventKind
 from mar_desktop.permissions import Permission
-from ui.backend import Backend, DemoAccount, SyncStatus
+from sync.status import SyncStatus
+from ui.backend import Backend, DemoAccount
 from ui.context import UiContext
 from ui.emergency import request_emergency_access, show_emergency
 from ui.errors import ErrorPresenter
@@ -105,7 +106,7 @@ class MainWindow(QMainWindow):
         ``ready`` is emitted then. Returns at once."""
         self.ctx = UiContext(self.runner, backend, self.errors, self.clock)
         self.bridge = SessionBridge(backend.sessions, self)
-        self.bridge.event.connect(self.on_session_event)
+        self.bridge.session_event.connect(self.on_session_event)
         self.bridge.start()
         self.status.set_source(backend.sync_status, lambda: backend.sessions.settings)
         changed = getattr(backend.sync_status, "changed", None)

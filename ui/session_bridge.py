@@ -28,12 +28,13 @@ _ACTIVITY = {
 
 
 class SessionBridge(QObject):
-    event = Signal(object)  # SessionEvent
+    # Not ``event``: that would shadow QObject.event(), which Qt calls to deliver every event.
+    session_event = Signal(object)  # SessionEvent
 
     def __init__(self, sessions: SessionManager, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._sessions = sessions
-        self._unsubscribe = sessions.subscribe(self.event.emit)
+        self._unsubscribe = sessions.subscribe(self.session_event.emit)
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self.tick)

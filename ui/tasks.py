@@ -28,12 +28,14 @@ from PySide6.QtCore import QObject, Signal, Slot
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
+# What it returns is ignored (ErrorPresenter.show returns the text it showed).
+FailureHandler = Callable[[BaseException], object]
 
 
 @dataclass
 class _Pending:
     on_success: Callable[[Any], None] | None
-    on_failure: Callable[[BaseException], None] | None
+    on_failure: FailureHandler | None
     on_progress: Callable[[float, str], None] | None
 
 
@@ -73,14 +75,14 @@ class TaskRunner(QObject):
         self._finished.connect(self._deliver_success)
         self._failed.connect(self._deliver_failure)
         self._progressed.connect(self._deliver_progress)
-        self.default_failure: Callable[[BaseException], None] | None = None
+        self.default_failure: FailureHandler | None = None
 
     def submit(
         self,
         work: Callable[..., Any],
         *,
         on_success: Callable[[Any], None] | None = None,
-        on_failure: Callable[[BaseException], None] | None = None,
+        on_failure: FailureHandler | None = None,
         on_progress: Callable[[float, str], None] | None = None,
         with_progress: bool = False,
     ) -> TaskHandle:

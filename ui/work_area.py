@@ -121,7 +121,11 @@ class WorkArea(QWidget):
             self._connect_screens()
 
         def prepare(index: int) -> Callable[[], None]:
-            return lambda: prepare_page(stack.widget(index), page_size())
+            def step() -> None:
+                page = stack.widget(index)
+                if page is not None:  # None only if fewer pages were added than counted
+                    prepare_page(page, page_size())
+            return step
 
         def finish() -> None:
             prepare_page(self, page_size())

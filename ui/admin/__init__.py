@@ -10,6 +10,7 @@ audit and report services on the worker thread the first time they are needed.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from mar_desktop.permissions import Permission
@@ -66,7 +67,5 @@ def register(window: MainWindow) -> AdminHub:
     """Adds the admin sections to ``window`` (before ``attach``). Returns the shared hub."""
     hub = AdminHub()
     for key, title, permission in SECTIONS:
-        window.add_section(
-            key, title, lambda ctx, k=key: make_screen(k, ctx, hub), permission
-        )
+        window.add_section(key, title, functools.partial(make_screen, key, hub=hub), permission)
     return hub

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -122,6 +123,21 @@ def table(columns: Sequence[str], name: str) -> QTableWidget:
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setStretchLastSection(True)
     return widget
+
+
+def cell_text(widget: QTableWidget, row: int, column: int) -> str:
+    """The text of a cell; "" for a cell without an item (never filled in)."""
+    item = widget.item(row, column)
+    return "" if item is None else item.text()
+
+
+def set_cell_text(widget: QTableWidget, row: int, column: int, text: str) -> None:
+    """Sets a cell's text, giving the cell an item first if it has none."""
+    item = widget.item(row, column)
+    if item is None:
+        widget.setItem(row, column, QTableWidgetItem(text))
+    else:
+        item.setText(text)
 
 
 class ReasonDialog(AdminForm):

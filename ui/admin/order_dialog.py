@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from mar_desktop.envelope import new_id
 from mar_desktop.model import HoldParameter, Order, Resident, Schedule
-from ui.admin.base import table
+from ui.admin.base import cell_text, set_cell_text, table
 from ui.admin.forms import AdminForm, FieldError, decimal_of, int_of, text_of
 from ui.widgets.common import button
 
@@ -96,8 +96,8 @@ class HoldEditor(QWidget):
         combo = self.table.cellWidget(row, 0)
         assert isinstance(combo, QComboBox)
         combo.setCurrentIndex(combo.findData(vital))
-        self.table.item(row, 1).setText(minimum)
-        self.table.item(row, 2).setText(maximum)
+        set_cell_text(self.table, row, 1, minimum)
+        set_cell_text(self.table, row, 2, maximum)
 
     def remove_row(self) -> None:
         if self.table.currentRow() >= 0:
@@ -107,8 +107,7 @@ class HoldEditor(QWidget):
         found = []
         for row in range(self.table.rowCount()):
             combo = self.table.cellWidget(row, 0)
-            texts = [self.table.item(row, c).text() if self.table.item(row, c) else ""
-                     for c in (1, 2)]
+            texts = [cell_text(self.table, row, c) for c in (1, 2)]
             low = decimal_of("hold", texts[0], required=False)
             high = decimal_of("hold", texts[1], required=False)
             if low is None and high is None:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from mar_desktop.envelope import new_id
 from mar_desktop.model import Allergy, Resident, Unit
-from ui.admin.base import table
+from ui.admin.base import cell_text, table
 from ui.admin.forms import AdminForm, FieldError, date_of, text_of
 from ui.widgets.common import button, label
 
@@ -66,8 +66,7 @@ class AllergyEditor(QWidget):
     def allergies(self) -> tuple[Allergy, ...]:
         found = []
         for row in range(self.table.rowCount()):
-            cells = [self.table.item(row, c).text().strip() if self.table.item(row, c) else ""
-                     for c in (0, 1)]
+            cells = [cell_text(self.table, row, c).strip() for c in (0, 1)]
             combo = self.table.cellWidget(row, 2)
             severity = combo.currentData() if isinstance(combo, QComboBox) else "unknown"
             if not cells[0]:
@@ -126,7 +125,9 @@ class ResidentDialog(AdminForm):
         self.form.aliases = {"allergies": "allergies"}
 
     def build(self) -> Resident:
-        data = self.resident.model_dump() if self.resident else {"resident_id": new_id()}
+        data: dict[str, object] = (
+            self.resident.model_dump() if self.resident else {"resident_id": new_id()}
+        )
         data.update(
             given_name=text_of(self.given),
             family_name=text_of(self.family),

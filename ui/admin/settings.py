@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from mar_desktop.model import Facility, FacilitySettings, Outcome, ReasonCode
 from mar_desktop.permissions import Principal
-from ui.admin.base import AdminScreen, table
+from ui.admin.base import AdminScreen, cell_text, table
 from ui.admin.forms import FieldError, FieldGrid, banner_text
 from ui.admin.hub import AdminHub, AdminServices
 from ui.context import UiContext
@@ -135,8 +135,11 @@ class SettingsScreen(AdminScreen):
 
     def add_code(self) -> None:
         self._append_code("", "", "")
-        self.codes.setCurrentCell(self.codes.rowCount() - 1, 0)
-        self.codes.editItem(self.codes.item(self.codes.rowCount() - 1, 0))
+        row = self.codes.rowCount() - 1
+        self.codes.setCurrentCell(row, 0)
+        item = self.codes.item(row, 0)
+        if item is not None:  # _append_code gave every cell an item
+            self.codes.editItem(item)
 
     def remove_code(self) -> None:
         row = self.codes.currentRow()
@@ -147,8 +150,7 @@ class SettingsScreen(AdminScreen):
     def read_codes(self) -> tuple[ReasonCode, ...]:
         found = []
         for row in range(self.codes.rowCount()):
-            cells = [(self.codes.item(row, c).text().strip() if self.codes.item(row, c) else "")
-                     for c in range(3)]
+            cells = [cell_text(self.codes, row, c).strip() for c in range(3)]
             if not any(cells):
                 continue
             words = [w.strip().lower().replace(" ", "_") for w in cells[2].split(",")]

@@ -80,7 +80,7 @@ class AdministrationScreen(QWidget):
         self.form.witness_requested.connect(self._ask_witness)
         self.outcomes = self.form.outcomes
         self.outcome_buttons = self.form.outcome_buttons
-        self.scroll = self.form.scroll_area  # shadows QWidget.scroll, as it always did
+        self.scroll_area = self.form.scroll_area  # not ``scroll``: that is QWidget.scroll()
         self.details = self.form.details
         layout.addWidget(self.form, 1)
         self.confirm = button("Confirm", "primary", self.submit, name="confirmDose")

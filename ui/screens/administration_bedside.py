@@ -124,11 +124,11 @@ class BedsidePanel(QWidget):
         self.medication_check.setObjectName("medicationCheck")
         self.confirm_medication = button("Medication checked by hand", "",
                                          self._medication_by_hand, name="medicationByHand")
-        for widget in (self.identity_check, self.confirm_identity):
-            checks.addWidget(widget)
+        for check in (self.identity_check, self.confirm_identity):
+            checks.addWidget(check)
         checks.addSpacing(24)
-        for widget in (self.medication_check, self.confirm_medication):
-            checks.addWidget(widget)
+        for check in (self.medication_check, self.confirm_medication):
+            checks.addWidget(check)
         checks.addStretch(1)
         order_box.addLayout(checks)
         layout.addWidget(order_card)

@@ -8,6 +8,8 @@ Alert details may name residents: ``clear_phi()`` empties the list.
 
 from __future__ import annotations
 
+import functools
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
@@ -85,7 +87,7 @@ class AlertsScreen(QWidget):
             row.addWidget(label(f"<b>{TITLES.get(alert.alert_type, alert.alert_type)}</b>"), 1)
             if alert.acknowledged_by is None and may_ack:
                 row.addWidget(button("Acknowledge…", "primary",
-                                     lambda a=alert: self._acknowledge(a)))
+                                     functools.partial(self._acknowledge, alert)))
             box.addLayout(row)
             box.addWidget(label(f"Raised {alert.raised_at:%d %b %H:%M} UTC. {alert.detail}",
                                 wrap=True))

@@ -8,7 +8,8 @@ and code fields are cleared after every attempt; failures show inline with the s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -170,7 +171,9 @@ class DemoPanel(QFrame):
     """Demo accounts with their passwords and the live TOTP code (refreshed every second while
     shown). Only ever built in ``--demo`` mode."""
 
-    def __init__(self, accounts: Sequence[DemoAccount], on_use: object) -> None:
+    def __init__(
+        self, accounts: Sequence[DemoAccount], on_use: Callable[[DemoAccount], None]
+    ) -> None:
         super().__init__()
         self.setObjectName("demoPanel")
         self.setMinimumWidth(600)
@@ -198,7 +201,7 @@ class DemoPanel(QFrame):
                 "font-family: 'DejaVu Sans Mono'; font-size: 20px; font-weight: bold;"
             )
             grid.addWidget(code, row, 3)
-            use = button("Use", "", lambda a=account: on_use(a))  # type: ignore[operator]
+            use = button("Use", "", functools.partial(on_use, account))
             use.setObjectName(f"demoUse_{account.username}")
             grid.addWidget(use, row, 4)
             self._codes.append((code, account))

@@ -124,12 +124,12 @@ class ResidentMarScreen(QWidget):
         layout.addWidget(self.banner)
         # Containers first, then their contents: a widget tree added to an already placed
         # container is styled once; placing a filled one restyles all of it again.
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        layout.addWidget(self.scroll, 1)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        layout.addWidget(self.scroll_area, 1)
         self.content = QWidget()
-        self.scroll.setWidget(self.content)
+        self.scroll_area.setWidget(self.content)
         self._sections = QVBoxLayout(self.content)
         self._sections.setContentsMargins(0, 0, 8, 0)
         self._sections.setSpacing(6)
@@ -471,7 +471,7 @@ class ResidentMarScreen(QWidget):
         dialog.submitted.connect(
             lambda v: self._submit(dialog, lambda p: recording.record_prn_followup(
                 p, record.entry_id, str(v["effective"]),
-                pain_score=v["pain_score"], note=str(v["note"])),  # type: ignore[arg-type]
+                pain_score=v["pain_score"], note=str(v["note"])),
                 "Follow-up recorded.")
         )
         dialog.open()

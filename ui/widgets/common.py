@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QLabel,
+    QLayout,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mar_desktop.model import DoseStatus
 from ui import theme
@@ -91,13 +99,16 @@ def card(parent: QWidget | None = None) -> tuple[QFrame, QVBoxLayout]:
     return frame, layout
 
 
-def clear_layout(layout: QVBoxLayout) -> None:
+def clear_layout(layout: QLayout) -> None:
     """Removes and deletes every widget in ``layout`` (used to drop PHI at once)."""
     while layout.count():
         item = layout.takeAt(0)
+        if item is None:  # count() said there was one; nothing left to remove after all
+            break
         widget = item.widget()
+        child = item.layout()
         if widget is not None:
             widget.hide()
             widget.deleteLater()
-        elif item.layout() is not None:
-            clear_layout(item.layout())  # type: ignore[arg-type]
+        elif child is not None:
+            clear_layout(child)

@@ -22,8 +22,9 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from mar_desktop.clock import Clock
 from mar_desktop.model import FacilitySettings
+from sync.status import SyncStatus
 from ui import theme
-from ui.backend import SyncStatus, SyncStatusSource
+from ui.backend import SyncStatusSource
 from ui.widgets.common import Banner
 
 NOT_CONFIGURED = "⊘ Offline – not yet configured"
