@@ -23,6 +23,7 @@ from mar_desktop.services.recording import AdministrationRequest, RecordingServi
 from mar_desktop.views import OrderState
 from storage.database import connect
 from tests.bench.record_floor import StoredRows, floor_commits, stored_rows
+from tests.bench.record_pages import page_cost_us, pages_per_record
 from tests.bench.table import Figure, alternating_ms, median, p99, timed_ms
 from tests.integration.conftest import World, make_world
 
@@ -125,6 +126,8 @@ def run() -> list[Figure]:
             floor_commits(folder, rows) as commits,
         ):
             floor, floor_bare = alternating_ms(commits, one, BLOCK)
+        page_us = page_cost_us(folder)
+        pages = pages_per_record(folder, rows)
     bare_median = median(bare)
     rec_median = median(record)
     ratio = rec_median / bare_median
@@ -179,5 +182,14 @@ def run() -> list[Figure]:
             True,
             f"{floor_ratio:.2f}x bare in its own blocks; "
             f"record = {rec_median / floor_median:.2f}x this",
+        ),
+        Figure(
+            "  one more encrypted page in a commit, no fsync (median)",
+            page_us,
+            "us",
+            "(informative)",
+            True,
+            f"storage alone writes {pages:.1f} pages a record: "
+            f"{pages * page_us / 1000:.2f} ms = {pages * page_us / 1000 / bare_median:.2f}x bare",
         ),
     ]

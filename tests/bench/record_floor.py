@@ -51,12 +51,17 @@ def stored_rows(conn: Connection, count: int) -> list[StoredRows]:
 
 
 @contextlib.contextmanager
-def floor_commits(folder: Path, rows: list[StoredRows]) -> Iterator[list[Callable[[], None]]]:
-    """A fresh migrated database, closed on exit; one call per record, each a durable commit of
-    that record's three rows (each call once: the triggers refuse a row stored twice)."""
-    conn = connect(folder / "floor.db", secrets.token_bytes(32), create=True)
+def floor_commits(
+    folder: Path, rows: list[StoredRows], name: str = "floor.db", checkpoints: bool = True
+) -> Iterator[list[Callable[[], None]]]:
+    """A fresh migrated database ``folder / name``, closed on exit; one call per record, each a
+    durable commit of that record's three rows (each call once: the triggers refuse a row
+    stored twice). ``checkpoints=False`` keeps every frame in the WAL (for counting them)."""
+    conn = connect(folder / name, secrets.token_bytes(32), create=True)
     try:
         migrate(conn)
+        if not checkpoints:
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
         marks = ", ".join("?" * len(rows[0][2]))
         insert_admin = f"INSERT INTO administrations VALUES ({marks})"
 
