@@ -60,7 +60,8 @@ def floor_commits(
     conn = connect(folder / name, secrets.token_bytes(32), create=True)
     try:
         migrate(conn)
-        if not checkpoints:
+        if not checkpoints:  # the WAL starts empty after the migrations, then only grows
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             conn.execute("PRAGMA wal_autocheckpoint = 0")
         marks = ", ".join("?" * len(rows[0][2]))
         insert_admin = f"INSERT INTO administrations VALUES ({marks})"
