@@ -2,13 +2,22 @@
 
 UTF-8, keys sorted by code point, no insignificant whitespace, no floats (quantities are decimal
 strings), no NaN. Changing anything here breaks every signature ever made: the golden vectors
-in ``tests/unit/test_canonical_vectors.py`` fail if it changes.
+in ``tests/unit/test_envelope_vectors.py`` fail if it changes.
+
+The reference encoder is the standard library's (``_ENCODER``). Values made only of exact JSON
+types are encoded by orjson instead, about 10x faster, and orjson's bytes are the reference's:
+the same escapes (only ``"``, ``\\`` and U+0000–U+001F, in the same forms), keys sorted by code
+point, the same compact separators. ``tests/unit/test_canonical_fast_path.py`` checks this for
+every code point and for random documents. What orjson refuses (integers beyond 64 bits, lone
+surrogates, nesting deeper than 254) goes to the reference encoder, so nothing changes there.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+import orjson
 
 JsonValue = None | bool | int | str | list["JsonValue"] | dict[str, "JsonValue"]
 
@@ -60,17 +69,32 @@ def _plain_json(value: Any) -> bool:
     return True
 
 
-def canonical_text(value: Any) -> str:
-    """:func:`canonical_bytes` as a ``str`` (for TEXT columns: the same characters, not yet
-    UTF-8). Raises ``TypeError`` on floats or non-JSON types."""
-    if not _plain_json(value):
-        _check(value, "$")
-    return _ENCODER.encode(value)
+def _reference_bytes(value: Any) -> bytes:
+    return _ENCODER.encode(value).encode("utf-8")
+
+
+def _plain_bytes(value: Any) -> bytes:
+    """Canonical bytes of a value made only of exact JSON types without floats (see the module
+    doc): orjson's, or the reference encoder's for what orjson refuses. Raises
+    ``UnicodeEncodeError`` for a lone surrogate, as the reference encoder does."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return _reference_bytes(value)
 
 
 def canonical_bytes(value: Any) -> bytes:
-    """Encodes ``value`` canonically. Raises ``TypeError`` on floats or non-JSON types."""
-    return canonical_text(value).encode("utf-8")
+    """Encodes ``value`` canonically. Raises ``TypeError`` on floats or non-JSON types,
+    ``UnicodeEncodeError`` (a ``ValueError``) for a lone surrogate."""
+    if _plain_json(value):
+        return _plain_bytes(value)
+    _check(value, "$")
+    return _reference_bytes(value)
+
+
+def canonical_text(value: Any) -> str:
+    """:func:`canonical_bytes` decoded, for TEXT columns. Raises as ``canonical_bytes``."""
+    return canonical_bytes(value).decode("utf-8")
 
 
 def encode_decoded(value: Any) -> bytes:
@@ -81,7 +105,7 @@ def encode_decoded(value: Any) -> bytes:
     entries are canonical). Raises ``UnicodeEncodeError`` (a ``ValueError``) for a lone
     surrogate, like ``canonical_bytes``.
     """
-    return _ENCODER.encode(value).encode("utf-8")
+    return _plain_bytes(value)
 
 
 def _no_float(text: str) -> Any:
