@@ -8,8 +8,9 @@ The reference encoder is the standard library's (``_ENCODER``). Values made only
 types are encoded by orjson instead, about 10x faster, and orjson's bytes are the reference's:
 the same escapes (only ``"``, ``\\`` and U+0000–U+001F, in the same forms), keys sorted by code
 point, the same compact separators. ``tests/unit/test_canonical_fast_path.py`` checks this for
-every code point and for random documents. What orjson refuses (integers beyond 64 bits, lone
-surrogates, nesting deeper than 254) goes to the reference encoder, so nothing changes there.
+every code point and for random documents, and ``_FAST`` checks the installed orjson against
+the reference at import. What orjson refuses (integers beyond 64 bits, lone surrogates, nesting
+deeper than 254) goes to the reference encoder, so nothing changes there.
 """
 
 from __future__ import annotations
@@ -73,14 +74,47 @@ def _reference_bytes(value: Any) -> bytes:
     return _ENCODER.encode(value).encode("utf-8")
 
 
+def _orjson_bytes(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+# Every character the two encoders could write differently (each control character, the two
+# that are escaped, the separators JavaScript escapes, a non-BMP character, keys whose order
+# differs between code-point and UTF-16 order) and the integer edges orjson still takes.
+_PROBE: Any = {
+    "".join(map(chr, range(0x20))) + '"\\/\x7f\u2028\u2029\ufeff\U0001f48a': [
+        -(2**63),
+        2**64 - 1,
+        True,
+        None,
+        ("é", {}),
+    ],
+    "\ue000": 1,
+    "\U00010000": 2,
+    "": 0,
+}
+
+
+def _orjson_agrees() -> bool:
+    return _orjson_bytes(_PROBE) == _reference_bytes(_PROBE)
+
+
+_FAST = _orjson_agrees()
+"""Whether the installed orjson writes the reference bytes (orjson 3.10.17, for one, mangled
+U+000B). If it ever does not, everything is encoded by the reference encoder: slower, the
+same bytes."""
+
+
 def _plain_bytes(value: Any) -> bytes:
     """Canonical bytes of a value made only of exact JSON types without floats (see the module
     doc): orjson's, or the reference encoder's for what orjson refuses. Raises
     ``UnicodeEncodeError`` for a lone surrogate, as the reference encoder does."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError:
-        return _reference_bytes(value)
+    if _FAST:
+        try:
+            return _orjson_bytes(value)
+        except orjson.JSONEncodeError:
+            pass
+    return _reference_bytes(value)
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -103,7 +137,8 @@ def encode_decoded(value: Any) -> bytes:
     ``loads`` yields only exact JSON types and refuses floats and constants, so the type walk
     of :func:`canonical_bytes` cannot fail and is skipped (the hot path of checking that pulled
     entries are canonical). Raises ``UnicodeEncodeError`` (a ``ValueError``) for a lone
-    surrogate, like ``canonical_bytes``.
+    surrogate, like ``canonical_bytes``. ONLY for such values: anything else (a float, a
+    datetime) is not refused here and may come out as bytes that are not canonical.
     """
     return _plain_bytes(value)
 

@@ -84,3 +84,17 @@ def test_canonical_text_is_the_bytes_decoded() -> None:
     value = {"spo2": "97", "é": ["1", None]}
     assert canonical_text(value) == canonical_bytes(value).decode("utf-8")
     assert canonical_text({}) == "{}"
+
+
+def test_an_orjson_that_writes_other_bytes_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert canonical._FAST, "the installed orjson should agree with the reference encoder"
+
+    def mangled(value: Any) -> bytes:  # what orjson 3.10.17 did to U+000B
+        return _fast(value).replace(b"\\u000b", b"\\u")
+
+    monkeypatch.setattr(canonical, "_orjson_bytes", mangled)
+    assert not canonical._orjson_agrees()
+    monkeypatch.setattr(canonical, "_FAST", False)
+    value = {"note": "tab\tvt\x0b", "n": [1, None, True]}
+    assert canonical_bytes(value) == _reference(value)
+    assert encode_decoded(value) == _reference(value)
