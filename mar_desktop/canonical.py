@@ -70,8 +70,14 @@ def _plain_json(value: Any) -> bool:
     return True
 
 
+_TOO_DEEP = "JSON nested too deeply"
+
+
 def _reference_bytes(value: Any) -> bytes:
-    return _ENCODER.encode(value).encode("utf-8")
+    try:
+        return _ENCODER.encode(value).encode("utf-8")
+    except RecursionError:  # ~990 levels: no entry is, but pushed or pulled bytes may be
+        raise ValueError(_TOO_DEEP) from None
 
 
 def _orjson_bytes(value: Any) -> bytes:
@@ -119,10 +125,14 @@ def _plain_bytes(value: Any) -> bytes:
 
 def canonical_bytes(value: Any) -> bytes:
     """Encodes ``value`` canonically. Raises ``TypeError`` on floats or non-JSON types,
-    ``UnicodeEncodeError`` (a ``ValueError``) for a lone surrogate."""
+    ``UnicodeEncodeError`` (a ``ValueError``) for a lone surrogate, ``ValueError`` for nesting
+    deeper than the interpreter's recursion limit."""
     if _plain_json(value):
         return _plain_bytes(value)
-    _check(value, "$")
+    try:
+        _check(value, "$")
+    except RecursionError:
+        raise ValueError(_TOO_DEEP) from None
     return _reference_bytes(value)
 
 
@@ -154,7 +164,8 @@ def loads(data: bytes | str) -> Any:
     """Parses JSON, refusing floats so a decoded entry re-encodes to the same bytes.
 
     Same rules as ``json.loads`` (encoding detection of bytes, a UTF-8 BOM refused) with one
-    decoder built once: this runs for every entry pulled or verified.
+    decoder built once: this runs for every entry pulled or verified. Raises ``ValueError``
+    (``json.JSONDecodeError`` for bad JSON) for anything it refuses, nesting too deep included.
     """
     if isinstance(data, bytes | bytearray):
         text = data.decode(json.detect_encoding(data), "surrogatepass")
@@ -162,4 +173,7 @@ def loads(data: bytes | str) -> Any:
         text = data
     if text.startswith("\ufeff"):
         raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-    return _DECODER.decode(text)
+    try:
+        return _DECODER.decode(text)
+    except RecursionError:  # a hostile push or feed must be refused, not crash the checker
+        raise ValueError(_TOO_DEEP) from None

@@ -98,3 +98,31 @@ def test_an_orjson_that_writes_other_bytes_is_not_used(monkeypatch: pytest.Monke
     value = {"note": "tab\tvt\x0b", "n": [1, None, True]}
     assert canonical_bytes(value) == _reference(value)
     assert encode_decoded(value) == _reference(value)
+
+
+def test_nesting_too_deep_is_a_value_error_not_a_crash() -> None:
+    """A pushed or pulled entry nested thousands deep must be refused like any malformed one
+    (the checkers catch ValueError), not escape as RecursionError from the verifier."""
+    from mar_desktop.envelope import parse_raw
+    from mar_desktop.model import Role
+    from sync.server.checker import check_one
+
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(ValueError, match="nested too deeply"):
+        loads(deep)
+    nested: list[Any] = []
+    inner = nested
+    for _ in range(5000):
+        inner.append([])
+        inner = inner[0]
+    with pytest.raises(ValueError, match="nested too deeply"):
+        canonical_bytes(nested)
+    inner.append(Role.NURSE)  # a str subclass: the precise type check walks all the way down
+    with pytest.raises(ValueError, match="nested too deeply"):
+        canonical_bytes(nested)
+    for depth in (995, 5000):
+        raw = b'{"actor":{},"body":' + b"[" * depth + b"]" * depth + b',"device_id":"d"}'
+        with pytest.raises(ValueError):
+            parse_raw(raw)
+        checked = check_one(raw, None, "d", "f")  # type: ignore[arg-type]
+        assert checked.code == "malformed"
