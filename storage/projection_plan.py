@@ -57,27 +57,10 @@ class _Recorder:
         self.statements.append((sql, tuple(params)))
 
 
-_ACTOR = b'{"actor":'
-_BODY = b',"body":'
-_AFTER_BODY = b',"device_id":"'
-
-
 def body_json_of(entry: Entry) -> str:
-    """The body's canonical JSON text (what ``validated_body`` parses), cut from the entry's
-    canonical raw bytes instead of re-encoded.
-
-    The raw bytes are canonical (sorted keys), so the body is the text between ``,"body":``
-    (right after the actor object) and the LAST ``,"device_id":"`` (every top-level field after
-    the body is a string or an integer, which cannot contain that text unescaped). Checked
-    at both ends; anything unexpected falls back to encoding.
-    """
-    raw = entry.raw
-    start = len(_ACTOR) + len(encode_decoded(entry.actor))  # a byte offset
-    end = raw.rfind(_AFTER_BODY)
-    if raw.startswith(_ACTOR) and raw[start : start + len(_BODY)] == _BODY and end > start:
-        text = raw[start + len(_BODY) : end]
-        if text[:1] == b"{" and text[-1:] == b"}":
-            return text.decode("utf-8")
+    """The body's canonical JSON text (what ``validated_body`` parses). ``entry`` came from
+    ``parse_raw``, so its body holds exact JSON types and is encoded without the type walk
+    (orjson: ~2.5 us, less than cutting it out of the raw bytes used to take)."""
     return encode_decoded(entry.body).decode("utf-8")
 
 

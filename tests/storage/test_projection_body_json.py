@@ -1,5 +1,5 @@
-"""The body text that ``validated_body`` parses (a pulled or rebuilt entry's body) is cut from
-the entry's canonical bytes; it must equal encoding the body, whatever the body holds."""
+"""The body text that ``validated_body`` parses (a pulled or rebuilt entry's body) must be the
+body's canonical encoding, whatever the body and the actor hold."""
 
 from __future__ import annotations
 
