@@ -20,7 +20,6 @@ from tests.bench.table import alternating_ms, median
 
 WAL_HEADER = 32
 FRAME_HEADER = 24
-PAGE = 4096
 PAGE_ROW = 3_500
 """A row that fills a page of its own (4,016 usable bytes: SQLCipher reserves 80 per page)."""
 EXTRA_PAGES = 10
@@ -58,5 +57,6 @@ def pages_per_record(folder: Path, rows: list[StoredRows]) -> float:
     with floor_commits(folder, rows, "floor_frames.db", checkpoints=False) as commits:
         for one in commits:
             one()
-        wal = (folder / "floor_frames.db-wal").stat().st_size
-    return (wal - WAL_HEADER) / (FRAME_HEADER + PAGE) / len(rows)
+        wal = (folder / "floor_frames.db-wal").read_bytes()
+    page = int.from_bytes(wal[8:12], "big")  # the WAL header's page size (plaintext)
+    return (len(wal) - WAL_HEADER) / (FRAME_HEADER + page) / len(rows)
