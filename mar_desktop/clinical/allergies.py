@@ -17,6 +17,7 @@ stays silent about a match it can see. It is a safety net, not a drug-interactio
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -24,6 +25,8 @@ from typing import Literal
 from mar_desktop.model import Allergy, Order, Resident
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+_TEXTS_CACHED = 4096
+"""Drug and allergy names whose words are kept (a facility has a few hundred of each)."""
 
 
 def _phrase(text: str) -> str:
@@ -96,8 +99,11 @@ IGNORED_WORDS = frozenset(
 _WORD = re.compile(r"[a-z][a-z0-9-]*")
 
 
+@functools.lru_cache(maxsize=_TEXTS_CACHED)
 def _words(text: str) -> frozenset[str]:
-    """Significant lower-case words; hyphenated words count whole and by their parts."""
+    """Significant lower-case words; hyphenated words count whole and by their parts.
+    Pure, so cached per text (any thread): a dose recorded checks the same drug and
+    allergy names again and again."""
     found: set[str] = set()
     for word in _WORD.findall(text.casefold()):
         for part in (word, *word.split("-")):
@@ -138,18 +144,26 @@ def drug_allergy_matches(allergies: tuple[Allergy, ...], drug: str) -> tuple[All
     drug_words = _words(drug)
     matches: list[AllergyMatch] = []
     for allergy in allergies:
-        allergy_words = _words(allergy.substance)
-        allergy_phrase = _phrase(allergy.substance)
-        direct = sorted(allergy_words & drug_words)
+        direct = sorted(_words(allergy.substance) & drug_words)
         if direct:
             matches.append(AllergyMatch(allergy, "direct", direct[0]))
             continue
-        for drug_class in CROSS_SENSITIVITY_CLASSES:
-            names_class = any(alias in allergy_phrase for alias in drug_class.aliases)
-            if not names_class and not allergy_words & drug_class.members:
-                continue
+        for drug_class in _classes_named(allergy.substance):
             in_class = sorted(drug_words & drug_class.members)
             if in_class:
                 matches.append(AllergyMatch(allergy, "class", in_class[0], drug_class.name))
                 break
     return tuple(matches)
+
+
+@functools.lru_cache(maxsize=_TEXTS_CACHED)
+def _classes_named(substance: str) -> tuple[DrugClass, ...]:
+    """The classes, in table order, that an allergy to ``substance`` warns for: those it names
+    (an alias) and those it is a member of. Pure, cached per substance like :func:`_words`."""
+    words = _words(substance)
+    phrase = _phrase(substance)
+    return tuple(
+        drug_class
+        for drug_class in CROSS_SENSITIVITY_CLASSES
+        if any(alias in phrase for alias in drug_class.aliases) or words & drug_class.members
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mar_desktop.clinical import allergies
 from mar_desktop.clinical.allergies import (
     CROSS_SENSITIVITY_CLASSES,
     allergy_matches,
@@ -95,3 +96,17 @@ def test_class_table_members_match_each_other() -> None:
             found = kinds(first, other.capitalize())
             assert found, (first, other)
             assert found[0][1] == other
+
+
+def test_cached_words_never_mix_up_allergies_or_change_answers() -> None:
+    """Words and classes are cached per text; each match still carries its own allergy, and a
+    warm cache answers exactly as a cold one."""
+    severe = Allergy(substance="Penicillin", reaction="anaphylaxis", severity="severe")
+    mild = Allergy(substance="Penicillin", reaction="rash", severity="mild")
+    drugs = ["Amoxicillin", "Penicillin V potassium", "Acetaminophen", "Ceftriaxone"]
+    warm = [drug_allergy_matches((severe, mild), drug) for drug in drugs]
+    assert [m.allergy for m in warm[0]] == [severe, mild]
+    assert [m.allergy for m in drug_allergy_matches((mild,), "Amoxicillin")] == [mild]
+    allergies._words.cache_clear()
+    allergies._classes_named.cache_clear()
+    assert [drug_allergy_matches((severe, mild), drug) for drug in drugs] == warm
