@@ -18,12 +18,15 @@ from mar_desktop.kinds import Body
 from storage.database import Connection
 
 _ADMINISTRATION = (
-    "INSERT INTO administrations (entry_id, resident_id, order_id, scheduled_for, "
+    "INSERT INTO administrations (ledger_rowid, entry_id, resident_id, order_id, scheduled_for, "
     "administered_at, recorded_at, outcome, actor_user_id, actor_role, device_id, reason_code, "
     "reason_text, dose_given, dose_unit, route, site, note, prn_reason, pain_score, "
     "outside_window_reason, witness_user_id, witness_name, vitals_json) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "VALUES ((SELECT rowid FROM ledger WHERE id = ?1), ?1, "
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+"""Keyed by the entry's ledger row (migration 0007), found by the ledger's index on ``id``: the
+entry is always stored before it is projected, in the same transaction."""
 def _administration(conn: Connection, entry: Entry, body: Body, stamp: str) -> None:
     assert isinstance(body, kinds.AdministrationRecorded)
     vitals = {k: str(v) for k, v in body.vitals if v is not None}

@@ -77,7 +77,11 @@ ADMIN_IN_RANGE: dict[str, str] = {
 }
 """Both range queries of a scope as one statement (one round trip): the second half already
 leaves out what the first found."""
-ADMIN_BY_ID = f"{_ADMIN_COLUMNS} WHERE a.entry_id = ?"
+ADMIN_BY_ID = (
+    f"{_ADMIN_COLUMNS} WHERE a.ledger_rowid = (SELECT rowid FROM ledger WHERE id = ?1) "
+    "AND a.entry_id = ?1"
+)
+"""One record by entry id: the ledger's index on ``id`` gives the row the record is keyed by."""
 
 VOIDS = (
     "SELECT target_entry_id, reason, actor_user_id, recorded_at FROM voids "

@@ -3,7 +3,7 @@ audit, administrations), inserted into a freshly migrated database — same sche
 append-only triggers — and committed durably, with no validation, rules, signing or encoding.
 
 What the floor costs against a bare commit is what DESIGN §6's "≤ 3× bare" leaves for the rest
-of a record: the schema alone writes ~13 encrypted pages where the bare commit writes one or two.
+of a record: the schema alone writes ~12 encrypted pages where the bare commit writes one or two.
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ def stored_rows(conn: Connection, count: int) -> list[StoredRows]:
     rows = []
     for entry, trail in zip(ledger, audit, strict=True):
         projected = conn.execute(
-            "SELECT * FROM administrations WHERE entry_id = ?", (entry[0],)
+            "SELECT * FROM administrations "
+            "WHERE ledger_rowid = (SELECT rowid FROM ledger WHERE id = ?)",
+            (entry[0],),
         ).fetchone()
         rows.append((tuple(entry), tuple(trail), tuple(projected)))
     rows.reverse()
@@ -63,15 +65,18 @@ def floor_commits(
         if not checkpoints:  # the WAL starts empty after the migrations, then only grows
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             conn.execute("PRAGMA wal_autocheckpoint = 0")
-        marks = ", ".join("?" * len(rows[0][2]))
-        insert_admin = f"INSERT INTO administrations VALUES ({marks})"
+        # keyed as the projection keys it: by the ledger row just stored (migration 0007)
+        marks = ", ".join("?" * (len(rows[0][2]) - 1))
+        insert_admin = (
+            f"INSERT INTO administrations VALUES ((SELECT rowid FROM ledger WHERE id = ?), {marks})"
+        )
 
         def commit(ledger: Any, audit: Any, projected: Any) -> Callable[[], None]:
             def one() -> None:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute(_INSERT["ledger"], ledger)
                 conn.execute(_INSERT["audit"], audit)
-                conn.execute(insert_admin, projected)
+                conn.execute(insert_admin, (ledger[0], *projected[1:]))
                 conn.execute("COMMIT")
 
             return one

@@ -113,10 +113,21 @@ def mixed_history(ledger: Any) -> dict[str, Any]:
     }
 
 
+_LINKED_ADMINISTRATIONS = (
+    "SELECT l.id, a.* FROM administrations a LEFT JOIN ledger l ON l.rowid = a.ledger_rowid"
+)
+"""Administrations with their ``ledger_rowid`` (a local row number: it depends on the order
+entries arrived in, as every table's hidden rowid does) shown as what it must mean — the id of
+the ledger entry in that row — so a snapshot still tells a broken link from a good one."""
+
+
 def snapshot(conn: Connection, tables: tuple[str, ...] = PROJECTION_TABLES) -> dict[str, list]:
-    """Every row of every table, sorted, for equality checks."""
+    """Every row of every table, sorted, for equality checks (see _LINKED_ADMINISTRATIONS)."""
     result = {}
     for table in tables:
-        rows = conn.execute(f"SELECT * FROM {table}").fetchall()
+        if table == "administrations":
+            rows = [(r[0], *r[2:]) for r in conn.execute(_LINKED_ADMINISTRATIONS)]
+        else:
+            rows = conn.execute(f"SELECT * FROM {table}").fetchall()
         result[table] = sorted(rows, key=repr)
     return result

@@ -128,6 +128,41 @@ def test_upgrade_from_version_1_fills_projections_and_verifies(
         upgraded.close()
 
 
+_VERSION_6_COLUMNS = (
+    "entry_id, resident_id, order_id, scheduled_for, administered_at, recorded_at, outcome, "
+    "actor_user_id, actor_role, device_id, reason_code, reason_text, dose_given, dose_unit, "
+    "route, site, note, prn_reason, pain_score, outside_window_reason, witness_user_id, "
+    "witness_name, vitals_json"
+)
+
+
+def _back_to_version_6_administrations(conn: object) -> None:
+    """The administrations table as releases 6 and before left it (keyed by ``entry_id TEXT
+    PRIMARY KEY``, no ledger_rowid, no link triggers), holding the same records."""
+    run = conn.execute  # type: ignore[attr-defined]
+    run(f"CREATE TABLE old_administrations AS SELECT {_VERSION_6_COLUMNS} FROM administrations")
+    run("DROP TABLE administrations")
+    run(
+        "CREATE TABLE administrations (entry_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, "
+        "order_id TEXT NOT NULL, scheduled_for TEXT, administered_at TEXT NOT NULL, "
+        "recorded_at TEXT NOT NULL, outcome TEXT NOT NULL, actor_user_id TEXT NOT NULL, "
+        "actor_role TEXT NOT NULL, device_id TEXT NOT NULL, reason_code TEXT, "
+        "reason_text TEXT NOT NULL, dose_given TEXT, dose_unit TEXT NOT NULL, "
+        "route TEXT NOT NULL, site TEXT NOT NULL, note TEXT NOT NULL, "
+        "prn_reason TEXT NOT NULL, pain_score INTEGER, outside_window_reason TEXT NOT NULL, "
+        "witness_user_id TEXT, witness_name TEXT, vitals_json TEXT NOT NULL)"
+    )
+    run(f"INSERT INTO administrations SELECT {_VERSION_6_COLUMNS} FROM old_administrations")
+    run("DROP TABLE old_administrations")
+    run(
+        "CREATE INDEX administrations_by_resident ON administrations (resident_id, administered_at)"
+    )
+    run(
+        "CREATE INDEX administrations_by_resident_sched "
+        "ON administrations (resident_id, scheduled_for)"
+    )
+
+
 def _add_the_body_copy_back(conn: object) -> None:
     """The ``body_json`` column that releases before 0006 kept, filled as they filled it."""
     conn.execute(  # type: ignore[attr-defined]
@@ -176,6 +211,7 @@ def test_upgrade_from_version_4_drops_the_by_order_indexes_and_keeps_the_records
     try:
         # back to what release 4 left: schema_version 4, the body copy and the two indexes
         conn.execute("BEGIN IMMEDIATE")
+        _back_to_version_6_administrations(conn)
         _add_the_body_copy_back(conn)
         conn.execute("DELETE FROM schema_version WHERE version > 4")
         conn.execute(
@@ -208,6 +244,7 @@ def test_upgrade_from_version_5_drops_the_body_copy_and_keeps_the_records(
     conn = connect(database_path(tmp_path / "s"), db_key)
     try:
         conn.execute("BEGIN IMMEDIATE")
+        _back_to_version_6_administrations(conn)
         _add_the_body_copy_back(conn)
         conn.execute("DELETE FROM schema_version WHERE version > 5")
         conn.execute("COMMIT")
@@ -238,3 +275,94 @@ def test_upgrade_from_version_5_drops_the_body_copy_and_keeps_the_records(
             conn.close()
     finally:
         upgraded.close()
+
+
+def _autoindexes(conn: object) -> set[str]:
+    rows = conn.execute(  # type: ignore[attr-defined]
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'administrations' "
+        "AND name LIKE 'sqlite_autoindex%'"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def test_upgrade_from_version_6_keys_administrations_by_their_ledger_row(
+    tmp_path: Path, db_key: bytes
+) -> None:
+    """A version-6 database (administrations keyed by ``entry_id TEXT PRIMARY KEY``): 0007 keys
+    every record by its entry's ledger row and drops the text key's index; every record, what
+    the read model answers and the ledger's verification are unchanged, and doses recorded
+    afterwards are projected and found by id."""
+    expected = _store_with_history(tmp_path / "s", db_key)
+    assert expected["administrations"], "the history must hold recorded doses"
+    conn = connect(database_path(tmp_path / "s"), db_key)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        _back_to_version_6_administrations(conn)
+        conn.execute("DELETE FROM schema_version WHERE version > 6")
+        conn.execute("COMMIT")
+        assert current_version(conn) == 6
+        assert "ledger_rowid" not in _administration_columns(conn)
+        assert _autoindexes(conn)  # the text primary key's index
+    finally:
+        conn.close()
+    upgraded = LocalStore.open(tmp_path / "s", db_key, FakeClock())
+    try:
+        conn = upgraded.connect_reader()
+        try:
+            assert current_version(conn) == latest_version()
+            assert _administration_columns(conn)[:2] == ["ledger_rowid", "entry_id"]
+            assert not _autoindexes(conn)
+            assert snapshot(conn) == expected
+            unlinked = conn.execute(
+                "SELECT count(*) FROM administrations a LEFT JOIN ledger l "
+                "ON l.rowid = a.ledger_rowid WHERE l.id IS NOT a.entry_id"
+            ).fetchone()[0]
+            assert unlinked == 0
+            report = verify_store(conn)
+            assert report.ok, report.summary()
+        finally:
+            conn.close()
+        mixed_history(upgraded.ledger)
+        read = upgraded.reader()
+        conn = upgraded.connect_reader()
+        try:
+            ids = [r[0] for r in conn.execute("SELECT entry_id FROM administrations")]
+        finally:
+            conn.close()
+        assert len(ids) == 2 * len(expected["administrations"])
+        for entry_id in ids:
+            found = read.administration(entry_id)
+            assert found is not None and found.entry_id == entry_id
+    finally:
+        upgraded.close()
+
+
+def test_version_7_fails_whole_on_a_record_without_its_ledger_entry(
+    tmp_path: Path, db_key: bytes
+) -> None:
+    """A version-6 record whose ledger entry is missing (impossible by construction) makes
+    0007 fail loudly with nothing changed, rather than be dropped or keyed to a made-up row."""
+    _store_with_history(tmp_path / "s", db_key)
+    conn = connect(database_path(tmp_path / "s"), db_key)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        _back_to_version_6_administrations(conn)
+        conn.execute(
+            f"INSERT INTO administrations SELECT 'no-such-entry', {_VERSION_6_COLUMNS[10:]} "
+            "FROM administrations LIMIT 1"
+        )
+        conn.execute("DELETE FROM schema_version WHERE version > 6")
+        conn.execute("COMMIT")
+        def state() -> tuple[list, list]:
+            return (
+                conn.execute("SELECT * FROM sqlite_master ORDER BY name").fetchall(),
+                conn.execute("SELECT * FROM administrations ORDER BY entry_id").fetchall(),
+            )
+
+        before = state()
+        with pytest.raises(StorageError, match="version 7"):
+            migrate(conn)
+        assert current_version(conn) == 6
+        assert state() == before
+    finally:
+        conn.close()

@@ -6,6 +6,9 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+import sqlcipher3
+
 from mar_desktop import kinds
 from mar_desktop.clock import FakeClock
 from mar_desktop.model import Outcome
@@ -243,6 +246,55 @@ def test_every_administrations_query_searches_an_index(tmp_path: Path, db_key: b
                     mode, plan)
     finally:
         conn.close()
+
+
+def test_a_record_by_id_is_found_through_the_ledger_row_it_is_keyed_by(
+    tmp_path: Path, db_key: bytes
+) -> None:
+    """ADMIN_BY_ID (amend, void, follow-up) reads one row by primary key, found with the
+    ledger's index on ``id``: no scan, and no index of its own to write with every dose."""
+    from storage.database import connect
+    from storage.migrate import migrate
+    from storage.read_model_sql import ADMIN_BY_ID
+
+    conn = connect(tmp_path / "plan.db", db_key, create=True)
+    try:
+        migrate(conn)
+        plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + ADMIN_BY_ID, ("x",))]
+        searches = [step for step in plan if step.startswith(("SEARCH a ", "SCAN a"))]
+        assert searches == ["SEARCH a USING INTEGER PRIMARY KEY (rowid=?)"], plan
+        assert any("ledger USING COVERING INDEX sqlite_autoindex_ledger_1" in s for s in plan)
+    finally:
+        conn.close()
+
+
+def test_a_projection_row_must_name_its_ledger_entry_row(store: LocalStore) -> None:
+    """The database refuses an administration keyed to no ledger row, to another entry's row,
+    or re-keyed later: the link the by-id read relies on cannot silently break."""
+    drafts, ids = f.small_facility(1)
+    store.ledger.append(drafts)
+    given = store.ledger.append(
+        [f.administration(ids["resident_ids"][0], ids["order_ids"][0], scheduled_for=T0)]
+    )[0]
+    conn = store.connect_reader()
+    try:
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(administrations)")]
+        row = dict(
+            zip(columns, conn.execute("SELECT * FROM administrations").fetchone(), strict=True)
+        )
+        other = conn.execute("SELECT rowid FROM ledger WHERE id != ?", (given.id,)).fetchone()[0]
+        marks = ", ".join("?" * len(columns))
+        conn.execute("BEGIN IMMEDIATE")
+        for rowid, entry_id in ((None, "new-id"), (other, "new-id"), (other, given.id)):
+            values = {**row, "ledger_rowid": rowid, "entry_id": entry_id}
+            with pytest.raises(sqlcipher3.IntegrityError, match="ledger entry's row"):
+                conn.execute(f"INSERT INTO administrations VALUES ({marks})", list(values.values()))
+        with pytest.raises(sqlcipher3.IntegrityError, match="never changes"):
+            conn.execute("UPDATE administrations SET ledger_rowid = ?", (other,))
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+    assert store.reader().administration(given.id) is not None
 
 
 def test_records_read_before_a_later_entry_show_it_on_the_next_read(store: LocalStore) -> None:
