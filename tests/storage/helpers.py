@@ -121,7 +121,7 @@ entries arrived in, as every table's hidden rowid does) shown as what it must me
 the ledger entry in that row — so a snapshot still tells a broken link from a good one."""
 
 
-def snapshot(conn: Connection, tables: tuple[str, ...] = PROJECTION_TABLES) -> dict[str, list]:
+def snapshot(conn: Connection, tables: tuple[str, ...] = PROJECTION_TABLES) -> dict[str, list[Any]]:
     """Every row of every table, sorted, for equality checks (see _LINKED_ADMINISTRATIONS)."""
     result = {}
     for table in tables:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -179,7 +180,7 @@ def _administration_columns(conn: object) -> list[str]:
     return [r[1] for r in rows]
 
 
-def _store_with_history(data_dir: Path, db_key: bytes) -> dict[str, list]:
+def _store_with_history(data_dir: Path, db_key: bytes) -> dict[str, list[Any]]:
     """A closed store at the current schema holding :func:`mixed_history`; its snapshot."""
     store = LocalStore.create(data_dir, db_key, "fac-1", FakeClock())
     try:
@@ -192,12 +193,13 @@ def _store_with_history(data_dir: Path, db_key: bytes) -> dict[str, list]:
     return expected
 
 
-def _administration_indexes(conn: object) -> set[str]:
+def _administration_indexes(conn: object, *, automatic: bool = False) -> set[str]:
+    """The administrations table's declared indexes, or with ``automatic`` the ones SQLite made
+    for its constraints (a text primary key's)."""
     rows = conn.execute(  # type: ignore[attr-defined]
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'administrations' "
-        "AND name NOT LIKE 'sqlite_autoindex%'"
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'administrations'"
     ).fetchall()
-    return {r[0] for r in rows}
+    return {r[0] for r in rows if r[0].startswith("sqlite_autoindex") == automatic}
 
 
 def test_upgrade_from_version_4_drops_the_by_order_indexes_and_keeps_the_records(
@@ -233,22 +235,59 @@ def test_upgrade_from_version_4_drops_the_by_order_indexes_and_keeps_the_records
         conn.close()
 
 
+def _history_back_at(
+    data_dir: Path, db_key: bytes, version: int, *older: Any
+) -> dict[str, list[Any]]:
+    """A closed store holding :func:`mixed_history`, then taken back to what release
+    ``version`` left: each of ``older`` (a function of the connection) in one transaction with
+    the schema_version rows above ``version`` deleted. Returns the current-schema snapshot."""
+    expected = _store_with_history(data_dir, db_key)
+    assert expected["administrations"], "the history must hold recorded doses"
+    conn = connect(database_path(data_dir), db_key)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for step in older:
+            step(conn)
+        conn.execute("DELETE FROM schema_version WHERE version > ?", (version,))
+        conn.execute("COMMIT")
+        assert current_version(conn) == version
+    finally:
+        conn.close()
+    return expected
+
+
+def _upgraded_is_unchanged(store: LocalStore, expected: dict[str, list[Any]]) -> None:
+    """``store`` opened (so migrated): at the latest version, every projection row as
+    ``expected``, and the ledger still verifies."""
+    conn = store.connect_reader()
+    try:
+        assert current_version(conn) == latest_version()
+        assert snapshot(conn) == expected
+        report = verify_store(conn)
+        assert report.ok, report.summary()
+    finally:
+        conn.close()
+
+
+def _administration_ids(store: LocalStore) -> list[str]:
+    conn = store.connect_reader()
+    try:
+        return [r[0] for r in conn.execute("SELECT entry_id FROM administrations")]
+    finally:
+        conn.close()
+
+
 def test_upgrade_from_version_5_drops_the_body_copy_and_keeps_the_records(
     tmp_path: Path, db_key: bytes
 ) -> None:
     """A version-5 database with recorded doses and their ``body_json`` copies: 0006 drops the
     column; every other column of every record, what the read model answers, and the ledger's
     verification are unchanged, and a dose recorded afterwards is projected."""
-    expected = _store_with_history(tmp_path / "s", db_key)
-    assert expected["administrations"], "the history must hold recorded doses"
+    expected = _history_back_at(
+        tmp_path / "s", db_key, 5, _back_to_version_6_administrations, _add_the_body_copy_back
+    )
     conn = connect(database_path(tmp_path / "s"), db_key)
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        _back_to_version_6_administrations(conn)
-        _add_the_body_copy_back(conn)
-        conn.execute("DELETE FROM schema_version WHERE version > 5")
-        conn.execute("COMMIT")
-        assert current_version(conn) == 5
         assert "body_json" in _administration_columns(conn)
         assert conn.execute(
             "SELECT count(*) FROM administrations WHERE body_json NOT LIKE '{%}'"
@@ -257,32 +296,11 @@ def test_upgrade_from_version_5_drops_the_body_copy_and_keeps_the_records(
         conn.close()
     upgraded = LocalStore.open(tmp_path / "s", db_key, FakeClock())
     try:
-        conn = upgraded.connect_reader()
-        try:
-            assert current_version(conn) == latest_version()
-            assert "body_json" not in _administration_columns(conn)
-            assert snapshot(conn) == expected
-            report = verify_store(conn)
-            assert report.ok, report.summary()
-        finally:
-            conn.close()
+        _upgraded_is_unchanged(upgraded, expected)
         mixed_history(upgraded.ledger)  # the projection writes the table's new shape
-        conn = upgraded.connect_reader()
-        try:
-            count = conn.execute("SELECT count(*) FROM administrations").fetchone()[0]
-            assert count == 2 * len(expected["administrations"])
-        finally:
-            conn.close()
+        assert len(_administration_ids(upgraded)) == 2 * len(expected["administrations"])
     finally:
         upgraded.close()
-
-
-def _autoindexes(conn: object) -> set[str]:
-    rows = conn.execute(  # type: ignore[attr-defined]
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'administrations' "
-        "AND name LIKE 'sqlite_autoindex%'"
-    ).fetchall()
-    return {r[0] for r in rows}
 
 
 def test_upgrade_from_version_6_keys_administrations_by_their_ledger_row(
@@ -292,44 +310,31 @@ def test_upgrade_from_version_6_keys_administrations_by_their_ledger_row(
     every record by its entry's ledger row and drops the text key's index; every record, what
     the read model answers and the ledger's verification are unchanged, and doses recorded
     afterwards are projected and found by id."""
-    expected = _store_with_history(tmp_path / "s", db_key)
-    assert expected["administrations"], "the history must hold recorded doses"
+    expected = _history_back_at(tmp_path / "s", db_key, 6, _back_to_version_6_administrations)
     conn = connect(database_path(tmp_path / "s"), db_key)
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        _back_to_version_6_administrations(conn)
-        conn.execute("DELETE FROM schema_version WHERE version > 6")
-        conn.execute("COMMIT")
-        assert current_version(conn) == 6
         assert "ledger_rowid" not in _administration_columns(conn)
-        assert _autoindexes(conn)  # the text primary key's index
+        assert _administration_indexes(conn, automatic=True)  # the text primary key's index
     finally:
         conn.close()
     upgraded = LocalStore.open(tmp_path / "s", db_key, FakeClock())
     try:
+        _upgraded_is_unchanged(upgraded, expected)
         conn = upgraded.connect_reader()
         try:
-            assert current_version(conn) == latest_version()
             assert _administration_columns(conn)[:2] == ["ledger_rowid", "entry_id"]
-            assert not _autoindexes(conn)
-            assert snapshot(conn) == expected
+            assert not _administration_indexes(conn, automatic=True)
             unlinked = conn.execute(
                 "SELECT count(*) FROM administrations a LEFT JOIN ledger l "
                 "ON l.rowid = a.ledger_rowid WHERE l.id IS NOT a.entry_id"
             ).fetchone()[0]
             assert unlinked == 0
-            report = verify_store(conn)
-            assert report.ok, report.summary()
         finally:
             conn.close()
         mixed_history(upgraded.ledger)
-        read = upgraded.reader()
-        conn = upgraded.connect_reader()
-        try:
-            ids = [r[0] for r in conn.execute("SELECT entry_id FROM administrations")]
-        finally:
-            conn.close()
+        ids = _administration_ids(upgraded)
         assert len(ids) == 2 * len(expected["administrations"])
+        read = upgraded.reader()
         for entry_id in ids:
             found = read.administration(entry_id)
             assert found is not None and found.entry_id == entry_id
@@ -337,31 +342,34 @@ def test_upgrade_from_version_6_keys_administrations_by_their_ledger_row(
         upgraded.close()
 
 
+def _an_orphan_record(conn: object) -> None:
+    conn.execute(  # type: ignore[attr-defined]
+        f"INSERT INTO administrations SELECT 'no-such-entry', {_VERSION_6_COLUMNS[10:]} "
+        "FROM administrations LIMIT 1"
+    )
+
+
 def test_version_7_fails_whole_on_a_record_without_its_ledger_entry(
     tmp_path: Path, db_key: bytes
 ) -> None:
     """A version-6 record whose ledger entry is missing (impossible by construction) makes
     0007 fail loudly with nothing changed, rather than be dropped or keyed to a made-up row."""
-    _store_with_history(tmp_path / "s", db_key)
+    _history_back_at(
+        tmp_path / "s", db_key, 6, _back_to_version_6_administrations, _an_orphan_record
+    )
     conn = connect(database_path(tmp_path / "s"), db_key)
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        _back_to_version_6_administrations(conn)
-        conn.execute(
-            f"INSERT INTO administrations SELECT 'no-such-entry', {_VERSION_6_COLUMNS[10:]} "
-            "FROM administrations LIMIT 1"
-        )
-        conn.execute("DELETE FROM schema_version WHERE version > 6")
-        conn.execute("COMMIT")
-        def state() -> tuple[list, list]:
+
+        def state() -> tuple[list[Any], list[Any]]:
             return (
                 conn.execute("SELECT * FROM sqlite_master ORDER BY name").fetchall(),
                 conn.execute("SELECT * FROM administrations ORDER BY entry_id").fetchall(),
             )
 
         before = state()
-        with pytest.raises(StorageError, match="version 7"):
+        with pytest.raises(StorageError, match="version 7") as failed:
             migrate(conn)
+        assert "ledger entry's row" in str(failed.value.__cause__)
         assert current_version(conn) == 6
         assert state() == before
     finally:
