@@ -112,9 +112,17 @@ class LocalStore:
 
     @classmethod
     def open(
-        cls, data_dir: Path, keystore: KeyProvider | bytes, clock: Clock | None = None
+        cls,
+        data_dir: Path,
+        keystore: KeyProvider | bytes,
+        clock: Clock | None = None,
+        *,
+        on_progress: Callable[[str], None] | None = None,
     ) -> LocalStore:
-        """Opens the existing database of ``data_dir`` and brings its schema up to date."""
+        """Opens the existing database of ``data_dir`` and brings its schema up to date.
+
+        ``on_progress`` gets a message for the user before each step of an upgrade (see
+        :func:`storage.migrate.migrate`), called on the thread that opens the database."""
         clock = clock or SystemClock()
         path = database_path(data_dir)
         if not path.exists():
@@ -124,7 +132,7 @@ class LocalStore:
         def open_existing() -> Connection:
             conn = connect(path, key, shared=True)
             try:
-                migrate(conn)
+                migrate(conn, on_step=on_progress)
             except BaseException:
                 conn.close()
                 raise

@@ -14,6 +14,7 @@ ledger and clears the flag in one transaction (so a crash just means it happens 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,10 +68,25 @@ def current_version(conn: Connection) -> int:
     return int(row[0] or 0)
 
 
+UPDATING = (
+    "Updating the database for this version of MAR Desktop (step {step} of {steps}). "
+    "This happens once and can take a minute; please wait."
+)
+REBUILDING = "Rebuilding the record views from the ledger (once). Please wait."
+
+
 def migrate(
-    conn: Connection, target: int | None = None, *, directory: Path = MIGRATIONS_DIR
+    conn: Connection,
+    target: int | None = None,
+    *,
+    directory: Path = MIGRATIONS_DIR,
+    on_step: Callable[[str], None] | None = None,
 ) -> int:
     """Brings the schema to ``target`` (default: the newest). Returns the version reached.
+
+    ``on_step`` (called on this thread, before each step) gets a message for the user when an
+    existing database is upgraded (:data:`UPDATING`, then :data:`REBUILDING` if a migration
+    asked for it); a new database's migrations are quick and report nothing.
 
     Raises SchemaTooNew if the database is newer than this code; StorageError if a migration
     fails (that migration is rolled back; earlier ones stay applied).
@@ -83,12 +99,15 @@ def migrate(
         raise SchemaTooNew(
             "This database was written by a newer version of MAR Desktop; please update."
         )
-    for migration in migrations:
-        if version < migration.version <= goal:
-            _apply(conn, migration)
-            version = migration.version
+    report = on_step if version > 0 else None
+    pending = [m for m in migrations if version < m.version <= goal]
+    for step, migration in enumerate(pending, start=1):
+        if report is not None:
+            report(UPDATING.format(step=step, steps=len(pending)))
+        _apply(conn, migration)
+        version = migration.version
     if version == newest:
-        _rebuild_if_flagged(conn)
+        _rebuild_if_flagged(conn, report)
     return version
 
 
@@ -110,7 +129,7 @@ def _apply(conn: Connection, migration: Migration) -> None:
         ) from exc
 
 
-def _rebuild_if_flagged(conn: Connection) -> None:
+def _rebuild_if_flagged(conn: Connection, report: Callable[[str], None] | None) -> None:
     has_flags = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'storage_flags'"
     ).fetchone()
@@ -123,6 +142,8 @@ def _rebuild_if_flagged(conn: Connection) -> None:
         return
     from storage.projections import rebuild
 
+    if report is not None:
+        report(REBUILDING)
     conn.execute("BEGIN IMMEDIATE")
     try:
         rebuild(conn)

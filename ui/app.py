@@ -168,10 +168,12 @@ def open_backend(
     demo: bool,
     clock: Clock,
     defer: Callable[[Callable[[], None]], None] | None = None,
+    progress: Callable[[float, str], None] | None = None,
 ) -> Opened:
     """Opens the store (or, for the demo, starts the embedded server, enrols and seeds a
     throwaway tablet: :func:`ui.demo.start_demo`), builds the backend and, when the store is
-    enrolled, the (not yet started) sync engine. Worker thread.
+    enrolled, the (not yet started) sync engine. Worker thread. ``progress`` (the task
+    runner's) gets what an upgrade of the database is doing, for the login screen.
 
     Raises ``DatabaseMissing`` when ``data_dir`` has no database yet (the first-run screen)."""
     from storage.keystore import KeyStore
@@ -196,7 +198,8 @@ def open_backend(
             notice=site.notice,
         )
     assert data_dir is not None
-    store = LocalStore.open(data_dir, KeyStore(data_dir))
+    step = None if progress is None else (lambda text: progress(0.0, text))
+    store = LocalStore.open(data_dir, KeyStore(data_dir), on_progress=step)
     return opened_store(store, clock, defer)
 
 

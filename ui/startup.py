@@ -88,10 +88,18 @@ class AppOwner:
         self.window.login.set_auth(None, status)
         data_dir, clock, defer = self.data_dir, self.clock, self.defer
         self.runner.submit(
-            lambda: self._track(open_backend(data_dir, demo, clock, defer)),
+            lambda progress, handle: self._track(
+                open_backend(data_dir, demo, clock, defer, progress=progress)
+            ),
             on_success=self.ready,
             on_failure=self._open_failed,
+            on_progress=self._opening_progress,
+            with_progress=True,
         )
+
+    def _opening_progress(self, _fraction: float, text: str) -> None:
+        """GUI thread: what opening is doing now (a database upgrade's steps), on the login."""
+        self.window.login.set_auth(None, text)
 
     def _track(self, result: Opened) -> Opened:
         """Worker: remembers what was opened, so quitting mid-start still closes it."""

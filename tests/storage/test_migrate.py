@@ -374,3 +374,37 @@ def test_version_7_fails_whole_on_a_record_without_its_ledger_entry(
         assert state() == before
     finally:
         conn.close()
+
+
+def test_an_upgrade_reports_each_step_and_a_new_or_current_database_reports_none(
+    tmp_path: Path, db_key: bytes
+) -> None:
+    """What the login screen shows while an older database is upgraded: one message per
+    migration applied, then the projection rebuild if one asked for it; nothing for a new
+    database (its migrations take milliseconds) or one already current."""
+    from storage.migrate import REBUILDING, UPDATING
+
+    fresh: list[str] = []
+    conn = connect(tmp_path / "new.db", db_key, create=True)
+    try:
+        migrate(conn, on_step=fresh.append)
+        migrate(conn, on_step=fresh.append)
+    finally:
+        conn.close()
+    assert fresh == []
+
+    def flag_a_rebuild(conn: object) -> None:
+        conn.execute(  # type: ignore[attr-defined]
+            "INSERT INTO storage_flags (name, value) VALUES ('rebuild_projections', '1')"
+        )
+
+    _history_back_at(
+        tmp_path / "s", db_key, 5, _back_to_version_6_administrations, _add_the_body_copy_back,
+        flag_a_rebuild,
+    )
+    steps: list[str] = []
+    upgraded = LocalStore.open(tmp_path / "s", db_key, FakeClock(), on_progress=steps.append)
+    upgraded.close()
+    assert steps == [
+        UPDATING.format(step=1, steps=2), UPDATING.format(step=2, steps=2), REBUILDING
+    ]
