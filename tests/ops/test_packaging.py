@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,25 @@ def test_built_app_starts(tmp_path: Path) -> None:
     )
     assert started.returncode == 0, started.stderr[-4000:]
     assert READY in started.stdout
+
+
+@pytest.mark.slow
+def test_wheel_carries_every_migration(tmp_path: Path) -> None:
+    """``pip wheel .`` (isolated build, as a release build is) puts every numbered migration in
+    the wheel: ``storage.migrate`` reads them at run time, and a wheel without them cannot
+    create or open a database (``mar-desktop seed-demo``, ``verify``)."""
+    source = tmp_path / "source"
+    shutil.copytree(
+        REPO, source, ignore=shutil.ignore_patterns(
+            ".git", ".venv", ".bench-cache", "build", "dist", "*.egg-info", "__pycache__"
+        ),
+    )
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), "."],
+        check=False, capture_output=True, text=True, timeout=600, cwd=source,
+    )
+    assert build.returncode == 0, build.stderr[-4000:]
+    (wheel,) = tmp_path.glob("mar_desktop-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("storage/migrations/"))
+    assert shipped == sorted(p.name for p in (REPO / "storage" / "migrations").glob("*.sql"))
