@@ -22,11 +22,15 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("mar-desktop", "MAR Desktop"))
 
 
-def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+def _add_data_dir(parser: argparse.ArgumentParser, default: object = argparse.SUPPRESS) -> None:
+    """``--data-dir`` on ``parser``. The top-level parser gives ``default=None``; a command's
+    parser leaves the attribute unset unless the option follows the command, so
+    ``mar-desktop --data-dir DIR verify`` and ``mar-desktop verify --data-dir DIR`` both use
+    DIR (a command's own default would silently replace the one given before it)."""
     parser.add_argument(
         "--data-dir",
         type=Path,
-        default=None,
+        default=default,
         help="folder holding the encrypted database (default: the platform's user data folder)",
     )
 
@@ -42,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start on a throwaway encrypted demo facility with a local reference server",
     )
-    _add_data_dir(parser)
+    _add_data_dir(parser, default=None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     seed = commands.add_parser("seed-demo", help="create the demo facility and its history")

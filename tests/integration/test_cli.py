@@ -52,3 +52,22 @@ def test_verify_without_database_is_a_clear_error(
     assert main(["verify", "--data-dir", str(tmp_path / "none")]) == 6
     assert "no MAR Desktop database" in capsys.readouterr().err
     assert not (tmp_path / "none" / "mar.db").exists()
+
+
+@pytest.mark.parametrize("before", [True, False], ids=["before the command", "after it"])
+def test_data_dir_is_honoured_before_or_after_the_command(
+    tmp_path: Path, memory_keyring: MemoryKeyring, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, before: bool,
+) -> None:
+    """``--data-dir`` given before the command used to be replaced by the command's own default
+    (the platform folder): the demo was written somewhere the admin did not ask for."""
+    elsewhere = tmp_path / "platform-default"
+    monkeypatch.setattr("ui.cli.default_data_dir", lambda: elsewhere)
+    data = tmp_path / "data"
+    option = ["--data-dir", str(data)]
+    seed = ["seed-demo", "--days", "1", "--residents-per-unit", "2"]
+    assert main(option + seed if before else seed + option) == 0
+    assert (data / "mar.db").exists()
+    assert not elsewhere.exists()
+    assert main([*option, "verify"] if before else ["verify", *option]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("OK: ")
