@@ -35,6 +35,22 @@ def _add_data_dir(parser: argparse.ArgumentParser, default: object = argparse.SU
     )
 
 
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number ≥ ``minimum``. Refused before anything is created, so
+    a bad count never leaves a new, empty database behind."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, not {value}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mar-desktop",
@@ -51,8 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = commands.add_parser("seed-demo", help="create the demo facility and its history")
     _add_data_dir(seed)
-    seed.add_argument("--days", type=int, default=14, help="days of history (default 14)")
-    seed.add_argument("--residents-per-unit", type=int, default=20)
+    seed.add_argument(
+        "--days", type=_at_least(0), default=14, help="days of history (default 14)"
+    )
+    seed.add_argument(
+        "--residents-per-unit", type=_at_least(1), default=20,
+        help="residents on each of the two units (default 20)",
+    )
 
     verify = commands.add_parser(
         "verify", help="check every signature, chain link and sequence of ledger and audit"

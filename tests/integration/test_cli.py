@@ -71,3 +71,20 @@ def test_data_dir_is_honoured_before_or_after_the_command(
     assert not elsewhere.exists()
     assert main([*option, "verify"] if before else ["verify", *option]) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("OK: ")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [("--days", "-1", "must be 0 or more"), ("--days", "two", "not a whole number"),
+     ("--residents-per-unit", "0", "must be 1 or more")],
+)
+def test_a_bad_seed_count_is_refused_before_any_database_is_made(
+    tmp_path: Path, memory_keyring: MemoryKeyring, capsys: pytest.CaptureFixture[str],
+    option: str, value: str, said: str,
+) -> None:
+    data = tmp_path / "data"
+    with pytest.raises(SystemExit) as refused:
+        main(["seed-demo", "--data-dir", str(data), option, value])
+    assert refused.value.code == 2
+    assert said in capsys.readouterr().err
+    assert not data.exists()
