@@ -23,10 +23,10 @@ import argparse
 import socket
 from pathlib import Path
 
-from mar_desktop.errors import MarError
+from mar_desktop.errors import MarError, SyncError
 from storage.keystore import KeyStore
 from storage.local_store import LocalStore
-from sync.client import check_url
+from sync.client import check_url, without_retry
 from sync.engine import SyncEngine
 from sync.enroll import enroll, read_ca_file
 
@@ -34,15 +34,18 @@ from sync.enroll import enroll, read_ca_file
 def enroll_command(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
     check_url(args.server)  # refuse plain HTTP before touching the key store
-    store = enroll(
-        data_dir,
-        KeyStore(data_dir),
-        server_url=args.server,
-        code=args.code,
-        pin=getattr(args, "pin", None),
-        ca_pem=read_ca_file(getattr(args, "ca", None)),
-        label=getattr(args, "label", "") or socket.gethostname()[:100],
-    )
+    try:
+        store = enroll(
+            data_dir,
+            KeyStore(data_dir),
+            server_url=args.server,
+            code=args.code,
+            pin=getattr(args, "pin", None),
+            ca_pem=read_ca_file(getattr(args, "ca", None)),
+            label=getattr(args, "label", "") or socket.gethostname()[:100],
+        )
+    except SyncError as exc:  # enrolment is not retried: say so, keep the error's kind
+        raise type(exc)(f"This tablet was not enrolled. {without_retry(str(exc))}") from exc
     try:
         print(f"enrolled: device {store.device_id} of facility {store.facility_id}")
         engine = SyncEngine(store)

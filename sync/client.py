@@ -167,6 +167,15 @@ def check_url(url: str) -> str:
     return url.strip().rstrip("/")
 
 
+_RETRY = "; will retry."
+
+
+def without_retry(message: str) -> str:
+    """A transport message for a one-shot action (enrolment), which is not retried: the
+    engine's "…; will retry." ending becomes a full stop."""
+    return message[: -len(_RETRY)] + "." if message.endswith(_RETRY) else message
+
+
 def _explain(exc: httpx.HTTPError) -> SyncError:
     """A plain-words error for a transport failure; TLS problems are TransportRefused."""
     chain: list[BaseException] = []
@@ -183,6 +192,11 @@ def _explain(exc: httpx.HTTPError) -> SyncError:
         return TransportRefused(
             "The server's certificate could not be verified (expired, wrong name or untrusted "
             "issuer); nothing was sent."
+        )
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "onnection refused" in text:
+        return SyncError(
+            "The server refused the connection: nothing answers at that address and port "
+            "(is the server running, and is the address right?); will retry."
         )
     if "EOF" in text or any(isinstance(e, ConnectionError) for e in chain):
         return SyncError("The connection to the server broke off; will retry.")

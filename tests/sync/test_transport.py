@@ -202,3 +202,38 @@ def test_refused_enrolment_code_is_a_clear_sync_error(site: Site, tmp_path: Path
         enroll(tmp_path / "y", b"k" * 32, server_url=site.url, code="NOPE-NOPE",
                ca_pem=site.ca_pem)
     assert not (tmp_path / "y" / "mar-desktop.db").exists()
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])  # closed again: nothing listens there
+
+
+def test_nothing_listening_is_told_apart_from_a_dropped_connection(tmp_path: Path) -> None:
+    """Connection refused (wrong port, server down) is named as such — it used to read "the
+    connection to the server broke off", which sends an admin looking for a network fault."""
+    url = f"https://127.0.0.1:{_closed_port()}"
+    with pytest.raises(SyncError, match="refused the connection") as refused:
+        enroll(tmp_path / "z", b"k" * 32, server_url=url, code="AAAA-BBBB")
+    assert "broke off" not in str(refused.value)
+    assert not (tmp_path / "z").exists()
+
+
+def test_cli_enrolment_failure_says_it_was_not_enrolled_and_promises_no_retry(
+    tmp_path: Path, memory_keyring: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sync.client import without_retry
+    from ui.cli import main
+
+    assert without_retry("The server could not be reached; will retry.") == (
+        "The server could not be reached."
+    )
+    assert without_retry("Nothing was sent.") == "Nothing was sent."
+    url = f"https://127.0.0.1:{_closed_port()}"
+    data = tmp_path / "tablet"
+    assert main(["enroll", "--data-dir", str(data), "--server", url, "--code", "AAAA"]) == 7
+    said = capsys.readouterr().err
+    assert "This tablet was not enrolled. The server refused the connection" in said
+    assert "will retry" not in said
+    assert not data.exists()
