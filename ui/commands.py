@@ -72,13 +72,19 @@ def seed_into(store: LocalStore, *, days: int, residents_per_unit: int,
 
 
 def seed_demo_command(args: argparse.Namespace) -> int:
+    """Creates the demo database in ``args.data_dir``. If seeding fails or is interrupted, the
+    database this command just created is removed again (nothing half-seeded is left for the
+    next run to call "already exists"); the error propagates."""
     data_dir: Path = args.data_dir
     store = LocalStore.create(data_dir, _keystore(data_dir), new_id(), SystemClock())
     try:
         result = seed_into(store, days=args.days, residents_per_unit=args.residents_per_unit,
                            progress=sys.stderr.isatty())
-    finally:
+    except BaseException:
         store.close()
+        _remove_new_database(store.path)
+        raise
+    store.close()
     stats = result.history
     print(
         f"Demo facility created in {data_dir}: {len(result.demo.units)} units, "
@@ -87,6 +93,12 @@ def seed_demo_command(args: argparse.Namespace) -> int:
         f"({stats.voided} voided, {stats.amended} amended, {stats.followups} PRN follow-ups)."
     )
     return 0
+
+
+def _remove_new_database(path: Path) -> None:
+    """Deletes a database file this process created, with its WAL and shared-memory files."""
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
 
 
 def verify(args: argparse.Namespace) -> int:

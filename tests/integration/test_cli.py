@@ -88,3 +88,30 @@ def test_a_bad_seed_count_is_refused_before_any_database_is_made(
     assert refused.value.code == 2
     assert said in capsys.readouterr().err
     assert not data.exists()
+
+
+def test_a_seed_that_fails_midway_leaves_no_database_behind(
+    tmp_path: Path, memory_keyring: MemoryKeyring, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Disk full (or Ctrl-C) in the middle of seeding: the half-seeded database this command
+    created is removed, so the same command works once the cause is gone."""
+    from mar_desktop.errors import StorageError
+    from tests import factories as f
+    from ui import commands
+
+    real = commands.seed_into
+
+    def fail_midway(store: LocalStore, **options: object) -> object:
+        store.ledger.append(f.small_facility(1)[0])  # something is written first
+        raise StorageError("The disk is full; nothing more could be written.")
+
+    monkeypatch.setattr(commands, "seed_into", fail_midway)
+    data = tmp_path / "data"
+    args = ["seed-demo", "--data-dir", str(data), "--days", "1", "--residents-per-unit", "2"]
+    assert main(args) == 6
+    assert "disk is full" in capsys.readouterr().err
+    assert not [p.name for p in data.iterdir() if p.name.startswith("mar.db")]
+    monkeypatch.setattr(commands, "seed_into", real)
+    assert main(args) == 0
+    assert main(["verify", "--data-dir", str(data)]) == 0
