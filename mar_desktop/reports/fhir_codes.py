@@ -20,6 +20,9 @@ REASON_SYSTEM_PREFIX = "urn:mar-desktop:reason-code:"  # + facility id: the faci
 OUTCOME_SYSTEM = "urn:mar-desktop:outcome"
 CONTROLLED_SCHEDULE_EXT = "urn:mar-desktop:fhir:controlled-schedule"  # valueCode II..V
 
+# SNOMED CT codes below are from FHIR R4's MedicationAdministration.statusReason value set
+# (http://hl7.org/fhir/ValueSet/reason-medication-not-given-codes: is-a 242990004 "Drug not
+# available for administration" or is-a 182895007 "Drug declined by patient").
 # Standard codes where one fits the outcome (the facility's own code is always added too).
 STANDARD_NOT_GIVEN: dict[Outcome, list[dict[str, str]]] = {
     Outcome.REFUSED: [
@@ -27,6 +30,7 @@ STANDARD_NOT_GIVEN: dict[Outcome, list[dict[str, str]]] = {
         {"system": ACT_REASON, "code": "PATOBJ", "display": "patient objection"},
     ],
     Outcome.NOT_AVAILABLE: [
+        {"system": SNOMED, "code": "242990004", "display": "Drug not available for administration"},
         {"system": ACT_REASON, "code": "OSTOCK", "display": "product out of stock"},
     ],
     Outcome.HELD: [

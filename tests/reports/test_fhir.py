@@ -139,3 +139,20 @@ def test_not_a_bundle_is_refused_as_a_whole() -> None:
         import_medication_requests(b"{not json", _residents(), now=NOW)
     with pytest.raises(ValidationError):
         import_medication_requests(json.dumps({"resourceType": "Patient"}), _residents(), now=NOW)
+
+
+def test_every_snomed_not_given_code_is_in_the_fhir_value_set() -> None:
+    """statusReason's SNOMED CT codes come from FHIR R4's reason-medication-not-given-codes
+    value set (is-a 242990004 or is-a 182895007), and "not available" carries its SNOMED code
+    as "refused" does."""
+    from mar_desktop.model import Outcome
+    from mar_desktop.reports import fhir_codes as fc
+
+    snomed = {
+        outcome: [c["code"] for c in codings if c["system"] == fc.SNOMED]
+        for outcome, codings in fc.STANDARD_NOT_GIVEN.items()
+    }
+    value_set_roots = {"242990004", "182895007"}  # the value set's two is-a rules (FHIR R4)
+    assert {code for codes in snomed.values() for code in codes} <= value_set_roots
+    assert snomed[Outcome.REFUSED] == ["182895007"]
+    assert snomed[Outcome.NOT_AVAILABLE] == ["242990004"]
