@@ -31,6 +31,12 @@ ENTRY_INSERT_COLS = f"{_ENTRY_COLS}, stored_at"
 _DEVICE_COLS = "device_id, facility_id, public_key, label, is_server, enrolled_at, revoked_at"
 
 
+HEAD_OF_CHAIN = (
+    "SELECT seq, digest FROM entries WHERE device_id = ? AND chain = ? ORDER BY seq DESC LIMIT 1"
+)
+"""A device chain's last entry: the primary key's last row for (device_id, chain)."""
+
+
 class Pool(Generic[C]):
     """A small thread-safe pool of connections, created on demand up to ``size``."""
 
@@ -340,15 +346,15 @@ class SqlStore(Generic[C]):
         return _device(rows[0]) if rows else None
 
     def heads(self, device_id: str) -> dict[Chain, Head]:
-        rows = self._rows(
-            "SELECT e.chain, e.seq, e.digest FROM entries e JOIN ("
-            " SELECT chain, MAX(seq) AS top FROM entries WHERE device_id = ? GROUP BY chain"
-            ") m ON e.chain = m.chain AND e.seq = m.top WHERE e.device_id = ?",
-            (device_id, device_id),
-        )
+        """The last stored entry of each of the device's chains: one primary-key probe per
+        chain, however long the chain (a GROUP BY over the device's entries read all of them:
+        ~40 ms for 600k entries, on every tablet's every sync)."""
         heads: dict[Chain, Head] = {"ledger": Head(), "audit": Head()}
-        for chain, seq, digest in rows:
-            heads[chain] = Head(int(seq), digest)
+        for chain in heads:
+            rows = self._rows(HEAD_OF_CHAIN, (device_id, chain))
+            if rows:
+                seq, digest = rows[0]
+                heads[chain] = Head(int(seq), digest)
         return heads
 
     def feed(self, facility_id: str, chain: Chain, after: int, limit: int) -> list[StoredEntry]:

@@ -60,3 +60,43 @@ def test_bulk_insert_refuses_a_duplicate_and_stores_nothing_of_the_batch(
         txn.insert_entries(again)
     held = server.store.feed(server.facility_id, "audit", 0, 100)
     assert [e.seq for e in held] == [1, 2, 3, 4, 5]
+
+
+def test_heads_are_each_chains_last_entry_found_by_one_key_probe(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cursor every tablet asks for at every sync: each chain's last seq and digest, read
+    with one primary-key probe per chain (it used to group all of a device's entries)."""
+    tab = server.tablet()
+    audit = _rows(server, tab.device_id, 1, 1, 40)
+    ledger = [
+        dataclasses.replace(r, chain="ledger", pos=10_000 + r.seq, entry_id=f"l-{r.seq}")
+        for r in audit[:7]
+    ]
+    with server.store.write() as txn:
+        txn.lock_facility(server.facility_id)
+        txn.insert_entries(audit)
+        txn.insert_entries(ledger)
+    store = server.store
+    ran: list[tuple[str, tuple[object, ...]]] = []
+    rows = store._rows  # type: ignore[attr-defined]
+
+    def recording(sql: str, params: tuple[object, ...] = ()) -> list[object]:
+        ran.append((sql, tuple(params)))
+        return rows(sql, params)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(store, "_rows", recording)
+    heads = store.heads(tab.device_id)
+    monkeypatch.undo()
+    assert (heads["audit"].seq, heads["audit"].digest) == (40, audit[-1].digest)
+    assert (heads["ledger"].seq, heads["ledger"].digest) == (7, ledger[-1].digest)
+    other = server.tablet(label="other cart")
+    assert server.store.heads(other.device_id)["audit"].seq == 0
+    if type(store).__name__ != "SqliteStore":
+        return  # the plan check below is SQLite's EXPLAIN; PostgreSQL runs the rest
+    assert ran
+    with store._pool.connection() as conn:  # type: ignore[attr-defined]
+        for sql, params in ran:
+            plan = [r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+            assert len(plan) == 1 and plan[0].startswith("SEARCH entries USING"), plan
+            assert "(device_id=? AND chain=?)" in plan[0], plan
