@@ -187,7 +187,14 @@ class SqlAuditLog:
         until: datetime | None = None,
         kinds: Collection[str] | None = None,
         limit: int | None = None,
+        user_id: str | None = None,
+        entity_id: str | None = None,
+        entity_type: str | None = None,
     ) -> list[Entry]:
+        """See :class:`mar_desktop.people.ports.AuditLog`. The body filters read the stored JSON
+        in SQL (``json_extract``): no index, but one pass in C with only the matching rows, at
+        most ``limit``, brought into Python (a year's 243k entries used to be parsed here whole
+        to keep 1,000: 7.5 s and ~800 MB)."""
         where: list[str] = []
         args: list[Any] = []
         if since is not None:
@@ -201,6 +208,12 @@ class SqlAuditLog:
                 return []
             where.append(f"kind IN ({', '.join('?' for _ in kinds)})")
             args.extend(sorted(kinds))
+        for field, value in (
+            ("user_id", user_id), ("entity_id", entity_id), ("entity_type", entity_type)
+        ):
+            if value is not None:
+                where.append(f"json_extract(CAST(raw AS TEXT), '$.body.{field}') = ?")
+                args.append(value)
         sql = "SELECT raw FROM audit"
         if where:
             sql += " WHERE " + " AND ".join(where)

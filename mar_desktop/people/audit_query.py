@@ -109,13 +109,17 @@ class AuditQueryService(Service):
         if query.since and query.until and query.since >= query.until:
             raise ValidationError("The start of the time range must be before its end.")
         kinds = {AUDIT_PREFIX + a for a in query.actions} if query.actions else None
-        found: list[AuditRecord] = []
-        for entry in self._log.audit_entries(since=query.since, until=query.until, kinds=kinds):
-            record = AuditRecord.from_entry(entry)
-            if query.matches(record):
-                found.append(record)
-                if len(found) >= query.limit:
-                    break
+        entries = self._log.audit_entries(
+            since=query.since,
+            until=query.until,
+            kinds=kinds,
+            limit=query.limit,
+            user_id=query.user_id,
+            entity_id=query.entity_id,
+            entity_type=query.entity_type,
+        )
+        records = [AuditRecord.from_entry(entry) for entry in entries]
+        found = [record for record in records if query.matches(record)]  # as the log filtered
         self._append(
             [
                 audit.audit_for(

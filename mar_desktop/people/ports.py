@@ -51,7 +51,13 @@ class AuditLog(Protocol):
         until: datetime | None = None,
         kinds: Collection[str] | None = None,
         limit: int | None = None,
+        user_id: str | None = None,
+        entity_id: str | None = None,
+        entity_type: str | None = None,
     ) -> list[Entry]:
-        """Audit entries with ``since <= recorded_at < until`` and ``kind`` in ``kinds`` (all
-        when None), newest first, at most ``limit``."""
+        """Audit entries with ``since <= recorded_at < until``, ``kind`` in ``kinds`` and, for
+        each of ``user_id``, ``entity_id`` and ``entity_type`` given, that body field equal to
+        it (no filter where None), newest first, at most ``limit``. Filters and limit are
+        applied where the entries are stored, so memory and time follow what matches, not the
+        size of the log."""
         ...

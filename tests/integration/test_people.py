@@ -559,6 +559,34 @@ def test_audit_query_filters_and_permission(world: World) -> None:
     assert "audit.audit_viewed" in world.audit_kinds()
 
 
+def test_audit_search_hands_its_filters_and_limit_to_the_log(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log, not the service, filters and limits: the service used to read the whole log
+    (a year: 243k entries, ~800 MB, 7.5 s) to keep ``limit`` rows."""
+    world.add_user(NURSE)
+    world.login(ADMIN, ADMIN_PW)
+    log = world.audit._log  # type: ignore[attr-defined]
+    asked: list[dict[str, object]] = []
+    real = log.audit_entries
+
+    def recording(**options: object) -> object:
+        asked.append(options)
+        return real(**options)
+
+    monkeypatch.setattr(log, "audit_entries", recording)
+    found = world.audit.search(
+        world.admin,
+        AuditFilter(user_id=NURSE.user_id, entity_type="user", entity_id=NURSE.user_id, limit=1),
+    )
+    assert asked[0]["limit"] == 1
+    assert (asked[0]["user_id"], asked[0]["entity_type"], asked[0]["entity_id"]) == (
+        NURSE.user_id, "user", NURSE.user_id
+    )
+    assert len(found) <= 1
+    assert all(r.user_id == NURSE.user_id and r.entity_type == "user" for r in found)
+
+
 # ---- no secret anywhere -------------------------------------------------------------------------
 def _present(needle: str, haystack: str) -> bool:
     if needle.isdigit():  # a TOTP code: only as a number of its own, not inside hex or ids

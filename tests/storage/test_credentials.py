@@ -134,3 +134,47 @@ def test_audit_reader_filters_by_time_and_kind(store: LocalStore, fake_clock: Fa
         assert len(log.audit_entries(limit=1)) == 1
     finally:
         log.close()
+
+
+def test_audit_reader_filters_by_body_fields_before_the_limit(
+    store: LocalStore, fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """User, entity and entity-type filters are applied with the limit where the entries are
+    stored: the newest matching entries, at most ``limit``, and only they are parsed."""
+    import storage.credentials as credentials
+
+    drafts = []
+    for i in range(6):
+        actor = Actor("u-a" if i % 2 == 0 else "u-b", "nurse")
+        drafts.append(audit.audit_draft(
+            "resident_viewed", actor=actor, user_name="N", entity_type="resident",
+            entity_id=f"r{i % 3}",
+        ))
+    drafts.append(audit.audit_draft("login", actor=Actor("u-a", "nurse"), user_name="N"))
+    for draft in drafts:
+        store.ledger.append([draft])
+        fake_clock.advance(60)
+    log = SqlAuditLog(store.connect_reader)
+    parsed: list[bytes] = []
+    real = credentials.parse_raw
+
+    def counting(raw: bytes, **options: bool) -> object:
+        parsed.append(raw)
+        return real(raw, **options)
+
+    try:
+        newest_a = log.audit_entries(user_id="u-a", limit=2)
+        assert [(e.body["user_id"], e.kind) for e in newest_a] == [
+            ("u-a", "audit.login"), ("u-a", "audit.resident_viewed")
+        ]
+        assert [e.body["entity_id"] for e in log.audit_entries(user_id="u-a", entity_id="r1")] == [
+            "r1"
+        ]
+        assert len(log.audit_entries(entity_type="resident")) == 6
+        assert [e.seq for e in log.audit_entries(entity_id="r0")] == [4, 1]
+        assert log.audit_entries(user_id="nobody") == []
+        monkeypatch.setattr(credentials, "parse_raw", counting)
+        assert len(log.audit_entries(user_id="u-b", limit=1)) == 1
+        assert len(parsed) == 1  # the other six were never brought into Python
+    finally:
+        log.close()
