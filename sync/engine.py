@@ -38,7 +38,14 @@ from mar_desktop.errors import (
 )
 from storage.credentials import SqlCredentialStore
 from storage.local_store import LocalStore
-from storage.sync_state import FLAG_FORK, ServerInfo, SyncState, acked_cursor
+from storage.sync_state import (
+    CREDENTIALS,
+    CREDENTIALS_PUSHED,
+    FLAG_FORK,
+    ServerInfo,
+    SyncState,
+    acked_cursor,
+)
 from sync.backoff import Backoff
 from sync.client import ServerClient
 from sync.credsync import CredentialResult, pull_credentials, push_credentials
@@ -73,6 +80,9 @@ class SyncReport:
     credential_conflicts: int = 0
     held_back: bool = False
     server_rewound: bool = False
+    server_lost: bool = False
+    """The server held less of this tablet's chains than it had acknowledged (restored from an
+    older backup): the entries and every credential version were sent again."""
 
     @property
     def moved(self) -> bool:
@@ -97,6 +107,11 @@ class SyncReport:
             out.append(f"credential conflicts: {self.credential_conflicts}")
         if self.held_back:
             out.append("some records are held back (see quarantine)")
+        if self.server_lost:
+            out.append(
+                "the server was restored from a backup; what it lost of this tablet's records "
+                "and credentials was sent again"
+            )
         if self.server_rewound:
             out.append("the server was restored from a backup; the feed was read again")
         return out
@@ -133,6 +148,7 @@ class SyncEngine:
         self._client: ServerClient | None = None
         self.relayed = 0
         """The server's own entries this engine returned to it (after a server restore)."""
+        self._server_lost = False  # the last push found the server behind what it had acked
 
     # ---- one sync -----------------------------------------------------------------------------
     def _stopping(self) -> bool:
@@ -175,6 +191,11 @@ class SyncEngine:
             pulled = pull_feed(
                 client, self.state, store, page_size=self.page_size, stopping=self._stopping
             )
+            if self._server_lost or pulled.rewound:
+                # a restored server lost credential versions too: send and read them all again
+                # (both sides store a version once, so what it still holds changes nothing)
+                self.state.set_cursor(CREDENTIALS_PUSHED, 0)
+                self.state.set_cursor(CREDENTIALS, 0)
             creds = CredentialResult()
             push_credentials(client, self.state, stopping=self._stopping, result=creds)
             pull_credentials(
@@ -195,6 +216,7 @@ class SyncEngine:
                 credential_conflicts=creds.conflicts,
                 held_back=held,
                 server_rewound=pulled.rewound,
+                server_lost=self._server_lost,
             )
             if self._stopping():
                 raise _Stopped
@@ -227,6 +249,7 @@ class SyncEngine:
         )
         pushed = quarantined = 0
         held = False
+        self._server_lost = False
         for chain in CHAINS:
             if chain not in chains:
                 continue
@@ -244,6 +267,7 @@ class SyncEngine:
             pushed += result.pushed
             quarantined += result.quarantined
             held = held or result.held_back
+            self._server_lost = self._server_lost or result.server_lost
         return pushed, quarantined, held
 
     def _audit(self, report: SyncReport, info: ServerInfo) -> EntryDraft:

@@ -48,6 +48,9 @@ class PushResult:
     pushed: int = 0
     quarantined: int = 0
     held_back: bool = False
+    server_lost: bool = False
+    """The server's head was below what it had acknowledged before: it was restored from an
+    older backup (what it lost of this chain is sent again; the engine re-sends credentials)."""
 
 
 def check_receipt(receipt: p.Receipt, info: ServerInfo, device_id: str) -> None:
@@ -77,6 +80,8 @@ def push_chain(
         raise ForkDetected(FORK_MESSAGE)
     if start > 0 and state.digest_at(device_id, chain, start) != server_head.digest:
         start -= 1  # offer our entry at that seq: the server records the fork and alerts
+    acknowledged_before, _ = state.cursor(acked_cursor(chain))
+    result.server_lost = server_head.seq < acknowledged_before
     state.set_cursor(acked_cursor(chain), start)
     while not stopping():
         rows = state.own_entries_after(device_id, chain, start, batch)
