@@ -22,7 +22,9 @@ Authentication (every sync)
 Push (device → server)
     First ``GET /v1/cursor`` → :class:`CursorResponse`: the highest contiguous ``seq`` (and its
     digest) the server holds for each of the device's two chains. A server restored from a backup
-    reports a lower cursor; re-send everything above it. Then ``POST /v1/push``
+    reports a lower cursor; re-send everything above it (and, when it is lower than what the
+    server had acknowledged before, every credential version made on the tablet: the server
+    lost those too). Then ``POST /v1/push``
     :class:`PushRequest` with entries in ``seq`` order (ledger and audit may be mixed; only the
     authenticated device's own entries). Each entry is its raw canonical bytes, sent either as
     the canonical JSON text itself (a string starting with ``{``) or as standard base64.
