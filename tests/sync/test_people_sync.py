@@ -99,13 +99,8 @@ def test_user_made_on_one_tablet_signs_in_offline_on_another_and_password_change
         stop_site(site)
 
 
-LATER = User(
-    user_id="u-later",
-    username="mlopez",
-    full_name="Mara Lopez",
-    initials="ML",
-    credentials="LPN",
-    role=Role.NURSE,
+LATER = NEWCOMER.model_copy(
+    update={"user_id": "u-later", "username": "mlopez", "full_name": "Mara Lopez"}
 )
 
 
