@@ -109,7 +109,7 @@ def _unit(session: SignedIn, wanted: str) -> Unit:
         if wanted in (unit.unit_id, unit.name) or wanted.casefold() == unit.name.casefold():
             return unit
     names = ", ".join(u.name for u in units)
-    raise NotFound(f"No unit {wanted!r}; units are: {names}.")
+    raise ValidationError(f"No unit {wanted!r}; units are: {names}.")  # bad input: exit 2
 
 
 def print_report(args: argparse.Namespace) -> int:

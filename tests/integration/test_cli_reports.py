@@ -79,3 +79,15 @@ def test_wrong_code_is_refused_and_writes_nothing(
                  "--out", str(out), "--user", "admin"]) == 3
     assert not out.exists()
     assert "000000" not in capsys.readouterr().err
+
+
+def test_an_unknown_unit_is_bad_input_and_names_the_units(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sheet = tmp_path / "shift.pdf"
+    assert main(["print", "shift", "--data-dir", str(data), "--unit", "Birch Wing",
+                 "--shift", "day", "--out", str(sheet), *as_user(monkeypatch, "nurse")]) == 2
+    said = capsys.readouterr().err
+    assert "No unit 'Birch Wing'; units are: Maple Wing, Oak Wing." in said
+    assert not sheet.exists()
