@@ -9,8 +9,10 @@ names and summaries.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import TypeVar
 
 from mar_desktop.clock import SystemClock, parse_utc
 from mar_desktop.errors import MarError, NotFound, ValidationError
@@ -26,6 +28,43 @@ from mar_desktop.services.reference import ReferenceService
 from storage.report_queries import ReportQueries
 from storage.verify import verify_store
 from ui.cli_session import SignedIn, signed_in
+
+T = TypeVar("T")
+
+
+def _checked(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type from a parser of ours: a value that does not parse is refused while the
+    command line is read, with the parser's own words, before the password and code are asked
+    for (a typo must not cost the user an authenticator code)."""
+
+    def check(text: str) -> T:
+        try:
+            return parse(text)
+        except (ValidationError, ValueError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return check
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"{text!r} is not a date (YYYY-MM-DD).") from None
+
+
+def _window_end(text: str) -> str:
+    """Checks the form of a ``--from``/``--to`` value (kept as text: a bare date becomes the
+    facility's midnight once the facility is known, see :func:`_moment`)."""
+    if len(text) == 10:
+        _day(text)
+    else:
+        try:
+            parse_utc(text)
+        except ValueError:
+            raise ValidationError(
+                f"{text!r} is not a date (YYYY-MM-DD) or a time with a zone.") from None
+    return text
 
 
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -43,14 +82,14 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     shift = kinds.add_parser("shift", help="shift MAR sheet for one unit (PDF)")
     person(shift)
     shift.add_argument("--unit", required=True, help="unit name or id")
-    shift.add_argument("--date", type=date.fromisoformat, default=None,
+    shift.add_argument("--date", type=_checked(_day), default=None,
                        help="YYYY-MM-DD (default: today in the facility's time zone)")
     shift.add_argument("--shift", choices=("day", "evening", "night"), required=True)
     shift.add_argument("--out", type=Path, required=True, help="PDF file to write")
     shift.add_argument("--page-size", choices=("letter", "a4"), default="letter")
     monthly = kinds.add_parser("monthly", help="monthly MAR, 31-day grid per resident (PDF)")
     person(monthly)
-    monthly.add_argument("--month", required=True, help="YYYY-MM")
+    monthly.add_argument("--month", type=_checked(parse_month), required=True, help="YYYY-MM")
     monthly.add_argument("--resident", default=None, help="resident id (default: all you see)")
     monthly.add_argument("--unit", default=None, help="unit name or id")
     monthly.add_argument("--out", type=Path, required=True, help="PDF file to write")
@@ -79,9 +118,9 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
 
 
 def _window(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--from", dest="since", required=True,
+    parser.add_argument("--from", dest="since", required=True, type=_checked(_window_end),
                         help="start: YYYY-MM-DD (facility midnight) or an ISO time with zone")
-    parser.add_argument("--to", dest="until", required=True,
+    parser.add_argument("--to", dest="until", required=True, type=_checked(_window_end),
                         help="end (exclusive), same forms")
 
 
@@ -122,7 +161,7 @@ def print_report(args: argparse.Namespace) -> int:
                                        day=day, shift=args.shift)
             info = render_shift_sheet(data, args.out, pagesize=args.page_size)
         else:
-            year, month = parse_month(args.month)
+            year, month = args.month  # parsed with the command line
             unit_id = _unit(session, args.unit).unit_id if args.unit else None
             monthly = service.monthly_mar(session.principal, year=year, month=month,
                                           resident_id=args.resident, unit_id=unit_id)

@@ -91,3 +91,37 @@ def test_an_unknown_unit_is_bad_input_and_names_the_units(
     said = capsys.readouterr().err
     assert "No unit 'Birch Wing'; units are: Maple Wing, Oak Wing." in said
     assert not sheet.exists()
+
+
+class _NoInput(io.StringIO):
+    def readline(self, *args: object) -> str:  # type: ignore[override]
+        raise AssertionError("the password was asked for before the arguments were checked")
+
+    read = readline
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (["print", "monthly", "--month", "2026-13"], "Month must be given as YYYY-MM"),
+        (["print", "shift", "--unit", "Oak Wing", "--shift", "day", "--date", "2026-02-30"],
+         "'2026-02-30' is not a date (YYYY-MM-DD)"),
+        (["export", "--from", "yesterday", "--to", "2026-12-01"],
+         "'yesterday' is not a date (YYYY-MM-DD) or a time with a zone"),
+        (["export-fhir", "--from", "2026-12-01", "--to", "2026-12-01T10:00"],
+         "'2026-12-01T10:00' is not a date (YYYY-MM-DD) or a time with a zone"),
+    ],
+)
+def test_a_mistyped_date_is_refused_before_the_password_is_asked_for(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], command: list[str], said: str,
+) -> None:
+    """A typo in --month, --date, --from or --to used to be found only after sign-in, so it
+    cost the user an authenticator code (each is good once) and a wait for the next one."""
+    monkeypatch.setattr("sys.stdin", _NoInput())
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as refused:
+        main([*command, "--data-dir", str(data), "--out", str(out), "--user", "admin"])
+    assert refused.value.code == 2
+    assert said in capsys.readouterr().err
+    assert not out.exists()
