@@ -31,13 +31,24 @@ def data(tmp_path: Path, memory_keyring: MemoryKeyring) -> Path:
     return folder
 
 
+def print_day_shift(
+    data: Path, unit: str, sheet: Path, monkeypatch: pytest.MonkeyPatch, user: str = "nurse"
+) -> int:
+    """``mar-desktop print shift`` of ``unit``'s day shift to ``sheet``, as ``user``."""
+    return main(["print", "shift", "--data-dir", str(data), "--unit", unit, "--shift", "day",
+                 "--out", str(sheet), *as_user(monkeypatch, user)])
+
+
 def test_print_export_and_check(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     sheet = tmp_path / "shift.pdf"
-    assert main(["print", "shift", "--data-dir", str(data), "--unit", "maple wing",
-                 "--shift", "day", "--out", str(sheet), *as_user(monkeypatch, "nurse")]) == 0
+    # an unknown unit is bad input (exit 2) and the message names the units; nothing written
+    assert print_day_shift(data, "Birch Wing", sheet, monkeypatch, user="nurse2") == 2
+    assert "No unit 'Birch Wing'; units are: Maple Wing, Oak Wing." in capsys.readouterr().err
+    assert not sheet.exists()
+    assert print_day_shift(data, "maple wing", sheet, monkeypatch) == 0
     assert sheet.read_bytes().startswith(b"%PDF")
 
     today = datetime.now(UTC).date()
@@ -79,18 +90,6 @@ def test_wrong_code_is_refused_and_writes_nothing(
                  "--out", str(out), "--user", "admin"]) == 3
     assert not out.exists()
     assert "000000" not in capsys.readouterr().err
-
-
-def test_an_unknown_unit_is_bad_input_and_names_the_units(
-    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    sheet = tmp_path / "shift.pdf"
-    assert main(["print", "shift", "--data-dir", str(data), "--unit", "Birch Wing",
-                 "--shift", "day", "--out", str(sheet), *as_user(monkeypatch, "nurse")]) == 2
-    said = capsys.readouterr().err
-    assert "No unit 'Birch Wing'; units are: Maple Wing, Oak Wing." in said
-    assert not sheet.exists()
 
 
 class _NoInput(io.StringIO):
