@@ -19,6 +19,7 @@ from mar_desktop.people.passwords import PasswordHashing
 from mar_desktop.permissions import Principal
 from mar_desktop.services.base import Ports
 from storage.credentials import SqlCredentialStore
+from storage.database import side_files
 from storage.keystore import KeyStore
 from storage.local_store import LocalStore
 from storage.verify import verify_store
@@ -97,7 +98,7 @@ def seed_demo_command(args: argparse.Namespace) -> int:
 
 def _remove_new_database(path: Path) -> None:
     """Deletes a database file this process created, with its WAL and shared-memory files."""
-    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+    for leftover in (path, *side_files(path)):
         leftover.unlink(missing_ok=True)
 
 
