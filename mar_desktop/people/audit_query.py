@@ -71,13 +71,6 @@ class AuditFilter:
     until: datetime | None = None
     limit: int = 1000
 
-    def matches(self, record: AuditRecord) -> bool:
-        if self.user_id is not None and record.user_id != self.user_id:
-            return False
-        if self.entity_id is not None and record.entity_id != self.entity_id:
-            return False
-        return self.entity_type is None or record.entity_type == self.entity_type
-
     def describe(self) -> str:
         parts = [
             f"{name}={value}"
@@ -118,8 +111,7 @@ class AuditQueryService(Service):
             entity_id=query.entity_id,
             entity_type=query.entity_type,
         )
-        records = [AuditRecord.from_entry(entry) for entry in entries]
-        found = [record for record in records if query.matches(record)]  # as the log filtered
+        found = [AuditRecord.from_entry(entry) for entry in entries]
         self._append(
             [
                 audit.audit_for(
