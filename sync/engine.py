@@ -50,7 +50,7 @@ from sync.backoff import Backoff
 from sync.client import ServerClient
 from sync.credsync import CredentialResult, pull_credentials, push_credentials
 from sync.pull import pull_feed
-from sync.push import CHAINS, push_chain, relay_server_chain
+from sync.push import CHAINS, PushResult, push_chain, relay_server_chain
 from sync.status import State, StatusBoard, SyncStatus
 from sync.unsynced import oldest_unsynced_at
 
@@ -148,7 +148,6 @@ class SyncEngine:
         self._client: ServerClient | None = None
         self.relayed = 0
         """The server's own entries this engine returned to it (after a server restore)."""
-        self._server_lost = False  # the last push found the server behind what it had acked
 
     # ---- one sync -----------------------------------------------------------------------------
     def _stopping(self) -> bool:
@@ -187,11 +186,11 @@ class SyncEngine:
             store = self.store
             signer = self.state.identity().signer
             client.authenticate(store.device_id, info.server_id, signer)
-            pushed, quarantined, held = self._push(client, info)
+            pushed = self._push(client, info)
             pulled = pull_feed(
                 client, self.state, store, page_size=self.page_size, stopping=self._stopping
             )
-            if self._server_lost or pulled.rewound:
+            if pushed.server_lost or pulled.rewound:
                 # a restored server lost credential versions too: send and read them all again
                 # (both sides store a version once, so what it still holds changes nothing)
                 self.state.set_cursor(CREDENTIALS_PUSHED, 0)
@@ -207,16 +206,16 @@ class SyncEngine:
                 result=creds,
             )
             report = SyncReport(
-                pushed=pushed,
+                pushed=pushed.pushed,
                 pulled=pulled.pulled,
-                quarantined=quarantined + pulled.quarantined + creds.rejected,
+                quarantined=pushed.quarantined + pulled.quarantined + creds.rejected,
                 alerts=pulled.alerts,
                 credentials_pushed=creds.pushed,
                 credentials_pulled=creds.pulled,
                 credential_conflicts=creds.conflicts,
-                held_back=held,
+                held_back=pushed.held_back,
                 server_rewound=pulled.rewound,
-                server_lost=self._server_lost,
+                server_lost=pushed.server_lost,
             )
             if self._stopping():
                 raise _Stopped
@@ -230,7 +229,9 @@ class SyncEngine:
 
     def _push(
         self, client: ServerClient, info: ServerInfo, chains: tuple[str, ...] = CHAINS
-    ) -> tuple[int, int, bool]:
+    ) -> PushResult:
+        """Relays the server's lost own entries, then pushes ``chains``; what moved, summed over
+        the chains (``server_lost`` if the server was behind on any)."""
         if self.state.flag(FLAG_FORK):
             raise ForkDetected(
                 "Sending is stopped: the server holds different records for this tablet. "
@@ -247,9 +248,7 @@ class SyncEngine:
             batch=self.push_batch,
             stopping=self._stopping,
         )
-        pushed = quarantined = 0
-        held = False
-        self._server_lost = False
+        total = PushResult()
         for chain in CHAINS:
             if chain not in chains:
                 continue
@@ -264,11 +263,11 @@ class SyncEngine:
                 batch=self.push_batch,
                 stopping=self._stopping,
             )
-            pushed += result.pushed
-            quarantined += result.quarantined
-            held = held or result.held_back
-            self._server_lost = self._server_lost or result.server_lost
-        return pushed, quarantined, held
+            total.pushed += result.pushed
+            total.quarantined += result.quarantined
+            total.held_back = total.held_back or result.held_back
+            total.server_lost = total.server_lost or result.server_lost
+        return total
 
     def _audit(self, report: SyncReport, info: ServerInfo) -> EntryDraft:
         return audit.audit_draft(
