@@ -53,18 +53,14 @@ def _day(text: str) -> date:
         raise ValidationError(f"{text!r} is not a date (YYYY-MM-DD).") from None
 
 
-def _window_end(text: str) -> str:
-    """Checks the form of a ``--from``/``--to`` value (kept as text: a bare date becomes the
-    facility's midnight once the facility is known, see :func:`_moment`)."""
-    if len(text) == 10:
-        _day(text)
-    else:
-        try:
-            parse_utc(text)
-        except ValueError:
-            raise ValidationError(
-                f"{text!r} is not a date (YYYY-MM-DD) or a time with a zone.") from None
-    return text
+def _window_end(text: str) -> date | datetime:
+    """A ``--from``/``--to`` value: a bare date (made the facility's midnight once the facility
+    is known, :func:`_moment`) or an aware UTC time."""
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else parse_utc(text)
+    except ValueError:
+        raise ValidationError(
+            f"{text!r} is not a date (YYYY-MM-DD) or a time with a zone.") from None
 
 
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -124,15 +120,11 @@ def _window(parser: argparse.ArgumentParser) -> None:
                         help="end (exclusive), same forms")
 
 
-def _moment(text: str, facility: Facility) -> datetime:
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(0),
-                                    tzinfo=facility.zone).astimezone(UTC)
-        return parse_utc(text)
-    except ValueError:
-        raise ValidationError(
-            f"{text!r} is not a date (YYYY-MM-DD) or a time with a zone.") from None
+def _moment(value: date | datetime, facility: Facility) -> datetime:
+    """A parsed ``--from``/``--to`` as a UTC time: a date is the facility's midnight."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time(0), tzinfo=facility.zone).astimezone(UTC)
 
 
 def _facility(session: SignedIn) -> Facility:
