@@ -17,7 +17,7 @@ from mar_desktop.envelope import Entry
 from mar_desktop.kinds import Body
 from storage.database import Connection
 
-_ADMINISTRATION = (
+ADMINISTRATION_INSERT = (
     "INSERT INTO administrations (ledger_rowid, entry_id, resident_id, order_id, scheduled_for, "
     "administered_at, recorded_at, outcome, actor_user_id, actor_role, device_id, reason_code, "
     "reason_text, dose_given, dose_unit, route, site, note, prn_reason, pain_score, "
@@ -26,13 +26,15 @@ _ADMINISTRATION = (
     "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 """Keyed by the entry's ledger row (migration 0007), found by the ledger's index on ``id``: the
-entry is always stored before it is projected, in the same transaction."""
+entry is always stored before it is projected, in the same transaction. Parameters: the
+administrations columns from ``entry_id`` on, in table order (the storage-alone benchmark
+replays stored rows through it)."""
 def _administration(conn: Connection, entry: Entry, body: Body, stamp: str) -> None:
     assert isinstance(body, kinds.AdministrationRecorded)
     vitals = {k: str(v) for k, v in body.vitals if v is not None}
     witness = body.witness
     conn.execute(
-        _ADMINISTRATION,
+        ADMINISTRATION_INSERT,
         (
             entry.id,
             body.resident_id,

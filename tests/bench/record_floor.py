@@ -16,6 +16,7 @@ from typing import Any
 
 from storage.database import Connection, connect
 from storage.migrate import migrate
+from storage.projections_clinical import ADMINISTRATION_INSERT
 
 StoredRows = tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]
 
@@ -65,18 +66,14 @@ def floor_commits(
         if not checkpoints:  # the WAL starts empty after the migrations, then only grows
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             conn.execute("PRAGMA wal_autocheckpoint = 0")
-        # keyed as the projection keys it: by the ledger row just stored (migration 0007)
-        marks = ", ".join("?" * (len(rows[0][2]) - 1))
-        insert_admin = (
-            f"INSERT INTO administrations VALUES ((SELECT rowid FROM ledger WHERE id = ?), {marks})"
-        )
 
         def commit(ledger: Any, audit: Any, projected: Any) -> Callable[[], None]:
             def one() -> None:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute(_INSERT["ledger"], ledger)
                 conn.execute(_INSERT["audit"], audit)
-                conn.execute(insert_admin, (ledger[0], *projected[1:]))
+                # the projection's own statement, keyed by the ledger row just stored
+                conn.execute(ADMINISTRATION_INSERT, projected[1:])
                 conn.execute("COMMIT")
 
             return one
