@@ -350,11 +350,11 @@ class SqlStore(Generic[C]):
         chain, however long the chain (a GROUP BY over the device's entries read all of them:
         ~40 ms for 600k entries, on every tablet's every sync)."""
         heads: dict[Chain, Head] = {"ledger": Head(), "audit": Head()}
-        for chain in heads:
-            rows = self._rows(HEAD_OF_CHAIN, (device_id, chain))
-            if rows:
-                seq, digest = rows[0]
-                heads[chain] = Head(int(seq), digest)
+        with self._pool.connection() as conn:
+            for chain in heads:
+                row = self.run(conn, HEAD_OF_CHAIN, (device_id, chain)).fetchone()
+                if row is not None:
+                    heads[chain] = Head(int(row[0]), row[1])
         return heads
 
     def feed(self, facility_id: str, chain: Chain, after: int, limit: int) -> list[StoredEntry]:

@@ -79,13 +79,13 @@ def test_heads_are_each_chains_last_entry_found_by_one_key_probe(
         txn.insert_entries(ledger)
     store = server.store
     ran: list[tuple[str, tuple[object, ...]]] = []
-    rows = store._rows  # type: ignore[attr-defined]
+    run = store.run  # type: ignore[attr-defined]  # every statement of a SqlStore goes through it
 
-    def recording(sql: str, params: tuple[object, ...] = ()) -> list[object]:
+    def recording(conn: object, sql: str, params: tuple[object, ...] = ()) -> object:
         ran.append((sql, tuple(params)))
-        return rows(sql, params)  # type: ignore[no-any-return]
+        return run(conn, sql, params)
 
-    monkeypatch.setattr(store, "_rows", recording)
+    monkeypatch.setattr(store, "run", recording)
     heads = store.heads(tab.device_id)
     monkeypatch.undo()
     assert (heads["audit"].seq, heads["audit"].digest) == (40, audit[-1].digest)
