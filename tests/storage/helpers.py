@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from mar_desktop import kinds
 from mar_desktop.envelope import EntryDraft
 from mar_desktop.model import Outcome, Role
-from storage.database import Connection
+from storage.database import Connection, connect
 from storage.projections import PROJECTION_TABLES
 from tests import factories as f
 
@@ -131,3 +133,69 @@ def snapshot(conn: Connection, tables: tuple[str, ...] = PROJECTION_TABLES) -> d
             rows = conn.execute(f"SELECT * FROM {table}").fetchall()
         result[table] = sorted(rows, key=repr)
     return result
+
+
+_VERSION_6_TABLE = (
+    ("entry_id", "TEXT PRIMARY KEY"),
+    ("resident_id", "TEXT NOT NULL"),
+    ("order_id", "TEXT NOT NULL"),
+    ("scheduled_for", "TEXT"),
+    ("administered_at", "TEXT NOT NULL"),
+    ("recorded_at", "TEXT NOT NULL"),
+    ("outcome", "TEXT NOT NULL"),
+    ("actor_user_id", "TEXT NOT NULL"),
+    ("actor_role", "TEXT NOT NULL"),
+    ("device_id", "TEXT NOT NULL"),
+    ("reason_code", "TEXT"),
+    ("reason_text", "TEXT NOT NULL"),
+    ("dose_given", "TEXT"),
+    ("dose_unit", "TEXT NOT NULL"),
+    ("route", "TEXT NOT NULL"),
+    ("site", "TEXT NOT NULL"),
+    ("note", "TEXT NOT NULL"),
+    ("prn_reason", "TEXT NOT NULL"),
+    ("pain_score", "INTEGER"),
+    ("outside_window_reason", "TEXT NOT NULL"),
+    ("witness_user_id", "TEXT"),
+    ("witness_name", "TEXT"),
+    ("vitals_json", "TEXT NOT NULL"),
+)
+VERSION_6_COLUMNS = tuple(name for name, _ in _VERSION_6_TABLE)
+"""The administrations columns of releases 6 and before, in table order."""
+
+
+def back_to_version_6_administrations(conn: Connection) -> None:
+    """Rebuilds the administrations table as releases 6 and before left it (keyed by ``entry_id
+    TEXT PRIMARY KEY``, no ledger_rowid, no link triggers), holding the same records. Inside the
+    caller's transaction."""
+    names = ", ".join(VERSION_6_COLUMNS)
+    declared = ", ".join(f"{name} {decl}" for name, decl in _VERSION_6_TABLE)
+    conn.execute(f"CREATE TABLE old_administrations AS SELECT {names} FROM administrations")
+    conn.execute("DROP TABLE administrations")
+    conn.execute(f"CREATE TABLE administrations ({declared})")
+    conn.execute(f"INSERT INTO administrations SELECT {names} FROM old_administrations")
+    conn.execute("DROP TABLE old_administrations")
+    conn.execute(
+        "CREATE INDEX administrations_by_resident ON administrations (resident_id, administered_at)"
+    )
+    conn.execute(
+        "CREATE INDEX administrations_by_resident_sched "
+        "ON administrations (resident_id, scheduled_for)"
+    )
+
+
+def back_to_release(
+    path: Path, key: bytes, version: int, *older: Callable[[Connection], None]
+) -> None:
+    """Takes the closed database at ``path`` back to what release ``version`` left: each of
+    ``older`` and the deletion of the schema_version rows above ``version``, in one
+    transaction."""
+    conn = connect(path, key)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for step in older:
+            step(conn)
+        conn.execute("DELETE FROM schema_version WHERE version > ?", (version,))
+        conn.execute("COMMIT")
+    finally:
+        conn.close()

@@ -14,7 +14,13 @@ from storage.local_store import LocalStore, init_device
 from storage.migrate import available, current_version, latest_version, migrate
 from storage.projections_reference import register_device_key
 from storage.verify import verify_store
-from tests.storage.helpers import mixed_history, snapshot
+from tests.storage.helpers import (
+    VERSION_6_COLUMNS,
+    back_to_release,
+    back_to_version_6_administrations,
+    mixed_history,
+    snapshot,
+)
 
 
 def test_migration_files_are_numbered_from_one() -> None:
@@ -129,41 +135,6 @@ def test_upgrade_from_version_1_fills_projections_and_verifies(
         upgraded.close()
 
 
-_VERSION_6_COLUMNS = (
-    "entry_id, resident_id, order_id, scheduled_for, administered_at, recorded_at, outcome, "
-    "actor_user_id, actor_role, device_id, reason_code, reason_text, dose_given, dose_unit, "
-    "route, site, note, prn_reason, pain_score, outside_window_reason, witness_user_id, "
-    "witness_name, vitals_json"
-)
-
-
-def _back_to_version_6_administrations(conn: object) -> None:
-    """The administrations table as releases 6 and before left it (keyed by ``entry_id TEXT
-    PRIMARY KEY``, no ledger_rowid, no link triggers), holding the same records."""
-    run = conn.execute  # type: ignore[attr-defined]
-    run(f"CREATE TABLE old_administrations AS SELECT {_VERSION_6_COLUMNS} FROM administrations")
-    run("DROP TABLE administrations")
-    run(
-        "CREATE TABLE administrations (entry_id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, "
-        "order_id TEXT NOT NULL, scheduled_for TEXT, administered_at TEXT NOT NULL, "
-        "recorded_at TEXT NOT NULL, outcome TEXT NOT NULL, actor_user_id TEXT NOT NULL, "
-        "actor_role TEXT NOT NULL, device_id TEXT NOT NULL, reason_code TEXT, "
-        "reason_text TEXT NOT NULL, dose_given TEXT, dose_unit TEXT NOT NULL, "
-        "route TEXT NOT NULL, site TEXT NOT NULL, note TEXT NOT NULL, "
-        "prn_reason TEXT NOT NULL, pain_score INTEGER, outside_window_reason TEXT NOT NULL, "
-        "witness_user_id TEXT, witness_name TEXT, vitals_json TEXT NOT NULL)"
-    )
-    run(f"INSERT INTO administrations SELECT {_VERSION_6_COLUMNS} FROM old_administrations")
-    run("DROP TABLE old_administrations")
-    run(
-        "CREATE INDEX administrations_by_resident ON administrations (resident_id, administered_at)"
-    )
-    run(
-        "CREATE INDEX administrations_by_resident_sched "
-        "ON administrations (resident_id, scheduled_for)"
-    )
-
-
 def _add_the_body_copy_back(conn: object) -> None:
     """The ``body_json`` column that releases before 0006 kept, filled as they filled it."""
     conn.execute(  # type: ignore[attr-defined]
@@ -213,7 +184,7 @@ def test_upgrade_from_version_4_drops_the_by_order_indexes_and_keeps_the_records
     try:
         # back to what release 4 left: schema_version 4, the body copy and the two indexes
         conn.execute("BEGIN IMMEDIATE")
-        _back_to_version_6_administrations(conn)
+        back_to_version_6_administrations(conn)
         _add_the_body_copy_back(conn)
         conn.execute("DELETE FROM schema_version WHERE version > 4")
         conn.execute(
@@ -243,13 +214,9 @@ def _history_back_at(
     the schema_version rows above ``version`` deleted. Returns the current-schema snapshot."""
     expected = _store_with_history(data_dir, db_key)
     assert expected["administrations"], "the history must hold recorded doses"
+    back_to_release(database_path(data_dir), db_key, version, *older)
     conn = connect(database_path(data_dir), db_key)
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        for step in older:
-            step(conn)
-        conn.execute("DELETE FROM schema_version WHERE version > ?", (version,))
-        conn.execute("COMMIT")
         assert current_version(conn) == version
     finally:
         conn.close()
@@ -284,7 +251,7 @@ def test_upgrade_from_version_5_drops_the_body_copy_and_keeps_the_records(
     column; every other column of every record, what the read model answers, and the ledger's
     verification are unchanged, and a dose recorded afterwards is projected."""
     expected = _history_back_at(
-        tmp_path / "s", db_key, 5, _back_to_version_6_administrations, _add_the_body_copy_back
+        tmp_path / "s", db_key, 5, back_to_version_6_administrations, _add_the_body_copy_back
     )
     conn = connect(database_path(tmp_path / "s"), db_key)
     try:
@@ -310,7 +277,7 @@ def test_upgrade_from_version_6_keys_administrations_by_their_ledger_row(
     every record by its entry's ledger row and drops the text key's index; every record, what
     the read model answers and the ledger's verification are unchanged, and doses recorded
     afterwards are projected and found by id."""
-    expected = _history_back_at(tmp_path / "s", db_key, 6, _back_to_version_6_administrations)
+    expected = _history_back_at(tmp_path / "s", db_key, 6, back_to_version_6_administrations)
     conn = connect(database_path(tmp_path / "s"), db_key)
     try:
         assert "ledger_rowid" not in _administration_columns(conn)
@@ -344,7 +311,7 @@ def test_upgrade_from_version_6_keys_administrations_by_their_ledger_row(
 
 def _an_orphan_record(conn: object) -> None:
     conn.execute(  # type: ignore[attr-defined]
-        f"INSERT INTO administrations SELECT 'no-such-entry', {_VERSION_6_COLUMNS[10:]} "
+        f"INSERT INTO administrations SELECT 'no-such-entry', {', '.join(VERSION_6_COLUMNS[1:])} "
         "FROM administrations LIMIT 1"
     )
 
@@ -355,7 +322,7 @@ def test_version_7_fails_whole_on_a_record_without_its_ledger_entry(
     """A version-6 record whose ledger entry is missing (impossible by construction) makes
     0007 fail loudly with nothing changed, rather than be dropped or keyed to a made-up row."""
     _history_back_at(
-        tmp_path / "s", db_key, 6, _back_to_version_6_administrations, _an_orphan_record
+        tmp_path / "s", db_key, 6, back_to_version_6_administrations, _an_orphan_record
     )
     conn = connect(database_path(tmp_path / "s"), db_key)
     try:
@@ -399,7 +366,7 @@ def test_an_upgrade_reports_each_step_and_a_new_or_current_database_reports_none
         )
 
     _history_back_at(
-        tmp_path / "s", db_key, 5, _back_to_version_6_administrations, _add_the_body_copy_back,
+        tmp_path / "s", db_key, 5, back_to_version_6_administrations, _add_the_body_copy_back,
         flag_a_rebuild,
     )
     steps: list[str] = []

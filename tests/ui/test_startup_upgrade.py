@@ -11,8 +11,11 @@ from storage.database import connect, database_path
 from storage.keystore import KeyStore
 from storage.local_store import LocalStore
 from storage.migrate import UPDATING, current_version, latest_version
-from tests.storage.helpers import mixed_history
-from tests.storage.test_migrate import _back_to_version_6_administrations
+from tests.storage.helpers import (
+    back_to_release,
+    back_to_version_6_administrations,
+    mixed_history,
+)
 from ui.errors import ErrorPresenter
 from ui.main_window import MainWindow
 from ui.startup import AppOwner
@@ -27,14 +30,9 @@ def _version_6_data_dir(data_dir: Path) -> None:
         mixed_history(store.ledger)
     finally:
         store.close()
-    conn = connect(database_path(data_dir), keystore.load_existing())
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        _back_to_version_6_administrations(conn)
-        conn.execute("DELETE FROM schema_version WHERE version > 6")
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+    back_to_release(
+        database_path(data_dir), keystore.load_existing(), 6, back_to_version_6_administrations
+    )
 
 
 def test_login_says_the_database_is_being_updated_then_opens(
