@@ -577,14 +577,16 @@ def test_audit_search_hands_its_filters_and_limit_to_the_log(
     monkeypatch.setattr(log, "audit_entries", recording)
     found = world.audit.search(
         world.admin,
-        AuditFilter(user_id=NURSE.user_id, entity_type="user", entity_id=NURSE.user_id, limit=1),
+        AuditFilter(user_id=ADMIN.user_id, entity_type="user", entity_id=NURSE.user_id, limit=1),
     )
     assert asked[0]["limit"] == 1
     assert (asked[0]["user_id"], asked[0]["entity_type"], asked[0]["entity_id"]) == (
-        NURSE.user_id, "user", NURSE.user_id
+        ADMIN.user_id, "user", NURSE.user_id
     )
-    assert len(found) <= 1
-    assert all(r.user_id == NURSE.user_id and r.entity_type == "user" for r in found)
+    # the admin made the nurse's account: the newest such event, and only it
+    assert [(r.user_id, r.entity_type, r.entity_id) for r in found] == [
+        (ADMIN.user_id, "user", NURSE.user_id)
+    ]
 
 
 # ---- no secret anywhere -------------------------------------------------------------------------
