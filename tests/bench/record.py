@@ -9,7 +9,6 @@ both), while each is still timed in its own steady state, one after another of i
 from __future__ import annotations
 
 import contextlib
-import secrets
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -21,9 +20,8 @@ from mar_desktop.model import Outcome, Resident
 from mar_desktop.permissions import Principal
 from mar_desktop.services.recording import AdministrationRequest, RecordingService
 from mar_desktop.views import OrderState
-from storage.database import connect
 from tests.bench.record_floor import StoredRows, floor_commits, stored_rows
-from tests.bench.record_pages import page_cost_us, pages_per_record
+from tests.bench.record_pages import one_table_database, page_cost_us, pages_per_record
 from tests.bench.table import Figure, alternating_ms, median, p99, timed_ms
 from tests.integration.conftest import World, make_world
 
@@ -34,19 +32,15 @@ BLOCK = 25
 @contextlib.contextmanager
 def bare_commit(folder: Path, name: str = "bare.db") -> Iterator[Callable[[], None]]:
     """One durable single-row insert+commit per call, on a fresh encrypted database."""
-    conn = connect(folder / name, secrets.token_bytes(32), create=True)
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)")
     payload = b"x" * 700
+    with one_table_database(folder / name) as conn:
 
-    def one() -> None:
-        conn.execute("BEGIN")
-        conn.execute("INSERT INTO t (v) VALUES (?)", (payload,))
-        conn.execute("COMMIT")
+        def one() -> None:
+            conn.execute("BEGIN")
+            conn.execute("INSERT INTO t (v) VALUES (?)", (payload,))
+            conn.execute("COMMIT")
 
-    try:
         yield one
-    finally:
-        conn.close()
 
 
 def record_and_bare_ms(

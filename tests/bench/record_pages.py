@@ -10,11 +10,12 @@ ours runs.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from storage.database import connect
+from storage.database import Connection, connect
 from tests.bench.record_floor import StoredRows, floor_commits
 from tests.bench.table import alternating_ms, median
 
@@ -25,14 +26,24 @@ PAGE_ROW = 3_500
 EXTRA_PAGES = 10
 
 
+@contextlib.contextmanager
+def one_table_database(path: Path) -> Iterator[Connection]:
+    """A fresh encrypted database at ``path`` (random key, the app's connection settings) with
+    one table ``t (id INTEGER PRIMARY KEY, v BLOB)``; closed on exit."""
+    conn = connect(path, secrets.token_bytes(32), create=True)
+    try:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)")
+        yield conn
+    finally:
+        conn.close()
+
+
 def page_cost_us(folder: Path, runs: int = 200, block: int = 25) -> float:
     """Median µs that ``EXTRA_PAGES`` more page-sized rows add to a commit, per page, with
     ``synchronous=OFF`` (encryption and writes, no fsync): commits of 1 + EXTRA_PAGES rows
     against commits of one row, in alternating blocks on one fresh encrypted database."""
-    conn = connect(folder / "pages.db", secrets.token_bytes(32), create=True)
-    try:
+    with one_table_database(folder / "pages.db") as conn:
         conn.execute("PRAGMA synchronous = OFF")
-        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)")
         row = (bytes(PAGE_ROW),)
 
         def commit(count: int) -> Callable[[], None]:
@@ -46,8 +57,6 @@ def page_cost_us(folder: Path, runs: int = 200, block: int = 25) -> float:
         many, single = alternating_ms(
             (commit(1 + EXTRA_PAGES) for _ in range(runs)), commit(1), block
         )
-    finally:
-        conn.close()
     return (median(many) - median(single)) / EXTRA_PAGES * 1000
 
 
