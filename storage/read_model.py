@@ -39,6 +39,7 @@ from storage.read_model_sql import (
     COL_IS_PRN,
     COL_TOUCHED,
     FOLLOWUPS,
+    NEAR_SLACK_MINUTES,
     ORDER_EVENTS,
     ORDER_WITH_EVENTS,
     ORDERS_BY_RESIDENTS,
@@ -259,7 +260,14 @@ class SqlReadModel:
         """Records whose administered_at or scheduled_for lies in ``[since, until)``, voided ones
         included (flagged), ordered by administered_at."""
         mode, scope = _admin_scope(resident_ids, order_ids)
-        params = {"since": utc_iso(since), "until": utc_iso(until), **scope}
+        slack = timedelta(minutes=NEAR_SLACK_MINUTES)
+        params = {
+            "since": utc_iso(since),
+            "until": utc_iso(until),
+            "near_since": utc_iso(since - slack),
+            "near_until": utc_iso(until + slack),
+            **scope,
+        }
         with self._snapshot():
             rows = self._conn.execute(ADMIN_IN_RANGE[mode], params).fetchall()
             records = self._records(rows)

@@ -27,11 +27,10 @@ ORDER_EVENTS = (
     "WHERE order_id IN (SELECT value FROM json_each(?)) ORDER BY order_id, effective_at, stamp"
 )
 
-# Administrations: two plain index range queries (by administered_at, then by scheduled_for
-# for rows not already found), run as one UNION ALL and ordered in Python. Each row says
-# whether any later entry refers to it (``touched``: a void, follow-up or amendment, probed on
-# their by-target indexes); only for those rows, usually none, are the details fetched, by
-# target id in one query each.
+# Administrations: plain index range queries (see _admin_queries), run as one UNION ALL and
+# ordered in Python. Each row says whether any later entry refers to it (``touched``: a void,
+# follow-up or amendment, probed on their by-target indexes); only for those rows, usually
+# none, are the details fetched, by target id in one query each.
 _ADMIN_COLUMNS = """
 SELECT a.entry_id, a.resident_id, a.order_id, a.scheduled_for, a.administered_at,
        a.recorded_at, a.outcome, a.actor_user_id, a.actor_role, a.device_id, a.reason_code,
@@ -54,16 +53,30 @@ _ORDERS_RESIDENTS = (
 _ALL_RESIDENTS = "a.resident_id IN (SELECT resident_id FROM residents)"
 _GIVEN_IN = "a.administered_at >= :since AND a.administered_at < :until"
 _SCHEDULED_IN = "a.scheduled_for >= :since AND a.scheduled_for < :until"
+# within 12 hours of its slot; the same expression as the condition of migration 0008's index
+_NEAR = "coalesce(abs(julianday(a.administered_at) - julianday(a.scheduled_for)) <= 0.5, 0)"
+NEAR_SLACK_MINUTES = 12 * 60 + 1
+"""How far ``:near_since`` lies before ``:since`` and ``:near_until`` after ``:until``: the 12
+hours of :data:`_NEAR` and a minute more than julianday()'s millisecond rounding."""
 
 
-def _admin_queries(scope: str) -> tuple[str, str]:
+def _admin_queries(scope: str) -> tuple[str, ...]:
+    """The disjoint parts that together find every record of ``scope`` given, or scheduled, in
+    ``[:since, :until)``: given in it; given outside it within 12 hours of a slot in it (before,
+    after: on the by-time index, widened by :data:`NEAR_SLACK_MINUTES`); and for a slot in it,
+    given further away (on migration 0008's index, which holds only those rows)."""
     return (
         f"{_ADMIN_COLUMNS} WHERE {scope} AND {_GIVEN_IN}",
-        f"{_ADMIN_COLUMNS} WHERE {scope} AND {_SCHEDULED_IN} AND NOT ({_GIVEN_IN})",
+        f"{_ADMIN_COLUMNS} WHERE {scope} AND a.administered_at >= :near_since "
+        f"AND a.administered_at < :since AND {_SCHEDULED_IN} AND {_NEAR}",
+        f"{_ADMIN_COLUMNS} WHERE {scope} AND a.administered_at >= :until "
+        f"AND a.administered_at < :near_until AND {_SCHEDULED_IN} AND {_NEAR}",
+        f"{_ADMIN_COLUMNS} WHERE {scope} AND a.scheduled_for IS NOT NULL AND NOT {_NEAR} "
+        f"AND {_SCHEDULED_IN} AND NOT ({_GIVEN_IN})",
     )
 
 
-ADMIN_QUERIES: dict[str, tuple[str, str]] = {
+ADMIN_QUERIES: dict[str, tuple[str, ...]] = {
     # one resident's doses of one order (the rules' history read, on every record): plain
     # equalities, no json_each set to build
     "one": _admin_queries("a.resident_id = :resident AND a.order_id = :order"),
@@ -73,10 +86,9 @@ ADMIN_QUERIES: dict[str, tuple[str, str]] = {
     "all": _admin_queries(_ALL_RESIDENTS),
 }
 ADMIN_IN_RANGE: dict[str, str] = {
-    mode: " UNION ALL ".join(pair) for mode, pair in ADMIN_QUERIES.items()
+    mode: " UNION ALL ".join(parts) for mode, parts in ADMIN_QUERIES.items()
 }
-"""Both range queries of a scope as one statement (one round trip): the second half already
-leaves out what the first found."""
+"""The parts of a scope as one statement (one round trip); no row is in two parts."""
 ADMIN_BY_ID = (
     f"{_ADMIN_COLUMNS} WHERE a.ledger_rowid = (SELECT rowid FROM ledger WHERE id = ?1) "
     "AND a.entry_id = ?1"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from storage.local_store import LocalStore, init_device
 from storage.migrate import available, current_version, latest_version, migrate
 from storage.projections_reference import register_device_key
 from storage.verify import verify_store
+from tests import factories as f
 from tests.storage.helpers import (
     VERSION_6_COLUMNS,
     back_to_release,
@@ -199,7 +201,7 @@ def test_upgrade_from_version_4_drops_the_by_order_indexes_and_keeps_the_records
         assert "administrations_by_order" in _administration_indexes(conn)
         assert migrate(conn) == latest_version()
         assert _administration_indexes(conn) == {
-            "administrations_by_resident", "administrations_by_resident_sched"
+            "administrations_by_resident", "administrations_far_from_schedule"
         }
         assert snapshot(conn) == expected
     finally:
@@ -309,6 +311,48 @@ def test_upgrade_from_version_6_keys_administrations_by_their_ledger_row(
         upgraded.close()
 
 
+def _back_to_version_7_schedule_index(conn: object) -> None:
+    conn.execute("DROP INDEX administrations_far_from_schedule")  # type: ignore[attr-defined]
+    conn.execute(  # type: ignore[attr-defined]
+        "CREATE INDEX administrations_by_resident_sched "
+        "ON administrations (resident_id, scheduled_for)"
+    )
+
+
+def test_upgrade_from_version_7_keeps_only_doses_far_from_their_slot_in_the_schedule_index(
+    tmp_path: Path, db_key: bytes
+) -> None:
+    """A version-7 database (every scheduled dose in the by-schedule index): 0008 replaces the
+    index with one holding only the doses given more than 12 hours from their slot; records,
+    read model and verification are unchanged, and a late entry recorded afterwards is found
+    by its slot."""
+    expected = _history_back_at(tmp_path / "s", db_key, 7, _back_to_version_7_schedule_index)
+    upgraded = LocalStore.open(tmp_path / "s", db_key, FakeClock())
+    try:
+        _upgraded_is_unchanged(upgraded, expected)
+        conn = upgraded.connect_reader()
+        try:
+            assert _administration_indexes(conn) == {
+                "administrations_by_resident", "administrations_far_from_schedule"
+            }
+            resident, order = conn.execute(
+                "SELECT resident_id, order_id FROM administrations "
+                "WHERE scheduled_for IS NOT NULL LIMIT 1"
+            ).fetchone()
+        finally:
+            conn.close()
+        slot = f.T0 + timedelta(days=20)
+        [late] = upgraded.ledger.append([f.administration(
+            resident, order, scheduled_for=slot, administered_at=slot + timedelta(days=2)
+        )])
+        found = upgraded.reader().administrations(
+            since=slot, until=slot + timedelta(minutes=1), resident_ids=[resident]
+        )
+        assert [r.entry_id for r in found] == [late.id]
+    finally:
+        upgraded.close()
+
+
 def _an_orphan_record(conn: object) -> None:
     conn.execute(  # type: ignore[attr-defined]
         f"INSERT INTO administrations SELECT 'no-such-entry', {', '.join(VERSION_6_COLUMNS[1:])} "
@@ -372,6 +416,4 @@ def test_an_upgrade_reports_each_step_and_a_new_or_current_database_reports_none
     steps: list[str] = []
     upgraded = LocalStore.open(tmp_path / "s", db_key, FakeClock(), on_progress=steps.append)
     upgraded.close()
-    assert steps == [
-        UPDATING.format(step=1, steps=2), UPDATING.format(step=2, steps=2), REBUILDING
-    ]
+    assert steps == [UPDATING.format(step=k, steps=3) for k in (1, 2, 3)] + [REBUILDING]

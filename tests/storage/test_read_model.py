@@ -226,7 +226,9 @@ def test_a_record_read_before_its_void_shows_the_void_afterwards(store: LocalSto
 
 def test_every_administrations_query_searches_an_index(tmp_path: Path, db_key: bytes) -> None:
     """No scope (one, residents, orders, both, all) reads the whole administrations table: with a
-    year of doses a scan would cost tens of ms on every record and every screen."""
+    year of doses a scan would cost tens of ms on every record and every screen. The part for
+    doses far from their slot searches the index that holds only those (not all of a resident's
+    doses); the others search by time given."""
     from storage.database import connect
     from storage.migrate import migrate
     from storage.read_model_sql import ADMIN_IN_RANGE, ADMIN_QUERIES
@@ -235,15 +237,29 @@ def test_every_administrations_query_searches_an_index(tmp_path: Path, db_key: b
     try:
         migrate(conn)
         params = {
-            "since": "a", "until": "b", "residents": "[]", "orders": "[]", "resident": "r",
-            "order": "o",
+            "since": "a", "until": "b", "near_since": "a", "near_until": "b", "residents": "[]",
+            "orders": "[]", "resident": "r", "order": "o",
         }
+
+        def searches(sql: str) -> list[str]:
+            plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+            return [step for step in plan if step.startswith(("SEARCH a ", "SCAN a"))]
+
         for mode, queries in ADMIN_QUERIES.items():
             for sql in (*queries, ADMIN_IN_RANGE[mode]):
-                plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
-                searches = [step for step in plan if step.startswith(("SEARCH a ", "SCAN a"))]
-                assert searches and all(s.startswith("SEARCH a USING INDEX") for s in searches), (
-                    mode, plan)
+                found = searches(sql)
+                assert found and all(s.startswith("SEARCH a USING INDEX") for s in found), (
+                    mode, found)
+            *by_time, far = queries
+            for sql in by_time:
+                assert searches(sql) == [
+                    "SEARCH a USING INDEX administrations_by_resident "
+                    "(resident_id=? AND administered_at>? AND administered_at<?)"
+                ], mode
+            assert searches(far) == [
+                "SEARCH a USING INDEX administrations_far_from_schedule "
+                "(resident_id=? AND scheduled_for>? AND scheduled_for<?)"
+            ], mode
     finally:
         conn.close()
 
