@@ -39,7 +39,7 @@ from storage.read_model_sql import (
     COL_IS_PRN,
     COL_TOUCHED,
     FOLLOWUPS,
-    NEAR_SLACK_MINUTES,
+    NEAR_SLACK,
     ORDER_EVENTS,
     ORDER_WITH_EVENTS,
     ORDERS_BY_RESIDENTS,
@@ -260,12 +260,11 @@ class SqlReadModel:
         """Records whose administered_at or scheduled_for lies in ``[since, until)``, voided ones
         included (flagged), ordered by administered_at."""
         mode, scope = _admin_scope(resident_ids, order_ids)
-        slack = timedelta(minutes=NEAR_SLACK_MINUTES)
         params = {
             "since": utc_iso(since),
             "until": utc_iso(until),
-            "near_since": utc_iso(since - slack),
-            "near_until": utc_iso(until + slack),
+            "near_since": utc_iso(since - NEAR_SLACK),
+            "near_until": utc_iso(until + NEAR_SLACK),
             **scope,
         }
         with self._snapshot():

@@ -4,6 +4,7 @@ parameter (``json_each``) so every set size uses the same prepared statement."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from mar_desktop.views import Amendment
@@ -53,25 +54,27 @@ _ORDERS_RESIDENTS = (
 _ALL_RESIDENTS = "a.resident_id IN (SELECT resident_id FROM residents)"
 _GIVEN_IN = "a.administered_at >= :since AND a.administered_at < :until"
 _SCHEDULED_IN = "a.scheduled_for >= :since AND a.scheduled_for < :until"
-# within 12 hours of its slot; the same expression as the condition of migration 0008's index
-_NEAR = "coalesce(abs(julianday(a.administered_at) - julianday(a.scheduled_for)) <= 0.5, 0)"
-NEAR_SLACK_MINUTES = 12 * 60 + 1
+NEAR_SLOT = "coalesce(abs(julianday(a.administered_at) - julianday(a.scheduled_for)) <= 0.5, 0)"
+"""1 for a record given within 12 hours of its slot, else 0 (also for no slot, or a time
+julianday() cannot read). ``NOT`` it is the condition of migration 0008's index, term for term,
+so the far part of each range query can search that index."""
+NEAR_SLACK = timedelta(hours=12, minutes=1)
 """How far ``:near_since`` lies before ``:since`` and ``:near_until`` after ``:until``: the 12
-hours of :data:`_NEAR` and a minute more than julianday()'s millisecond rounding."""
+hours of :data:`NEAR_SLOT` and a minute more than julianday()'s millisecond rounding."""
 
 
 def _admin_queries(scope: str) -> tuple[str, ...]:
     """The disjoint parts that together find every record of ``scope`` given, or scheduled, in
     ``[:since, :until)``: given in it; given outside it within 12 hours of a slot in it (before,
-    after: on the by-time index, widened by :data:`NEAR_SLACK_MINUTES`); and for a slot in it,
+    after: on the by-time index, widened by :data:`NEAR_SLACK`); and for a slot in it,
     given further away (on migration 0008's index, which holds only those rows)."""
     return (
         f"{_ADMIN_COLUMNS} WHERE {scope} AND {_GIVEN_IN}",
         f"{_ADMIN_COLUMNS} WHERE {scope} AND a.administered_at >= :near_since "
-        f"AND a.administered_at < :since AND {_SCHEDULED_IN} AND {_NEAR}",
+        f"AND a.administered_at < :since AND {_SCHEDULED_IN} AND {NEAR_SLOT}",
         f"{_ADMIN_COLUMNS} WHERE {scope} AND a.administered_at >= :until "
-        f"AND a.administered_at < :near_until AND {_SCHEDULED_IN} AND {_NEAR}",
-        f"{_ADMIN_COLUMNS} WHERE {scope} AND a.scheduled_for IS NOT NULL AND NOT {_NEAR} "
+        f"AND a.administered_at < :near_until AND {_SCHEDULED_IN} AND {NEAR_SLOT}",
+        f"{_ADMIN_COLUMNS} WHERE {scope} AND a.scheduled_for IS NOT NULL AND NOT {NEAR_SLOT} "
         f"AND {_SCHEDULED_IN} AND NOT ({_GIVEN_IN})",
     )
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from mar_desktop.model import Outcome
 from storage.local_store import LocalStore
+from storage.read_model_sql import NEAR_SLOT
 from tests import factories as f
 
 T0 = f.T0
@@ -26,16 +27,17 @@ MINUTE = timedelta(minutes=1)
 # how far from its slot each dose was given: on time, late or early within the 12 hours, on
 # either side of the 12 hours to the millisecond, and a late entry days later
 OFFSETS = [
-    timedelta(0), 5 * timedelta(minutes=1), -timedelta(minutes=40), 3 * HOUR,
-    12 * HOUR - MS, 12 * HOUR, 12 * HOUR + US, 12 * HOUR + MS, 12 * HOUR + timedelta(minutes=1),
+    timedelta(0), 5 * MINUTE, -40 * MINUTE, 3 * HOUR,
+    12 * HOUR - MS, 12 * HOUR, 12 * HOUR + US, 12 * HOUR + MS, 12 * HOUR + MINUTE,
     -(12 * HOUR), -(12 * HOUR + MS), 13 * HOUR, -(13 * HOUR), 30 * HOUR, -(30 * HOUR),
-    3 * 24 * HOUR, 12 * HOUR + timedelta(minutes=1, milliseconds=1),
+    3 * 24 * HOUR, 12 * HOUR + MINUTE + MS,
 ]
 
 
 def _history(store: LocalStore) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Two residents' doses of their scheduled order at every offset from slots three hours
-    apart, some refused, plus PRN doses; each as (entry id, resident, order, scheduled, given)."""
+    apart, some refused, plus PRN doses, stored; each a dict of its entry ``id``, ``resident``,
+    ``order``, ``scheduled`` slot (None for PRN), ``given`` time and ``outcome``."""
     drafts, ids = f.small_facility(2)
     store.ledger.append(drafts)
     rng = random.Random(8)
@@ -117,11 +119,12 @@ def test_only_doses_far_from_their_slot_are_in_the_by_schedule_index(store: Loca
     doses, _ = _history(store)
     conn = store.connect_reader()
     try:
+        # INDEXED BY fails unless the query's far condition is the index's: NEAR_SLOT is it
         indexed = {
             row[0] for row in conn.execute(
-                "SELECT entry_id FROM administrations INDEXED BY administrations_far_from_schedule "
-                "WHERE scheduled_for IS NOT NULL AND NOT coalesce(abs(julianday(administered_at) "
-                "- julianday(scheduled_for)) <= 0.5, 0) AND resident_id > ''"
+                "SELECT entry_id FROM administrations a "
+                "INDEXED BY administrations_far_from_schedule "
+                f"WHERE a.scheduled_for IS NOT NULL AND NOT {NEAR_SLOT} AND a.resident_id > ''"
             )
         }
     finally:
@@ -132,3 +135,23 @@ def test_only_doses_far_from_their_slot_are_in_the_by_schedule_index(store: Loca
     far = {i for i, gap in gaps.items() if gap is not None and gap >= 12 * HOUR + MINUTE}
     assert far <= indexed and not indexed & near
     assert 0 < len(far) < len(near)
+
+
+def test_a_time_julianday_cannot_read_counts_as_far(store: LocalStore) -> None:
+    """Never written (the ledger's one time format is utc_iso), but if it were: the row would be
+    in the far index and found by its slot, not dropped by both kinds of part."""
+    conn = store.connect_reader()
+    try:
+        def near(given: str | None, slot: str | None) -> int:
+            row = conn.execute(
+                f"SELECT {NEAR_SLOT} FROM (SELECT ? AS administered_at, ? AS scheduled_for) a",
+                (given, slot),
+            ).fetchone()
+            return int(row[0])
+
+        assert near("2026-01-05T08:00:00.000000Z", "2026-01-05T19:59:59.999000Z") == 1
+        assert near("2026-01-05T08:00:00.000000Z", "2026-01-05T20:00:01.000000Z") == 0
+        assert near("not a time", "2026-01-05T08:00:00.000000Z") == 0
+        assert near("2026-01-05T08:00:00.000000Z", None) == 0
+    finally:
+        conn.close()
