@@ -1,9 +1,11 @@
 """The storage floor of a durable record: the same three rows a recorded dose stored (ledger,
 audit, administrations), inserted into a freshly migrated database — same schema, indexes and
 append-only triggers — and committed durably, with no validation, rules, signing or encoding.
+With a signer, each commit also makes the two Ed25519 signatures DESIGN §2 requires of a record
+(its ledger entry and its audit entry), so the floor is everything DESIGN itself fixes.
 
 What the floor costs against a bare commit is what DESIGN §6's "≤ 3× bare" leaves for the rest
-of a record: the schema alone writes ~12 encrypted pages where the bare commit writes one or two.
+of a record: the schema alone writes ~10 encrypted pages where the bare commit writes one or two.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from mar_desktop.envelope import signed_part
+from mar_desktop.signing import DeviceSigner
 from storage.database import Connection, connect
 from storage.migrate import migrate
 from storage.projections_clinical import ADMINISTRATION_INSERT
@@ -55,11 +59,17 @@ def stored_rows(conn: Connection, count: int) -> list[StoredRows]:
 
 @contextlib.contextmanager
 def floor_commits(
-    folder: Path, rows: list[StoredRows], name: str = "floor.db", checkpoints: bool = True
+    folder: Path,
+    rows: list[StoredRows],
+    name: str = "floor.db",
+    checkpoints: bool = True,
+    signer: DeviceSigner | None = None,
 ) -> Iterator[list[Callable[[], None]]]:
     """A fresh migrated database ``folder / name``, closed on exit; one call per record, each a
     durable commit of that record's three rows (each call once: the triggers refuse a row
-    stored twice). ``checkpoints=False`` keeps every frame in the WAL (for counting them)."""
+    stored twice). ``checkpoints=False`` keeps every frame in the WAL (for counting them).
+    With ``signer``, each call first signs the signed bytes of the record's ledger and audit
+    entries (the signatures are discarded: the stored rows keep the recording device's)."""
     conn = connect(folder / name, secrets.token_bytes(32), create=True)
     try:
         migrate(conn)
@@ -69,6 +79,9 @@ def floor_commits(
 
         def commit(ledger: Any, audit: Any, projected: Any) -> Callable[[], None]:
             def one() -> None:
+                if signer is not None:
+                    signer.sign(signed_part(ledger[5]))
+                    signer.sign(signed_part(audit[5]))
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute(_INSERT["ledger"], ledger)
                 conn.execute(_INSERT["audit"], audit)
