@@ -39,10 +39,12 @@ from mar_desktop.errors import MarError
 from mar_desktop.model import FacilitySettings, Order
 from sync.server.checker import DoseBody
 from sync.server.core import ServerCore
-from sync.server.store import StoredEntry
+from sync.server.store import FeedHead, StoredEntry
 
 log = logging.getLogger(__name__)
 _PAGE = 1000
+_Row = FeedHead | StoredEntry
+"""A feed row as the catch-up reads it: with or without the entry's bytes."""
 _CHECKED_MAX = 20_000
 
 
@@ -173,32 +175,33 @@ class Reconciler:
         server = self._core.store.server_device(facility_id)
         server_device = None if server is None else server.device_id
         found: list[kinds.AlertRaised] = []
-        newest: dict[str, StoredEntry] = {}
+        newest: dict[str, _Row] = {}
         while True:
-            page = self._core.store.feed(facility_id, "ledger", index.pos, _PAGE)
-            for stored in page:
+            rows, parsed = self._page(facility_id, index.pos)
+            for row in rows:
                 checked = None
-                if stored.kind == kinds.ADMINISTRATION_RECORDED:
-                    checked = self._checked.pop(stored.digest, None)
+                if row.kind == kinds.ADMINISTRATION_RECORDED:
+                    checked = self._checked.pop(row.digest, None)
                 if checked is not None:  # the push parsed and checked these very bytes
-                    fact = _dose_fact(stored.entry_id, stored.device_id, stored, checked)
+                    fact = _dose_fact(row.entry_id, row.device_id, row, checked)
                     found.extend(a for a in self._dose(index, fact) if a is not None)
-                elif stored.kind in _WATCHED:
+                elif row.kind in _WATCHED:
+                    stored = parsed.get(row.pos) or self._entry_at(facility_id, row.pos)
                     found.extend(self._fold(index, _stored_entry(stored), server_device))
-                if received_at is not None and stored.device_id != server_device:
-                    newest[stored.device_id] = stored
-                index.pos = stored.pos
-            if len(page) < _PAGE:
+                if received_at is not None and row.device_id != server_device:
+                    newest[row.device_id] = row
+                index.pos = row.pos
+            if len(rows) < _PAGE:
                 break
         if received_at is not None:
             threshold = index.settings.clock_skew_alert_seconds
-            for device_id, stored in newest.items():
+            for device_id, last in newest.items():
                 if device_id in index.skewed:
                     continue
                 alert = reconcile.clock_skew(
                     device_id,
-                    stored.entry_id,
-                    parse_utc(stored.recorded_at),
+                    last.entry_id,
+                    parse_utc(last.recorded_at),
                     received_at,
                     threshold,
                 )
@@ -220,6 +223,40 @@ class Reconciler:
                 txn.lock_facility(facility_id)
                 self._core.append_server_entries(txn, facility_id, drafts)
         return len(fresh)
+
+    def _page(self, facility_id: str, after: int) -> tuple[list[_Row], dict[int, StoredEntry]]:
+        """The next page of the ledger feed after ``after``, and the stored entries of it whose
+        bytes must be parsed, by position.
+
+        While pushes have left checked doses to take (``_checked``), the page is read without
+        the entries' bytes, and only the watched entries that are not such doses are read whole
+        (orders, voids, settings, alerts: few): a push's doses are ~1 kB each that the catch-up
+        would otherwise read back and drop, on the server's request threads' time. Otherwise
+        (the rebuild from the whole feed after a start) the page is read whole at once."""
+        store = self._core.store
+        if not self._checked:
+            page = store.feed(facility_id, "ledger", after, _PAGE)
+            return list(page), {e.pos: e for e in page}
+        heads = store.feed_heads(facility_id, "ledger", after, _PAGE)
+        wanted = [
+            h.pos
+            for h in heads
+            if h.kind in _WATCHED
+            and not (h.kind == kinds.ADMINISTRATION_RECORDED and h.digest in self._checked)
+        ]
+        if not wanted:
+            return list(heads), {}
+        span = store.feed(facility_id, "ledger", wanted[0] - 1, wanted[-1] - wanted[0] + 1)
+        keep = set(wanted)
+        return list(heads), {e.pos: e for e in span if e.pos in keep}
+
+    def _entry_at(self, facility_id: str, pos: int) -> StoredEntry:
+        """The stored ledger entry at feed position ``pos`` (one whose checked body was dropped
+        from ``_checked`` after its page was read: the cache is bounded)."""
+        page = self._core.store.feed(facility_id, "ledger", pos - 1, 1)
+        if not page or page[0].pos != pos:
+            raise ValueError(f"feed position {pos} is not stored")
+        return page[0]
 
     def _fold(
         self, index: _Index, entry: Entry, server_device: str | None
@@ -286,7 +323,7 @@ class Reconciler:
 
 
 def _dose_fact(
-    entry_id: str, device_id: str, timed: Entry | StoredEntry, dose: DoseBody
+    entry_id: str, device_id: str, timed: Entry | _Row, dose: DoseBody
 ) -> reconcile.DoseFact:
     resident_id, order_id, scheduled_for, administered_at, outcome = dose
     return reconcile.DoseFact(

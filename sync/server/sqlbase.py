@@ -17,6 +17,7 @@ from mar_desktop.errors import StorageError
 from sync.server.store import (
     CredentialRow,
     DeviceRecord,
+    FeedHead,
     ForkRecord,
     Head,
     NewEntry,
@@ -30,6 +31,9 @@ ENTRY_INSERT_COLS = f"{_ENTRY_COLS}, stored_at"
 """Column order of the rows given to :meth:`SqlStore.insert_entry_rows`."""
 _DEVICE_COLS = "device_id, facility_id, public_key, label, is_server, enrolled_at, revoked_at"
 
+
+_FEED_PAGE = "WHERE facility_id = ? AND chain = ? AND pos > ? ORDER BY pos LIMIT ?"
+"""A page of a facility's chain after a position (parameters: facility, chain, after, limit)."""
 
 HEAD_OF_CHAIN = (
     "SELECT seq, digest FROM entries WHERE device_id = ? AND chain = ? ORDER BY seq DESC LIMIT 1"
@@ -359,11 +363,16 @@ class SqlStore(Generic[C]):
 
     def feed(self, facility_id: str, chain: Chain, after: int, limit: int) -> list[StoredEntry]:
         rows = self._rows(
-            f"SELECT {_ENTRY_COLS} FROM entries WHERE facility_id = ? AND chain = ? "
-            "AND pos > ? ORDER BY pos LIMIT ?",
-            (facility_id, chain, after, limit),
+            f"SELECT {_ENTRY_COLS} FROM entries {_FEED_PAGE}", (facility_id, chain, after, limit)
         )
         return [_entry(r) for r in rows]
+
+    def feed_heads(self, facility_id: str, chain: Chain, after: int, limit: int) -> list[FeedHead]:
+        rows = self._rows(
+            f"SELECT pos, device_id, entry_id, kind, digest, recorded_at FROM entries {_FEED_PAGE}",
+            (facility_id, chain, after, limit),
+        )
+        return [FeedHead(int(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
     def entries_of(self, device_id: str, chain: Chain) -> Iterator[StoredEntry]:
         after, page = 0, 2000

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from mar_desktop.envelope import GENESIS, Chain
 
@@ -74,6 +74,17 @@ class StoredEntry:
     digest: str
     recorded_at: str
     raw: bytes
+
+
+class FeedHead(NamedTuple):
+    """What a stored entry's row says of it without its bytes (:meth:`Store.feed_heads`)."""
+
+    pos: int
+    device_id: str
+    entry_id: str
+    kind: str
+    digest: str
+    recorded_at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +182,11 @@ class Store(Protocol):
 
     def feed(self, facility_id: str, chain: Chain, after: int, limit: int) -> list[StoredEntry]:
         """Entries of the facility's chain with ``pos > after``, by position, at most ``limit``."""
+        ...
+
+    def feed_heads(self, facility_id: str, chain: Chain, after: int, limit: int) -> list[FeedHead]:
+        """:meth:`feed` without the entries' bytes: the same rows, for a reader that needs only
+        what the row says of each entry (reconciliation, for doses a push already checked)."""
         ...
 
     def entries_of(self, device_id: str, chain: Chain) -> Iterator[StoredEntry]:
