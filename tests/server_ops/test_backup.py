@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.server import backup, cli, opsdb
+from sync.server import backup, cli, migrations, opsdb
 from sync.server import backup_crypto as bc
 from tests.server.conftest import Server
 
@@ -51,7 +51,8 @@ def test_backup_is_encrypted_with_a_manifest_and_checks_ok(
     manifest = json.loads(backup.manifest_path(path).read_text())
     kind = "postgres" if store_url.startswith("postgresql") else "sqlite"
     assert manifest["store"] == kind
-    assert manifest["schema_version"] == 1
+    newest = migrations.POSTGRES if kind == "postgres" else migrations.SQLITE
+    assert manifest["schema_version"] == max(version for version, _ in newest)
     assert manifest["entry_counts"][server.facility_id]["ledger"] == 5 + 2  # + facility, device
     assert manifest["key_id"] == bc.key_id(bc.load_key(key_file))
     assert set(manifest) >= {"created_at", "server_version", "sha256", "size", "mac"}
