@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -224,7 +224,7 @@ class Reconciler:
                 self._core.append_server_entries(txn, facility_id, drafts)
         return len(fresh)
 
-    def _page(self, facility_id: str, after: int) -> tuple[list[_Row], dict[int, StoredEntry]]:
+    def _page(self, facility_id: str, after: int) -> tuple[Sequence[_Row], dict[int, StoredEntry]]:
         """The next page of the ledger feed after ``after``, and the stored entries of it whose
         bytes must be parsed, by position.
 
@@ -236,7 +236,7 @@ class Reconciler:
         store = self._core.store
         if not self._checked:
             page = store.feed(facility_id, "ledger", after, _PAGE)
-            return list(page), {e.pos: e for e in page}
+            return page, {e.pos: e for e in page}
         heads = store.feed_heads(facility_id, "ledger", after, _PAGE)
         wanted = [
             h.pos
@@ -245,10 +245,10 @@ class Reconciler:
             and not (h.kind == kinds.ADMINISTRATION_RECORDED and h.digest in self._checked)
         ]
         if not wanted:
-            return list(heads), {}
+            return heads, {}
         span = store.feed(facility_id, "ledger", wanted[0] - 1, wanted[-1] - wanted[0] + 1)
         keep = set(wanted)
-        return list(heads), {e.pos: e for e in span if e.pos in keep}
+        return heads, {e.pos: e for e in span if e.pos in keep}
 
     def _entry_at(self, facility_id: str, pos: int) -> StoredEntry:
         """The stored ledger entry at feed position ``pos`` (one whose checked body was dropped
