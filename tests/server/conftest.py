@@ -8,6 +8,7 @@ fail, because CI must test PostgreSQL for real.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -46,11 +47,9 @@ def pg_schema_dsn(schema: str) -> str:
     return f"{PG_DSN}{sep}options={quote(f'-csearch_path={schema}')}"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield str(tmp_path / "server.sqlite3")
-        return
+@contextlib.contextmanager
+def fresh_pg_schema() -> Iterator[str]:
+    """The DSN of a new, empty PostgreSQL schema, dropped on exit (skips or fails as above)."""
     admin = _pg_admin()
     schema = f"mar_t_{uuid.uuid4().hex[:16]}"
     admin.execute(f"CREATE SCHEMA {schema}")  # type: ignore[attr-defined]
@@ -59,6 +58,22 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     finally:
         admin.execute(f"DROP SCHEMA {schema} CASCADE")  # type: ignore[attr-defined]
         admin.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield str(tmp_path / "server.sqlite3")
+        return
+    with fresh_pg_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL-only store URL (for what only the PostgreSQL dialect has)."""
+    with fresh_pg_schema() as url:
+        yield url
 
 
 @pytest.fixture

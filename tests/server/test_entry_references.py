@@ -7,7 +7,6 @@ each INSERT's or COPY's new rows, which costs a push far less than a per-row for
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from sync.server.core import ServerCore
 from sync.server.simtablet import SimTablet
 from sync.server.store import NewEntry, Store
 from sync.server.verify import verify_store
-from tests.server.conftest import Server, _pg_admin, pg_schema_dsn
+from tests.server.conftest import Server
 
 
 def _row(*, device_id: str, facility_id: str) -> NewEntry:
@@ -69,18 +68,6 @@ def test_a_device_with_stored_entries_is_never_deleted_or_renamed(server: Server
     server.core.revoke(tab.device_id or "")  # revoking (other columns) is still allowed
     revoked = server.store.get_device(tab.device_id or "")
     assert revoked is not None and revoked.revoked_at is not None
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    admin = _pg_admin()
-    schema = f"mar_t_{uuid.uuid4().hex[:16]}"
-    admin.execute(f"CREATE SCHEMA {schema}")  # type: ignore[attr-defined]
-    try:
-        yield pg_schema_dsn(schema)
-    finally:
-        admin.execute(f"DROP SCHEMA {schema} CASCADE")  # type: ignore[attr-defined]
-        admin.close()  # type: ignore[attr-defined]
 
 
 def test_postgres_upgrade_from_version_1_keeps_entries_and_their_references(
