@@ -70,6 +70,26 @@ def test_a_device_with_stored_entries_is_never_deleted_or_renamed(server: Server
     assert revoked is not None and revoked.revoked_at is not None
 
 
+def test_a_facility_with_stored_entries_is_never_deleted_or_renamed(server: Server) -> None:
+    """Even once nothing else references it: its devices moved elsewhere, its codes gone."""
+    tab = server.tablet()
+    assert tab.push([tab.seal()]).status_code == 200
+    elsewhere, _ = server.core.create_facility("Birch Court", "UTC")
+    with server.store.write() as txn:
+        txn._exec(
+            "UPDATE devices SET facility_id = ? WHERE facility_id = ?",
+            (elsewhere, server.facility_id),
+        )
+        txn._exec("DELETE FROM enrol_codes WHERE facility_id = ?", (server.facility_id,))
+    for sql in (
+        "DELETE FROM facilities WHERE facility_id = ?",
+        "UPDATE facilities SET facility_id = 'renamed' WHERE facility_id = ?",
+    ):
+        with pytest.raises(StorageError), server.store.write() as txn:
+            txn._exec(sql, (server.facility_id,))
+    assert server.store.facility_name(server.facility_id) == "Maple House"
+
+
 def test_postgres_upgrade_from_version_1_keeps_entries_and_their_references(
     pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
