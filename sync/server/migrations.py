@@ -102,7 +102,28 @@ SQLITE: list[tuple[int, str]] = [
     (1, _TABLES.replace("{blob}", "BLOB") + _sqlite_guards()),
 ]
 
-_POSTGRES_ENTRY_REFERENCES = """
+
+def _keeps_entries(table: str, key: str, noun: str) -> str:
+    """A row trigger refusing to delete ``table``'s row, or change its ``key``, while ``entries``
+    hold rows naming it (what a foreign key from ``entries`` refused)."""
+    return f"""
+CREATE FUNCTION mar_{table}_keep_entries() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF (TG_OP = 'DELETE' OR NEW.{key} IS DISTINCT FROM OLD.{key})
+     AND EXISTS (SELECT 1 FROM entries WHERE {key} = OLD.{key}) THEN
+    RAISE EXCEPTION 'a {noun} whose entries are stored is never removed or renamed'
+      USING ERRCODE = 'foreign_key_violation';
+  END IF;
+  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+  RETURN NEW;
+END $fn$;
+CREATE TRIGGER {table}_keep_entries BEFORE UPDATE OF {key} OR DELETE ON {table}
+  FOR EACH ROW EXECUTE FUNCTION mar_{table}_keep_entries();
+"""
+
+
+_POSTGRES_ENTRY_REFERENCES = (
+    """
 ALTER TABLE entries DROP CONSTRAINT entries_facility_id_fkey;
 ALTER TABLE entries DROP CONSTRAINT entries_device_id_fkey;
 
@@ -120,41 +141,19 @@ END $fn$;
 CREATE TRIGGER entries_name_known_rows AFTER INSERT ON entries
   REFERENCING NEW TABLE AS new_entries
   FOR EACH STATEMENT EXECUTE FUNCTION mar_entries_name_known_rows();
-
-CREATE FUNCTION mar_devices_keep_entries() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF (TG_OP = 'DELETE' OR NEW.device_id IS DISTINCT FROM OLD.device_id)
-     AND EXISTS (SELECT 1 FROM entries WHERE device_id = OLD.device_id) THEN
-    RAISE EXCEPTION 'a device whose entries are stored is never removed or renamed'
-      USING ERRCODE = 'foreign_key_violation';
-  END IF;
-  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
-  RETURN NEW;
-END $fn$;
-CREATE TRIGGER devices_keep_entries BEFORE UPDATE OF device_id OR DELETE ON devices
-  FOR EACH ROW EXECUTE FUNCTION mar_devices_keep_entries();
-
-CREATE FUNCTION mar_facilities_keep_entries() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF (TG_OP = 'DELETE' OR NEW.facility_id IS DISTINCT FROM OLD.facility_id)
-     AND EXISTS (SELECT 1 FROM entries WHERE facility_id = OLD.facility_id) THEN
-    RAISE EXCEPTION 'a facility whose entries are stored is never removed or renamed'
-      USING ERRCODE = 'foreign_key_violation';
-  END IF;
-  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
-  RETURN NEW;
-END $fn$;
-CREATE TRIGGER facilities_keep_entries BEFORE UPDATE OF facility_id OR DELETE ON facilities
-  FOR EACH ROW EXECUTE FUNCTION mar_facilities_keep_entries();
 """
+    + _keeps_entries("devices", "device_id", "device")
+    + _keeps_entries("facilities", "facility_id", "facility")
+)
 """PostgreSQL 2: the references of ``entries`` checked once per statement instead of per row.
 
 A foreign key is checked by a row trigger that queries and key-share-locks the referenced row:
 two such queries per entry, ~12 % of a 1,000-entry push (one COPY) on a 2-core machine. The
 same rule, checked over the statement's new rows at once (a transition table), refuses the
 same rows with the same error code. What the foreign keys also refused stays refused, by the
-two row triggers above: a device or facility whose entries are stored cannot be deleted or have
-its id changed. SQLite keeps its foreign keys: there each check is one index probe."""
+row triggers of :func:`_keeps_entries`: a device or facility whose entries are stored cannot be
+deleted or have its id changed. SQLite keeps its foreign keys: there each check is one index
+probe."""
 
 POSTGRES: list[tuple[int, str]] = [
     (1, _TABLES.replace("{blob}", "BYTEA") + _postgres_guards()),
