@@ -187,3 +187,16 @@ def test_a_push_of_checked_doses_is_reconciled_without_reading_their_bytes(
     assert _reconciler(server)._indexes[server.facility_id].pos >= last
     assert whole_reads == []
     assert _reconciler(server)._checked == {}
+
+
+def test_an_entry_read_on_its_own_is_the_one_at_that_position_or_refused(server: Server) -> None:
+    a = server.tablet()
+    dose = a.seal()
+    assert a.push([dose]).status_code == 200
+    _wait_rebuild()
+    heads = server.store.feed_heads(server.facility_id, "ledger", 0, 1000)
+    pos = next(h.pos for h in heads if h.entry_id == dose.id)
+    reconciler = _reconciler(server)
+    assert reconciler._entry_at(server.facility_id, pos).raw == dose.raw
+    with pytest.raises(ValueError, match="is not stored"):
+        reconciler._entry_at(server.facility_id, heads[-1].pos + 1)
