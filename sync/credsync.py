@@ -118,7 +118,8 @@ def pull_credentials(
                 )
                 continue
             result.pulled += int(creds.store_synced(record))
-        after = page.next
-        state.set_cursor(CREDENTIALS, after)
+        if page.next != after:
+            after = page.next
+            state.set_cursor(CREDENTIALS, after)
         if not page.more:
             return

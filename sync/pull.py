@@ -4,9 +4,11 @@ Contract:
 
 - Device keys come from ``GET /v1/devices`` (the server's word) and are added to
   ``device_keys``; a known device announced with a DIFFERENT key stops the pull (SyncError).
-- Before pulling, the entry at the stored feed position is fetched again: if it is gone or is
+- The feed cursor is a position and a marker: the marker identifies the entry AT that position
+  (:func:`feed_marker`). Before pulling, that entry is fetched again: if it is gone or is
   another entry, the server was restored from an older backup and renumbered its feed, so the
-  cursor goes back to 0 (everything is re-read; applying is idempotent).
+  cursor goes back to 0 (everything is re-read; applying is idempotent). A page with no entries
+  leaves the cursor as it was, marker included; an idle pull writes nothing.
 - Each entry must parse, belong to this facility, be signed by its device's registered key, have
   a valid body, and continue its device's chain (``seq = head + 1``, ``prev = digest(head)``).
   One that does not is quarantined with the reason and skipped (entries after it in that
@@ -34,6 +36,7 @@ ledger writer raises StorageError.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -155,16 +158,25 @@ class _Checker:
             self._unsettled.pop((entry.device_id, entry.seq), None)
 
 
+def feed_marker(raw: bytes) -> str:
+    """What the cursor keeps of the feed entry at its position: the entry's id, or for bytes
+    that are not an envelope (held back, but still at that position) their SHA-256."""
+    try:
+        return parse_raw(raw).id
+    except ValueError:
+        return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
 def _rewound(client: ServerClient, cursor: int, marker: str | None) -> bool:
+    """True if the server no longer holds, at position ``cursor``, the entry the cursor was
+    left on (a restore from an older backup). A cursor without a marker cannot be proven and
+    counts as rewound: re-reading is safe, skipping a restore is not."""
     if cursor == 0:
         return False
     page = client.feed(cursor - 1, 1)
     if not page.items or page.items[0].pos != cursor:
         return True
-    try:
-        return parse_raw(page.items[0].entry.encode("utf-8")).id != marker
-    except ValueError:
-        return True
+    return feed_marker(page.items[0].entry.encode("utf-8")) != marker
 
 
 Subject = Entry | PlannedEntry
@@ -185,15 +197,26 @@ class _Applier:
     holding a page's entries is stored (a crash in between: the pages are read again)."""
 
     def __init__(
-        self, store: LocalStore, state: SyncState, checker: _Checker, result: PullResult
+        self,
+        store: LocalStore,
+        state: SyncState,
+        checker: _Checker,
+        result: PullResult,
+        stored: tuple[int, str | None],
     ) -> None:
         self._store = store
         self._state = state
         self._checker = checker
         self._result = result
+        self._stored = stored
         self._batch: list[Item] = []
         self._cursor: tuple[int, str | None] | None = None
         self._inflight: _InFlight | None = None
+
+    def _move_cursor(self, cursor: tuple[int, str | None]) -> None:
+        if cursor != self._stored:
+            self._state.set_cursor(FEED, *cursor)
+            self._stored = cursor
 
     def add(self, accepted: list[Item], cursor: tuple[int, str | None]) -> None:
         self._batch.extend(accepted)
@@ -225,7 +248,7 @@ class _Applier:
                     self._store, self._state, batch, self._result
                 )
         self._checker.settled(batch)
-        self._state.set_cursor(FEED, *cursor)
+        self._move_cursor(cursor)
 
     def finish(self) -> None:
         self.flush()
@@ -241,7 +264,7 @@ class _Applier:
         try:
             if future is not None:
                 self._result.pulled += future.result()
-            self._state.set_cursor(FEED, *cursor)
+            self._move_cursor(cursor)
         except MarError:
             log.warning("a pulled batch was not stored after an error; it is read again")
 
@@ -291,9 +314,9 @@ def pull_feed(
     after, marker = state.cursor(FEED)
     if _rewound(client, after, marker):
         result.rewound = True
-        after = 0
+        after, marker = 0, None
         state.set_cursor(FEED, 0, None)
-    applier = _Applier(store, state, checker, result)
+    applier = _Applier(store, state, checker, result, (after, marker))
     with contextlib.ExitStack() as stack:
         pages = PagePrefetcher(client, after, page_size)
         stack.callback(pages.close)
@@ -303,10 +326,10 @@ def pull_feed(
                 if stopping():
                     break
                 accepted: list[Item] = []
-                last: Subject | None = None
+                last_raw: bytes | None = None
                 for pos, raw, verdict in judged:
                     item = complete(pos, raw, verdict)
-                    last = item.subject
+                    last_raw = item.raw
                     entry, code, reason = checker.decide(item)
                     if code is not None:
                         result.quarantined += _hold(state, item, entry, code, reason or code)
@@ -315,7 +338,9 @@ def pull_feed(
                     elif item.entry is not None and item.body is not None:
                         accepted.append((item.entry, item.body))
                 result.alerts += sum(1 for i in accepted if _subject(i).kind == kinds.ALERT_RAISED)
-                applier.add(accepted, (page.next, None if last is None else last.id))
+                if last_raw is not None:
+                    marker = feed_marker(last_raw)
+                applier.add(accepted, (page.next, marker))
             applier.finish()
         except BaseException:
             applier.abandon()

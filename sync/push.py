@@ -82,7 +82,8 @@ def push_chain(
         start -= 1  # offer our entry at that seq: the server records the fork and alerts
     acknowledged_before, _ = state.cursor(acked_cursor(chain))
     result.server_lost = server_head.seq < acknowledged_before
-    state.set_cursor(acked_cursor(chain), start)
+    if start != acknowledged_before:
+        state.set_cursor(acked_cursor(chain), start)
     while not stopping():
         rows = state.own_entries_after(device_id, chain, start, batch)
         if not rows:
