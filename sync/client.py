@@ -33,6 +33,7 @@ import ssl
 import threading
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -238,6 +239,26 @@ def offers_old_tls_only(
         return False
 
 
+@dataclass(slots=True)
+class Traffic:
+    """What one client exchanged: requests made and bytes of HTTP headers and bodies each way
+    (TLS framing not counted). Counts only: safe to log."""
+
+    requests: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+
+    def count(self, resp: httpx.Response) -> None:
+        request = resp.request
+        self.requests += 1
+        self.bytes_sent += _header_bytes(request.headers) + len(request.content)
+        self.bytes_received += _header_bytes(resp.headers) + len(resp.content)
+
+
+def _header_bytes(headers: httpx.Headers) -> int:
+    return sum(len(k) + len(v) + 4 for k, v in headers.raw)
+
+
 class ServerClient:
     """Typed calls of the sync protocol over one httpx client (see module doc)."""
 
@@ -266,6 +287,8 @@ class ServerClient:
         )
         self._token: str | None = None
         self._identity: tuple[str, str, DeviceSigner] | None = None
+        self.traffic = Traffic()
+        """Every request this client made (the calling thread's, see the module doc)."""
 
     def close(self) -> None:
         """Closes the client; a request in progress on another thread fails at once."""
@@ -312,6 +335,7 @@ class ServerClient:
                 ):
                     error = TransportRefused(OLD_TLS_ONLY)
                 raise error from None
+            self.traffic.count(resp)
             if not (auth and resp.status_code == 401 and attempt == 1 and self._identity):
                 return resp
             self._token = None  # expired (10 min): sign in again once and repeat the call

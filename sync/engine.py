@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mar_desktop import audit
 from mar_desktop.clock import Clock, SystemClock
@@ -83,6 +83,10 @@ class SyncReport:
     server_lost: bool = False
     """The server held less of this tablet's chains than it had acknowledged (restored from an
     older backup): the entries and every credential version were sent again."""
+    requests: int = 0
+    """HTTP requests this sync made (sign-in included)."""
+    bytes_exchanged: int = 0
+    """HTTP headers and bodies, both ways, of those requests (TLS framing not counted)."""
 
     @property
     def moved(self) -> bool:
@@ -114,6 +118,9 @@ class SyncReport:
             )
         if self.server_rewound:
             out.append("the server was restored from a backup; the feed was read again")
+        if self.requests:
+            kb = self.bytes_exchanged / 1024
+            out.append(f"exchanged with the server: {self.requests} requests, {kb:.1f} KB")
         return out
 
 
@@ -222,7 +229,12 @@ class SyncEngine:
             if report.moved and not self.state.flag(FLAG_FORK):
                 store.ledger.append([self._audit(report, info)])
                 self._push(client, info, chains=("audit",))
-            return report
+            traffic = client.traffic
+            return replace(
+                report,
+                requests=traffic.requests,
+                bytes_exchanged=traffic.bytes_sent + traffic.bytes_received,
+            )
         finally:
             self._client = None
             client.close()
