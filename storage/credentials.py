@@ -1,5 +1,6 @@
-"""Credential records and sign-in throttle state on the encrypted database (migration 0003),
-and the audit-log reader for the audit viewer.
+"""Credential records and device-local sign-in state (throttle: migration 0003; the last
+accepted TOTP step: 0009) on the encrypted database, and the audit-log reader for the audit
+viewer.
 
 :class:`SqlCredentialStore` implements :class:`mar_desktop.people.ports.CredentialStore`;
 :class:`SqlAuditLog` implements :class:`mar_desktop.people.ports.AuditLog`.
@@ -147,6 +148,22 @@ class SqlCredentialStore:
                     _iso(state.last_failure_at),
                     _iso(state.locked_at),
                 ),
+            )
+        except sqlcipher3.Error as exc:
+            raise _storage(exc) from None
+
+    # ---- last accepted TOTP step ----------------------------------------------------------------
+    def last_totp_step(self, user_id: str) -> int | None:
+        row = self._query_one("SELECT step FROM totp_last_step WHERE user_id = ?", (user_id,))
+        return None if row is None else int(row[0])
+
+    def save_totp_step(self, user_id: str, step: int) -> None:
+        conn = self._conns.conn()
+        try:
+            conn.execute(
+                "INSERT INTO totp_last_step (user_id, step) VALUES (?, ?) ON CONFLICT (user_id)"
+                " DO UPDATE SET step = max(step, excluded.step)",
+                (user_id, step),
             )
         except sqlcipher3.Error as exc:
             raise _storage(exc) from None

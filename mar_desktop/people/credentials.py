@@ -29,7 +29,7 @@ Change = Literal[
     "password_reset",
     "password_rehashed",
     "totp_enrolled",
-    "totp_used",
+    "totp_used",  # made by older tablets at each sign-in; the step is device-local now
     "mfa_reset",
     "recovery_code_used",
     "recovery_codes_renewed",

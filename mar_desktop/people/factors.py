@@ -96,26 +96,23 @@ class Factors:
             self._credentials.append(record)
         return record
 
-    def check_totp(self, user: User, code: str, attempt: Attempt) -> CredentialRecord:
-        """Accepts ``code`` once for its time step; stores the step in a new record version."""
+    def check_totp(self, user: User, code: str, attempt: Attempt) -> None:
+        """Accepts ``code`` once for its time step on this device: a step at or below the last
+        one accepted here (or carried by the record) is a replay. Stores the step device-locally
+        (:meth:`CredentialStore.save_totp_step`); no credential version is made, so signing in
+        changes nothing that syncs."""
         self.gate(user, attempt)
         record = self.record(user)
         if not record.totp_enrolled or record.totp_secret is None:
             raise AuthError("No authenticator app is set up for this account.")
-        result = check_code(record.totp_secret, code, self._clock.now(), record.last_totp_step)
-        if not result.accepted:
+        steps = [record.last_totp_step, self._credentials.last_totp_step(user.user_id)]
+        last = max((s for s in steps if s is not None), default=None)
+        result = check_code(record.totp_secret, code, self._clock.now(), last)
+        if not result.accepted or result.step is None:
             replay = result.outcome is TotpOutcome.REPLAYED
             detail = "code already used (replay)" if replay else f"{result.outcome.value} code"
             self.fail(user, attempt, detail, USED_CODE if replay else WRONG_CODE)
-        return self._store(
-            record.revise(
-                change="totp_used",
-                at=self._clock.now(),
-                by=user.user_id,
-                device_id=self._ledger.device_id,
-                last_totp_step=result.step,
-            )
-        )
+        self._credentials.save_totp_step(user.user_id, result.step)
 
     def check_recovery_code(self, user: User, code: str, attempt: Attempt) -> CredentialRecord:
         """Accepts an unused recovery code once; marks it used in a new record version."""

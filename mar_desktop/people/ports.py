@@ -17,7 +17,8 @@ from mar_desktop.people.throttle import ThrottleState
 
 
 class CredentialStore(Protocol):
-    """Versioned credential records (encrypted at rest) and device-local throttle state."""
+    """Versioned credential records (encrypted at rest) and device-local sign-in state (failure
+    counters, the last accepted TOTP step)."""
 
     def latest(self, user_id: str) -> CredentialRecord | None:
         """The winning version of ``user_id``'s record (highest ``sort_key``), or None."""
@@ -38,6 +39,15 @@ class CredentialStore(Protocol):
 
     def save_throttle_state(self, user_id: str, state: ThrottleState) -> None:
         """Replaces this device's failure state for ``user_id`` durably."""
+        ...
+
+    def last_totp_step(self, user_id: str) -> int | None:
+        """The highest TOTP time step accepted for ``user_id`` on this device, or None."""
+        ...
+
+    def save_totp_step(self, user_id: str, step: int) -> None:
+        """Records ``step`` as accepted for ``user_id`` on this device (durably; a lower step
+        than the stored one leaves it as it is). Device-local: never synced, never versioned."""
         ...
 
 

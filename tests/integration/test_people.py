@@ -290,6 +290,48 @@ def test_totp_replay_refused(world: World) -> None:
     assert world.creds.throttle_state(NURSE.user_id).failures == 1
 
 
+def test_signing_in_makes_no_credential_version_and_keeps_the_step_on_this_device(
+    world: World,
+) -> None:
+    """Sign-in state is device-local: an accepted code's step is kept beside the failure
+    counters, not in a new credential version that sync would carry to every tablet."""
+    world.add_user(NURSE)
+    versions = [r.version for r in world.creds.history(NURSE.user_id)]
+    for _ in range(3):
+        world.next_step()
+        code = world.code(NURSE.user_id)
+        world.auth.submit_totp(world.auth.begin_login(NURSE.username, NURSE_PW), code)
+        world.auth.logout()
+    assert [r.version for r in world.creds.history(NURSE.user_id)] == versions
+    step = world.creds.last_totp_step(NURSE.user_id)
+    assert step is not None and step > (world.creds.latest(NURSE.user_id).last_totp_step or 0)  # type: ignore[union-attr]
+    world.creds.save_totp_step(NURSE.user_id, step - 5)  # a lower step never moves it back
+    assert world.creds.last_totp_step(NURSE.user_id) == step
+
+
+def test_a_step_an_older_tablet_stored_in_the_record_still_counts_as_used(world: World) -> None:
+    """Records written by older tablets carry the last step (change "totp_used"): a code of
+    that step is a replay here too, though this device never saw it."""
+    world.add_user(NURSE)
+    world.next_step()
+    code = world.code(NURSE.user_id)
+    record = world.creds.latest(NURSE.user_id)
+    assert record is not None
+    step = int(world.clock.now().timestamp()) // 30
+    world.creds.append(
+        record.revise(
+            change="totp_used",
+            at=world.clock.now(),
+            by=NURSE.user_id,
+            device_id="older-tablet",
+            last_totp_step=step,
+        )
+    )
+    challenge = world.auth.begin_login(NURSE.username, NURSE_PW)
+    err = world.expect(AuthError, lambda: world.auth.submit_totp(challenge, code))
+    assert "already used" in str(err)
+
+
 def test_unknown_user_and_wrong_password_look_the_same(world: World) -> None:
     a = world.expect(AuthError, lambda: world.auth.begin_login("nobody", "whatever it is"))
     b = world.expect(AuthError, lambda: world.auth.begin_login(ADMIN.username, "wrong password"))

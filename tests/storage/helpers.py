@@ -184,18 +184,34 @@ def back_to_version_6_administrations(conn: Connection) -> None:
     )
 
 
+def _drop_totp_last_step(conn: Connection) -> None:
+    conn.execute("DROP TABLE totp_last_step")
+
+
+UNDO: dict[int, Callable[[Connection], None]] = {9: _drop_totp_last_step}
+"""Migrations that only add a table, undone by dropping it (newest last)."""
+
+
+def undo_migrations_after(conn: Connection, version: int) -> None:
+    """In the caller's transaction: drops what the additive migrations above ``version`` made
+    and the schema_version rows above ``version``."""
+    for number in sorted(UNDO, reverse=True):
+        if number > version:
+            UNDO[number](conn)
+    conn.execute("DELETE FROM schema_version WHERE version > ?", (version,))
+
+
 def back_to_release(
     path: Path, key: bytes, version: int, *older: Callable[[Connection], None]
 ) -> None:
     """Takes the closed database at ``path`` back to what release ``version`` left: each of
-    ``older`` and the deletion of the schema_version rows above ``version``, in one
-    transaction."""
+    ``older``, then :func:`undo_migrations_after`, in one transaction."""
     conn = connect(path, key)
     try:
         conn.execute("BEGIN IMMEDIATE")
         for step in older:
             step(conn)
-        conn.execute("DELETE FROM schema_version WHERE version > ?", (version,))
+        undo_migrations_after(conn, version)
         conn.execute("COMMIT")
     finally:
         conn.close()

@@ -10,6 +10,7 @@ import pytest
 
 from mar_desktop.clock import FakeClock
 from mar_desktop.errors import SchemaTooNew, StorageError
+from storage.credentials import SqlCredentialStore
 from storage.database import connect, database_path
 from storage.local_store import LocalStore, init_device
 from storage.migrate import available, current_version, latest_version, migrate
@@ -22,6 +23,7 @@ from tests.storage.helpers import (
     back_to_version_6_administrations,
     mixed_history,
     snapshot,
+    undo_migrations_after,
 )
 
 
@@ -188,7 +190,7 @@ def test_upgrade_from_version_4_drops_the_by_order_indexes_and_keeps_the_records
         conn.execute("BEGIN IMMEDIATE")
         back_to_version_6_administrations(conn)
         _add_the_body_copy_back(conn)
-        conn.execute("DELETE FROM schema_version WHERE version > 4")
+        undo_migrations_after(conn, 4)
         conn.execute(
             "CREATE INDEX administrations_by_order ON administrations (order_id, scheduled_for)"
         )
@@ -416,4 +418,34 @@ def test_an_upgrade_reports_each_step_and_a_new_or_current_database_reports_none
     steps: list[str] = []
     upgraded = LocalStore.open(tmp_path / "s", db_key, FakeClock(), on_progress=steps.append)
     upgraded.close()
-    assert steps == [UPDATING.format(step=k, steps=3) for k in (1, 2, 3)] + [REBUILDING]
+    later = latest_version() - 5
+    assert later >= 3
+    assert steps == [UPDATING.format(step=k, steps=later) for k in range(1, later + 1)] + [
+        REBUILDING
+    ]
+
+
+def test_upgrade_from_version_8_adds_the_device_local_totp_step_table(
+    tmp_path: Path, db_key: bytes
+) -> None:
+    """A version-8 database (no ``totp_last_step``): 0009 adds the empty table; the records and
+    the ledger are unchanged, and a step can be kept there afterwards."""
+    expected = _history_back_at(tmp_path / "s", db_key, 8)
+    conn = connect(database_path(tmp_path / "s"), db_key)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert "totp_last_step" not in tables
+    finally:
+        conn.close()
+    store = LocalStore.open(tmp_path / "s", db_key, FakeClock())
+    try:
+        _upgraded_is_unchanged(store, expected)
+        creds = SqlCredentialStore(store.connect_reader)
+        try:
+            assert creds.last_totp_step("u1") is None
+            creds.save_totp_step("u1", 7)
+            assert creds.last_totp_step("u1") == 7
+        finally:
+            creds.close()
+    finally:
+        store.close()

@@ -161,3 +161,45 @@ def test_credentials_a_restored_server_lost_are_sent_again(
     finally:
         creds_a.close()
         stop_site(site)
+
+
+def test_the_same_nurse_signing_in_on_two_tablets_between_syncs_is_no_conflict(
+    tmp_path: Path, cert_files: Path, ca: trustme.CA
+) -> None:
+    """Signing in writes only device-local state: two tablets that each sign the same user in
+    between syncs have no credential version to send, so nothing conflicts and no audit entry
+    about credentials is made."""
+    site = start_site(tmp_path, str(tmp_path / "server.sqlite3"), cert_files, ca)
+    a = cart(site, "cart-a")
+    seeded = seed(a)
+    auth_a, creds_a = _auth(a)
+    try:
+        AccountService(a.ports, creds_a, FAST).create_user(
+            a.principal(seeded, "admin"), NEWCOMER, TEMP
+        )
+        challenge = auth_a.set_new_password(auth_a.begin_login(NEWCOMER.username, TEMP), FIRST)
+        secret = auth_a.begin_enrolment(challenge).secret
+        auth_a.confirm_enrolment(challenge, code_at(secret, a.clock.now()))
+        auth_a.logout()
+        a.tab.engine.sync_once()
+        b = cart(site, "cart-b")
+        b.tab.engine.sync_once()
+        auth_b, creds_b = _auth(b)
+        try:
+            for clock, auth in ((a.clock, auth_a), (b.clock, auth_b)):
+                clock.advance(60)
+                challenge = auth.begin_login(NEWCOMER.username, FIRST)
+                auth.submit_totp(challenge, code_at(secret, clock.now()))
+                auth.logout()
+            for tab in (a.tab, b.tab, a.tab):
+                report = tab.engine.sync_once()
+                assert report.credential_conflicts == 0
+                assert report.credentials_pushed == 0 and report.credentials_pulled == 0
+            assert [r.version for r in creds_a.history(NEWCOMER.user_id)] == [
+                r.version for r in creds_b.history(NEWCOMER.user_id)
+            ]
+        finally:
+            creds_b.close()
+    finally:
+        creds_a.close()
+        stop_site(site)
