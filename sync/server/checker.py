@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
+import signal
 import threading
 import time
 from collections.abc import Sequence
@@ -143,7 +144,12 @@ def _unpack(packed: list[_Packed]) -> list[Checked]:
 
 
 def _exit_with_parent(parent: int) -> None:
-    """Worker initializer: end the worker if the server process dies without closing the pool."""
+    """Worker initializer: the worker ignores SIGTERM and SIGINT (a service manager or a
+    terminal signals the whole process group; the server then finishes its requests and shuts
+    the pool down, and a worker killed first would break the pool and leak its semaphores), and
+    ends itself if the server process dies without closing the pool."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent:

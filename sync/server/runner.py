@@ -9,6 +9,7 @@ same host).
 from __future__ import annotations
 
 import ipaddress
+import signal
 import ssl
 import threading
 import time
@@ -69,10 +70,30 @@ def serve(
     ssl_context: ssl.SSLContext | None,
     log_level: str = "info",
 ) -> None:
-    """Serves in the foreground until interrupted (Ctrl-C / SIGTERM)."""
-    uvicorn.Server(
+    """Serves in the foreground until SIGTERM or Ctrl-C, then returns normally once uvicorn has
+    finished the requests in flight and run the application's shutdown, so the caller's
+    clean-up (``finally``) runs. Main thread only (it sets signal handlers)."""
+    server = uvicorn.Server(
         uvicorn_config(app, ssl_context=ssl_context, log_level=log_level, host=host, port=port)
-    ).run()
+    )
+    # uvicorn re-raises the signal that stopped it once it is done; with the default handlers
+    # that ends the process before any clean-up of the caller (worker pools, semaphores) runs.
+    previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.run()
+    except _Stopped:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class _Stopped(Exception):
+    """Raised by the stop signals' handler once uvicorn hands the signal back."""
+
+
+def _stopped(signum: int, frame: object) -> None:
+    raise _Stopped
 
 
 @dataclass
