@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from mar_desktop import audit
+from mar_desktop.changes import NO_CHANGES, Changes
 from mar_desktop.clock import Clock, SystemClock
 from mar_desktop.envelope import SYSTEM_ACTOR, EntryDraft
 from mar_desktop.errors import (
@@ -51,7 +52,7 @@ from sync.client import ServerClient
 from sync.credsync import CredentialResult, pull_credentials, push_credentials
 from sync.pull import pull_feed
 from sync.push import CHAINS, PushResult, push_chain, relay_server_chain
-from sync.status import State, StatusBoard, SyncStatus
+from sync.status import Listeners, State, StatusBoard, SyncStatus
 from sync.unsynced import oldest_unsynced_at
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,8 @@ class SyncReport:
     server_lost: bool = False
     """The server held less of this tablet's chains than it had acknowledged (restored from an
     older backup): the entries and every credential version were sent again."""
+    changes: Changes = NO_CHANGES
+    """What the pulled entries touched (announced to :attr:`SyncEngine.pulled`)."""
     requests: int = 0
     """HTTP requests this sync made (sign-in included)."""
     bytes_exchanged: int = 0
@@ -148,6 +151,9 @@ class SyncEngine:
         self.interval = interval
         self.backoff = backoff or Backoff()
         self.status = StatusBoard()
+        self.pulled = Listeners[Changes]()
+        """Told, on the sync thread, what each sync's pulled entries changed (when any did),
+        once they are stored."""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -223,6 +229,7 @@ class SyncEngine:
                 held_back=pushed.held_back,
                 server_rewound=pulled.rewound,
                 server_lost=pushed.server_lost,
+                changes=pulled.changes,
             )
             if self._stopping():
                 raise _Stopped
@@ -303,6 +310,8 @@ class SyncEngine:
             return {}
 
     def _succeeded(self, report: SyncReport) -> None:
+        if report.changes:
+            self.pulled.announce(report.changes)
         self.backoff.success()
         log.info("sync done: %s", ", ".join(report.lines()))
         self.status.update(

@@ -44,7 +44,9 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 from mar_desktop import kinds
+from mar_desktop.canonical import loads
 from mar_desktop.chain import check_link
+from mar_desktop.changes import NO_CHANGES, Changes, changes_of
 from mar_desktop.envelope import Entry, parse_raw
 from mar_desktop.errors import IntegrityError, MarError, SyncError
 from mar_desktop.signing import load_public_key
@@ -71,12 +73,38 @@ VERIFY_PROCESSES = 2
 """Worker processes judging entries during a long pull (both cores, outside the GIL)."""
 
 
+ITEMISED = 500
+"""A pull that accepts more entries than this reports :meth:`Changes.everything` instead of
+reading each body again (a new tablet's first pull: every screen reloads anyway)."""
+
+
 @dataclass(slots=True)
 class PullResult:
     pulled: int = 0
     quarantined: int = 0
     alerts: int = 0
     rewound: bool = False
+    changes: Changes = NO_CHANGES
+    """What the accepted entries touched (residents, alerts, settings, people)."""
+
+
+class _ChangeTally:
+    """The accepted entries' kinds and bytes, until there are too many to itemise."""
+
+    def __init__(self) -> None:
+        self._kept: list[tuple[str, bytes]] | None = []
+
+    def add(self, accepted: list[Item]) -> None:
+        if self._kept is None:
+            return
+        self._kept.extend((_subject(i).kind, _subject(i).raw) for i in accepted)
+        if len(self._kept) > ITEMISED:
+            self._kept = None
+
+    def changes(self) -> Changes:
+        if self._kept is None:
+            return Changes.everything()
+        return changes_of((kind, loads(raw)["body"]) for kind, raw in self._kept)
 
 
 def refresh_keys(client: ServerClient, state: SyncState, facility_id: str) -> dict[str, str]:
@@ -317,6 +345,7 @@ def pull_feed(
         after, marker = 0, None
         state.set_cursor(FEED, 0, None)
     applier = _Applier(store, state, checker, result, (after, marker))
+    tally = _ChangeTally()
     with contextlib.ExitStack() as stack:
         pages = PagePrefetcher(client, after, page_size)
         stack.callback(pages.close)
@@ -338,6 +367,7 @@ def pull_feed(
                     elif item.entry is not None and item.body is not None:
                         accepted.append((item.entry, item.body))
                 result.alerts += sum(1 for i in accepted if _subject(i).kind == kinds.ALERT_RAISED)
+                tally.add(accepted)
                 if last_raw is not None:
                     marker = feed_marker(last_raw)
                 applier.add(accepted, (page.next, marker))
@@ -345,6 +375,8 @@ def pull_feed(
         except BaseException:
             applier.abandon()
             raise
+    if result.pulled:
+        result.changes = tally.changes()
     return result
 
 

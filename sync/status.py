@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -66,24 +66,20 @@ class SyncStatus:
         return text
 
 
+T = TypeVar("T")
 Listener = Callable[[SyncStatus], None]
 
 
-class StatusBoard:
-    """Holds the current :class:`SyncStatus` and tells subscribers about every change."""
+class Listeners(Generic[T]):
+    """Callbacks told about each new value, on the thread that announces it (see the module
+    doc). Thread-safe; a callback that raises is logged and skipped."""
 
-    def __init__(self, initial: SyncStatus | None = None) -> None:
-        self._status = initial or SyncStatus()
-        self._listeners: list[Listener] = []
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[T], None]] = []
         self._lock = threading.Lock()
 
-    @property
-    def current(self) -> SyncStatus:
-        with self._lock:
-            return self._status
-
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Adds ``listener`` (called with each new status); returns a function to remove it."""
+    def subscribe(self, listener: Callable[[T], None]) -> Callable[[], None]:
+        """Adds ``listener``; returns a function to remove it."""
         with self._lock:
             self._listeners.append(listener)
 
@@ -94,14 +90,36 @@ class StatusBoard:
 
         return unsubscribe
 
+    def announce(self, value: T) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(value)
+            except Exception:  # a UI bug must never stop sync
+                log.exception("sync listener failed")
+
+
+class StatusBoard:
+    """Holds the current :class:`SyncStatus` and tells subscribers about every change."""
+
+    def __init__(self, initial: SyncStatus | None = None) -> None:
+        self._status = initial or SyncStatus()
+        self._listeners = Listeners[SyncStatus]()
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> SyncStatus:
+        with self._lock:
+            return self._status
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Adds ``listener`` (called with each new status); returns a function to remove it."""
+        return self._listeners.subscribe(listener)
+
     def update(self, **changes: Any) -> SyncStatus:
         with self._lock:
             self._status = dataclasses.replace(self._status, **changes)
             status = self._status
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(status)
-            except Exception:  # a UI bug must never stop sync
-                log.exception("sync status listener failed")
+        self._listeners.announce(status)
         return status

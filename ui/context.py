@@ -3,13 +3,15 @@ presenter and the clock. GUI thread only."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from mar_desktop.clock import Clock
 from mar_desktop.permissions import Permission, Principal, allowed
 from ui.backend import Backend
+from ui.changes import ChangeHub, changes_in
 from ui.errors import ErrorPresenter
 from ui.tasks import TaskHandle, TaskRunner
 
@@ -22,6 +24,8 @@ class UiContext:
     backend: Backend
     errors: ErrorPresenter
     clock: Clock
+    changes: ChangeHub = field(default_factory=ChangeHub)
+    """Told of every change a :meth:`run` call wrote and every change a sync pulled."""
 
     def principal(self) -> Principal | None:
         """The active session's principal, or None when locked or signed out (trivial read)."""
@@ -41,12 +45,21 @@ class UiContext:
         on_failure: Callable[[BaseException], None] | None = None,
     ) -> TaskHandle | None:
         """Runs ``work(principal)`` on the worker thread for the signed-in user. Does nothing
-        (returns None) if the session is locked: nothing PHI is fetched for a locked screen."""
+        (returns None) if the session is locked: nothing PHI is fetched for a locked screen.
+        When ``work`` returns ledger entries (a service change), :attr:`changes` announces what
+        they touched after ``on_success`` ran."""
         principal = self.principal()
         if principal is None:
             return None
+
+        def succeeded(result: Any) -> None:
+            stored_by = time.monotonic()  # the worker is done: what it wrote is committed
+            if on_success is not None:
+                on_success(result)
+            self.changes.announce(changes_in(result), stored_by)
+
         return self.runner.submit(
             lambda: work(principal),
-            on_success=on_success,
+            on_success=succeeded,
             on_failure=on_failure or self.errors.show,
         )

@@ -112,6 +112,9 @@ class MainWindow(QMainWindow):
         changed = getattr(backend.sync_status, "changed", None)
         if changed is not None:  # a SyncLink: statuses arrive already on the GUI thread
             changed.connect(self.on_sync_status)
+        pulled = getattr(backend.sync_status, "pulled", None)
+        if pulled is not None:  # ... and so do the changes a sync pulled
+            pulled.connect(self.ctx.changes.announce)
         ctx = self.ctx
 
         def enable_sign_in() -> None:

@@ -2,8 +2,9 @@
 
 The :class:`sync.engine.SyncEngine` owns its thread and calls its status subscribers on it.
 :class:`SyncLink` subscribes with a function that only emits a Qt signal through an explicitly
-QUEUED connection, so :attr:`changed` is always emitted on the GUI thread and no widget is ever
-touched from the sync thread. ``status()`` is the engine's current snapshot (an in-memory read
+QUEUED connection, so :attr:`changed` (and :attr:`pulled`, what a sync's pulled entries
+changed) is always emitted on the GUI thread and no widget is ever touched from the sync
+thread. ``status()`` is the engine's current snapshot (an in-memory read
 under a lock: cheap, any thread); it is what ``Backend.sync_status`` hands to the status bar.
 
 :meth:`watch` asks for a sync a few seconds after the task runner goes idle (local writes are
@@ -19,13 +20,15 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
-from sync.status import StatusBoard, SyncStatus
+from mar_desktop.changes import Changes
+from sync.status import Listeners, StatusBoard, SyncStatus
 
 
 class EngineLike(Protocol):
     """What :class:`SyncLink` needs of :class:`sync.engine.SyncEngine`."""
 
     status: StatusBoard
+    pulled: Listeners[Changes]
 
     def start(self) -> None: ...
 
@@ -36,14 +39,20 @@ class EngineLike(Protocol):
 
 class SyncLink(QObject):
     changed = Signal(object)  # SyncStatus, on the GUI thread
+    pulled = Signal(object)  # Changes a sync pulled, on the GUI thread
     _from_sync = Signal(object)
+    _pulled_from_sync = Signal(object)
 
     def __init__(self, engine: EngineLike, parent: QObject | None = None,
                  debounce_ms: int = 3000) -> None:
         super().__init__(parent)
         self.engine = engine
         self._from_sync.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
-        self._unsubscribe = engine.status.subscribe(self._from_sync.emit)
+        self._pulled_from_sync.connect(self._deliver_pulled, Qt.ConnectionType.QueuedConnection)
+        self._subscriptions = (
+            engine.status.subscribe(self._from_sync.emit),
+            engine.pulled.subscribe(self._pulled_from_sync.emit),
+        )
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(debounce_ms)
@@ -56,6 +65,10 @@ class SyncLink(QObject):
     @Slot(object)
     def _deliver(self, status: object) -> None:
         self.changed.emit(status)
+
+    @Slot(object)
+    def _deliver_pulled(self, changes: object) -> None:
+        self.pulled.emit(changes)
 
     def start(self) -> None:
         self.engine.start()
@@ -75,6 +88,7 @@ class SyncLink(QObject):
     def stop(self, timeout: float = 5.0) -> bool:
         """Stops the engine's thread (joins it). Idempotent."""
         self._debounce.stop()
-        self._unsubscribe()
+        for unsubscribe in self._subscriptions:
+            unsubscribe()
         self.running = False
         return self.engine.stop(timeout)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, cast, overload
 from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import QHBoxLayout, QStackedWidget, QWidget
 
+from mar_desktop.changes import Changes
 from mar_desktop.permissions import Permission
 from ui.context import UiContext
 from ui.screens.alerts import AlertsScreen
@@ -119,6 +120,7 @@ class WorkArea(QWidget):
         def assemble() -> None:
             side.add_bottom(self.lock_requested.emit, self.sign_out_requested.emit)
             self._connect_screens()
+            ctx.changes.changed.connect(self.apply_changes)
 
         def prepare(index: int) -> Callable[[], None]:
             def step() -> None:
@@ -144,6 +146,26 @@ class WorkArea(QWidget):
         self.administration.cancelled.connect(lambda: self._back_to_mar(""))
         self.administration.recorded.connect(self._back_to_mar)
         self.alerts.count_changed.connect(self._alerts_counted)
+
+    def apply_changes(self, changes: Changes, stored_by: float) -> None:
+        """Re-reads the screen on show if ``changes`` (local or pulled, see
+        :class:`ui.changes.ChangeHub`) touched what it shows: the open resident's MAR, the unit
+        overview, the alerts; not when its last read was asked for after ``stored_by`` (it
+        shows them already: e.g. the MAR re-read on return from a recorded dose). Other screens
+        re-read when they are next shown, as always."""
+        shown = self.stack.currentWidget()
+        screen: UnitOverview | ResidentMarScreen | AlertsScreen
+        if shown is self.mar:
+            resident = self.mar.resident_id
+            screen, touched = self.mar, bool(resident) and changes.touches(resident)
+        elif shown is self.overview:
+            screen, touched = self.overview, changes.any_resident
+        elif shown is self.alerts:
+            screen, touched = self.alerts, changes.alerts
+        else:
+            return
+        if touched and screen.read_asked_at < stored_by:
+            screen.refresh()
 
     def _alerts_counted(self, count: int) -> None:
         self.sidebar.show_alert_count(count, self.window().width())

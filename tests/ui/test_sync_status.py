@@ -12,7 +12,8 @@ import pytest
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
-from sync.status import StatusBoard, SyncStatus
+from mar_desktop.changes import Changes
+from sync.status import Listeners, StatusBoard, SyncStatus
 from tests.ui.harness import Facility1
 from tests.ui.steps import wait
 from ui import theme
@@ -28,6 +29,7 @@ class FakeEngine:
 
     def __init__(self) -> None:
         self.status = StatusBoard()
+        self.pulled = Listeners[Changes]()
         self.started = self.stopped = False
         self.requests = 0
 

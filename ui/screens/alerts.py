@@ -9,6 +9,7 @@ Alert details may name residents: ``clear_phi()`` empties the list.
 from __future__ import annotations
 
 import functools
+import time
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
@@ -35,6 +36,8 @@ class AlertsScreen(QWidget):
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
+        self.read_asked_at = 0.0
+        """``time.monotonic()`` of the last read asked for (see ``WorkArea.apply_changes``)."""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 16, 20, 12)
         head = QHBoxLayout()
@@ -57,6 +60,7 @@ class AlertsScreen(QWidget):
         layout.addWidget(scroll, 1)
 
     def refresh(self) -> None:
+        self.read_asked_at = time.monotonic()
         backend = self._ctx.backend
 
         def work(principal: Principal) -> list[AlertView]:

@@ -10,6 +10,7 @@ here finds the matching dose and opens the administration flow with it preselect
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -105,6 +106,8 @@ class ResidentMarScreen(QWidget):
         self._data: MarData | None = None
         self._resident_id = ""
         self._wristband = ""
+        self.read_asked_at = 0.0
+        """``time.monotonic()`` of the last read asked for (see ``WorkArea.apply_changes``)."""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 14, 20, 10)
         layout.setSpacing(10)
@@ -208,6 +211,7 @@ class ResidentMarScreen(QWidget):
         backend = self._ctx.backend
         if not resident_id:
             return
+        self.read_asked_at = time.monotonic()
 
         def work(principal: Principal) -> MarData:
             mar = backend.mar.resident_mar(principal, resident_id)

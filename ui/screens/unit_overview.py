@@ -9,6 +9,7 @@ wristband_scan or "")``.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
@@ -68,6 +69,9 @@ class UnitOverview(QWidget):
         self._summaries: list[ResidentSummary] = []
         self._all_units: list[Unit] = []
         self._loading = False
+        self._read_again = False  # a refresh was asked for while a read was under way
+        self.read_asked_at = 0.0
+        """``time.monotonic()`` of the last read asked for (see ``WorkArea.apply_changes``)."""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 16, 20, 12)
         layout.setSpacing(12)
@@ -123,7 +127,9 @@ class UnitOverview(QWidget):
 
     def refresh(self) -> None:
         if self._loading:
+            self._read_again = True
             return
+        self.read_asked_at = time.monotonic()
         unit_id = self.selected_unit()
         backend = self._ctx.backend
         self.emergency_button.setVisible(self._emergency_possible())
@@ -158,10 +164,17 @@ class UnitOverview(QWidget):
         self._summaries = data.summaries
         self._fill()
         self.scan.setFocus()
+        self._read_again_if_asked()
 
     def _failed(self, error: BaseException) -> None:
         self._loading = False
         self.banner.show_message("error", describe(error).full())
+        self._read_again_if_asked()
+
+    def _read_again_if_asked(self) -> None:
+        if self._read_again:
+            self._read_again = False
+            self.refresh()
 
     def _set_units(self, units: list[Unit]) -> None:
         current = self.unit_filter.currentData()
