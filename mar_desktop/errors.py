@@ -22,11 +22,13 @@ class ValidationError(MarError):
 
 
 class RuleViolation(MarError):
-    """A clinical rule refuses the action as asked (e.g. PRN interval not yet elapsed)."""
+    """A clinical rule refuses the action as asked (e.g. PRN interval not yet elapsed).
+    ``field`` names the input the nurse must change, when one does (e.g. ``"dose"``)."""
 
-    def __init__(self, message: str, *, code: str = "rule") -> None:
+    def __init__(self, message: str, *, code: str = "rule", field: str | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.field = field
 
 
 class NotFound(MarError):

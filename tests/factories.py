@@ -119,19 +119,22 @@ def order_model(
         if prn
         else Schedule(kind="fixed_times", times=times)
     )
+    values: dict[str, Any] = {
+        "strength": "25 mg",
+        "form": "tablet",
+        "dose": Decimal("1"),
+        "dose_unit": "tablet",
+        "route": "PO",
+        "prescriber": "Dr. Example",
+        **fields,
+    }
     return Order(
         order_id=order_id or new_id(),
         resident_id=resident_id,
         drug=drug,
-        strength="25 mg",
-        form="tablet",
-        dose=Decimal("1"),
-        dose_unit="tablet",
-        route="PO",
         schedule=schedule,
         start=start,
-        prescriber="Dr. Example",
-        **fields,
+        **values,
     )
 
 

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from mar_desktop import audit, kinds
 from mar_desktop.clinical import barcodes, rules
+from mar_desktop.clinical.dose import check_dose
+from mar_desktop.clinical.routes import same_route
 from mar_desktop.envelope import Entry, EntryDraft
 from mar_desktop.errors import NotFound, RuleViolation, ValidationError
 from mar_desktop.kinds import ScanRecord, Vitals, WitnessAttestation
@@ -47,8 +49,15 @@ class AdministrationRequest:
     medication_confirmed: bool = False
     reason_code: str | None = None
     reason_text: str = ""
-    dose_given: Decimal | None = None
+    dose_given: str | Decimal | None = None
+    """As typed (None: the order's dose); checked against the order (:mod:`~mar_desktop.
+    clinical.dose`), so the entry always holds the order's dose in the order's unit."""
+    dose_unit: str | None = None
+    """The unit of ``dose_given`` (None: the order's unit)."""
+    decimal_comma: bool = False
+    """The screen's locale writes decimals with a comma ("2,5")."""
     route: str | None = None
+    """None: the order's route; anything else must be that route (``route_mismatch``)."""
     site: str = ""
     vitals: Vitals = field(default_factory=Vitals)
     prn_reason: str = ""
@@ -66,7 +75,8 @@ class RecordingService(Service):
         Raises PermissionDenied, NotFound, ValidationError or RuleViolation (codes from
         :mod:`mar_desktop.clinical.rules` and :mod:`~mar_desktop.clinical.barcodes`, plus
         ``identity_unconfirmed``, ``medication_unconfirmed``, ``allergy_unacknowledged``,
-        ``site_required``, ``witness_stale``).
+        ``site_required``, ``witness_stale``, and for a GIVEN dose ``dose_invalid``,
+        ``dose_unit``, ``dose_mismatch``, ``route_mismatch``).
         """
         entries = self._decide_for_resident(
             principal,
@@ -122,6 +132,7 @@ class RecordingService(Service):
             witness=witness_user,
             vitals=req.vitals,
         )
+        dose = _dose_given(req, order) if req.outcome == Outcome.GIVEN else None
         if req.outcome == Outcome.GIVEN:
             if check.allergy_matches and not req.allergy_acknowledged:
                 raise RuleViolation(
@@ -139,9 +150,9 @@ class RecordingService(Service):
             outcome=req.outcome,
             reason_code=req.reason_code,
             reason_text=req.reason_text.strip(),
-            dose_given=(req.dose_given or order.dose) if given else None,
+            dose_given=dose,
             dose_unit=order.dose_unit if given else "",
-            route=(req.route or order.route) if given else "",
+            route=order.route if given else "",
             site=req.site.strip(),
             vitals=req.vitals,
             prn_reason=req.prn_reason.strip(),
@@ -314,3 +325,18 @@ class RecordingService(Service):
                 ),
             ]
         )[0]
+
+
+def _dose_given(req: AdministrationRequest, order: Order) -> Decimal:
+    """The order's dose when what the nurse entered is that dose, by the order's route.
+    Raises RuleViolation: ``dose_invalid``, ``dose_unit``, ``dose_mismatch`` (field "dose"),
+    ``route_mismatch`` (field "route")."""
+    if req.route is not None and req.route.strip() and not same_route(req.route, order.route):
+        raise RuleViolation(
+            f"This order is given {order.route}; it cannot be recorded as given {req.route}.",
+            code="route_mismatch",
+            field="route",
+        )
+    if req.dose_given is None:
+        return order.dose
+    return check_dose(order, req.dose_given, req.dose_unit, decimal_comma=req.decimal_comma)

@@ -220,3 +220,65 @@ def test_alerts_follow_the_unit_scope_and_can_be_acknowledged(world: World) -> N
     assert world.mar.alerts(nurse) == []
     assert [a.ack_comment for a in world.mar.alerts(nurse, open_only=False)] == [
         "Checked with both nurses"]
+
+
+# ---- the dose is the order's -----------------------------------------------------------------
+def _ledger_count(world: World) -> tuple[int, int]:
+    conn = world.store.connect_reader()
+    try:
+        return (
+            int(conn.execute("SELECT count(*) FROM ledger").fetchone()[0]),
+            int(conn.execute("SELECT count(*) FROM audit").fetchone()[0]),
+        )
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("typed", "unit", "code"),
+    [
+        ("19", None, "dose_mismatch"),
+        ("21", None, "dose_mismatch"),
+        ("200", None, "dose_mismatch"),
+        ("0.2", "g", "dose_mismatch"),
+        ("20", "mL", "dose_unit"),
+        ("0", None, "dose_invalid"),
+        (Decimal(0), None, "dose_invalid"),
+        ("-1", None, "dose_invalid"),
+        ("NaN", None, "dose_invalid"),
+        ("1e9", None, "dose_invalid"),
+    ],
+)
+def test_a_dose_other_than_the_orders_is_refused_and_nothing_written(
+    world: World, typed: object, unit: str | None, code: str
+) -> None:
+    """Atorvastatin 20 mg: 19, 21, 200 mg, 0.2 g, mL, zero, negative, NaN, exponents."""
+    request, _ = given(world, "Atorvastatin", dose_given=typed, dose_unit=unit)
+    before = _ledger_count(world)
+    with pytest.raises(RuleViolation) as refused:
+        world.recording.record_administration(world.principal("nurse"), request)
+    assert refused.value.code == code and refused.value.field == "dose"
+    assert _ledger_count(world) == before
+
+
+@pytest.mark.parametrize(
+    ("typed", "unit", "comma"),
+    [("20", None, False), ("20", "mg", False), ("0.02", "g", False), ("20000", "mcg", False),
+     ("20,0", None, True), (None, None, False)],
+)
+def test_the_orders_dose_in_any_unit_that_converts_is_stored_as_ordered(
+    world: World, typed: str | None, unit: str | None, comma: bool
+) -> None:
+    request, _ = given(world, "Atorvastatin", dose_given=typed, dose_unit=unit, decimal_comma=comma)
+    entry = world.recording.record_administration(world.principal("nurse"), request)
+    assert (entry.body["dose_given"], entry.body["dose_unit"]) == ("20", "mg")
+
+
+def test_a_route_other_than_the_orders_is_refused(world: World) -> None:
+    request, _ = given(world, "Atorvastatin", route="IV")
+    with pytest.raises(RuleViolation) as refused:
+        world.recording.record_administration(world.principal("nurse"), request)
+    assert refused.value.code == "route_mismatch" and refused.value.field == "route"
+    same, _ = given(world, "Atorvastatin", route="PO")
+    entry = world.recording.record_administration(world.principal("nurse"), same)
+    assert entry.body["route"] == "oral"
