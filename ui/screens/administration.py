@@ -18,14 +18,14 @@ UI only guides. Shows PHI: ``clear_phi()``. Emits ``recorded(str)`` and ``cancel
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QLocale, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from mar_desktop.errors import MarError, ValidationError
+from mar_desktop.clinical.dose import describe_dose
+from mar_desktop.errors import MarError, RuleViolation, ValidationError
 from mar_desktop.kinds import Vitals, WitnessAttestation
 from mar_desktop.model import Outcome
 from mar_desktop.permissions import Principal
@@ -188,10 +188,8 @@ class AdministrationScreen(QWidget):
             return
         order = target.state.order
         word = dict(OUTCOMES)[outcome]
-        self.confirm.setText(
-            f"Confirm: {word} – {order.drug} {order.dose.normalize():f} {order.dose_unit} "
-            f"{order.route}"
-        )
+        what = describe_dose(order) if outcome is Outcome.GIVEN else order_title(order)
+        self.confirm.setText(f"Confirm: {word} – {what}")
 
     # ---- witness ------------------------------------------------------------------------------
     def _ask_witness(self) -> None:
@@ -235,10 +233,9 @@ class AdministrationScreen(QWidget):
         form, checks = self.form, self.bedside
         text = form.entry
         try:
-            dose = Decimal(text("dose").strip()) if text("dose").strip() else None
             vitals = Vitals.model_validate(form.vitals())
-        except (InvalidOperation, ValueError) as exc:
-            raise ValidationError("Check the dose and vitals: enter numbers only.") from exc
+        except ValueError as exc:
+            raise ValidationError("Check the vitals: enter numbers only.") from exc
         return AdministrationRequest(
             resident_id=target.mar.resident.resident_id,
             order_id=target.state.order_id,
@@ -249,7 +246,8 @@ class AdministrationScreen(QWidget):
             medication_scan=checks.medication or None,
             medication_confirmed=checks.medication_confirmed,
             reason_code=form.reason_code(),
-            dose_given=dose,
+            dose_given=text("dose").strip() or None,
+            decimal_comma=QLocale().decimalPoint() == ",",
             site=text("site"),
             vitals=vitals,
             prn_reason=text("prn_reason"),
@@ -287,13 +285,19 @@ class AdministrationScreen(QWidget):
             self._busy = False
 
     def _record_refused(self, error: BaseException) -> None:
+        """A refusal that names a field (the dose typed, say) is shown under that field, once;
+        any other in the banner."""
         self._busy = False
         text = describe(error)
         if text.code == "outside_window":
             self.form.add_outside_reason()
         if text.code == "allergy_unacknowledged":
             self.form.add_allergy_ack()
-        self.banner.show_message("error", text.full())
+        field = error.field if isinstance(error, RuleViolation) else None
+        if field is not None and self.form.show_field_error(field, str(error)):
+            self.banner.clear_message()
+        else:
+            self.banner.show_message("error", text.full())
         self._refresh_state()
 
     def _cancel(self) -> None:

@@ -98,6 +98,7 @@ class DoseForm(QWidget):
         self.scroll_area.setWidget(holder)
         layout.addWidget(self.scroll_area, 1)
         self.fields: dict[str, Any] = {}
+        self._error: tuple[QWidget, QLabel] | None = None
 
     def place_outcomes(self, columns: int) -> None:
         """The outcome buttons in ``columns`` columns ("Given" first and widest). The screen
@@ -255,6 +256,41 @@ class DoseForm(QWidget):
             combo.setCurrentIndex(max(combo.findData("H"), 0))
         return decision
 
+    def show_field_error(self, key: str, message: str) -> bool:
+        """Shows ``message`` under the field ``key``, marks the field and puts the focus in it;
+        False (nothing shown) if the order has no such field. Typing in it clears the mark."""
+        widget = self.fields.get(key)
+        if widget is None:
+            return False
+        self.clear_field_error()
+        position: tuple[int, object] = self.details.getWidgetPosition(widget)  # type: ignore[assignment]
+        row = position[0]
+        note = label(message, "fieldError", wrap=True)
+        note.setObjectName(f"error_{key}")
+        self.details.insertRow(row + 1, "", note)
+        self._error = (widget, note)
+        _mark(widget, True)
+        widget.setFocus()
+        if isinstance(widget, QLineEdit):
+            widget.textEdited.connect(self.clear_field_error)
+        return True
+
+    def field_error(self, key: str) -> str:
+        """The message shown under field ``key``, or ""."""
+        if self._error is None or self.fields.get(key) is not self._error[0]:
+            return ""
+        return self._error[1].text()
+
+    def clear_field_error(self) -> None:
+        if self._error is None:
+            return
+        widget, note = self._error
+        self._error = None
+        _mark(widget, False)
+        if isinstance(widget, QLineEdit):
+            widget.textEdited.disconnect(self.clear_field_error)
+        self.details.removeRow(note)
+
     def clear(self) -> None:
         """No outcome chosen, every field removed (their entries with them), no hold."""
         self._order = None
@@ -264,6 +300,13 @@ class DoseForm(QWidget):
         for widget in self.outcome_buttons.values():
             widget.setChecked(False)
         self.outcomes.setExclusive(True)
+        self._error = None
         self.fields = {}
         while self.details.rowCount():
             self.details.removeRow(0)
+
+
+def _mark(widget: QWidget, invalid: bool) -> None:
+    widget.setProperty("invalid", invalid)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
