@@ -7,8 +7,9 @@ device does before appending and the server and other devices do before projecti
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field
 from pydantic import ValidationError as PydanticValidationError
@@ -300,6 +301,29 @@ def body_type(kind: str) -> type[Body]:
         raise ValidationError(f"unknown entry kind {kind!r}") from None
 
 
+def known_version(kind: str) -> int | None:
+    """The body version this code knows for ``kind`` (audit kinds: the audit body's), or
+    None for a kind it does not know."""
+    model = AuditEvent if kind.startswith(AUDIT_KIND_PREFIX) else BODY_TYPES.get(kind)
+    if model is None:
+        return None
+    versions = get_args(model.model_fields["v"].annotation)
+    return max(versions) if versions else 1
+
+
+def from_newer_version(kind: str, body: Mapping[str, Any]) -> bool:
+    """True if the entry was written by a newer version of the app: its kind is unknown here,
+    or its body says a higher ``v`` than this code knows. Such an entry is kept and
+    chain-verified but not applied (see ``docs/architecture.md``, versions and rollout); any
+    other body that does not validate is invalid. Every change to a body's fields raises its
+    ``v``, so an older tablet can tell the two apart."""
+    known = known_version(kind)
+    if known is None:
+        return True
+    version = body.get("v")
+    return isinstance(version, int) and not isinstance(version, bool) and version > known
+
+
 def parse_body(kind: str, body: dict[str, Any]) -> Body:
     """Validates ``body`` for ``kind``. Raises :class:`ValidationError` naming the first problem."""
     model = body_type(kind)
@@ -316,5 +340,7 @@ __all__ = [name for name in globals() if name.isupper() or name[:1].isupper()] +
     "body_json",
     "body_type",
     "draft",
+    "from_newer_version",
+    "known_version",
     "parse_body",
 ]

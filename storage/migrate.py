@@ -8,7 +8,9 @@ raises :class:`~mar_desktop.errors.SchemaTooNew` and nothing is changed.
 
 A migration that changes the shape of projections sets the ``rebuild_projections`` flag in
 ``storage_flags``; once the schema is current the runner rebuilds every projection from the
-ledger and clears the flag in one transaction (so a crash just means it happens next time).
+ledger and clears the flag in one transaction (so a crash just means it happens next time). The
+same rebuild runs when the ledger holds entries of a newer app version that an older version
+kept unapplied (``newer_entries_held``) and this is another version: it may know them now.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mar_desktop import __version__
 from mar_desktop.clock import utc_iso
 from mar_desktop.errors import SchemaTooNew, StorageError
 from storage.database import Connection
@@ -135,12 +138,15 @@ def _rebuild_if_flagged(conn: Connection, report: Callable[[str], None] | None) 
     ).fetchone()
     if not has_flags:
         return
+    from storage.projections import NEWER_HELD, rebuild
+
     flagged = conn.execute(
         "SELECT 1 FROM storage_flags WHERE name = 'rebuild_projections'"
+        " OR (name = ? AND value <> ?)",
+        (NEWER_HELD, __version__),
     ).fetchone()
     if not flagged:
         return
-    from storage.projections import rebuild
 
     if report is not None:
         report(REBUILDING)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from mar_desktop import __version__
 from mar_desktop.envelope import Entry, parse_raw
-from mar_desktop.kinds import Body, parse_body
+from mar_desktop.kinds import Body, from_newer_version, parse_body
 from storage.database import Connection
 from storage.projections_clinical import CLINICAL
 from storage.projections_reference import REFERENCE
@@ -51,9 +52,25 @@ def project(conn: Connection, entry: Entry, body: Body) -> None:
         projector(conn, entry, body, stamp_of(entry))
 
 
+NEWER_HELD = "newer_entries_held"
+"""``storage_flags`` row: the ledger holds entries written by a newer version of the app, kept
+but not applied; its value is the app version that held them. Opening the store with another
+version rebuilds the projections (:mod:`storage.migrate`), so an upgraded tablet applies them."""
+
+
+def note_newer_held(conn: Connection, version: str) -> None:
+    """Records (in the caller's transaction, or on its own) that entries from a newer version
+    are held unapplied by app ``version``."""
+    conn.execute(
+        "INSERT OR REPLACE INTO storage_flags (name, value) VALUES (?, ?)", (NEWER_HELD, version)
+    )
+
+
 def rebuild(conn: Connection) -> int:
     """Deletes all projection rows and folds every ledger entry again. Returns the count.
 
+    An entry from a newer version of the app (:func:`mar_desktop.kinds.from_newer_version`) is
+    kept unapplied, and :data:`NEWER_HELD` says so afterwards (or is removed when none is left).
     Runs inside the caller's transaction if one is open, else in its own ``BEGIN IMMEDIATE``.
     """
     own = not conn.in_transaction
@@ -62,13 +79,20 @@ def rebuild(conn: Connection) -> int:
     try:
         for table in PROJECTION_TABLES:
             conn.execute(f"DELETE FROM {table}")
-        count = 0
+        count = held = 0
         rows = conn.execute("SELECT raw FROM ledger ORDER BY rowid")
         while batch := rows.fetchmany(1000):
             for (raw,) in batch:
                 entry = parse_raw(bytes(raw))
+                if from_newer_version(entry.kind, entry.body):
+                    held += 1
+                    continue
                 project(conn, entry, parse_body(entry.kind, entry.body))
                 count += 1
+        if held:
+            note_newer_held(conn, __version__)
+        else:
+            conn.execute("DELETE FROM storage_flags WHERE name = ?", (NEWER_HELD,))
         if own:
             conn.execute("COMMIT")
     except BaseException:

@@ -28,6 +28,7 @@ from mar_desktop.errors import StorageError
 from storage.database import Connection, PerThreadConnections
 from storage.database_errors import translate
 from storage.ledger import DeviceIdentity, load_identity
+from storage.projections import note_newer_held
 from storage.projections_reference import register_device_key
 
 FEED = "feed"
@@ -156,6 +157,11 @@ class SyncState:
                 (name, value, marker, now),
             )
         )
+
+    def note_newer_held(self, version: str) -> None:
+        """Records that entries of a newer app version are held unapplied by ``version`` (the
+        next app version to open the store re-applies them, see :mod:`storage.migrate`)."""
+        self._write(lambda c: note_newer_held(c, version))
 
     def flag(self, name: str) -> str | None:
         row = self._one("SELECT value FROM sync_flags WHERE name = ?", (name,))

@@ -86,6 +86,8 @@ class SyncReport:
     older backup): the entries and every credential version were sent again."""
     changes: Changes = NO_CHANGES
     """What the pulled entries touched (announced to :attr:`SyncEngine.pulled`)."""
+    newer: int = 0
+    """Pulled entries of a newer app version: kept, applied once this tablet is updated."""
     requests: int = 0
     """HTTP requests this sync made (sign-in included)."""
     bytes_exchanged: int = 0
@@ -118,6 +120,11 @@ class SyncReport:
             out.append(
                 "the server was restored from a backup; what it lost of this tablet's records "
                 "and credentials was sent again"
+            )
+        if self.newer:
+            out.append(
+                f"recorded by a newer version: {self.newer} (kept; shown once this tablet is "
+                "updated)"
             )
         if self.server_rewound:
             out.append("the server was restored from a backup; the feed was read again")
@@ -230,6 +237,7 @@ class SyncEngine:
                 server_rewound=pulled.rewound,
                 server_lost=pushed.server_lost,
                 changes=pulled.changes,
+                newer=pulled.newer,
             )
             if self._stopping():
                 raise _Stopped

@@ -10,7 +10,9 @@ Contract:
   cursor goes back to 0 (everything is re-read; applying is idempotent). A page with no entries
   leaves the cursor as it was, marker included; an idle pull writes nothing.
 - Each entry must parse, belong to this facility, be signed by its device's registered key, have
-  a valid body, and continue its device's chain (``seq = head + 1``, ``prev = digest(head)``).
+  a valid body (or one of a newer app version: :func:`mar_desktop.kinds.from_newer_version`,
+  then it is stored and chain-checked but not applied), and continue its device's chain
+  (``seq = head + 1``, ``prev = digest(head)``).
   One that does not is quarantined with the reason and skipped (entries after it in that
   device's chain then fail the chain check and are quarantined too — nothing unverifiable is
   ever applied). Entries already held with the same bytes (this tablet's own) are skipped.
@@ -43,7 +45,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
-from mar_desktop import kinds
+from mar_desktop import __version__, kinds
 from mar_desktop.canonical import loads
 from mar_desktop.chain import check_link
 from mar_desktop.changes import NO_CHANGES, Changes, changes_of
@@ -86,6 +88,8 @@ class PullResult:
     rewound: bool = False
     changes: Changes = NO_CHANGES
     """What the accepted entries touched (residents, alerts, settings, people)."""
+    newer: int = 0
+    """Entries written by a newer app version: stored and chain-checked, not applied."""
 
 
 class _ChangeTally:
@@ -173,7 +177,8 @@ class _Checker:
         )
         if why is not None:
             return entry, "chain", why
-        if item.planned is None and (item.body_error is not None or item.body is None):
+        unreadable = item.planned is None and (item.body_error is not None or item.body is None)
+        if unreadable and not _from_newer_version(entry):
             return entry, "invalid_body", item.body_error or "invalid body"
         self._heads[entry.device_id] = (entry.seq, mine)
         self._unsettled[(entry.device_id, entry.seq)] = mine
@@ -366,6 +371,9 @@ def pull_feed(
                         accepted.append(item.planned)
                     elif item.entry is not None and item.body is not None:
                         accepted.append((item.entry, item.body))
+                    elif item.entry is not None:  # from a newer version: kept, not applied
+                        accepted.append(_kept_unapplied(item.entry))
+                        result.newer += int(entry is not None)
                 result.alerts += sum(1 for i in accepted if _subject(i).kind == kinds.ALERT_RAISED)
                 tally.add(accepted)
                 if last_raw is not None:
@@ -377,7 +385,29 @@ def pull_feed(
             raise
     if result.pulled:
         result.changes = tally.changes()
+    if result.newer:
+        state.note_newer_held(__version__)
     return result
+
+
+def _from_newer_version(entry: Subject) -> bool:
+    return isinstance(entry, Entry) and kinds.from_newer_version(entry.kind, entry.body)
+
+
+def _kept_unapplied(entry: Entry) -> PlannedEntry:
+    """An entry of a newer app version, stored and chain-checked with no projection statement:
+    an upgraded tablet applies it when it rebuilds its projections."""
+    return PlannedEntry(
+        entry.id,
+        entry.device_id,
+        entry.seq,
+        entry.prev,
+        entry.kind,
+        entry.recorded_at,
+        entry.raw,
+        entry.digest,
+        (),
+    )
 
 
 def _apply_one_by_one(
