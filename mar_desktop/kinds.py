@@ -61,10 +61,16 @@ class Body(Frozen):
 
 
 class FacilityConfigured(Body):
+    """v2: the settings carry the scope of practice (``FacilitySettings.scope``)."""
+
+    v: Literal[1, 2] = 2  # type: ignore[assignment]
     facility: Facility
 
 
 class SettingsChanged(Body):
+    """v2: the settings carry the scope of practice (``FacilitySettings.scope``)."""
+
+    v: Literal[1, 2] = 2  # type: ignore[assignment]
     before: FacilitySettings
     after: FacilitySettings
 

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mar_desktop.clinical.routes import Route
+
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 Text = Annotated[str, Field(max_length=2000)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -43,7 +45,14 @@ class Role(StrEnum):
     READ_ONLY = "read_only"
 
 
-LICENSED_ROLES = frozenset({Role.FACILITY_ADMIN, Role.NURSE})
+LICENSED_ROLES = frozenset({Role.NURSE})
+"""Roles whose every account holds a nursing licence."""
+NURSING_LICENCES = frozenset({"RN", "LPN", "LVN", "NP", "APRN"})
+"""Credentials that make a facility admin's account licensed (as a witness, say)."""
+WITNESS_LICENCE = (
+    "The witness must be a licensed nurse, or a facility administrator whose account records "
+    "a nursing licence."
+)
 
 
 class Outcome(StrEnum):
@@ -86,6 +95,38 @@ DEFAULT_REASON_CODES: tuple[ReasonCode, ...] = (
 )
 
 
+ControlledSchedule = Literal["II", "III", "IV", "V"]
+
+
+class RoleScope(Frozen):
+    """What an unlicensed role may administer at this facility: the routes and the controlled
+    schedules (a medication with no schedule needs only its route)."""
+
+    role: Role
+    routes: tuple[Route, ...]
+    schedules: tuple[ControlledSchedule, ...] = ()
+
+
+DEFAULT_SCOPE: tuple[RoleScope, ...] = (
+    RoleScope(
+        role=Role.CNA,
+        routes=(
+            Route.ORAL,
+            Route.SUBLINGUAL,
+            Route.TOPICAL,
+            Route.TRANSDERMAL,
+            Route.OPHTHALMIC,
+            Route.OTIC,
+            Route.NASAL,
+            Route.INHALED,
+            Route.RECTAL,
+        ),
+        schedules=("III", "IV", "V"),
+    ),
+)
+"""Common US long-term-care practice for medication aides: no injections, no Schedule II."""
+
+
 class FacilitySettings(Frozen):
     """Per-facility clinical and security defaults (DESIGN §3, §5)."""
 
@@ -102,6 +143,9 @@ class FacilitySettings(Frozen):
     clock_skew_alert_seconds: int = Field(300, ge=10)
     unsynced_warning_hours: int = Field(4, ge=1, le=168)
     reason_codes: tuple[ReasonCode, ...] = DEFAULT_REASON_CODES
+    scope: tuple[RoleScope, ...] = DEFAULT_SCOPE
+    """Scope of practice of unlicensed roles; a licensed account is not narrowed by it, and an
+    unlicensed role not listed may administer nothing."""
 
 
 class Facility(Frozen):
@@ -166,7 +210,11 @@ class User(Frozen):
 
     @property
     def licensed(self) -> bool:
-        return self.role in LICENSED_ROLES
+        """A nurse, or a facility admin whose account records a nursing licence."""
+        if self.role in LICENSED_ROLES:
+            return True
+        held = {part.strip(" .").upper() for part in self.credentials.replace("/", ",").split(",")}
+        return self.role == Role.FACILITY_ADMIN and bool(held & NURSING_LICENCES)
 
 
 VitalName = Literal[

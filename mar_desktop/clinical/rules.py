@@ -27,7 +27,7 @@ from mar_desktop.clinical.schedule import is_scheduled_slot
 from mar_desktop.clinical.windows import dose_window, in_window
 from mar_desktop.errors import RuleViolation, ValidationError
 from mar_desktop.model import (
-    LICENSED_ROLES,
+    WITNESS_LICENCE,
     Facility,
     FacilitySettings,
     HoldParameter,
@@ -201,11 +201,8 @@ def check_witness(order: Order, actor_user_id: str, witness: User | None) -> Non
         raise RuleViolation("The witness must be a different person.", code="witness_same_person")
     if not witness.active:
         raise RuleViolation("The witness's account is not active.", code="witness_inactive")
-    if witness.role not in LICENSED_ROLES or not allowed(witness.role, Permission.WITNESS):
-        raise RuleViolation(
-            "The witness must be a licensed nurse or facility administrator.",
-            code="witness_unlicensed",
-        )
+    if not witness.licensed or not allowed(witness.role, Permission.WITNESS):
+        raise RuleViolation(WITNESS_LICENCE, code="witness_unlicensed")
 
 
 # ---- hold parameters ----------------------------------------------------------------------------

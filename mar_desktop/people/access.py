@@ -2,7 +2,7 @@
 
 Witness: a second person authenticates with password *and* TOTP on this device while the first
 is signed in. Refused (and audited) for the signed-in person themself, an unlicensed role
-(:data:`~mar_desktop.model.LICENSED_ROLES`), a deactivated account, and a locked or throttled
+(:attr:`~mar_desktop.model.User.licensed`), a deactivated account, and a locked or throttled
 account; wrong factors count toward the *witness's* throttle. The witness's session is not
 started: the attestation is returned for the administration entry.
 
@@ -20,7 +20,7 @@ from mar_desktop import audit
 from mar_desktop.envelope import Actor
 from mar_desktop.errors import AuthError, ValidationError
 from mar_desktop.kinds import WitnessAttestation
-from mar_desktop.model import LICENSED_ROLES, User
+from mar_desktop.model import WITNESS_LICENCE, User
 from mar_desktop.people.auth import AuthService
 from mar_desktop.people.factors import Attempt
 from mar_desktop.people.sessions import EmergencyAccess
@@ -53,9 +53,9 @@ class AccessService(Service):
         if not current.active:
             self._refuse(principal.user, current, "witness account is deactivated")
             raise AuthError("This witness account is deactivated.")
-        if current.role not in LICENSED_ROLES or not allowed(current.role, Permission.WITNESS):
+        if not current.licensed or not allowed(current.role, Permission.WITNESS):
             self._refuse(principal.user, current, f"role {current.role.value} may not witness")
-            raise AuthError("A witness must be a licensed nurse or administrator.")
+            raise AuthError(WITNESS_LICENCE)
         self._factors.succeeded(current)
         now = self._clock.now()
         self._append(

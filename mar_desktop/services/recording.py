@@ -17,6 +17,7 @@ from mar_desktop import audit, kinds
 from mar_desktop.clinical import barcodes, rules
 from mar_desktop.clinical.dose import check_dose
 from mar_desktop.clinical.routes import same_route
+from mar_desktop.clinical.scope import check_scope
 from mar_desktop.envelope import Entry, EntryDraft
 from mar_desktop.errors import NotFound, RuleViolation, ValidationError
 from mar_desktop.kinds import ScanRecord, Vitals, WitnessAttestation
@@ -75,8 +76,8 @@ class RecordingService(Service):
         Raises PermissionDenied, NotFound, ValidationError or RuleViolation (codes from
         :mod:`mar_desktop.clinical.rules` and :mod:`~mar_desktop.clinical.barcodes`, plus
         ``identity_unconfirmed``, ``medication_unconfirmed``, ``allergy_unacknowledged``,
-        ``site_required``, ``witness_stale``, and for a GIVEN dose ``dose_invalid``,
-        ``dose_unit``, ``dose_mismatch``, ``route_mismatch``).
+        ``site_required``, ``witness_stale``, ``outside_scope``, and for a GIVEN dose
+        ``dose_invalid``, ``dose_unit``, ``dose_mismatch``, ``route_mismatch``).
         """
         entries = self._decide_for_resident(
             principal,
@@ -101,6 +102,7 @@ class RecordingService(Service):
         if administered_at > now + timedelta(minutes=1):
             raise ValidationError("The administration time cannot be in the future.")
         order = state.order
+        check_scope(principal.user, order, facility.settings)
         scan = self._check_scans(req, resident, order, now, facility.zone)
         witness_user = None
         if req.witness is not None:

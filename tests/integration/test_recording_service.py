@@ -282,3 +282,40 @@ def test_a_route_other_than_the_orders_is_refused(world: World) -> None:
     same, _ = given(world, "Atorvastatin", route="PO")
     entry = world.recording.record_administration(world.principal("nurse"), same)
     assert entry.body["route"] == "oral"
+
+
+# ---- scope of practice -----------------------------------------------------------------------
+def test_a_cna_cannot_record_an_injection_or_schedule_ii_and_nothing_is_written(
+    world: World,
+) -> None:
+    cna = world.principal("cna")
+    refused_any = False
+    residents = {r.resident_id: r for r in world.seeded.demo.residents}
+    for order in world.seeded.demo.orders:
+        resident = residents[order.resident_id]
+        if resident.unit_id not in cna.user.unit_ids and cna.user.unit_ids:
+            continue
+        injectable = order.route.lower() in ("subcutaneous", "sc", "sq", "im", "iv")
+        if not (injectable or order.controlled_schedule == "II"):
+            continue
+        request = AdministrationRequest(
+            resident_id=resident.resident_id, order_id=order.order_id, outcome=Outcome.GIVEN,
+            wristband_scan=resident.wristband_id, medication_scan=scan_string(order),
+            allergy_acknowledged=True, prn_reason="pain", pain_score=8,
+        )
+        before = _ledger_count(world)
+        with pytest.raises(RuleViolation) as refused:
+            world.recording.record_administration(cna, request)
+        assert refused.value.code == "outside_scope"
+        assert _ledger_count(world) == before
+        refused_any = True
+    assert refused_any, "the demo facility should give a CNA an insulin or opioid to refuse"
+
+
+def test_a_cna_records_an_oral_dose_on_their_unit(world: World) -> None:
+    cna = world.principal("cna")
+    request, _ = given(world, "Atorvastatin")
+    resident = next(r for r in world.seeded.demo.residents if r.resident_id == request.resident_id)
+    assert not cna.user.unit_ids or resident.unit_id in cna.user.unit_ids
+    entry = world.recording.record_administration(cna, request)
+    assert entry.body["route"] == "oral"

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from mar_desktop.clinical.rules import NOTE_AMEND_WINDOW
+from mar_desktop.clinical.scope import scope_refusal
 from mar_desktop.errors import RuleViolation
 from mar_desktop.model import DoseStatus, Facility, Order
 from mar_desktop.permissions import Permission, Principal
@@ -267,8 +268,11 @@ class ResidentMarScreen(QWidget):
             style, glyph, words = theme.DOSE_STATUS[dose.status]
             when = (f"{hhmm(dose.scheduled_for, zone)}  (window {hhmm(dose.window_start, zone)}"
                     f"–{hhmm(dose.window_end, zone)})")
-            return Row((f"{glyph} {words}", order_title(order), order_line(order), when, *extra),
-                       style, dose)
+            status, line = f"{glyph} {words}", order_line(order)
+            why = self._outside_scope(order)
+            if why is not None and dose.status in ACTIONABLE:
+                status, style, line = f"⊘ {words}: not yours to give", "outside_scope", why
+            return Row((status, order_title(order), line, when, *extra), style, dose)
 
         due = sorted(mar.doses_with(*ACTIONABLE), key=lambda d: d.scheduled_for)
         self.due.fill([dose_row(d) for d in due])
@@ -291,8 +295,10 @@ class ResidentMarScreen(QWidget):
             count = f"{prn.given_24h}" + (f" of max {limit}" if limit else "") + " given"
             if prn.last_given:
                 count += f", last {hhmm(prn.last_given, zone)}"
-            prn_rows.append(Row((status, order_title(order), order_line(order), count),
-                                style, prn))
+            line, why = order_line(order), self._outside_scope(order)
+            if why is not None:
+                status, style, line = "⊘ Not yours to give", "outside_scope", why
+            prn_rows.append(Row((status, order_title(order), line, count), style, prn))
         self.prn.fill(prn_rows)
         self.later.fill([dose_row(d) for d in mar.doses_with(DoseStatus.UPCOMING)])
         done_rows = []
@@ -396,6 +402,14 @@ class ResidentMarScreen(QWidget):
         if isinstance(record, AdministrationRecord):
             self._void(record)
 
+    def _outside_scope(self, order: Order) -> str | None:
+        """Why the signed-in person may not give ``order`` here (scope of practice), or None.
+        The core refuses such a dose anyway; the MAR greys it before anyone scans."""
+        principal, data = self._ctx.principal(), self._data
+        if principal is None or data is None:
+            return None
+        return scope_refusal(principal.user, order, data.facility.settings)
+
     def _give(self, state: OrderState, dose: ScheduledDose | None,
               prn: PrnStatus | None = None, medication_scan: str = "") -> None:
         data = self._data
@@ -403,6 +417,10 @@ class ResidentMarScreen(QWidget):
             return
         if not self._ctx.may(Permission.RECORD_ADMINISTRATION):
             self.banner.show_message("warning", "Your role can view the MAR but not record.")
+            return
+        why = self._outside_scope(state.order)
+        if why is not None:
+            self.banner.show_message("warning", why)
             return
         self.administer.emit(
             AdminTarget(data.mar, data.facility, state, dose, prn, self._wristband,

@@ -30,6 +30,7 @@ STATUS_COLOURS = {
     "held": ("#3b1670", "#efe7fa"),
     "neutral": ("#26303a", "#eceff2"),
     "followup": ("#5a3600", "#fff1cc"),
+    "outside_scope": ("#4a525a", "#dcdfe3"),  # greyed: not this person's to give
 }
 ROW_HEIGHT = 56
 

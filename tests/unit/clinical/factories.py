@@ -122,12 +122,19 @@ def record(
     )
 
 
-def user(user_id: str = "u-witness", role: Role = Role.NURSE, *, active: bool = True) -> User:
+def user(
+    user_id: str = "u-witness",
+    role: Role = Role.NURSE,
+    *,
+    active: bool = True,
+    credentials: str = "",
+) -> User:
     return User(
         user_id=user_id,
         username=user_id.replace("u-", ""),
         full_name="Test Person",
         initials="TP",
+        credentials=credentials,
         role=role,
         active=active,
     )

@@ -214,7 +214,16 @@ def test_schedule_ii_needs_a_witness() -> None:
     with violation("witness_required"):
         check_witness(CII, "u-nurse", None)
     check_witness(CII, "u-nurse", user("u-witness", Role.NURSE))
-    check_witness(CII, "u-nurse", user("u-admin", Role.FACILITY_ADMIN))
+    check_witness(CII, "u-nurse", user("u-admin", Role.FACILITY_ADMIN, credentials="RN"))
+    check_witness(CII, "u-nurse", user("u-admin", Role.FACILITY_ADMIN, credentials="BSN, RN"))
+
+
+@pytest.mark.parametrize("credentials", ["", "MBA", "CNA", "RNX"])
+def test_a_facility_admin_witnesses_only_with_a_nursing_licence(credentials: str) -> None:
+    with violation("witness_unlicensed"):
+        check_witness(
+            CII, "u-nurse", user("u-admin", Role.FACILITY_ADMIN, credentials=credentials)
+        )
 
 
 def test_witness_same_person_refused() -> None:
