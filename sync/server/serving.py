@@ -5,17 +5,20 @@ of :mod:`sync.server.embedded`) both start the server through :func:`open_core` 
 :func:`serve`, so the demo runs exactly what a facility deploys: the same store opening and
 migration, the same app, the same signature checker, the same TLS 1.3 policy.
 
-Threads: :func:`serve` runs uvicorn in the calling thread (the process's main thread, so that
-uvicorn's SIGINT/SIGTERM handlers end it gracefully) and returns when the server has stopped;
-``on_ready`` and ``until`` run on one daemon thread of their own.
+Threads: :func:`serve` runs uvicorn in the calling thread and returns when the server has
+stopped. In the process's main thread SIGTERM and SIGINT stop it gracefully (requests in flight
+are finished) and :func:`serve` then returns normally, so the caller's clean-up runs; ``on_ready``
+and ``until`` run on one daemon thread of their own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import signal
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -127,11 +130,39 @@ def serve(
                 daemon=True,
             ).start()
         try:
-            server.run()
+            with _stop_signals_return():
+                server.run()
         finally:
             stopped.set()
     finally:
         verifier.close()
+
+
+class _Stopped(Exception):
+    """Raised by the stop signals' handler once uvicorn hands the signal back."""
+
+
+def _stopped(_signum: int, _frame: object) -> None:
+    raise _Stopped
+
+
+@contextlib.contextmanager
+def _stop_signals_return() -> Iterator[None]:
+    """In the main thread: SIGTERM/SIGINT end the block normally. uvicorn handles them while it
+    runs (finishing the requests in flight) and then raises the signal again for the handlers it
+    found; with the default ones that would end the process before the caller's clean-up (the
+    verifier's worker pool, the store) runs. Elsewhere (a test's thread) nothing is changed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    except _Stopped:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _watch(
