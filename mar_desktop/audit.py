@@ -1,4 +1,5 @@
-"""Building audit-chain drafts (DESIGN §2 audit log): one function, used by every service.
+"""Building audit-chain drafts: one function, used by every service
+(docs/architecture.md#the-audit-chain).
 
 The audit body never holds secrets. ``before``/``after`` carry the changed record's public
 fields only (a :class:`~mar_desktop.model.User`, never a credential record).

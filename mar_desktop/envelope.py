@@ -1,4 +1,5 @@
-"""The ledger entry envelope (DESIGN §2): construction, canonical bytes, signature, chain hash.
+"""The ledger entry envelope (docs/architecture.md#the-ledger): construction, canonical bytes,
+signature, chain hash.
 
 An entry's *signed bytes* are the canonical JSON of every field except ``sig``; its *raw bytes*
 are the canonical JSON of all fields. Because ``sig`` sorts last among the keys, the raw bytes are

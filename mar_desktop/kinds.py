@@ -243,7 +243,8 @@ class AlertAcknowledged(Body):
 
 
 class AuditEvent(Body):
-    """Body of every ``audit.<action>`` entry (DESIGN §2). Never holds secrets."""
+    """Body of every ``audit.<action>`` entry (docs/architecture.md#the-audit-chain). Never
+    holds secrets."""
 
     user_id: str
     user_name: str

@@ -128,12 +128,13 @@ DEFAULT_SCOPE: tuple[RoleScope, ...] = (
 
 
 class FacilitySettings(Frozen):
-    """Per-facility clinical and security defaults (DESIGN §3, §5)."""
+    """Per-facility clinical and security defaults (docs/architecture.md#clinical-defaults and
+    #security)."""
 
     window_time_critical_minutes: int = Field(30, ge=0, le=240)
     window_frequent_minutes: int = Field(60, ge=0, le=240)
     window_daily_minutes: int = Field(120, ge=0, le=480)
-    # A dose is LATE this long after its window closes, then MISSED (DESIGN §5).
+    # A dose is LATE this long after its window closes, then MISSED.
     missed_after_minutes: int = Field(240, ge=0, le=1440)
     inactivity_lock_seconds: int = Field(300, ge=30, le=3600)
     reauth_hours: int = Field(12, ge=1, le=12)
@@ -197,7 +198,8 @@ class Resident(Frozen):
 
 
 class User(Frozen):
-    """An account as everyone may see it. Credentials live elsewhere (DESIGN §2)."""
+    """An account as everyone may see it. Credentials live elsewhere
+    (docs/architecture.md#credentials)."""
 
     user_id: Id
     username: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9._-]+$")]

@@ -1,4 +1,4 @@
-"""Roles × permissions as data, and the unit scope (DESIGN §3).
+"""Roles × permissions as data, and the unit scope (docs/architecture.md#security).
 
 Services call :func:`require` before doing anything; hiding a button is never the control.
 """

@@ -100,8 +100,8 @@ def main() -> int:
         shot("03-resident-mar")
         window.mar.on_scan(med_scan(METOPROLOL_GTIN))
         spin(app, lambda: window.stack.currentWidget() is window.administration and runner.idle)
-        window.administration.outcome_buttons[next(iter(window.administration.outcome_buttons))]\
-            .click()
+        buttons = window.administration.form.outcome_buttons
+        buttons[next(iter(buttons))].click()
         shot("04-administration")
         window.administration.submit()
         spin(app, lambda: window.stack.currentWidget() is window.mar and runner.idle)

@@ -1,4 +1,4 @@
-"""Opening the SQLCipher database (DESIGN §3 "at rest").
+"""Opening the SQLCipher database (docs/architecture.md#at-rest).
 
 ``connect`` is the only way the project opens the local database; ``open_database`` adds the
 data-folder conventions (file name, key store). Contract:
@@ -97,7 +97,8 @@ def _key_pragma(key: bytes) -> str:
 
 
 def check_cipher(conn: Connection) -> None:
-    """Raises ``StorageError`` unless ``conn``'s SQLCipher is ≥ 4 with the DESIGN §3 settings.
+    """Raises ``StorageError`` unless ``conn``'s SQLCipher is ≥ 4 with the settings of
+    docs/architecture.md#at-rest.
 
     ``conn`` must already be keyed (SQLCipher answers these PRAGMAs only then).
     """

@@ -1,4 +1,5 @@
-"""Turning SQLite failures into the project's StorageError subclasses (DESIGN §3 "at rest").
+"""Turning SQLite failures into the project's StorageError subclasses
+(docs/architecture.md#at-rest).
 
 Pure functions and constants; any thread. Messages are for the nurse or the administrator
 and never hold SQL text, data or paths. :mod:`storage.database` raises them while opening a

@@ -1,4 +1,4 @@
-"""The database key store (DESIGN §3 "at rest").
+"""The database key store (docs/architecture.md#at-rest).
 
 Each data folder has one random 256-bit SQLCipher key. It lives in the operating system's
 credential store through :mod:`keyring`, hex-encoded, under service ``mar-desktop`` and a name

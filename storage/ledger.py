@@ -1,4 +1,5 @@
-"""The writer: seals drafts into this device's ledger and audit chains (DESIGN §2).
+"""The writer: seals drafts into this device's ledger and audit chains
+(docs/architecture.md#the-ledger).
 
 Contract:
 

@@ -1,4 +1,5 @@
-"""Verification of every stored entry of every device, both chains (DESIGN §2 tamper evidence).
+"""Verification of every stored entry of every device, both chains
+(docs/architecture.md#tamper-evidence).
 
 Contract: :func:`verify_store` reads (never writes) on the caller's connection and thread. For
 each chain (``ledger`` then ``audit``), each device (by id) and each entry in ``seq`` order it

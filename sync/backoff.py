@@ -1,4 +1,4 @@
-"""Capped exponential backoff with jitter for the sync timer (DESIGN §4 behaviour).
+"""Capped exponential backoff with jitter for the sync timer (docs/architecture.md#sync).
 
 Pure and single-threaded: the engine's timer thread owns one :class:`Backoff`.
 """

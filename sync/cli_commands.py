@@ -1,4 +1,4 @@
-"""``mar-desktop enroll`` and ``mar-desktop sync``: functions the lead's ``ui/cli.py`` dispatches.
+"""``mar-desktop enroll`` and ``mar-desktop sync``: the functions ``ui/cli.py`` dispatches.
 
 Both take the parsed ``argparse.Namespace`` and return an exit status; expected failures raise
 ``MarError`` (``ui/cli.py`` prints them). Output is counts and ids only — never PHI, keys or the

@@ -1,4 +1,5 @@
-"""The tablet's sync engine (DESIGN §4): one sync = cursor, push, pull, credentials, audit.
+"""The tablet's sync engine (docs/architecture.md#sync): one sync = cursor, push, pull,
+credentials, audit.
 
 :meth:`SyncEngine.sync_once` runs one complete sync on the calling thread (the CLI's, or the
 engine's own timer thread) and returns a :class:`SyncReport`; syncs never overlap (a lock).

@@ -1,4 +1,4 @@
-"""Enrolling a fresh tablet with the facility server (DESIGN §3 device identity).
+"""Enrolling a fresh tablet with the facility server (docs/architecture.md#device-identity).
 
 The flow, and why it is this way round: the server assigns the device id and tells the tablet
 which facility it belongs to (:class:`sync.protocol.EnrollResponse`), and a tablet's database is

@@ -1,4 +1,5 @@
-"""Shared fixtures. Helpers append their own sections; never rewrite another section."""
+"""Fixtures shared by every test folder: a test keyring, a database key, a fake clock and an
+opened local store on it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from tests.keyrings import MemoryKeyring, SecureMemoryKeyring  # noqa: F401 (re-exported)
 
 
-# --- storage-base: a test keyring (never the real user's) ------------------------------------
+# --- a test keyring (never the real user's) ---------------------------------------------------
 @pytest.fixture
 def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
     """Makes an in-memory keyring the keyring backend, in insecure (test) mode; restored after."""
@@ -30,7 +31,7 @@ def db_key() -> bytes:
     return bytes(range(32))
 
 
-# --- ledger helper: an opened local store on a fake clock ------------------------------------
+# --- an opened local store on a fake clock ---------------------------------------------------
 @pytest.fixture
 def fake_clock() -> FakeClock:
     """A fake clock at the factories' reference time (2026-01-05 08:00 UTC)."""

@@ -1,4 +1,4 @@
-"""The layout rules of DESIGN §1 that import-linter cannot see."""
+"""The layout rules of docs/architecture.md#layers that import-linter cannot see."""
 
 from __future__ import annotations
 

@@ -216,7 +216,7 @@ def opened_store(
 
 
 def _register_sections(window: MainWindow) -> None:
-    """The admin screens (``ui.admin``, built by another helper) plug in here if present:
+    """The admin screens (``ui.admin``) plug in here if present:
     ``ui.admin.register(window)`` calls ``window.add_section(...)``."""
     try:
         from ui import admin

@@ -5,10 +5,11 @@ Everything on :class:`Backend` except ``sessions`` is called on the TaskRunner w
 never on the GUI thread. ``sessions`` (the in-memory :class:`SessionManager`) is thread-safe and
 cheap; the GUI thread reads it (trivial reads) to get the principal before submitting work.
 
-:class:`AuthPort` is the small surface the screens need for signing in. The people helper's
-``AuthService`` implements it (directly or through a thin adapter in ``ui.app``); the tests
-use an in-memory fake. Every method raises :class:`~mar_desktop.errors.AuthError` (or a
-subclass: ``AccountLocked``, ``Throttled``) or ``PasswordRejected`` with safe messages.
+:class:`AuthPort` is the small surface the screens need for signing in.
+:class:`mar_desktop.people.auth.AuthService` implements it (directly or through a thin adapter in
+``ui.app``); the tests use an in-memory fake. Every method raises
+:class:`~mar_desktop.errors.AuthError` (or a subclass: ``AccountLocked``, ``Throttled``) or
+``PasswordRejected`` with safe messages.
 """
 
 from __future__ import annotations

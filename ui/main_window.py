@@ -5,7 +5,7 @@ on top (:mod:`ui.emergency`) and the sync status bar always at the bottom.
 Session events drive it (:class:`ui.session_bridge.SessionBridge`): on LOCKED, REAUTH_REQUIRED
 or ENDED every PHI screen's ``clear_phi()`` runs and every open dialog is rejected in the same
 call, before the lock screen is shown. The sidebar has an admin slot: the admin screens
-(``ui.admin``, another helper) register through :meth:`MainWindow.add_section`.
+(``ui.admin``) register through :meth:`MainWindow.add_section`.
 
 GUI thread only. ``shutdown()`` stops the timers; the composition root stops the task runner.
 """

@@ -1,4 +1,5 @@
-"""The pure clinical core (DESIGN §5): no SQL, no Qt, no I/O; safe on any thread.
+"""The pure clinical core: no SQL, no Qt, no I/O; safe on any thread.
+What it enforces and where: docs/architecture.md#clinical-defaults.
 
 * :mod:`~mar_desktop.clinical.windows` — administration windows (ISMP classes).
 * :mod:`~mar_desktop.clinical.schedule` — schedule expansion across DST, dose status, due-now.

@@ -1,7 +1,8 @@
 """Allergy checks: warn when a resident's recorded allergy matches the drug of an order.
 
-This only ever warns (DESIGN §5: allergies are shown before giving); it never refuses and never
-stays silent about a match it can see. It is a safety net, not a drug-interaction database:
+This only ever warns (allergies are shown before giving, docs/architecture.md#clinical-defaults); it
+never refuses and never stays silent about a match it can see. It is a safety net, not a
+drug-interaction database:
 
 * **Direct match**: the allergy substance and the drug name share a significant word, compared
   case-insensitively (``"Penicillin"`` matches ``"Penicillin V potassium"``; ``"morphine

@@ -1,4 +1,5 @@
-"""Bedside scans: medication barcodes and wristbands (DESIGN §5, five rights). Pure functions.
+"""Bedside scans: medication barcodes and wristbands (the five rights of
+docs/architecture.md#clinical-defaults). Pure functions.
 
 A keyboard-wedge scanner types what it reads, ended by Enter. :func:`parse_scan` understands:
 

@@ -1,7 +1,7 @@
-"""Clinical reconciliation across devices (DESIGN §4): pure rules that turn merged facts into
-alerts. No I/O, any thread. The server runs them as entries arrive, because only it sees every
-device; each alert becomes an ``alert.raised`` entry. Nothing is merged away or deleted: both
-records stay, and the alert names them.
+"""Clinical reconciliation across devices (docs/architecture.md#clinical-reconciliation): pure rules
+that turn merged facts into alerts. No I/O, any thread. The server runs them as entries arrive,
+because only it sees every device; each alert becomes an ``alert.raised`` entry. Nothing is merged
+away or deleted: both records stay, and the alert names them.
 
 Rules (all about doses that COUNT: outcome GIVEN and not voided):
 

@@ -1,4 +1,5 @@
-"""The clinical rules of DESIGN §5 as pure functions (no I/O, any thread).
+"""The clinical rules (docs/architecture.md#clinical-defaults) as pure functions (no I/O, any
+thread).
 
 A rule that refuses raises :class:`~mar_desktop.errors.RuleViolation` with a stable ``code`` (the
 UI and services branch on the code, never on the message; messages are safe to show and log and

@@ -1,4 +1,5 @@
-"""Schedule expansion and dose status (DESIGN §5). Pure functions, no I/O, any thread.
+"""Schedule expansion and dose status (docs/architecture.md#clinical-defaults). Pure functions,
+no I/O, any thread.
 
 Times in and out are aware UTC ``datetime``; wall-clock schedule times are read in the facility's
 zone.

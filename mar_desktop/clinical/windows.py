@@ -1,4 +1,5 @@
-"""Administration windows of scheduled doses (DESIGN §5, ISMP acute-care guidelines).
+"""Administration windows of scheduled doses (ISMP acute-care guidelines;
+docs/architecture.md#clinical-defaults).
 
 A scheduled dose may be given from ``scheduled_for - w`` to ``scheduled_for + w`` inclusive,
 where the half-width ``w`` depends on how the order is timed:

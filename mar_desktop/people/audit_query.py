@@ -23,7 +23,7 @@ MAX_ROWS = 10_000
 
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
-    """One audit event as the viewer shows it (DESIGN §2 fields)."""
+    """One audit event as the viewer shows it (docs/architecture.md#the-audit-chain)."""
 
     entry_id: str
     device_id: str

@@ -1,4 +1,5 @@
-"""Credential records: the secrets of one account, versioned, never in the ledger (DESIGN §2).
+"""Credential records: the secrets of one account, versioned, never in the ledger
+(docs/architecture.md#credentials).
 
 A :class:`CredentialRecord` is immutable. Every change (password set, TOTP enrolled or reset,
 a TOTP step or recovery code used) produces the *next version* through :meth:`revise`; stores

@@ -1,4 +1,5 @@
-"""Password policy (NIST SP 800-63B) and Argon2id hashing (DESIGN §3 "People").
+"""Password policy (NIST SP 800-63B) and Argon2id hashing
+(docs/architecture.md#people-and-sessions).
 
 Policy, in the order it is checked:
 

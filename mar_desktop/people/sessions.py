@@ -1,4 +1,4 @@
-"""Sign-in sessions, in memory only (DESIGN §3 "Sessions").
+"""Sign-in sessions, in memory only (docs/architecture.md#people-and-sessions).
 
 One :class:`SessionManager` per running app holds at most one :class:`Session`. Nothing is
 persisted: a new process (a restart, a crash) starts with no session, always.

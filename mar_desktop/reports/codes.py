@@ -47,7 +47,7 @@ OUTCOME_CODES: dict[Outcome, Code] = {
     Outcome.OTHER: Code("O", "Other (see note)"),
 }
 
-# What a signature means, by what the person did (DESIGN §5 signature manifestation).
+# What a signature means, by what the person did (docs/architecture.md#clinical-defaults).
 MEANING_ADMINISTERED = "Administered / documented the outcome as recorded"
 MEANING_WITNESSED = "Witnessed the administration and any waste"
 MEANING_VOIDED = "Marked an entry as entered in error"

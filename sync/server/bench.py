@@ -1,5 +1,6 @@
-"""Push benchmark (DESIGN §6): 10,000 queued entries over TLS 1.3 loopback, server verifying
-and committing durably; budget ≥ 5,000 entries/s on SQLite and on PostgreSQL.
+"""Push benchmark: 10,000 queued entries over TLS 1.3 loopback, server verifying and committing
+durably; budget ≥ 5,000 entries/s on SQLite and on PostgreSQL
+(docs/architecture.md#performance-budgets).
 
 :func:`bench_push` starts a real uvicorn server with a TLS 1.3-only context (test certificates
 from ``trustme``, a dev dependency) on a free loopback port in a background thread, enrols a

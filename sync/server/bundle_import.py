@@ -1,15 +1,15 @@
 """``mar-server import-bundle FILE``: taking in a tablet's export-pending bundle by hand.
 
-The bundle format and its checks are in :mod:`sync.bundle`. Here: the facility and server it
-must be for, the device it must come from (known, of that facility, not revoked — as for an
-online push), then the entries go through :func:`sync.server.ingest.push` in batches of the
-online size, so signatures, chain continuity, gaps, forks (alerted) and idempotence (an entry
-held with identical bytes is acknowledged again, never stored twice) are exactly those of
+The bundle format and its checks are in :mod:`sync.bundle_format`. Here: the facility and
+server it must be for, the device it must come from (known, of that facility, not revoked — as
+for an online push), then the entries go through :func:`sync.server.ingest.push` in batches of
+the online size, so signatures, chain continuity, gaps, forks (alerted) and idempotence (an
+entry held with identical bytes is acknowledged again, never stored twice) are exactly those of
 online sync, followed by the same clinical reconciliation. Nothing is stored unless the whole
 bundle's signature and encryption check out.
 
-Threads: the command-line process's. Raises :class:`sync.bundle.BundleError` (refused, nothing
-stored) or other ``MarError``; messages hold ids and counts only.
+Threads: the command-line process's. Raises :class:`sync.bundle_format.BundleError` (refused,
+nothing stored) or other ``MarError``; messages hold ids and counts only.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sync.bundle import BundleError, read_bundle
+from sync.bundle_format import BundleError, read_bundle
 from sync.protocol import MAX_BATCH, Rejection
 from sync.server.checker import Verifier
 from sync.server.core import ServerCore

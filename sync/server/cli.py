@@ -18,6 +18,7 @@ from typing import Any
 from mar_desktop.errors import MarError, NotFound, ValidationError
 from sync.server import config
 from sync.server.core import ServerCore
+from sync.server.serving import ServeOptions, open_core, serve
 
 EPILOG = """\
 environment:
@@ -34,14 +35,7 @@ examples:
 
 
 def _core(args: argparse.Namespace, *, create_key: bool = False) -> ServerCore:
-    data = config.data_dir(args.data)
-    store = config.open_store(config.db_url(data, args.db))
-    store.migrate()
-    if create_key and not (data / config.KEY_FILE).exists():
-        signer = config.create_server_key(data)
-    else:
-        signer = config.load_server_key(data)
-    core = ServerCore(store, signer)
+    core = open_core(config.data_dir(args.data), args.db, create_key=create_key)
     args.opened = core
     return core
 
@@ -160,36 +154,22 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from sync.server.app import create_app
-    from sync.server.checker import Verifier
-    from sync.server.runner import check_plain_http, serve, tls13_context
+    from sync.server.runner import tls13_context
 
     if (args.cert is None) != (args.key is None):
         raise ValidationError("give both --cert and --key")
     ctx = None
-    if args.cert is None:
-        check_plain_http(args.host, args.insecure_http_loopback)
-    else:
+    if args.cert is not None:
         try:
             ctx = tls13_context(args.cert, args.key)
         except (OSError, ValueError) as exc:
             raise ValidationError(f"cannot load the TLS certificate or key: {exc}") from None
-    core = _core(args)
-    verifier = (
-        Verifier("processes", args.verify_workers)
-        if args.verify_workers
-        else Verifier("threads", 2)
+    options = ServeOptions(
+        host=args.host, port=args.port, ssl_context=ctx, log_level=args.log_level,
+        insecure_http_loopback=args.insecure_http_loopback, verify_workers=args.verify_workers,
     )
-    try:
-        serve(
-            create_app(core, verifier=verifier),
-            host=args.host,
-            port=args.port,
-            ssl_context=ctx,
-            log_level=args.log_level,
-        )
-    finally:
-        verifier.close()
+    options.check()  # before the store is opened
+    serve(_core(args), options)
     return 0
 
 

@@ -11,8 +11,9 @@ serves: about a second, mostly the child's imports):
    facility's name and time zone;
 3. the child creates the server key, the SQLite store, the facility and a one-time enrolment
    code (what ``mar-server init`` does, without a first admin: the demo tablet seeds its
-   staff), serves the API with TLS 1.3 on a free loopback port, and writes ONE line of JSON to
-   its stdout: ``{"port", "facility_id", "code"}``;
+   staff), serves the API with TLS 1.3 on a free loopback port through the same entry point
+   as ``mar-server serve`` (:func:`sync.server.serving.serve`), and writes ONE line of JSON to
+   its stdout once the port accepts: ``{"port", "facility_id", "code"}``;
 4. the parent reads that line and returns the URL, code and CA PEM for :func:`sync.enroll.enroll`.
 
 The child runs at a lower CPU priority (nice 5 on POSIX) so its start-up and its push handling
@@ -39,7 +40,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from mar_desktop.errors import SyncError
 from sync.server.devcert import make_loopback_cert
@@ -152,34 +153,31 @@ def _end(process: subprocess.Popen[bytes], timeout: float) -> None:
 # ---- the child ---------------------------------------------------------------------------------
 def _serve(args: argparse.Namespace) -> int:
     from sync.server import config
-    from sync.server.app import create_app
-    from sync.server.checker import Verifier
-    from sync.server.core import ServerCore
-    from sync.server.runner import start_thread_server, tls13_context
+    from sync.server.runner import tls13_context
+    from sync.server.serving import ServeOptions, open_core, serve
 
     data = Path(args.data)
-    store = config.open_store(str(data / config.DEFAULT_DB_FILE))
-    verifier: Any = None
-    server: Any = None
+    core = open_core(data, str(data / config.DEFAULT_DB_FILE), create_key=True)
     try:
-        store.migrate()
-        core = ServerCore(store, config.create_server_key(data))
         facility_id, _ = core.create_facility(args.facility_name, args.timezone)
         code = core.make_enrol_code(facility_id, timedelta(hours=1))
-        verifier = Verifier("threads", 1)
-        server = start_thread_server(
-            create_app(core, verifier=verifier), ssl_context=tls13_context(args.cert, args.cert)
+
+        def ready(port: int) -> None:
+            line = {"port": port, "facility_id": facility_id, "code": code}
+            sys.stdout.write(json.dumps(line) + "\n")
+            sys.stdout.flush()
+
+        options = ServeOptions(
+            port=0,
+            ssl_context=tls13_context(args.cert, args.cert),
+            verify_workers=0,
+            verify_threads=1,
+            log_level="warning",
         )
-        ready = {"port": server.port, "facility_id": facility_id, "code": code}
-        sys.stdout.write(json.dumps(ready) + "\n")
-        sys.stdout.flush()
-        sys.stdin.buffer.read()  # until the parent closes the pipe (or dies)
+        # until the parent closes the pipe (or dies)
+        serve(core, options, on_ready=ready, until=sys.stdin.buffer.read)
     finally:
-        if server is not None:
-            server.stop()
-        if verifier is not None:
-            verifier.close()
-        store.close()
+        core.store.close()
     return 0
 
 

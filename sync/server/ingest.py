@@ -1,12 +1,12 @@
 """The push: checking a device's batch against its chains, storing it and signing a receipt.
 
-Contract (DESIGN §4): entries come in ``seq`` order; each must be the authenticated device's,
-of its facility, with a valid body and signature, and continue its chain (``seq = head + 1``,
-``prev = digest(head)``). Valid entries are stored with a facility-global feed position and
-committed durably in ONE transaction before the receipt is made. An entry already held with
-identical bytes is acknowledged again; one held with different bytes (or not linking to the
-held head) is a fork: refused and raised once as an ``alert.raised`` entry of the server device.
-Anything else refused is reported per entry; nothing refused is stored.
+Contract (docs/architecture.md#push): entries come in ``seq`` order; each must be the
+authenticated device's, of its facility, with a valid body and signature, and continue its chain
+(``seq = head + 1``, ``prev = digest(head)``). Valid entries are stored with a facility-global
+feed position and committed durably in ONE transaction before the receipt is made. An entry
+already held with identical bytes is acknowledged again; one held with different bytes (or not
+linking to the held head) is a fork: refused and raised once as an ``alert.raised`` entry of the
+server device. Anything else refused is reported per entry; nothing refused is stored.
 
 Threads: called on a request thread; the facility's write lock is held only for the chain
 checks and the insert (signatures are checked before, in parallel, by :mod:`.checker`).

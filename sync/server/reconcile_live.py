@@ -1,12 +1,12 @@
 """Clinical reconciliation after a push, once its receipt is sent, with a read barrier.
 
-A push is acknowledged once its entries are verified and committed (DESIGN §4); checking them
-against the facility's history (:class:`~sync.server.reconciliation.Reconciler`) is derived
-work that used to run before the receipt went out — about a fifth of a 1000-entry push. The
+A push is acknowledged once its entries are verified and committed (docs/architecture.md#push);
+checking them against the facility's history (:class:`~sync.server.reconciliation.Reconciler`) is
+derived work that used to run before the receipt went out — about a fifth of a 1000-entry push. The
 push endpoint now calls :meth:`LiveReconciliation.begin` (cheap: takes a ticket) and runs
-:meth:`LiveReconciliation.run` as the response's background task, which the ASGI server runs
-after the receipt is on the wire: the reconciliation of one batch overlaps the tablet reading
-the receipt and sending — and the server verifying — the next one.
+:meth:`LiveReconciliation.run` as the response's background task, which the ASGI server runs after
+the receipt is on the wire: the reconciliation of one batch overlaps the tablet reading the receipt
+and sending — and the server verifying — the next one.
 
 Nothing is lost or seen early: the alerts are the same ``alert.raised`` entries, raised by the
 same code from the same feed. :meth:`LiveReconciliation.settle` is the read barrier: the

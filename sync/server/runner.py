@@ -1,15 +1,14 @@
-"""Running the API on uvicorn: TLS 1.3-only contexts, a foreground server and a thread server.
+"""Running the API on uvicorn: TLS 1.3-only contexts, the uvicorn settings, a thread server.
 
 The server refuses TLS below 1.3 (``SSLContext.minimum_version``) and is given to uvicorn as a
-ready context through ``Config(ssl_context_factory=...)``. Plain HTTP is only ever served on a
-loopback address and only when explicitly asked for (tests, a TLS-terminating sidecar on the
-same host).
+ready context through ``Config(ssl_context_factory=...)``. Serving in the foreground, with the
+plain-HTTP policy (loopback only, only when explicitly asked for), is
+:func:`sync.server.serving.serve`; the thread server here is for tests and benchmarks that run
+a server inside their own process.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import signal
 import ssl
 import threading
 import time
@@ -19,8 +18,6 @@ from typing import Any
 
 import uvicorn
 
-from mar_desktop.errors import TransportRefused
-
 
 def tls13_context(cert: str | Path, key: str | Path) -> ssl.SSLContext:
     """A server context that speaks TLS 1.3 only. Raises ``ssl.SSLError``/``OSError``."""
@@ -28,23 +25,6 @@ def tls13_context(cert: str | Path, key: str | Path) -> ssl.SSLContext:
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.load_cert_chain(str(cert), str(key))
     return ctx
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_plain_http(host: str, allowed: bool) -> None:
-    """Raises ``TransportRefused`` unless plain HTTP was asked for on a loopback address."""
-    if not allowed:
-        raise TransportRefused("refusing to serve without TLS: give --cert and --key")
-    if not is_loopback(host):
-        raise TransportRefused("plain HTTP is only allowed on a loopback address")
 
 
 def uvicorn_config(
@@ -60,40 +40,6 @@ def uvicorn_config(
         timeout_keep_alive=30,
         **extra,
     )
-
-
-def serve(
-    app: Any,
-    *,
-    host: str,
-    port: int,
-    ssl_context: ssl.SSLContext | None,
-    log_level: str = "info",
-) -> None:
-    """Serves in the foreground until SIGTERM or Ctrl-C, then returns normally once uvicorn has
-    finished the requests in flight and run the application's shutdown, so the caller's
-    clean-up (``finally``) runs. Main thread only (it sets signal handlers)."""
-    server = uvicorn.Server(
-        uvicorn_config(app, ssl_context=ssl_context, log_level=log_level, host=host, port=port)
-    )
-    # uvicorn re-raises the signal that stopped it once it is done; with the default handlers
-    # that ends the process before any clean-up of the caller (worker pools, semaphores) runs.
-    previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        server.run()
-    except _Stopped:
-        pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-class _Stopped(Exception):
-    """Raised by the stop signals' handler once uvicorn hands the signal back."""
-
-
-def _stopped(signum: int, frame: object) -> None:
-    raise _Stopped
 
 
 @dataclass

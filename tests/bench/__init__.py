@@ -1,1 +1,2 @@
-"""Benchmarks for the DESIGN §6 budgets (``make bench``). Not collected as tests."""
+"""Benchmarks for the budgets of docs/architecture.md#performance-budgets (``make bench``).
+Not collected as tests."""

@@ -1,4 +1,5 @@
-"""``make bench``: every DESIGN §6 budget beside its measured figure and same-run baseline."""
+"""``make bench``: every budget of docs/architecture.md#performance-budgets beside its measured
+figure and same-run baseline."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Budget: a new tablet bootstraps a year of a 60-resident facility's history until usable in
-<= 60 s (DESIGN §4, issue 4). The measurement lives with the sync tests (``tests/sync/bench.py``);
-this is its ``make bench`` suite."""
+<= 60 s (docs/architecture.md#performance-budgets, issue 4). The measurement lives with the
+sync tests (``tests/sync/bench.py``); this is its ``make bench`` suite."""
 
 from __future__ import annotations
 

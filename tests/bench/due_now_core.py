@@ -1,6 +1,7 @@
 """The pure part of the due-now view: ``clinical.schedule.due_now`` for a 60-resident unit with
 8 orders each and the last 8 hours of records, no storage. Budget: median ≤ 5 ms (the whole
-due-now view, storage included, has 30 ms; DESIGN §6). Run: ``python -m tests.bench due_now_core``.
+due-now view, storage included, has 30 ms; docs/architecture.md#performance-budgets).
+Run: ``python -m tests.bench due_now_core``.
 """
 
 from __future__ import annotations

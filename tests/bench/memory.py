@@ -1,5 +1,5 @@
-"""Budget: resident memory of the app with a year of data ≤ 250 MB (DESIGN §6), after an hour
-of scripted use (issue 5).
+"""Budget: resident memory of the app with a year of data ≤ 250 MB, after an hour of scripted
+use (issue 5; docs/architecture.md#performance-budgets).
 
 Copies the cached year database (:mod:`tests.bench.year`, ~650k entries), installs a password
 and TOTP secret for its nurse and admin (the year is built without credentials), picks the
@@ -12,7 +12,7 @@ screen, searching the audit log and saving a shift MAR PDF. Its RSS is sampled a
 step; the budgeted figure is the highest RSS sampled between steps (the end of the hour
 included). The high-water mark (VmHWM) is reported beside it: it is higher by Argon2id's
 m=64 MiB working buffer, allocated during each sign-in and unlock (~150 ms) and freed at once,
-which DESIGN's "resident memory" is read here not to mean (see docs/benchmarks.md).
+which the budget's "resident memory" is read here not to mean (see docs/benchmarks.md).
 
 Same-run baseline: a bare PySide6 ``QApplication`` process with one ``QMainWindow`` shown.
 """

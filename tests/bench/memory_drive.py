@@ -204,12 +204,12 @@ class Driver:
         self.spin(lambda: w.stack.currentWidget() is admin
                   or w.mar.banner.text().startswith("✕"), "scan medication")
         if not (w.stack.currentWidget() is admin
-                and admin.medication_check.text().startswith("✓")):
+                and admin.bedside.medication_check.text().startswith("✓")):
             self.failures.append(f"scan refused: {self._screen()}")
             if w.stack.currentWidget() is admin:
                 admin._cancel()
             return False
-        admin.outcome_buttons[Outcome.GIVEN].click()
+        admin.form.outcome_buttons[Outcome.GIVEN].click()
         fields = admin._fields
         if "outside" in fields:
             fields["outside"].setText("Resident was at breakfast")

@@ -31,7 +31,8 @@ RUNS = 400
 BLOCK = 25
 REFERENCE_BARE_MS = 0.3
 REFERENCE_SIGNS_PER_S = 26_000
-"""DESIGN §6's physical reference points: a bare single-row commit and Ed25519 signing."""
+"""The physical reference points of docs/architecture.md#performance-budgets: a bare single-row
+commit and Ed25519 signing."""
 
 
 @contextlib.contextmanager
@@ -159,7 +160,7 @@ def run() -> list[Figure]:
             "reference",
             True,
             f"in blocks of {BLOCK}, in turn with the records; "
-            f"DESIGN §6 reference ≈ {REFERENCE_BARE_MS} ms",
+            f"budgets' reference ≈ {REFERENCE_BARE_MS} ms",
         ),
         Figure(
             "record administration, durable (median)",
@@ -212,7 +213,7 @@ def run() -> list[Figure]:
             f"{pages * page_us / 1000:.2f} ms = {pages * page_us / 1000 / bare_median:.2f}x bare",
         ),
         Figure(
-            "  floor DESIGN fixes: storage alone + the record's two Ed25519 signatures (median)",
+            "  floor the design fixes: storage alone + the record's 2 Ed25519 signatures (median)",
             signed_median,
             "ms",
             "(informative)",
@@ -226,7 +227,7 @@ def run() -> list[Figure]:
             "/s",
             "(informative)",
             True,
-            f"DESIGN §6 reference ≈ {REFERENCE_SIGNS_PER_S:,}/s: this CPU = "
+            f"budgets' reference ≈ {REFERENCE_SIGNS_PER_S:,}/s: this CPU = "
             f"{signs / REFERENCE_SIGNS_PER_S:.2f}x the reference",
         ),
     ]

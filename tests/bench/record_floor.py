@@ -1,11 +1,13 @@
 """The storage floor of a durable record: the same three rows a recorded dose stored (ledger,
 audit, administrations), inserted into a freshly migrated database — same schema, indexes and
 append-only triggers — and committed durably, with no validation, rules, signing or encoding.
-With a signer, each commit also makes the two Ed25519 signatures DESIGN §2 requires of a record
-(its ledger entry and its audit entry), so the floor is everything DESIGN itself fixes.
+With a signer, each commit also makes the two Ed25519 signatures a record needs (its ledger
+entry and its audit entry, docs/architecture.md#the-ledger), so the floor is everything the
+design itself fixes.
 
-What the floor costs against a bare commit is what DESIGN §6's "≤ 3× bare" leaves for the rest
-of a record: the schema alone writes ~10 encrypted pages where the bare commit writes one or two.
+What the floor costs against a bare commit is what the "≤ 3× bare" budget
+(docs/architecture.md#performance-budgets) leaves for the rest of a record: the schema alone writes
+~10 encrypted pages where the bare commit writes one or two.
 """
 
 from __future__ import annotations

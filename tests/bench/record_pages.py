@@ -1,11 +1,11 @@
 """Why the schema alone costs a multiple of the bare commit: what one more encrypted page adds
 to a commit, and how many pages a recorded dose's commit writes.
 
-DESIGN §3 fixes the page format (SQLCipher 4: AES-256-CBC and HMAC-SHA512 over every 4 KiB
-page written); DESIGN §2 and §6 fix what a record stores (a ledger row, an audit row and the
-administrations projection, with their indexes). Pages per record × cost per page is CPU and
-write work that the bare single-row commit (one or two pages) does not do, before any code of
-ours runs.
+The design fixes the page format (SQLCipher 4: AES-256-CBC and HMAC-SHA512 over every 4 KiB page
+written; docs/architecture.md#at-rest) and what a record stores (a ledger row, an audit row and the
+administrations projection, with their indexes; docs/architecture.md#the-ledger). Pages per record ×
+cost per page is CPU and write work that the bare single-row commit (one or two pages) does not do,
+before any code of ours runs.
 """
 
 from __future__ import annotations

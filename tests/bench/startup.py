@@ -1,4 +1,5 @@
-"""Process start to login window shown (DESIGN §6: ≤ 1.0 s), for ``mar-desktop --demo``.
+"""Process start to login window shown (≤ 1.0 s, docs/architecture.md#performance-budgets), for
+``mar-desktop --demo``.
 
 Starts the real app offscreen as a subprocess (``MAR_LOG_LEVEL=INFO``) and reads its own log
 line ``login window shown after N ms`` (measured inside the app from the process's start time,

@@ -1,4 +1,4 @@
-"""The record benchmark's "floor DESIGN fixes" row must do the signing work a record does: with
+"""The record benchmark's "floor the design fixes" row must do the signing work a record does: with
 a signer, each floor commit signs exactly its record's ledger entry and audit entry, over their
 signed bytes (were it to sign nothing, the row would understate the floor)."""
 

@@ -1,7 +1,7 @@
-"""Memory (DESIGN §6, app ≤ 250 MB with a year of data): the modules the nurse's path loads —
-the main window, the backend the worker builds when the store opens (sign-in, sessions, bedside
-services, storage) — must not pull in the heavy libraries only rarer work needs. Each is
-imported by the function that uses it, on the worker, when it is first used:
+"""Memory (app ≤ 250 MB with a year of data, docs/architecture.md#performance-budgets): the modules
+the nurse's path loads — the main window, the backend the worker builds when the store opens
+(sign-in, sessions, bedside services, storage) — must not pull in the heavy libraries only rarer
+work needs. Each is imported by the function that uses it, on the worker, when it is first used:
 
 * zxcvbn (~13 MB of dictionaries): judging a new password;
 * segno: drawing the QR code of a TOTP enrolment;

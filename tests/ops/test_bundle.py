@@ -16,9 +16,9 @@ from storage.local_store import LocalStore
 from storage.sync_state import SyncState, acked_cursor
 from sync import enroll as enroll_module
 from sync import protocol as p
-from sync.bundle import (
+from sync.bundle import export_pending
+from sync.bundle_format import (
     BundleError,
-    export_pending,
     read_bundle,
     seal,
     x25519_private_from_ed25519,

@@ -1,5 +1,5 @@
 """Killing a recording process at random moments loses no entry whose append had returned,
-and the store verifies after every kill (DESIGN §3: WAL, synchronous=FULL)."""
+and the store verifies after every kill (docs/architecture.md#at-rest: WAL, synchronous=FULL)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Report benchmarks (DESIGN §6): shift MAR sheet and monthly MAR for 60 residents, each timed
-from the data queries (ReportService on a real encrypted store) to the finished PDF.
+"""Report benchmarks (docs/architecture.md#performance-budgets): shift MAR sheet and monthly MAR for
+60 residents, each timed from the data queries (ReportService on a real encrypted store) to the
+finished PDF.
 
 ``bench_reports()`` returns :class:`tests.bench.table.Figure` rows for ``make bench``. Setup
 (not timed): the demo facility with 60 residents on the first unit, orders from 2026-01-31, and

@@ -1,4 +1,5 @@
-"""Encryption at rest: no plaintext on disk, tampering detected, settings as DESIGN §3 says."""
+"""Encryption at rest: no plaintext on disk, tampering detected, settings as
+docs/architecture.md#at-rest says."""
 
 from __future__ import annotations
 

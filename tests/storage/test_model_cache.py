@@ -1,5 +1,6 @@
-"""The read model's parsed-model cache stays bounded (memory budget, DESIGN §6) and keeps the
-entries in use when many others pass through it."""
+"""The read model's parsed-model cache stays bounded (memory budget,
+docs/architecture.md#performance-budgets) and keeps the entries in use when many others pass
+through it."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ tablet that was never enrolled), stores its ledger chain through the server's ow
 builds the server's reconciliation index (a long-running server holds it already; its one-off
 rebuild after a restart is reported apart), then enrols a NEW tablet over TLS 1.3 loopback and
 times its first sync (pull of the whole feed, signature and chain checks, projections) until the
-read model answers. Budget (DESIGN §4, issue 4): <= 60 s. Returns
+read model answers. Budget (docs/architecture.md#performance-budgets, issue 4): <= 60 s. Returns
 :class:`tests.bench.table.Figure` rows (``tests/bench/bootstrap.py`` is the ``make bench``
 suite). Not a test; ``python -m tests.sync.bench`` prints the table.
 """

@@ -51,15 +51,15 @@ def test_wrong_resident_and_wrong_medication_are_blocked(
     scan(qtbot, admin.scan, "WB100002")
     idle(qtbot, window)
     assert "Wrong resident" in admin.banner.text() and "BLOCKED" in admin.banner.text()
-    assert not admin.outcome_buttons[Outcome.GIVEN].isEnabled()
+    assert not admin.form.outcome_buttons[Outcome.GIVEN].isEnabled()
     # The wrong product: blocked too.
     scan(qtbot, admin.scan, "WB100001")
     idle(qtbot, window)
-    assert admin.outcome_buttons[Outcome.GIVEN].isEnabled()
+    assert admin.form.outcome_buttons[Outcome.GIVEN].isEnabled()
     scan(qtbot, admin.scan, med_scan(INSULIN_GTIN))
     idle(qtbot, window)
     assert "Wrong medication" in admin.banner.text()
-    assert not admin.outcome_buttons[Outcome.GIVEN].isEnabled()
+    assert not admin.form.outcome_buttons[Outcome.GIVEN].isEnabled()
     # An expired lot of the right product: blocked with the date.
     scan(qtbot, admin.scan, med_scan(METOPROLOL_GTIN, expiry="250101"))
     idle(qtbot, window)
@@ -83,7 +83,7 @@ def test_low_glucose_holds_the_insulin(
     admin = window.administration
     admin._fields["vital_glucose"].setText("55")
     assert "HOLD this dose" in admin.banner.text() and "glucose 55 below 70" in admin.banner.text()
-    assert not admin.outcome_buttons[Outcome.GIVEN].isEnabled()
+    assert not admin.form.outcome_buttons[Outcome.GIVEN].isEnabled()
     assert admin.outcome() is Outcome.HELD
     tap(qtbot, admin.confirm)
     wait(qtbot, lambda: given_records(facility, "o-ins"))
@@ -99,7 +99,7 @@ def test_schedule_ii_needs_a_witness(
     sign_in(qtbot, window, facility, "nurse")
     start_dose(qtbot, window, "WB100002", OXYCODONE_GTIN)
     admin = window.administration
-    tap(qtbot, admin.outcome_buttons[Outcome.GIVEN])
+    tap(qtbot, admin.form.outcome_buttons[Outcome.GIVEN])
     tap(qtbot, admin.confirm)
     wait(qtbot, lambda: "witness" in admin.banner.text().lower())
     idle(qtbot, window)

@@ -54,6 +54,6 @@ def test_clinical_screens_fit(qtbot, window: MainWindow, facility: Facility1,
     scan(qtbot, window.mar.scan, med_scan(METOPROLOL_GTIN))
     admin = window.administration
     wait(qtbot, lambda: window.stack.currentWidget() is admin
-         and admin.medication_check.text().startswith("✓"))
+         and admin.bedside.medication_check.text().startswith("✓"))
     found += check(qtbot, window, admin, "administration", size)
     assert not found, "\n".join(found)

@@ -46,11 +46,11 @@ def test_scan_record_lock_unlock_amend_void(
     scan(qtbot, window.mar.scan, med_scan(METOPROLOL_GTIN))
     admin = window.administration
     wait(qtbot, lambda: window.stack.currentWidget() is admin
-         and admin.medication_check.text().startswith("✓"))
+         and admin.bedside.medication_check.text().startswith("✓"))
     idle(qtbot, window)
-    assert admin.identity_check.text() == "✓ Wristband scanned"
+    assert admin.bedside.identity_check.text() == "✓ Wristband scanned"
     # Two taps after the scans: Given, Confirm.
-    tap(qtbot, admin.outcome_buttons[Outcome.GIVEN])
+    tap(qtbot, admin.form.outcome_buttons[Outcome.GIVEN])
     tap(qtbot, admin.confirm)
     wait(qtbot, lambda: window.stack.currentWidget() is window.mar and records(facility, "o-meto"))
     idle(qtbot, window)

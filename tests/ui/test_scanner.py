@@ -94,7 +94,7 @@ def test_medication_scan_anywhere_on_the_mar_starts_the_administration(
     type_keys(qtbot, med_scan(METOPROLOL_GTIN))
     admin = window.administration
     wait(qtbot, lambda: window.stack.currentWidget() is admin
-         and admin.medication_check.text().startswith("✓"))
+         and admin.bedside.medication_check.text().startswith("✓"))
     idle(qtbot, window)
     assert scanner.recognised == 2
     assert window.stack.currentWidget() is admin  # Enter did not press "‹ Residents"

@@ -7,8 +7,7 @@ asks (``services()``), over the same open :class:`storage.local_store.LocalStore
 their close onto ``backend.close`` so they are closed before the store.
 
 The store comes from ``backend.store`` when the backend carries one, else from the bound
-``backend.ports.reader`` (``LocalStore.reader``) — see the report: an explicit ``store`` field
-on Backend is the requested additive change.
+``backend.ports.reader`` (``LocalStore.reader``).
 
 Thread: ``services()`` and everything on :class:`AdminServices` run on the worker only.
 """

@@ -63,13 +63,6 @@ class AdministrationScreen(QWidget):
         layout.addLayout(top)
         self.bedside = BedsidePanel()
         self.bedside.changed.connect(self._refresh_state)
-        bedside = self.bedside  # its widgets stay reachable as the screen's own, as before:
-        self.who, self.allergy, self.drug = bedside.who, bedside.allergy, bedside.drug
-        self.order_detail, self.timing = bedside.order_detail, bedside.timing
-        self.identity_check, self.confirm_identity = (bedside.identity_check,
-                                                      bedside.confirm_identity)
-        self.medication_check, self.confirm_medication = (bedside.medication_check,
-                                                          bedside.confirm_medication)
         layout.addWidget(self.bedside)
         self.banner = Banner()
         self.banner.setObjectName("adminBanner")
@@ -78,10 +71,6 @@ class AdministrationScreen(QWidget):
         self.form.outcome_changed.connect(self._refresh_state)
         self.form.vitals_edited.connect(self._vitals_changed)
         self.form.witness_requested.connect(self._ask_witness)
-        self.outcomes = self.form.outcomes
-        self.outcome_buttons = self.form.outcome_buttons
-        self.scroll_area = self.form.scroll_area  # not ``scroll``: that is QWidget.scroll()
-        self.details = self.form.details
         layout.addWidget(self.form, 1)
         self.confirm = button("Confirm", "primary", self.submit, name="confirmDose")
         self.confirm.setMinimumHeight(64)
@@ -174,10 +163,10 @@ class AdministrationScreen(QWidget):
         target = self._target
         outcome = self.outcome()
         hold = self.form.hold
-        given = self.outcome_buttons[Outcome.GIVEN]
+        given = self.form.outcome_buttons[Outcome.GIVEN]
         given.setEnabled(not self._blocked and not hold and self._ctx.principal() is not None)
         if hold and given.isChecked():
-            self.outcome_buttons[Outcome.HELD].setChecked(True)
+            self.form.outcome_buttons[Outcome.HELD].setChecked(True)
             outcome = Outcome.HELD
         ready = target is not None and outcome is not None and not self._busy
         if outcome is Outcome.GIVEN and self._blocked:

@@ -1,4 +1,5 @@
-"""The clinical rules with their exact boundaries (DESIGN §5, issue 2)."""
+"""The clinical rules with their exact boundaries (issue 2;
+docs/architecture.md#clinical-defaults)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Administration windows per ISMP and FacilitySettings (DESIGN §5)."""
+"""Administration windows per ISMP and FacilitySettings (docs/architecture.md#clinical-defaults)."""
 
 from __future__ import annotations
 
