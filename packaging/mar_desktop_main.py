@@ -1,6 +1,6 @@
 """Entry script of the packaged app (PyInstaller runs this file; see ``mar-desktop.spec``).
 
-Everything goes to :func:`ui.cli.main` (the same entry point as the ``mar-desktop`` console
+Everything goes to :func:`ui.cli.main.main` (the same entry point as the ``mar-desktop`` console
 script), except one hidden diagnostic option that exists so packaging can be checked headless:
 
 ``mar-desktop --self-test-gui [--timeout SECONDS]``
@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "--timeout" in args:
             timeout = float(args[args.index("--timeout") + 1])
         return self_test_gui(timeout)
-    from ui.cli import main as cli_main
+    from ui.cli.main import main as cli_main
 
     return cli_main(args)
 

@@ -238,32 +238,10 @@ def settle_pending(keystore: RekeyKeyStore) -> bytes:
     )
 
 
-def rekey_data_dir(data_dir: Path, *, on_step: Step | None = None) -> RekeyResult:
-    """:func:`rekey` on the data folder's OS key store (``storage.keystore.KeyStore``)."""
-    from storage.keystore import KeyStore
-
-    return rekey(KeyStore(data_dir), on_step=on_step)
-
-
 __all__ = [
     "DatabaseInUse",
     "RekeyKeyStore",
     "RekeyResult",
     "rekey",
-    "rekey_command",
-    "rekey_data_dir",
     "settle_pending",
 ]
-
-
-
-def rekey_command(args: object) -> int:
-    """``mar-desktop rekey [--data-dir DIR]`` (dispatched by ``ui.cli``). Run with the app
-    closed. Prints counts only; raises ``MarError`` (e.g. DatabaseInUse) for ``ui.cli``."""
-    data_dir = Path(getattr(args, "data_dir"))  # noqa: B009 - argparse namespace
-    result = rekey_data_dir(data_dir)
-    print(
-        "The database was re-encrypted under a new key and the old key retired "
-        f"({result.ledger_entries} ledger and {result.audit_entries} audit entries checked)."
-    )
-    return 0

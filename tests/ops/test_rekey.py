@@ -187,7 +187,7 @@ def test_rekey_killed_at_random_moments_always_opens(tmp_path: Path) -> None:
 
 def test_rekey_command(tmp_path: Path, memory_keyring: object,
                        capsys: pytest.CaptureFixture[str]) -> None:
-    from ui.cli import main
+    from ui.cli.main import main
 
     data = tmp_path / "data"
     keystore = KeyStore(data)
