@@ -93,15 +93,11 @@ def test_rekey_refused_while_the_database_is_open(tmp_path: Path, memory_keyring
     assert _ids(data, old) == ids
 
 
-@pytest.mark.parametrize(
-    ("stop_after", "file_has_new_key"),
-    [("locked", False), ("pending-stored", False), ("checkpointed", True), ("closed", True)],
-)
-def test_interrupted_rekey_settles_on_next_open(
-    tmp_path: Path, memory_keyring: object, stop_after: str, file_has_new_key: bool
-) -> None:
-    data = tmp_path / "data"
-    keystore = KeyStore(data)
+def _interrupted_rekey(
+    data: Path, keystore: KeyStore, stop_after: str
+) -> tuple[set[str], bytes]:
+    """A populated database whose rekey was stopped right after step ``stop_after``: its
+    entries' ids and the key it had before."""
     ids = _populate(data, keystore, extra=5)
     old = keystore.load_current()
 
@@ -114,6 +110,19 @@ def test_interrupted_rekey_settles_on_next_open(
 
     with pytest.raises(Crash):
         rekey(keystore, on_step=step)
+    return ids, old
+
+
+@pytest.mark.parametrize(
+    ("stop_after", "file_has_new_key"),
+    [("locked", False), ("pending-stored", False), ("checkpointed", True), ("closed", True)],
+)
+def test_interrupted_rekey_settles_on_next_open(
+    tmp_path: Path, memory_keyring: object, stop_after: str, file_has_new_key: bool
+) -> None:
+    data = tmp_path / "data"
+    keystore = KeyStore(data)
+    ids, old = _interrupted_rekey(data, keystore, stop_after)
     pending = keystore.load_pending()
 
     key = recover_interrupted_rekey(keystore)
@@ -134,15 +143,7 @@ def test_recovery_is_the_explicit_first_step_of_opening_not_of_loading_the_key(
     that might not open the database; opening the database settles the rekey."""
     data = tmp_path / "data"
     keystore = KeyStore(data)
-    ids = _populate(data, keystore, extra=5)
-    old = keystore.load_current()
-
-    def crash(name: str) -> None:
-        if name == stop_after:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        rekey(keystore, on_step=crash)
+    ids, old = _interrupted_rekey(data, keystore, stop_after)
     pending = keystore.load_pending()
     assert pending is not None and pending != old
     stored = dict(memory_keyring.store)
