@@ -4,7 +4,7 @@ Everything goes to :func:`ui.cli.main.main` (the same entry point as the ``mar-d
 script), except one hidden diagnostic option that exists so packaging can be checked headless:
 
 ``mar-desktop --self-test-gui [--timeout SECONDS]``
-    Starts the real GUI (``ui.app.run_gui``) on the throwaway in-memory-keyed demo facility
+    Starts the real GUI (``ui.startup.run_gui``) on the throwaway in-memory-keyed demo facility
     (nothing persists: the demo folder is a fresh temporary folder that is deleted on exit),
     waits until the main window is shown with the login screen current AND the encrypted
     database has been opened (sign-in enabled), prints ``self-test: login window ready`` and
@@ -37,8 +37,8 @@ def self_test_gui(timeout_s: float = 120.0) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from ui import app as composition
     from ui.main_window import MainWindow
+    from ui.startup import run_gui
 
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     outcome: dict[str, int] = {}
@@ -82,7 +82,7 @@ def self_test_gui(timeout_s: float = 120.0) -> int:
 
     QTimer.singleShot(POLL_MS, poll)
     try:
-        code = composition.run_gui(None, demo=True)
+        code = run_gui(None, demo=True)
     finally:
         MainWindow.startup_failed = original_failed  # type: ignore[method-assign]
         sys.excepthook = sys.__excepthook__

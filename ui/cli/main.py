@@ -20,7 +20,6 @@ from pathlib import Path
 
 from mar_desktop import __version__
 from mar_desktop.errors import MarError
-from mar_desktop.reports.shifts import parse_month
 from ui.cli.arguments import add_data_dir, at_least, checked, day, window_end
 
 
@@ -87,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_report_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Prints, exports and imports: each signs a person in (``--user``; password and code are
     read by :mod:`ui.cli.session`)."""
+    from mar_desktop.reports.shifts import parse_month  # not loaded for a GUI launch
 
     def person(parser: argparse.ArgumentParser) -> None:
         add_data_dir(parser)
@@ -168,7 +168,7 @@ def command(name: str) -> Callable[[argparse.Namespace], int]:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command is None:
-        from ui.app import run_gui
+        from ui.startup import run_gui
 
         return run_gui(args.data_dir, demo=bool(args.demo))
     return command(args.command)(args)
