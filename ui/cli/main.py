@@ -13,10 +13,10 @@ report commands' modules alone take over a second to import. Main thread of the 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 
 from mar_desktop import __version__
 from mar_desktop.errors import MarError
@@ -155,14 +155,37 @@ def _gui_args(argv: Sequence[str]) -> argparse.Namespace | None:
     return args
 
 
-# Each command's module is named after it, except where that name would read as another thing.
-_MODULE_NAMES = {"print": "print_report", "sync": "sync_now"}
-
-
 def command(name: str) -> Callable[[argparse.Namespace], int]:
-    """The ``run`` function of command ``name``; its module of :mod:`ui.cli` is imported now."""
-    module = _MODULE_NAMES.get(name, name.replace("-", "_"))
-    run: Callable[[argparse.Namespace], int] = importlib.import_module(f"ui.cli.{module}").run
+    """The ``run`` function of command ``name``, its module imported now. The imports are
+    written out, not computed from the name, so that PyInstaller and the import checks see
+    every command module."""
+    module: ModuleType
+    match name:
+        case "seed-demo":
+            from ui.cli import seed_demo as module
+        case "verify":
+            from ui.cli import verify as module
+        case "enroll":
+            from ui.cli import enroll as module
+        case "sync":
+            from ui.cli import sync_now as module
+        case "rekey":
+            from ui.cli import rekey as module
+        case "export-pending":
+            from ui.cli import export_pending as module
+        case "print":
+            from ui.cli import print_report as module
+        case "export":
+            from ui.cli import export as module
+        case "export-fhir":
+            from ui.cli import export_fhir as module
+        case "check-export":
+            from ui.cli import check_export as module
+        case "import-fhir":
+            from ui.cli import import_fhir as module
+        case _:
+            raise KeyError(name)
+    run: Callable[[argparse.Namespace], int] = module.run
     return run
 
 
