@@ -1,10 +1,10 @@
 """Entry script of the packaged app (PyInstaller runs this file; see ``mar-desktop.spec``).
 
-Everything goes to :func:`ui.cli.main` (the same entry point as the ``mar-desktop`` console
+Everything goes to :func:`ui.cli.main.main` (the same entry point as the ``mar-desktop`` console
 script), except one hidden diagnostic option that exists so packaging can be checked headless:
 
 ``mar-desktop --self-test-gui [--timeout SECONDS]``
-    Starts the real GUI (``ui.app.run_gui``) on the throwaway in-memory-keyed demo facility
+    Starts the real GUI (``ui.startup.run_gui``) on the throwaway in-memory-keyed demo facility
     (nothing persists: the demo folder is a fresh temporary folder that is deleted on exit),
     waits until the main window is shown with the login screen current AND the encrypted
     database has been opened (sign-in enabled), prints ``self-test: login window ready`` and
@@ -37,8 +37,8 @@ def self_test_gui(timeout_s: float = 120.0) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from ui import app as composition
     from ui.main_window import MainWindow
+    from ui.startup import run_gui
 
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     outcome: dict[str, int] = {}
@@ -82,7 +82,7 @@ def self_test_gui(timeout_s: float = 120.0) -> int:
 
     QTimer.singleShot(POLL_MS, poll)
     try:
-        code = composition.run_gui(None, demo=True)
+        code = run_gui(None, demo=True)
     finally:
         MainWindow.startup_failed = original_failed  # type: ignore[method-assign]
         sys.excepthook = sys.__excepthook__
@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "--timeout" in args:
             timeout = float(args[args.index("--timeout") + 1])
         return self_test_gui(timeout)
-    from ui.cli import main as cli_main
+    from ui.cli.main import main as cli_main
 
     return cli_main(args)
 

@@ -15,16 +15,17 @@ secure members is used through those members only, so the key never falls back t
 file.
 
 Contract: any thread, but the calls may block on the OS keyring (it may prompt to unlock), so
-the UI calls them off the GUI thread. Writes only the one keyring entry named above, only in
-:meth:`KeyStore.create_new`. The key never appears in logs or exception messages.
+the UI calls them off the GUI thread. Writes only the keyring entries named here: the current
+key in :meth:`KeyStore.create_new`, and both entries in the rekey methods below. The key never
+appears in logs or exception messages.
 
-Rekeying (:mod:`storage.rekey`) adds a second entry, ``db-key-pending:`` + the same digest: the
-new key, stored *before* the database is re-encrypted and removed after it has been promoted to
-the current entry (:meth:`KeyStore.store_pending`, :meth:`KeyStore.promote`,
-:meth:`KeyStore.discard_pending`). While a pending key exists, :meth:`KeyStore.load_existing`
-settles it first (:func:`storage.rekey.settle_pending`): it returns whichever of the two keys
-opens the database and, if that is the pending one, promotes it — so a rekey killed at any
-moment leaves a database that opens with the key the key store calls current.
+Rekeying adds a second entry, ``db-key-pending:`` + the same digest: the new key, stored
+*before* the database is re-encrypted and removed after it has been promoted to the current
+entry (:meth:`KeyStore.store_pending`, :meth:`KeyStore.promote`, :meth:`KeyStore.discard_pending`).
+A pending key left by an interrupted rekey is settled by whoever opens the database, as the
+first step of opening it (:meth:`storage.local_store.LocalStore.open`); this module only keeps
+the entries and never touches the database. Until then :meth:`KeyStore.load_existing` refuses,
+rather than hand out a key that may no longer open the database.
 """
 
 from __future__ import annotations
@@ -179,19 +180,18 @@ class KeyStore:
         return self._get_hex() is not None
 
     def load_existing(self) -> bytes:
-        """The stored 32-byte key. Raises ``KeyMissing`` if none, ``StorageError`` if damaged.
-
-        If an interrupted rekey left a pending key, it is settled first (see the module doc);
-        that may checkpoint the database's WAL and rewrite the current keyring entry.
-        """
+        """The stored 32-byte key. Raises ``KeyMissing`` if none, ``StorageError`` if damaged
+        or while an interrupted rekey's pending key is not settled yet (see the module doc).
+        Reads the key store only."""
         if self._get_hex(self.pending_key_name) is not None:
-            from storage.rekey import settle_pending
-
-            return settle_pending(self)
+            raise StorageError(
+                "An interrupted re-encryption of this database is not settled yet; open the "
+                "database with MAR Desktop to finish it. Nothing was changed."
+            )
         return self.load_current()
 
     def load_current(self) -> bytes:
-        """The key stored as current, without settling a pending one. Errors as above."""
+        """The key stored as current, whether or not a pending one exists. Errors as above."""
         value = self._get_hex()
         if value is None:
             raise KeyMissing(
@@ -229,7 +229,7 @@ class KeyStore:
         log.info("created a new database key in %s", backend_label(backend))
         return key
 
-    # --- rekeying (storage.rekey) --------------------------------------------------------------
+    # --- rekeying -----------------------------------------------------------------------------
     def load_pending(self) -> bytes | None:
         """The pending key of an unfinished rekey, or ``None``."""
         value = self._get_hex(self.pending_key_name)

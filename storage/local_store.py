@@ -5,10 +5,12 @@ Contract:
 - :meth:`LocalStore.create` makes a new database in ``data_dir`` (refusing if one exists),
   applies every migration, generates this device's Ed25519 key pair and stores it with the
   device id and facility id in ``local_device``, and registers the public key in
-  ``device_keys`` — all before returning. :meth:`LocalStore.open` opens an existing one and
-  applies any newer migrations (``SchemaTooNew`` if the database is newer than this code).
-- ``keystore`` is a key store (``storage.keystore.KeyStore`` or anything with
-  ``load_existing``/``load_or_create``) or the raw 32-byte key itself (tests, tools).
+  ``device_keys`` — all before returning. :meth:`LocalStore.open` opens an existing one: it
+  first recovers from an interrupted rekey (:func:`storage.rekey.recover_interrupted_rekey`),
+  then applies any newer migrations (``SchemaTooNew`` if the database is newer than this code).
+- ``keystore`` is a key store (``storage.keystore.KeyStore``, or anything with its
+  ``load_or_create`` to create and its rekey methods to open) or the raw 32-byte key itself
+  (tests, tools).
 - ``.ledger`` is the one writer (:class:`storage.ledger.Ledger`, any thread); ``.reader()``
   returns the calling thread's own :class:`~storage.read_model.SqlReadModel`, opened on first
   use. ``close()`` closes the writer and the calling thread's reader; readers of other threads
@@ -34,10 +36,11 @@ from storage.ledger import Ledger
 from storage.migrate import migrate
 from storage.projections_reference import register_device_key
 from storage.read_model import ModelCache, SqlReadModel
+from storage.rekey import RekeyKeyStore, recover_interrupted_rekey
 
 
 class KeyProvider(Protocol):
-    def load_existing(self) -> bytes: ...
+    """What creating a database needs from a key store."""
 
     def load_or_create(self) -> bytes: ...
 
@@ -114,20 +117,24 @@ class LocalStore:
     def open(
         cls,
         data_dir: Path,
-        keystore: KeyProvider | bytes,
+        keystore: RekeyKeyStore | bytes,
         clock: Clock | None = None,
         *,
         on_progress: Callable[[str], None] | None = None,
     ) -> LocalStore:
         """Opens the existing database of ``data_dir`` and brings its schema up to date.
 
-        ``on_progress`` gets a message for the user before each step of an upgrade (see
-        :func:`storage.migrate.migrate`), called on the thread that opens the database."""
+        Steps: (1) with a key store, recover from an interrupted rekey and take the key that
+        opens the database (:func:`storage.rekey.recover_interrupted_rekey`: writes only after
+        such a rekey); (2) open and prove the key; (3) migrate. ``on_progress`` gets a message
+        for the user before each step of an upgrade (see :func:`storage.migrate.migrate`),
+        called on the thread that opens the database. Raises ``DatabaseMissing`` (nothing is
+        created), ``KeyMissing``, ``WrongKey``, ``SchemaTooNew`` or another StorageError."""
         clock = clock or SystemClock()
         path = database_path(data_dir)
         if not path.exists():
             raise DatabaseMissing("There is no MAR Desktop database in this data folder yet.")
-        key = keystore if isinstance(keystore, bytes) else keystore.load_existing()
+        key = keystore if isinstance(keystore, bytes) else recover_interrupted_rekey(keystore)
 
         def open_existing() -> Connection:
             conn = connect(path, key, shared=True)

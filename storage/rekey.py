@@ -7,11 +7,11 @@ transaction commits, and entirely under the new one after), and the key store ca
 
 :func:`rekey` does, in this order:
 
-1. Open the database with the current key (settling any earlier interrupted rekey first),
-   checkpoint the WAL into the main file and take an EXCLUSIVE lock (``locking_mode=EXCLUSIVE``
-   plus a write transaction) that it holds until step 5. If any other connection has the
-   database open (MAR Desktop running), this fails with :class:`DatabaseInUse` and nothing
-   changed.
+1. Open the database with the current key (recovering from any earlier interrupted rekey
+   first), checkpoint the WAL into the main file and take an EXCLUSIVE lock
+   (``locking_mode=EXCLUSIVE`` plus a write transaction) that it holds until step 5. If any
+   other connection has the database open (MAR Desktop running), this fails with
+   :class:`DatabaseInUse` and nothing changed.
 2. Make a new random 256-bit key and store it as the *pending* key (read back).
 3. ``PRAGMA rekey``: every page is rewritten under the new key into the WAL and committed.
 4. ``PRAGMA wal_checkpoint(TRUNCATE)``: the main file now holds only new-key pages (the
@@ -20,9 +20,10 @@ transaction commits, and entirely under the new one after), and the key store ca
 6. Promote: the new key overwrites the current entry (the old key is retired), then the
    pending entry is deleted.
 
-Recovery (:func:`settle_pending`, run by ``KeyStore.load_existing`` whenever a pending key
-exists, i.e. only after an interrupted rekey): the current key and then the pending key are
-tried on a read-write connection that sees the WAL (so a committed but not yet checkpointed
+Recovery (:func:`recover_interrupted_rekey`, the first step of opening the database:
+:meth:`storage.local_store.LocalStore.open` and :func:`rekey` call it; it does something only
+when a pending key exists, i.e. after an interrupted rekey): the current key and then the pending
+key are tried on a read-write connection that sees the WAL (so a committed but not yet checkpointed
 rekey is recognised). The one that opens the database wins: if it is the pending key, the WAL is
 checkpointed and the pending key promoted; if it is the current key, the stale pending key is
 deleted. So after a kill at ANY moment the database is under exactly one of {current, pending}
@@ -63,11 +64,9 @@ class DatabaseInUse(StorageError):
 
 
 class RekeyKeyStore(Protocol):
-    """What rekeying needs from :class:`storage.keystore.KeyStore`."""
+    """What rekeying and its recovery need from :class:`storage.keystore.KeyStore`."""
 
     data_dir: Path
-
-    def load_existing(self) -> bytes: ...
 
     def load_current(self) -> bytes: ...
 
@@ -134,7 +133,7 @@ def rekey(keystore: RekeyKeyStore, *, on_step: Step | None = None) -> RekeyResul
     """
     step = on_step or _noop
     path = database_path(keystore.data_dir)
-    old_key = keystore.load_existing()
+    old_key = recover_interrupted_rekey(keystore)
     conn = connect(path, old_key)
     try:
         try:
@@ -197,12 +196,15 @@ def _opens_with(path: Path, key: bytes) -> bool:
         conn.close()
 
 
-def settle_pending(keystore: RekeyKeyStore) -> bytes:
-    """Finishes or undoes an interrupted rekey; returns the key that opens the database.
+def recover_interrupted_rekey(keystore: RekeyKeyStore) -> bytes:
+    """The key that opens the data folder's database, after finishing or undoing an
+    interrupted rekey (see the module doc); without a pending key, just the current key.
 
-    Called by ``KeyStore.load_existing`` when a pending key exists. Raises ``KeyMissing`` when
-    neither key is stored, ``WrongKey`` when neither opens the database (nothing is deleted
-    then), ``DatabaseInUse`` if another program holds the database.
+    The first step of opening the database, called by whoever opens it. Only when a pending key
+    exists does it write: the database's WAL is checkpointed and the keyring's current entry
+    replaced or its pending entry deleted. Raises ``KeyMissing`` when neither key is stored,
+    ``WrongKey`` when neither opens the database (nothing is deleted then), ``DatabaseInUse``
+    if another program holds the database, ``StorageError`` for a damaged key or key store.
     """
     path = database_path(keystore.data_dir)
     pending = keystore.load_pending()
@@ -238,32 +240,10 @@ def settle_pending(keystore: RekeyKeyStore) -> bytes:
     )
 
 
-def rekey_data_dir(data_dir: Path, *, on_step: Step | None = None) -> RekeyResult:
-    """:func:`rekey` on the data folder's OS key store (``storage.keystore.KeyStore``)."""
-    from storage.keystore import KeyStore
-
-    return rekey(KeyStore(data_dir), on_step=on_step)
-
-
 __all__ = [
     "DatabaseInUse",
     "RekeyKeyStore",
     "RekeyResult",
+    "recover_interrupted_rekey",
     "rekey",
-    "rekey_command",
-    "rekey_data_dir",
-    "settle_pending",
 ]
-
-
-
-def rekey_command(args: object) -> int:
-    """``mar-desktop rekey [--data-dir DIR]`` (dispatched by ``ui.cli``). Run with the app
-    closed. Prints counts only; raises ``MarError`` (e.g. DatabaseInUse) for ``ui.cli``."""
-    data_dir = Path(getattr(args, "data_dir"))  # noqa: B009 - argparse namespace
-    result = rekey_data_dir(data_dir)
-    print(
-        "The database was re-encrypted under a new key and the old key retired "
-        f"({result.ledger_entries} ledger and {result.audit_entries} audit entries checked)."
-    )
-    return 0

@@ -129,30 +129,3 @@ def export_pending(store: _Store, out: Path, clock: Clock | None = None) -> Expo
         conn.close()
     _write_atomically(out, data)
     return ExportResult(bundle_id, len(entries["ledger"]), len(entries["audit"]), out)
-
-
-def export_pending_command(args: Any) -> int:
-    """``mar-desktop export-pending --out FILE [--data-dir DIR]`` (dispatched by ``ui.cli``).
-
-    Prints counts and the bundle id only. Exit 0 (also when nothing is waiting)."""
-    from storage.keystore import KeyStore
-    from storage.local_store import LocalStore
-
-    data_dir = Path(args.data_dir)
-    out = Path(args.out)
-    if out.exists() and not getattr(args, "force", False):
-        raise ValidationError(f"{out} already exists; choose another file name")
-    store = LocalStore.open(data_dir, KeyStore(data_dir))
-    try:
-        result = export_pending(store, out)
-    finally:
-        store.close()
-    if result is None:
-        print("Nothing is waiting to be sent; no bundle was written.")
-        return 0
-    print(
-        f"Wrote bundle {result.bundle_id} to {result.path}: {result.ledger_entries} ledger and "
-        f"{result.audit_entries} audit entries, encrypted to the facility server. Take it to "
-        "the server administrator for 'mar-server import-bundle'."
-    )
-    return 0

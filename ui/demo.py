@@ -9,7 +9,8 @@ and, in it:
    the server assigns the device id and the facility id) into an encrypted database under a
    random key held only in memory;
 3. seeds the demo facility (staff with passwords and TOTP, units, residents, orders, ``days`` of
-   history) into that enrolled store through the services.
+   history) into that enrolled store through the services (:func:`seed_into`, which
+   ``mar-desktop seed-demo`` uses too).
 
 The caller then starts a :class:`sync.engine.SyncEngine` on the store, which pushes the seeded
 history to the server in the background. When the server extra (fastapi, uvicorn) is not
@@ -26,16 +27,22 @@ import logging
 import secrets
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mar_desktop.clock import Clock
+from mar_desktop.clock import Clock, FakeClock, SystemClock
 from mar_desktop.demo.facility import demo_facility
-from mar_desktop.demo.seed import SeedResult
+from mar_desktop.demo.seed import SeedResult, seed_demo
+from mar_desktop.demo.staff import DemoStaff
 from mar_desktop.envelope import new_id
+from mar_desktop.people.accounts import AccountService
+from mar_desktop.people.passwords import PasswordHashing
+from mar_desktop.permissions import Principal
+from mar_desktop.services.base import Ports
+from storage.credentials import SqlCredentialStore
 from storage.local_store import LocalStore
-from ui.commands import seed_into
 
 if TYPE_CHECKING:
     from sync.server.embedded import EmbeddedServer
@@ -46,6 +53,43 @@ NO_SERVER = (
     "Demo without a server: the embedded reference server is not part of this installation "
     "(pip install 'mar-desktop[server]' adds it), so this demo does not sync."
 )
+
+
+def seed_into(store: LocalStore, *, days: int, residents_per_unit: int,
+              progress: Callable[[float, str], None] | None = None) -> SeedResult:
+    """Seeds the demo facility into a freshly created ``store`` through the services, with
+    every demo account ready to sign in (password set, TOTP enrolled). ``progress`` gets the
+    fraction done and what is being written. Calling thread (writes through ``store.ledger``
+    and the credential store); raises what the services and storage raise."""
+    clock = FakeClock()
+    ports = Ports(store.ledger, store.reader, clock)
+    credentials = SqlCredentialStore(store.connect_reader, clock)
+    accounts = AccountService(ports, credentials)
+    hashing = PasswordHashing()
+
+    def create_user(admin: Principal, member: DemoStaff) -> None:
+        accounts.create_user(admin, member.user, member.password)
+
+    def set_credentials(member: DemoStaff) -> None:
+        latest = credentials.latest(member.user.user_id)
+        if latest is None:
+            accounts.install_credentials(member.user.user_id, member.password,
+                                         totp_secret=member.totp_secret)
+            return
+        credentials.append(latest.revise(
+            change="password_changed", at=clock.now(), by="system",
+            device_id=store.device_id, password_hash=hashing.hash(member.password),
+            must_change_password=False, totp_secret=member.totp_secret, totp_enrolled=True,
+        ))
+
+    try:
+        return seed_demo(
+            ports, device_id=store.device_id, facility_id=store.facility_id,
+            create_user=create_user, set_credentials=set_credentials, days=days,
+            residents_per_unit=residents_per_unit, real_clock=SystemClock(), progress=progress,
+        )
+    finally:
+        credentials.close()
 
 
 def server_available() -> bool:

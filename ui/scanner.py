@@ -4,7 +4,7 @@ A wedge scanner "types" its code: characters a few milliseconds apart, then Ente
 a :class:`ui.widgets.scan.ScanField` focused for scans, but focus moves (a tapped button, a
 table, a combo box) and a nurse should not have to tap the field before scanning. The
 :class:`ScannerFilter` is an event filter on the QApplication (installed and removed by the
-composition root, :func:`ui.app.run_gui`) that recognises a scan wherever focus is and hands
+start-up, :func:`ui.startup.run_gui`) that recognises a scan wherever focus is and hands
 it to ``route(text)`` (the main window routes it to the current screen's scan handler).
 
 Contract:

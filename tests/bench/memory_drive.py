@@ -4,7 +4,7 @@ copy of the year database, driven through a compressed hour of a nurse's and an 
 Run as ``python -m tests.bench.memory_drive PLAN.json`` with ``QT_QPA_PLATFORM=offscreen``.
 The plan (written by the parent) names the data folder, its key, the fake "now", the
 credentials it installed, and the residents, wristbands and medication codes to use. The app is
-built as :func:`ui.app.run_gui` builds it (theme, task runner, error presenter, main window
+built as :func:`ui.startup.run_gui` builds it (theme, task runner, error presenter, main window
 with the admin sections, :class:`ui.startup.AppOwner` opening the store on the worker), except
 that the clock is a fake one the script advances (the data's "now" is fixed) and the key comes
 from an in-memory keyring. Widgets are driven through their own slots and buttons, as the GUI
@@ -69,7 +69,7 @@ class Driver:
         from mar_desktop.clock import FakeClock
         from storage.keystore import SERVICE, key_name_for
         from ui import theme
-        from ui.app import _register_sections
+        from ui.admin import register
         from ui.errors import ErrorPresenter
         from ui.main_window import MainWindow
         from ui.startup import AppOwner
@@ -89,7 +89,7 @@ class Driver:
         errors = ErrorPresenter()
         self.runner.default_failure = self._task_failed
         self.window = MainWindow(self.runner, self.clock, errors)
-        _register_sections(self.window)
+        register(self.window)
         self.window.resize(1280, 800)
         self.window.show()
         self.owner = AppOwner(self.window, self.runner, self.clock, data_dir)

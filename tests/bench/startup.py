@@ -31,7 +31,7 @@ def _one() -> tuple[float, float]:
                MAR_ALLOW_INSECURE_KEYSTORE="1")
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ui.cli", "--demo"], cwd=ROOT, env=env,
+        [sys.executable, "-m", "ui.cli.main", "--demo"], cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     assert proc.stderr is not None

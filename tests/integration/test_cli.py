@@ -9,7 +9,7 @@ import pytest
 from storage.keystore import KeyStore
 from storage.local_store import LocalStore
 from tests.conftest import MemoryKeyring
-from ui.cli import main
+from ui.cli.main import main
 
 
 def test_seed_demo_then_verify_then_tamper(
@@ -62,7 +62,7 @@ def test_data_dir_is_honoured_before_or_after_the_command(
     """``--data-dir`` given before the command used to be replaced by the command's own default
     (the platform folder): the demo was written somewhere the admin did not ask for."""
     elsewhere = tmp_path / "platform-default"
-    monkeypatch.setattr("ui.cli.default_data_dir", lambda: elsewhere)
+    monkeypatch.setattr("ui.cli.main.default_data_dir", lambda: elsewhere)
     data = tmp_path / "data"
     option = ["--data-dir", str(data)]
     seed = ["seed-demo", "--days", "1", "--residents-per-unit", "2"]
@@ -98,20 +98,34 @@ def test_a_seed_that_fails_midway_leaves_no_database_behind(
     created is removed, so the same command works once the cause is gone."""
     from mar_desktop.errors import StorageError
     from tests import factories as f
-    from ui import commands
+    from ui.cli import seed_demo
 
-    real = commands.seed_into
+    real = seed_demo.seed_into
 
     def fail_midway(store: LocalStore, **options: object) -> object:
         store.ledger.append(f.small_facility(1)[0])  # something is written first
         raise StorageError("The disk is full; nothing more could be written.")
 
-    monkeypatch.setattr(commands, "seed_into", fail_midway)
+    monkeypatch.setattr(seed_demo, "seed_into", fail_midway)
     data = tmp_path / "data"
     args = ["seed-demo", "--data-dir", str(data), "--days", "1", "--residents-per-unit", "2"]
     assert main(args) == 6
     assert "disk is full" in capsys.readouterr().err
     assert not [p.name for p in data.iterdir() if p.name.startswith("mar.db")]
-    monkeypatch.setattr(commands, "seed_into", real)
+    monkeypatch.setattr(seed_demo, "seed_into", real)
     assert main(args) == 0
     assert main(["verify", "--data-dir", str(data)]) == 0
+
+
+def test_every_command_runs_through_its_own_module() -> None:
+    """The parser's commands and the modules of ``ui.cli`` that run them stay in step."""
+    import argparse
+
+    from ui.cli.main import build_parser, command
+
+    (commands,) = [a for a in build_parser()._actions
+                   if isinstance(a, argparse._SubParsersAction)]
+    assert len(commands.choices) == 11
+    for name in commands.choices:
+        run = command(name)
+        assert callable(run) and run.__module__.startswith("ui.cli."), name

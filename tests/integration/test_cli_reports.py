@@ -11,7 +11,7 @@ import pytest
 from mar_desktop.demo.staff import demo_staff
 from mar_desktop.people.totp import code_at
 from tests.conftest import MemoryKeyring
-from ui.cli import main
+from ui.cli.main import main
 
 STAFF = {s.user.username: s for s in demo_staff(("u1", "u2"))}
 

@@ -30,7 +30,7 @@ HEAVY = ["zxcvbn", "segno", "httpx", "sync.engine", "reportlab", "fhir", "pytest
 
 SCRIPT = f"""
 import importlib, json, sys
-from ui.app import _register_sections
+from ui.admin import register
 for name in {NURSE_PATH!r}:
     importlib.import_module(name)
 print(json.dumps(sorted({{m.split(".")[0] for m in sys.modules}} | set(sys.modules))))

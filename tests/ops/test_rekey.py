@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from mar_desktop.errors import WrongKey
+from mar_desktop.errors import StorageError, WrongKey
 from storage.database import connect, database_path, prove_key
 from storage.keystore import KeyStore
 from storage.local_store import LocalStore
-from storage.rekey import DatabaseInUse, rekey
+from storage.rekey import DatabaseInUse, recover_interrupted_rekey, rekey
 from storage.verify import verify_store
 from tests import factories as f
+from tests.conftest import MemoryKeyring
 from tests.ops.file_keyring import FileKeyring
 from tests.storage.helpers import mixed_history
 
@@ -92,15 +93,11 @@ def test_rekey_refused_while_the_database_is_open(tmp_path: Path, memory_keyring
     assert _ids(data, old) == ids
 
 
-@pytest.mark.parametrize(
-    ("stop_after", "file_has_new_key"),
-    [("locked", False), ("pending-stored", False), ("checkpointed", True), ("closed", True)],
-)
-def test_interrupted_rekey_settles_on_next_open(
-    tmp_path: Path, memory_keyring: object, stop_after: str, file_has_new_key: bool
-) -> None:
-    data = tmp_path / "data"
-    keystore = KeyStore(data)
+def _interrupted_rekey(
+    data: Path, keystore: KeyStore, stop_after: str
+) -> tuple[set[str], bytes]:
+    """A populated database whose rekey was stopped right after step ``stop_after``: its
+    entries' ids and the key it had before."""
     ids = _populate(data, keystore, extra=5)
     old = keystore.load_current()
 
@@ -113,13 +110,54 @@ def test_interrupted_rekey_settles_on_next_open(
 
     with pytest.raises(Crash):
         rekey(keystore, on_step=step)
+    return ids, old
+
+
+@pytest.mark.parametrize(
+    ("stop_after", "file_has_new_key"),
+    [("locked", False), ("pending-stored", False), ("checkpointed", True), ("closed", True)],
+)
+def test_interrupted_rekey_settles_on_next_open(
+    tmp_path: Path, memory_keyring: object, stop_after: str, file_has_new_key: bool
+) -> None:
+    data = tmp_path / "data"
+    keystore = KeyStore(data)
+    ids, old = _interrupted_rekey(data, keystore, stop_after)
     pending = keystore.load_pending()
 
-    key = keystore.load_existing()  # settles
+    key = recover_interrupted_rekey(keystore)
 
     assert keystore.load_pending() is None
     assert keystore.load_current() == key
     assert key == (pending if file_has_new_key else old)
+    assert _ids(data, key) == ids
+
+
+@pytest.mark.parametrize(
+    ("stop_after", "file_has_new_key"), [("pending-stored", False), ("checkpointed", True)]
+)
+def test_recovery_is_the_explicit_first_step_of_opening_not_of_loading_the_key(
+    tmp_path: Path, memory_keyring: MemoryKeyring, stop_after: str, file_has_new_key: bool
+) -> None:
+    """After an interrupted rekey, reading the key store changes nothing and hands out no key
+    that might not open the database; opening the database settles the rekey."""
+    data = tmp_path / "data"
+    keystore = KeyStore(data)
+    ids, old = _interrupted_rekey(data, keystore, stop_after)
+    pending = keystore.load_pending()
+    assert pending is not None and pending != old
+    stored = dict(memory_keyring.store)
+
+    with pytest.raises(StorageError, match="interrupted re-encryption"):
+        KeyStore(data).load_existing()
+    assert keystore.load_current() == old
+    assert memory_keyring.store == stored
+
+    with LocalStore.open(data, KeyStore(data)) as store:
+        assert store.facility_id == "fac-1"
+    key = pending if file_has_new_key else old
+    assert keystore.load_pending() is None
+    assert keystore.load_current() == keystore.load_existing() == key
     assert _ids(data, key) == ids
 
 
@@ -167,7 +205,7 @@ def test_rekey_killed_at_random_moments_always_opens(tmp_path: Path) -> None:
 
             fresh = _file_keystore(data, keyring_file)
             pending = fresh.load_pending()
-            key = fresh.load_existing()  # what the app does on open
+            key = recover_interrupted_rekey(fresh)  # the first step of opening
             assert fresh.load_pending() is None
             assert fresh.load_current() == key
             if pending is not None:
@@ -187,7 +225,7 @@ def test_rekey_killed_at_random_moments_always_opens(tmp_path: Path) -> None:
 
 def test_rekey_command(tmp_path: Path, memory_keyring: object,
                        capsys: pytest.CaptureFixture[str]) -> None:
-    from ui.cli import main
+    from ui.cli.main import main
 
     data = tmp_path / "data"
     keystore = KeyStore(data)

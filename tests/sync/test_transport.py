@@ -224,7 +224,7 @@ def test_cli_enrolment_failure_says_it_was_not_enrolled_and_promises_no_retry(
     tmp_path: Path, memory_keyring: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from sync.client import without_retry
-    from ui.cli import main
+    from ui.cli.main import main
 
     assert without_retry("The server could not be reached; will retry.") == (
         "The server could not be reached."

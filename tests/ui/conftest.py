@@ -16,10 +16,10 @@ from PySide6.QtWidgets import QApplication
 
 from tests.ui.harness import Facility1, build_facility
 from ui import theme
-from ui.app import gui_deferral
 from ui.errors import ErrorPresenter
 from ui.lag import EventLoopLagMonitor
 from ui.main_window import MainWindow
+from ui.startup import gui_deferral
 from ui.tasks import TaskRunner
 
 T = TypeVar("T")

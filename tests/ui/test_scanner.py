@@ -15,9 +15,9 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from tests.ui.harness import METOPROLOL_GTIN, PASSWORD, Facility1, med_scan
 from tests.ui.steps import button_named, idle, sign_in, tap, wait
-from ui.app import install_scanner
 from ui.main_window import MainWindow
 from ui.scanner import ScannerFilter
+from ui.startup import install_scanner
 
 SCANNER_MS = 3.0
 PERSON_MS = 120.0

@@ -14,8 +14,7 @@ from mar_desktop.clock import SystemClock
 from sync.engine import SyncEngine
 from sync.server import config
 from tests.ui.steps import MONITORS, record_gui_lag, wait
-from ui import app as composition
-from ui import demo, theme
+from ui import demo, startup, theme
 from ui.errors import ErrorPresenter
 from ui.lag import EventLoopLagMonitor
 from ui.main_window import MainWindow
@@ -73,8 +72,8 @@ def test_demo_bootstrap_enrols_with_the_embedded_server_and_its_entries_reach_it
 def test_demo_app_syncs_in_the_background_and_quit_leaves_nothing(
     qtbot, memory_keyring, runner, monkeypatch
 ):
-    monkeypatch.setattr(composition, "DEMO_DAYS", 1)
-    monkeypatch.setattr(composition, "DEMO_RESIDENTS_PER_UNIT", 2)
+    monkeypatch.setattr(startup, "DEMO_DAYS", 1)
+    monkeypatch.setattr(startup, "DEMO_RESIDENTS_PER_UNIT", 2)
     sites: list[demo.DemoSite] = []
     start = demo.start_demo
 

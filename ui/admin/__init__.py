@@ -1,7 +1,7 @@
 """The admin screens: staff accounts, residents and orders, facility settings, devices, the
 audit log, and printing and exports.
 
-:func:`register` adds one sidebar section per screen to the main window (``ui.app`` calls it).
+:func:`register` adds one sidebar section per screen to the main window (``ui.startup`` calls it).
 Each section names the permission it needs; the main window hides the entries a role cannot
 use, and the services check again (a refused call changes nothing, is audited, and its message
 is shown). All screens share one :class:`~ui.admin.hub.AdminHub`, which builds the account,

@@ -1,5 +1,5 @@
 """Admin UI fixtures: the shared ``window``/``facility`` fixtures of ``tests/ui`` with the admin
-sections registered before ``attach``, as the composition root (``ui.app``) does."""
+sections registered before ``attach``, as start-up (``ui.startup``) does."""
 
 from __future__ import annotations
 

@@ -12,17 +12,21 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from mar_desktop.clock import SystemClock
-from mar_desktop.errors import AuthError
+from mar_desktop.errors import AuthError, NotFound, ValidationError
+from mar_desktop.model import Facility, Unit
 from mar_desktop.people.auth import AuthService, LoginStep
 from mar_desktop.people.sessions import SessionManager
 from mar_desktop.permissions import Principal
+from mar_desktop.reports.gather import ExportData, ReportService
 from mar_desktop.services.base import Ports
 from storage.credentials import SqlCredentialStore
-from storage.keystore import KeyStore
 from storage.local_store import LocalStore
+from storage.report_queries import ReportQueries
+from ui.cli.store import open_store
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,40 @@ class SignedIn:
     store: LocalStore
     ports: Ports
     principal: Principal
+
+    def facility(self) -> Facility:
+        """This device's facility; ``NotFound`` before the first sync brought it."""
+        facility = self.ports.reader().facility()
+        if facility is None:
+            raise NotFound("This device has no facility yet.")
+        return facility
+
+    def unit(self, wanted: str) -> Unit:
+        """The unit named ``wanted`` (its id, or its name in any case); ``ValidationError``
+        naming the units there are if none matches (bad input: exit 2)."""
+        units = self.ports.reader().units()
+        for unit in units:
+            if wanted in (unit.unit_id, unit.name) or wanted.casefold() == unit.name.casefold():
+                return unit
+        names = ", ".join(u.name for u in units)
+        raise ValidationError(f"No unit {wanted!r}; units are: {names}.")
+
+    def export_data(self, queries: ReportQueries, since: date | datetime,
+                    until: date | datetime, report: str) -> ExportData:
+        """The permitted, audited data of the window ``since``–``until`` (a parsed ``--from``
+        and ``--to``: a bare date is the facility's midnight). ``PermissionDenied`` if the
+        person may not export; the export is audited as ``report``."""
+        facility = self.facility()
+        return ReportService(self.ports).export_data(
+            self.principal, since=_moment(since, facility), until=_moment(until, facility),
+            entries=queries, report=report)
+
+
+def _moment(value: date | datetime, facility: Facility) -> datetime:
+    """A parsed ``--from``/``--to`` as a UTC time: a date is the facility's midnight."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time(0), tzinfo=facility.zone).astimezone(UTC)
 
 
 def _ask(prompt: str, *, secret: bool) -> str:
@@ -42,17 +80,10 @@ def _ask(prompt: str, *, secret: bool) -> str:
 
 
 @contextmanager
-def open_store(data_dir: Path) -> Iterator[LocalStore]:
-    store = LocalStore.open(data_dir, KeyStore(data_dir))
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-@contextmanager
 def signed_in(data_dir: Path, username: str) -> Iterator[SignedIn]:
-    """Opens the store and signs ``username`` in; signs out and closes on exit."""
+    """Opens the store and signs ``username`` in; signs out and closes on exit. Raises
+    ``AuthError`` (wrong password or code, locked, first sign-in not finished) and the errors
+    of :func:`ui.cli.store.open_store`."""
     clock = SystemClock()
     with open_store(data_dir) as store:
         ports = Ports(store.ledger, store.reader, clock)
