@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from mar_desktop import audit
 from mar_desktop.clock import Clock, SystemClock, utc_iso
 from mar_desktop.envelope import SYSTEM_ACTOR, Chain, new_id
-from mar_desktop.errors import SyncError, ValidationError
+from mar_desktop.errors import SyncError
 from storage.database import Connection
 from storage.ledger import load_identity
 from storage.sync_state import SyncState, acked_cursor

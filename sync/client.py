@@ -168,15 +168,6 @@ def check_url(url: str) -> str:
     return url.strip().rstrip("/")
 
 
-_RETRY = "; will retry."
-
-
-def without_retry(message: str) -> str:
-    """A transport message for a one-shot action (enrolment), which is not retried: the
-    engine's "…; will retry." ending becomes a full stop."""
-    return message[: -len(_RETRY)] + "." if message.endswith(_RETRY) else message
-
-
 def _explain(exc: httpx.HTTPError) -> SyncError:
     """A plain-words error for a transport failure; TLS problems are TransportRefused."""
     chain: list[BaseException] = []
@@ -197,17 +188,17 @@ def _explain(exc: httpx.HTTPError) -> SyncError:
     if any(isinstance(e, ConnectionRefusedError) for e in chain) or "onnection refused" in text:
         return SyncError(
             "The server refused the connection: nothing answers at that address and port "
-            "(is the server running, and is the address right?); will retry."
+            "(is the server running, and is the address right?)."
         )
     if "EOF" in text or any(isinstance(e, ConnectionError) for e in chain):
-        return SyncError("The connection to the server broke off; will retry.")
+        return SyncError("The connection to the server broke off.")
     if any(isinstance(e, ssl.SSLError) for e in chain) or "TLSV1_ALERT_PROTOCOL" in text:
         return TransportRefused(
             "A secure connection (TLS 1.3) could not be made with the server; nothing was sent."
         )
     if isinstance(exc, httpx.TimeoutException):
-        return SyncError("The server did not answer in time; will retry.")
-    return SyncError("The server could not be reached; will retry.")
+        return SyncError("The server did not answer in time.")
+    return SyncError("The server could not be reached.")
 
 
 OLD_TLS_ONLY = (
@@ -362,7 +353,7 @@ class ServerClient:
             self._token = None
             raise SyncError(f"The server did not accept this tablet's sign-in: {detail}")
         if resp.status_code >= 500:
-            raise SyncError("The server is having trouble; will retry.")
+            raise SyncError("The server is having trouble.")
         raise SyncError(f"The server refused the request: {detail}")
 
     @staticmethod
@@ -370,7 +361,7 @@ class ServerClient:
         try:
             return model.model_validate(resp.json())
         except (ValueError, PydanticValidationError):
-            raise SyncError("The server's answer could not be read; will retry.") from None
+            raise SyncError("The server's answer could not be read.") from None
 
     def _call(
         self, model: type[M], method: str, path: str, ok: tuple[int, ...] = (200,), **kw: Any
@@ -447,7 +438,7 @@ class ServerClient:
         try:
             return p.FeedPage.model_validate_json(resp.content)
         except PydanticValidationError:
-            raise SyncError("The server's answer could not be read; will retry.") from None
+            raise SyncError("The server's answer could not be read.") from None
 
     def devices(self) -> p.DevicesResponse:
         return self._call(p.DevicesResponse, "GET", "/v1/devices")

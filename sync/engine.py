@@ -345,7 +345,7 @@ class SyncEngine:
         elif isinstance(exc, MarError):
             state, message = "offline", str(exc)
         else:
-            state, message = "offline", "Sync failed unexpectedly; will retry."
+            state, message = "offline", "Sync failed unexpectedly."
         if self._stopping() and not isinstance(exc, MarError):
             state, message = "stopped", None
         log.warning("sync failed: %s", message or state)

@@ -55,9 +55,9 @@ class PushResult:
 
 def check_receipt(receipt: p.Receipt, info: ServerInfo, device_id: str) -> None:
     if not p.verify_receipt(receipt, info.server_public_key):
-        raise SyncError("The server's receipt is not signed by the enrolled server; will retry.")
+        raise SyncError("The server's receipt is not signed by the enrolled server.")
     if receipt.server_id != info.server_id or receipt.device_id != device_id:
-        raise SyncError("The server's receipt is for another server or device; will retry.")
+        raise SyncError("The server's receipt is for another server or device.")
 
 
 def push_chain(
@@ -101,7 +101,7 @@ def push_chain(
             result.held_back = True
             break
         if acked <= start:
-            raise SyncError("The server did not acknowledge the records sent; will retry.")
+            raise SyncError("The server did not acknowledge the records sent.")
         start = acked
     return result
 

@@ -38,6 +38,8 @@ class SyncStatus:
     ``online``: the last attempt reached the server. ``pending``: this tablet's entries not yet
     acknowledged by the server. ``alerts``: open (unacknowledged) alerts on this tablet.
     ``quarantined``: entries held back with a reason. ``last_error``: plain words, or None.
+    ``next_attempt_in``: seconds until background sync tries again (None when nothing is
+    scheduled: a one-shot sync, or stopped); the summary promises a retry only then.
     ``oldest_unsynced_at``: when this tablet's oldest unacknowledged entry was recorded (UTC),
     or None; the UI turns it into the long-outage warning (:mod:`sync.unsynced`).
     """
@@ -63,6 +65,8 @@ class SyncStatus:
             text += f" · {self.alerts} alert(s)"
         if self.last_error:
             text += f" · {self.last_error}"
+            if self.next_attempt_in is not None and self.state in ("offline", "refused"):
+                text += f" Trying again in {max(1, round(self.next_attempt_in))} s."
         return text
 
 

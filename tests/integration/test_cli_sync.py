@@ -48,6 +48,14 @@ def test_enroll_sync_and_export_pending(
     assert main(["export-pending", "--data-dir", str(data), "--out", str(bundle)]) == 2
     assert "already exists" in capsys.readouterr().err
 
+    # The server goes away: a one-shot sync fails once, says so, and promises no retry.
+    site.stop_server()
+    assert main(["sync", "--data-dir", str(data)]) == 7
+    said = capsys.readouterr().err
+    assert "Sync failed: The server refused the connection" in said
+    assert "Nothing was lost" in said and "mar-desktop sync' again" in said
+    assert "will retry" not in said.lower() and "trying again" not in said.lower()
+
 
 def test_export_pending_of_a_tablet_never_enrolled_is_a_clear_error(
     tmp_path: Path, memory_keyring: MemoryKeyring, capsys: pytest.CaptureFixture[str],

@@ -99,3 +99,14 @@ def test_start_stop_start_again_syncs(site: Site) -> None:
     _wait_for(lambda: engine.status.current.state in ("online", "syncing"))
     _stop_promptly(engine)
     assert not any(t.name == "mar-sync" for t in threading.enumerate())
+
+
+def test_only_a_scheduled_retry_is_promised_in_the_status() -> None:
+    from sync.status import SyncStatus
+
+    failed = SyncStatus(state="offline", last_error="The server could not be reached.")
+    assert "again" not in failed.summary().lower()
+    scheduled = SyncStatus(
+        state="offline", last_error="The server could not be reached.", next_attempt_in=29.6
+    )
+    assert scheduled.summary().endswith("The server could not be reached. Trying again in 30 s.")

@@ -154,11 +154,11 @@ def test_enrol_on_first_run_then_sign_in_as_the_facility_admin(qtbot, site, firs
 
 
 def test_a_failed_enrolment_says_so_and_promises_no_retry() -> None:
-    """Enrolment is one attempt: the engine's "will retry" ending is not shown on this screen."""
+    """Enrolment is one attempt: nothing on this screen promises a retry."""
     from mar_desktop.errors import SyncError, TransportRefused
     from ui.screens.first_run import enrolment_message
 
-    assert enrolment_message(SyncError("The server could not be reached; will retry.")) == (
+    assert enrolment_message(SyncError("The server could not be reached.")) == (
         "This tablet was not enrolled. The server could not be reached."
     )
     refused = enrolment_message(TransportRefused("The server's certificate could not be verified."))

@@ -1,10 +1,10 @@
 """``mar-desktop enroll --server URL --code CODE``: enrols this tablet, then syncs once.
 
 Enrolment (:func:`sync.enroll.enroll`) creates the database; a refused enrolment is not
-retried, so its message says the tablet was not enrolled (and drops any "will retry") and keeps
-the error's kind (its exit status). A failed first sync is not fatal: the tablet is enrolled,
-``mar-desktop sync`` retries. Prints ids and counts only, never the code or a key. Blocking
-network I/O on the calling thread.
+retried, so its message says the tablet was not enrolled and keeps the error's kind (its exit
+status). A failed first sync is not fatal: the tablet is enrolled, ``mar-desktop sync``
+retries. Prints ids and counts only, never the code or a key. Blocking network I/O on the
+calling thread.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import socket
 
 from mar_desktop.errors import MarError, SyncError
 from storage.keystore import KeyStore
-from sync.client import check_url, without_retry
+from sync.client import check_url
 from sync.engine import SyncEngine
 from sync.enroll import enroll, read_ca_file
 
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
             label=args.label or socket.gethostname()[:100],
         )
     except SyncError as exc:
-        raise type(exc)(f"This tablet was not enrolled. {without_retry(str(exc))}") from exc
+        raise type(exc)(f"This tablet was not enrolled. {exc}") from exc
     try:
         print(f"enrolled: device {store.device_id} of facility {store.facility_id}")
         engine = SyncEngine(store)

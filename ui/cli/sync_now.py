@@ -1,7 +1,8 @@
 """``mar-desktop sync``: one sync with the facility server now (push, then pull).
 
 Prints what the sync did (counts) and what is left: entries waiting to be sent, open alerts,
-entries held back in quarantine. A sync that fails raises its ``SyncError`` (exit 7). Blocking
+entries held back in quarantine. A sync that fails raises its ``SyncError`` (exit 7), saying it
+was one attempt and that nothing was lost (a one-shot sync is not retried). Blocking
 network I/O on the calling thread.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from mar_desktop.errors import SyncError
 from sync.engine import SyncEngine
 from ui.cli.store import open_store
 
@@ -19,6 +21,11 @@ def run(args: argparse.Namespace) -> int:
         try:
             report = engine.sync_once()
             status = engine.status.current
+        except SyncError as exc:  # one attempt: say so, and that nothing is lost
+            raise type(exc)(
+                f"Sync failed: {exc} Nothing was lost: this tablet keeps its records until a sync "
+                "succeeds. Run 'mar-desktop sync' again, or let the app sync in the background."
+            ) from exc
         finally:
             engine.close()
     for line in report.lines():

@@ -31,12 +31,10 @@ class EnrolForm:
 
 def enrolment_message(error: BaseException) -> str:
     """Plain words for a failed enrolment: refused TLS, wrong code, unreachable server."""
-    from sync.client import without_retry  # httpx: only once an enrolment was tried
-
     if isinstance(error, TransportRefused):
-        return f"Secure connection refused – nothing was sent. {without_retry(str(error))}"
+        return f"Secure connection refused – nothing was sent. {error}"
     if isinstance(error, SyncError):
-        return f"This tablet was not enrolled. {without_retry(str(error))}"
+        return f"This tablet was not enrolled. {error}"
     if isinstance(error, StorageError | MarError):
         return str(error)
     return describe(error).full()
