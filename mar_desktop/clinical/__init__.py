@@ -7,4 +7,9 @@ What it enforces and where: docs/architecture.md#clinical-defaults.
   the informative results (hold decision, administration check).
 * :mod:`~mar_desktop.clinical.allergies` — allergy warnings with a cross-sensitivity table.
 * :mod:`~mar_desktop.clinical.barcodes` — bedside medication and wristband scans (biip).
+* :mod:`~mar_desktop.clinical.dose` — the dose given against the order's (amounts, units,
+  strengths).
+* :mod:`~mar_desktop.clinical.routes` — the closed list of routes, their words and codes.
+* :mod:`~mar_desktop.clinical.scope` — scope of practice by role.
+* :mod:`~mar_desktop.clinical.reconcile` — what the server checks across devices.
 """
