@@ -87,6 +87,9 @@ def check_scheduled_dose(
     that falls in an order hold cannot be recorded as GIVEN (``order_held``; other outcomes may
     still be documented)."""
     if state.order.is_prn or not is_scheduled_slot(state, scheduled_for, facility.zone):
+        stopped = _not_running(state, scheduled_for)
+        if stopped is not None:  # a slot after the order stopped: say why, not "no such dose"
+            raise stopped
         raise RuleViolation("This time is not a scheduled dose of the order.", code="not_scheduled")
     if outcome == Outcome.GIVEN and state.held_at(scheduled_for):
         raise RuleViolation("The order is on hold for this dose.", code="order_held")
@@ -97,11 +100,27 @@ def check_order_running(state: OrderState, administered_at: datetime) -> None:
     discontinuation (``order_inactive``), and not during a hold (``order_held``)."""
     if state.held_at(administered_at):
         raise RuleViolation("The order is on hold.", code="order_held")
-    if not state.active_at(administered_at):
-        raise RuleViolation(
-            "The order is not active at this time (not started, ended or discontinued).",
-            code="order_inactive",
-        )
+    stopped = _not_running(state, administered_at)
+    if stopped is not None:
+        raise stopped
+
+
+def _not_running(state: OrderState, moment: datetime) -> RuleViolation | None:
+    """``order_inactive`` naming why the order does not run at ``moment`` (discontinued,
+    replaced, ended, not started yet), or None while it runs (holds aside)."""
+    order = state.order
+    if state.discontinued_at is not None and moment >= state.discontinued_at:
+        if state.replaced_by is not None:
+            why = "This order was replaced by a changed order; give the new order instead."
+        else:
+            why = "This order was discontinued; its doses are no longer given."
+    elif order.end is not None and moment >= order.end:
+        why = "This order has ended; its doses are no longer given."
+    elif moment < order.start:
+        why = "This order has not started yet."
+    else:
+        return None
+    return RuleViolation(why, code="order_inactive")
 
 
 # ---- PRN ----------------------------------------------------------------------------------------

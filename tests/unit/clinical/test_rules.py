@@ -3,6 +3,7 @@ docs/architecture.md#clinical-defaults)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -98,6 +99,30 @@ def test_scheduled_dose_must_be_a_slot_and_not_held() -> None:
     with violation("order_held"):
         check_scheduled_dose(held, SLOT, fac)
     check_scheduled_dose(held, SLOT, fac, outcome=Outcome.HELD)  # documenting it is fine
+
+
+def test_a_slot_after_the_order_stopped_says_why_it_cannot_be_given() -> None:
+    """A tablet that already knows of a discontinuation names it, instead of calling the slot
+    "not a scheduled dose"; so do a replaced and an ended order."""
+    fac = facility()
+    stopped = state(order(fixed("08:00")), discontinued_at=SLOT - TICK)
+    with violation("order_inactive") as refused:
+        check_scheduled_dose(stopped, SLOT, fac)
+    assert "discontinued" in str(refused.value)
+    replaced = replace(stopped, replaced_by="ord-2")
+    with violation("order_inactive") as refused:
+        check_scheduled_dose(replaced, SLOT, fac)
+    assert "replaced" in str(refused.value)
+    ended = state(order(fixed("08:00"), end=SLOT - TICK))
+    with violation("order_inactive") as refused:
+        check_scheduled_dose(ended, SLOT, fac)
+    assert "ended" in str(refused.value)
+    later = state(order(fixed("08:00"), start=SLOT + TICK))
+    with violation("order_inactive") as refused:
+        check_order_running(later, SLOT)
+    assert "not started" in str(refused.value)
+    with violation("not_scheduled"):
+        check_scheduled_dose(state(order(fixed("08:00"))), SLOT + TICK, fac)
 
 
 def test_order_must_be_running_when_given() -> None:
