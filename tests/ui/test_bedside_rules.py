@@ -90,6 +90,11 @@ def test_low_glucose_holds_the_insulin(
     (record,) = given_records(facility, "o-ins")
     assert record.outcome is Outcome.HELD and record.reason_code == "H"
     assert record.vitals == {"glucose": "55"}
+    # The MAR's history says it in words: the reason's label, not its code.
+    wait(qtbot, lambda: window.stack.currentWidget() is window.mar and any(
+        "Reason: Held: outside hold parameters" in t for t in window.mar.history.texts()))
+    held = next(t for t in window.mar.history.texts() if "Held" in t)
+    assert "Reason: H\n" not in held + "\n" and "Vitals: glucose 55" in held
     record_gui_lag(lag)
 
 

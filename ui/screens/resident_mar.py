@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mar_desktop.clinical.rules import NOTE_AMEND_WINDOW
+from mar_desktop.clinical.rules import NOTE_AMEND_WINDOW, VITAL_LABELS
 from mar_desktop.clinical.scope import scope_refusal
 from mar_desktop.errors import RuleViolation
 from mar_desktop.model import DoseStatus, Facility, Order
@@ -323,9 +323,13 @@ class ResidentMarScreen(QWidget):
         if record.witness_name:
             lines.append(f"Witness: {record.witness_name}")
         if record.reason_code:
-            lines.append(f"Reason: {record.reason_code} {record.reason_text}".rstrip())
+            labels = {c.code: c.label for c in data.facility.settings.reason_codes}
+            label = labels.get(record.reason_code, record.reason_code)
+            lines.append(" – ".join(p for p in (f"Reason: {label}", record.reason_text) if p))
         if record.vitals:
-            lines.append("Vitals: " + ", ".join(f"{k} {v}" for k, v in record.vitals.items()))
+            lines.append("Vitals: " + ", ".join(
+                f"{VITAL_LABELS.get(k, k)} {v}" for k, v in record.vitals.items()
+            ))
         if record.note:
             lines.append(f"Note: {record.note}")
         for amendment in record.amendments:
