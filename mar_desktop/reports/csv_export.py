@@ -20,6 +20,7 @@ from mar_desktop.canonical import canonical_bytes, loads
 from mar_desktop.clock import utc_iso
 from mar_desktop.envelope import Entry, parse_raw
 from mar_desktop.errors import ValidationError
+from mar_desktop.private_files import private_file
 from mar_desktop.reports.gather import ExportData
 from mar_desktop.reports.summary import (
     entry_order_id,
@@ -137,7 +138,7 @@ def entry_rows(data: ExportData) -> Iterator[dict[str, str]]:
 def write_entries_csv(data: ExportData, path: Path) -> int:
     """Writes ``entries.csv``; returns the number of rows (entries)."""
     count = 0
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    with private_file(path).open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMN_NAMES, lineterminator="\r\n")
         writer.writeheader()
         for row in entry_rows(data):

@@ -26,6 +26,7 @@ from typing import Any
 from mar_desktop.canonical import canonical_bytes, loads
 from mar_desktop.clock import utc_iso
 from mar_desktop.errors import ValidationError
+from mar_desktop.private_files import private_dir, write_private
 from mar_desktop.reports.chronological import render_chronological
 from mar_desktop.reports.csv_export import write_entries_csv
 from mar_desktop.reports.data import Progress, no_progress
@@ -64,7 +65,7 @@ def write_surveyor_export(
     ``ChainReport.summary()``). Worker thread. Raises ValidationError if ``out_dir`` is in use."""
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise ValidationError("The export folder must be new or empty.")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     progress(0.0, "Writing entries.csv")
     count = write_entries_csv(data, out_dir / CSV_NAME)
 
@@ -86,7 +87,7 @@ def write_surveyor_export(
         "files": {name: _file_facts(out_dir / name) for name in DATA_FILES},
     }
     manifest["signature"] = signer.sign(canonical_bytes(manifest)).hex()
-    (out_dir / MANIFEST_NAME).write_bytes(canonical_bytes(manifest) + b"\n")
+    write_private(out_dir / MANIFEST_NAME, canonical_bytes(manifest) + b"\n")
     progress(1.0, "Export written")
     return manifest
 

@@ -28,6 +28,7 @@ from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, P
 
 from mar_desktop.errors import ValidationError
 from mar_desktop.model import Facility, User
+from mar_desktop.private_files import private_file
 from mar_desktop.reports.data import Progress, ReportInfo
 
 FONT = "MarSans"
@@ -181,7 +182,7 @@ class MarDoc(BaseDocTemplate):  # type: ignore[misc]
         blocks: int,
     ) -> None:
         size = pagesize_for(pagesize)
-        target = str(out) if isinstance(out, Path) else out
+        target = str(private_file(out)) if isinstance(out, Path) else out
         super().__init__(
             target,
             pagesize=size,

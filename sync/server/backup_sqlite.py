@@ -14,6 +14,7 @@ import sqlite3
 from pathlib import Path
 
 from mar_desktop.errors import StorageError
+from mar_desktop.private_files import private_dir
 
 SIDE_FILES = ("-wal", "-shm", "-journal")
 
@@ -59,7 +60,8 @@ def has_data(path: Path) -> bool:
 
 def install(copy: Path, target: Path) -> None:
     """Replaces ``target`` (and its WAL/SHM files) with ``copy`` atomically (same folder)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.exists():  # a folder the restore makes is the service's alone
+        private_dir(target.parent)
     staged = target.with_name(target.name + ".restoring")
     try:
         with copy.open("rb") as inp, staged.open("wb") as out:

@@ -20,6 +20,7 @@ import stat
 from pathlib import Path
 
 from mar_desktop.errors import StorageError
+from mar_desktop.private_files import private_dir
 from mar_desktop.signing import DeviceSigner
 from sync.server.store import Store
 
@@ -49,7 +50,8 @@ def open_store(url: str, *, pool_size: int = 8) -> Store:
         path = path[2:]
     if not path:
         raise StorageError("no server database path given")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if not Path(path).parent.exists():  # a folder made here is the service's alone
+        private_dir(Path(path).parent)
     return SqliteStore(path, pool_size=pool_size)
 
 

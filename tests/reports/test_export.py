@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from datetime import timedelta
 from pathlib import Path
 
@@ -68,6 +69,9 @@ def test_check_passes_then_fails_on_any_changed_byte(rw: ReportWorld, tmp_path: 
     out = tmp_path / "export"
     _export(rw, out)
     assert check_export(out).ok
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700  # PHI: the owner's alone
+    for name in ("entries.csv", "entries.pdf", "manifest.json"):
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o600, name
     assert check_export(out, trusted_keys=[rw.world.store.ledger.public_key_hex]).ok
     assert not check_export(out, trusted_keys=["00" * 32]).ok
     for name in ("entries.csv", "entries.pdf", "manifest.json"):

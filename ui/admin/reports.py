@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from mar_desktop.errors import ValidationError
 from mar_desktop.model import Resident, Unit
 from mar_desktop.permissions import Permission, Principal
+from mar_desktop.private_files import write_private
 from mar_desktop.reports.shifts import DEFAULT_SHIFTS
 from ui import theme
 from ui.admin.base import AdminScreen
@@ -130,7 +131,7 @@ def fhir_export(principal: Principal, services: AdminServices, out_file: Path,
     finally:
         queries.close()
     report(0.6, "Writing the FHIR bundle")
-    out_file.write_bytes(fhir_bundle_json(data))
+    write_private(out_file, fhir_bundle_json(data))
     return len(data.records)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from mar_desktop.private_files import write_private
 from mar_desktop.reports.fhir_export import fhir_bundle_json
 from storage.report_queries import ReportQueries
 from ui.cli.session import signed_in
@@ -21,6 +22,6 @@ def run(args: argparse.Namespace) -> int:
             data = session.export_data(queries, args.since, args.until, "fhir_export")
         finally:
             queries.close()
-        args.out.write_bytes(fhir_bundle_json(data))
+        write_private(args.out, fhir_bundle_json(data))
     print(f"Wrote the FHIR Bundle to {args.out}.")
     return 0
