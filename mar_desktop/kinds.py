@@ -54,6 +54,11 @@ PRN_FOLLOWUP_RECORDED = "prn.followup_recorded"
 ALERT_RAISED = "alert.raised"
 ALERT_ACKNOWLEDGED = "alert.acknowledged"
 
+SERVER_ONLY_KINDS: frozenset[str] = frozenset({DEVICE_ENROLLED, ALERT_RAISED})
+"""Kinds only the facility's server device records: a device's enrolment (it registers a key
+every tablet then trusts) and alerts (forks, clinical reconciliation). The server refuses them
+from any other device."""
+
 
 class Body(Frozen):
     v: Literal[1] = 1

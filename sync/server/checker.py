@@ -23,7 +23,7 @@ from mar_desktop.chain import check_signature
 from mar_desktop.clock import parse_utc
 from mar_desktop.envelope import Chain, parse_raw
 from mar_desktop.errors import ValidationError
-from mar_desktop.kinds import AdministrationRecorded, parse_body
+from mar_desktop.kinds import SERVER_ONLY_KINDS, AdministrationRecorded, parse_body
 from mar_desktop.model import Outcome
 from mar_desktop.signing import PublicKey, load_public_key
 
@@ -63,7 +63,10 @@ class Checked:
 
 
 def check_one(raw: bytes, public_key: PublicKey, device_id: str, facility_id: str) -> Checked:
-    """Checks one entry's envelope, owner, body and signature. Never raises."""
+    """Checks one entry's envelope, owner, kind, body and signature. Never raises.
+
+    ``device_id`` is a tablet (the server device never pushes): an entry of a kind in
+    :data:`mar_desktop.kinds.SERVER_ONLY_KINDS` is refused as ``invalid_body``."""
     try:
         entry = parse_raw(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -87,6 +90,9 @@ def check_one(raw: bytes, public_key: PublicKey, device_id: str, facility_id: st
         return Checked(facts, "wrong_device", "entry belongs to another device")
     if entry.facility_id != facility_id:
         return Checked(facts, "wrong_facility", "entry belongs to another facility")
+    if entry.kind in SERVER_ONLY_KINDS:
+        why = f"{entry.kind} entries are recorded by the server only, never by a device"
+        return Checked(facts, "invalid_body", why)
     try:
         body = parse_body(entry.kind, entry.body)
     except ValidationError as exc:
