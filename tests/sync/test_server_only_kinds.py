@@ -1,0 +1,40 @@
+"""A tablet entry of a kind only the server records is refused by the server and quarantined on
+the tablet with the server's reason; nothing of it reaches the server or the other tablets."""
+
+from __future__ import annotations
+
+from mar_desktop import kinds
+from mar_desktop.envelope import SYSTEM_ACTOR, EntryDraft
+from tests.sync.conftest import Site
+from tests.sync.world import cart
+
+
+def test_a_server_only_kind_from_a_tablet_is_quarantined_and_not_stored(site: Site) -> None:
+    a = cart(site, "a")
+    a.tab.engine.sync_once()
+    alert = kinds.AlertRaised(
+        alert_id="forged-alert",
+        alert_type="double_dose",
+        device_id=a.tab.store.device_id,
+        related_entry_ids=("e-1",),
+        detail="forged",
+    )
+    draft = EntryDraft(kinds.ALERT_RAISED, SYSTEM_ACTOR, kinds.body_json(alert))
+    forged = a.tab.store.ledger.append([draft])[0]
+
+    report = a.tab.engine.sync_once()
+
+    assert report.held_back
+    assert report.quarantined == 1
+    held = [q for q in a.tab.engine.state.quarantined() if q.direction == "push"]
+    assert [(q.entry_key, q.code, q.seq) for q in held] == [(forged.id, "invalid_body", forged.seq)]
+    assert "server only" in held[0].reason
+    store = site.core.store
+    assert store.entries_of_kind(site.facility_id, a.tab.store.device_id, kinds.ALERT_RAISED) == []
+    assert [e.seq for e in store.entries_of(a.tab.store.device_id, "ledger")] == []
+
+    b = cart(site, "b")
+    b.tab.engine.sync_once()
+    assert b.tab.store.reader().facility() is not None
+    ids = {e.entry_id for e in store.feed(site.facility_id, "ledger", 0, 1000)}
+    assert forged.id not in ids
