@@ -36,9 +36,9 @@ Push (device → server)
     for that ``seq``, or it does not link to the held entry) — the server raised an alert; do not
     retry it. 422: other rejections (bad signature, invalid body, gap…) — quarantine the
     rejected entry with the reason. An entry of a kind only the server records
-    (``device.enrolled``, ``alert.raised``) is refused as ``invalid_body``. Valid entries
-    before a rejected one are stored; entries of the same chain after it are rejected as
-    ``gap``.
+    (``facility.configured``, ``device.enrolled``, ``alert.raised``) is refused as
+    ``invalid_body``. Valid entries before a rejected one are stored; entries of the same chain
+    after it are rejected as ``gap``.
 
 The server's own chain (after a restore)
     What the server records itself (``device.enrolled``, ``alert.raised``, the first admin's

@@ -12,6 +12,7 @@ import pytest
 
 from mar_desktop import kinds
 from mar_desktop.envelope import SYSTEM_ACTOR, EntryDraft, seal
+from mar_desktop.model import Facility
 from mar_desktop.signing import DeviceSigner
 from sync.server.simtablet import SimTablet
 from sync.server.store import CredentialRow
@@ -234,13 +235,22 @@ def _server_only_bodies(tab: SimTablet) -> list[tuple[str, dict[str, Any]]]:
         related_entry_ids=("e-1",),
         detail="forged",
     )
+    renamed = kinds.FacilityConfigured(
+        facility=Facility(facility_id=tab.facility_id, name="Taken over", timezone="UTC")
+    )
     return [
         (kinds.DEVICE_ENROLLED, kinds.body_json(enrolled)),
         (kinds.ALERT_RAISED, kinds.body_json(alert)),
+        (kinds.FACILITY_CONFIGURED, kinds.body_json(renamed)),
     ]
 
 
-@pytest.mark.parametrize("which", [0, 1])
+def test_every_server_only_kind_is_tested() -> None:
+    tab = SimTablet(None, device_id="d", facility_id="f")  # type: ignore[arg-type]
+    assert {kind for kind, _ in _server_only_bodies(tab)} == kinds.SERVER_ONLY_KINDS
+
+
+@pytest.mark.parametrize("which", [0, 1, 2])
 def test_server_only_kinds_are_refused_from_tablets(server: Server, which: int) -> None:
     tab = server.tablet()
     assert tab.push(tab.make(1)).status_code == 200
