@@ -27,8 +27,11 @@ from mar_desktop.kinds import SERVER_ONLY_KINDS, AdministrationRecorded, parse_b
 from mar_desktop.model import Outcome
 from mar_desktop.signing import PublicKey, load_public_key
 
-_ID = re.compile(r"^[\x21-\x7e]{1,64}$")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+# matched with fullmatch: "$" would also match before a final newline
+_ID = re.compile(r"[\x21-\x7e]{1,64}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_KIND = re.compile(r"(?=.{1,64}\Z)[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+"""``area.event`` in lowercase ASCII (``audit.<action>`` kinds are open-ended: still bounded)."""
 Mode = Literal["inline", "threads", "processes"]
 _PARALLEL_FROM = 32  # smaller batches are checked inline: dispatch would cost more
 
@@ -71,8 +74,10 @@ def check_one(raw: bytes, public_key: PublicKey, device_id: str, facility_id: st
         entry = parse_raw(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         return Checked(None, "malformed", f"not a canonical entry envelope: {exc}")
-    if not _ID.match(entry.id) or not _HEX64.match(entry.prev):
+    if not _ID.fullmatch(entry.id) or not _HEX64.fullmatch(entry.prev):
         return Checked(None, "malformed", "entry id or prev hash is not well formed")
+    if not _KIND.fullmatch(entry.kind):
+        return Checked(None, "malformed", "entry kind is not well formed (area.event, a-z0-9_)")
     try:
         parse_utc(entry.recorded_at)
     except ValueError:
