@@ -14,7 +14,7 @@ from mar_desktop import kinds
 from mar_desktop.envelope import SYSTEM_ACTOR, EntryDraft, seal
 from mar_desktop.model import Facility
 from mar_desktop.signing import DeviceSigner
-from sync.server.simtablet import SimTablet
+from sync.server.simtablet import SimTablet, audit_body
 from sync.server.store import CredentialRow
 from tests.server.conftest import Server
 from tests.server.records import HASH, record_json
@@ -116,7 +116,9 @@ def test_record_must_name_the_path_user_and_the_version(server: Server) -> None:
 
 def test_nul_and_control_characters_in_credential_ids_are_refused(server: Server) -> None:
     tab = server.tablet()
-    refused(put(tab, "a%00b", {"version": 1, "record": record_json("a")}))
+    for path_id in ("a%00b", "a%0A"):
+        detail = refused(put(tab, path_id, {"version": 1, "record": record_json("a")}))
+        assert "path.user_id" in detail
     for field in ("user_id", "updated_by", "updated_by_device", "password_hash", "totp_secret"):
         record = {**record_json("a"), field: "a\x00b"}
         refused(put(tab, "a", {"version": 1, "record": record}))
@@ -288,3 +290,27 @@ def test_server_only_kinds_are_refused_even_with_the_system_actor(server: Server
     assert resp.status_code == 422
     assert resp.json()["rejections"][0]["code"] == "invalid_body"
     assert list(server.store.entries_of(tab.device_id, "ledger")) == []
+
+
+def test_pushed_entries_with_seq_beyond_64_bits_are_refused(server: Server) -> None:
+    tab = server.tablet()
+    for seq in (BIG, 2**64, 2**100):
+        resp = tab.push([tab.seal(seq=seq, advance=False)])
+        assert resp.status_code == 422, resp.text
+        assert resp.json()["rejections"][0]["code"] == "gap"
+    assert list(server.store.entries_of(tab.device_id, "ledger")) == []
+    assert_others_unaffected(server)
+
+
+@pytest.mark.parametrize(
+    "kind", ["audit.x\x00y", "audit.x\ny", "audit.x\n", "audit.X", "audit." + "x" * 200]
+)
+def test_audit_kinds_with_control_characters_or_oversize_are_refused(
+    server: Server, kind: str
+) -> None:
+    tab = server.tablet()
+    resp = tab.push([tab.seal(kind, audit_body(), advance=False)])
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["rejections"][0]["code"] == "malformed"
+    assert list(server.store.entries_of(tab.device_id, "audit")) == []
+    assert_others_unaffected(server)
