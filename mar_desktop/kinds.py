@@ -55,6 +55,12 @@ PRN_FOLLOWUP_RECORDED = "prn.followup_recorded"
 ALERT_RAISED = "alert.raised"
 ALERT_ACKNOWLEDGED = "alert.acknowledged"
 
+SERVER_ONLY_KINDS: frozenset[str] = frozenset({FACILITY_CONFIGURED, DEVICE_ENROLLED, ALERT_RAISED})
+"""Kinds only the facility's server device records: the facility itself (made with it; its
+settings change through ``facility.settings_changed``), a device's enrolment (it registers a
+key every tablet then trusts) and alerts (forks, clinical reconciliation). The server refuses
+them from any other device. A stand-alone tablet (the demo) records its own facility."""
+
 
 class Body(Frozen):
     v: Literal[1] = 1

@@ -2,11 +2,11 @@
 
 Contract: :func:`project` is called by the writer (``storage.ledger``) on its connection inside
 its open transaction, once per stored ledger-chain entry, with the entry's validated body; it
-writes only projection tables (and ``device_keys`` for ``device.enrolled``). :func:`rebuild`
-deletes every projection row and folds the whole ledger again; the result is the same whatever
-order the entries arrived in (see ``migrations/0002_projections.sql``). Audit-chain entries
-have no projection. Raises :class:`~mar_desktop.errors.IntegrityError` if an entry contradicts
-stored key material (a second, different key for a device).
+writes only projection tables (and ``device_keys`` for the server's ``device.enrolled``).
+:func:`rebuild` deletes every projection row and folds the whole ledger again; the result is the
+same whatever order the entries arrived in (see ``migrations/0002_projections.sql``).
+Audit-chain entries have no projection. Raises :class:`~mar_desktop.errors.IntegrityError` if
+an entry contradicts stored key material (a second, different key for a device).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from mar_desktop import __version__
 from mar_desktop.envelope import Entry, parse_raw
-from mar_desktop.kinds import Body, from_newer_version, parse_body
+from mar_desktop.kinds import SERVER_ONLY_KINDS, Body, from_newer_version, parse_body
 from storage.database import Connection
 from storage.projections_clinical import CLINICAL
 from storage.projections_reference import REFERENCE
@@ -46,10 +46,23 @@ def stamp_of(entry: Entry) -> str:
 
 
 def project(conn: Connection, entry: Entry, body: Body) -> None:
-    """Folds one ledger entry into the projections (no-op for kinds without a projection)."""
+    """Folds one ledger entry into the projections (no-op for kinds without a projection).
+
+    On a tablet enrolled with a server, an entry of a kind only the server records
+    (:data:`mar_desktop.kinds.SERVER_ONLY_KINDS`) by any other device is kept in the ledger but
+    not folded: the server refuses such entries now, but one it stored before must not add a
+    device key, an alert or a facility configuration. A stand-alone store folds them all."""
     projector = PROJECTORS.get(entry.kind)
-    if projector is not None:
-        projector(conn, entry, body, stamp_of(entry))
+    if projector is None:
+        return
+    if entry.kind in SERVER_ONLY_KINDS and not _may_record_server_kinds(conn, entry.device_id):
+        return
+    projector(conn, entry, body, stamp_of(entry))
+
+
+def _may_record_server_kinds(conn: Connection, device_id: str) -> bool:
+    row = conn.execute("SELECT server_device_id FROM sync_server WHERE singleton = 1").fetchone()
+    return row is None or row[0] == device_id
 
 
 NEWER_HELD = "newer_entries_held"

@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from mar_desktop.errors import ValidationError
-from mar_desktop.people.credentials import CredentialRecord
+from mar_desktop.people.credentials import CredentialRecord, FirstAdminRecord
 from storage.credentials import SqlCredentialStore
 from storage.sync_state import CREDENTIALS, CREDENTIALS_PUSHED, SyncState
 from sync.client import ServerClient
@@ -68,20 +68,21 @@ def push_credentials(
             state.set_cursor(CREDENTIALS_PUSHED, cursor)
 
 
-def _from_server_shape(record: dict[str, Any], version: int, server_device_id: str) -> Any:
-    if not isinstance(record.get("password_hash"), str) or "created_at" not in record:
-        return None
-    return CredentialRecord.model_validate(
-        {
-            "user_id": record.get("user_id"),
-            "version": version,
-            "password_hash": record["password_hash"],
-            "must_change_password": bool(record.get("must_change_password", True)),
-            "change": "created",
-            "updated_at": record["created_at"],
-            "updated_by": "system",
-            "updated_by_device": server_device_id,
-        }
+def _from_server_shape(
+    record: dict[str, Any], version: int, server_device_id: str
+) -> CredentialRecord:
+    """The first admin's record as the server made it, as a CredentialRecord. Raises pydantic's
+    ValidationError when ``record`` is not a :class:`FirstAdminRecord`."""
+    first = FirstAdminRecord.model_validate(record)
+    return CredentialRecord(
+        user_id=first.user_id,
+        version=version,
+        password_hash=first.password_hash,
+        must_change_password=first.must_change_password,
+        change="created",
+        updated_at=first.created_at,
+        updated_by="system",
+        updated_by_device=server_device_id,
     )
 
 

@@ -35,8 +35,10 @@ Push (device → server)
     acknowledged again). 409: at least one entry is a **fork** (the server holds different bytes
     for that ``seq``, or it does not link to the held entry) — the server raised an alert; do not
     retry it. 422: other rejections (bad signature, invalid body, gap…) — quarantine the
-    rejected entry with the reason. Valid entries before a rejected one are stored; entries of
-    the same chain after it are rejected as ``gap``.
+    rejected entry with the reason. An entry of a kind only the server records
+    (``facility.configured``, ``device.enrolled``, ``alert.raised``) is refused as
+    ``invalid_body``. Valid entries before a rejected one are stored; entries of the same chain
+    after it are rejected as ``gap``.
 
 The server's own chain (after a restore)
     What the server records itself (``device.enrolled``, ``alert.raised``, the first admin's
@@ -69,9 +71,19 @@ Pull (server → device)
 
 Credentials (people records)
     ``PUT /v1/credentials/{user_id}`` :class:`CredentialPut` → :class:`CredentialStored`;
-    ``GET /v1/credentials?after=N`` → :class:`CredentialPage`. Opaque JSON records, versioned per
-    user: versions are kept and never edited; the highest version wins. Re-sending a stored
-    version with the same record is acknowledged; with a different record it is refused (409).
+    ``GET /v1/credentials?after=N`` → :class:`CredentialPage`. Records versioned per user:
+    versions are kept and never edited; the highest version wins. Re-sending a stored version
+    with the same record is acknowledged; with a different record it is refused (409). A put
+    record is a closed :class:`~mar_desktop.people.credentials.CredentialRecord` whose
+    ``user_id`` and ``version`` are the path's and the body's (422 otherwise). A page holds only
+    records of a known shape: a stored row that is not (stored before the shapes were closed) is
+    left out, and ``next`` still moves past it.
+
+Shapes
+    Every request body is closed (unknown fields: 422) and typed without coercion. Integers fit
+    64 bits (versions from 1, seqs and positions from 0); strings are bounded and hold no NUL or
+    other control character (identifiers, nonces and hashes: visible ASCII). A refused request
+    stores nothing.
 """
 
 from __future__ import annotations
@@ -80,9 +92,11 @@ import base64
 import binascii
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from mar_desktop.bounds import PRINTABLE_ASCII, PRINTABLE_TEXT, IdText, Version64
 from mar_desktop.canonical import canonical_bytes
+from mar_desktop.people.credentials import CredentialRecord
 from mar_desktop.signing import load_public_key, signature_valid
 
 PROTOCOL_VERSION = 1
@@ -97,8 +111,11 @@ Hex32 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 """32 bytes as lowercase hex (Ed25519 public keys, SHA-256 digests)."""
 Hex64 = Annotated[str, Field(pattern=r"^[0-9a-f]{128}$")]
 """64 bytes as lowercase hex (Ed25519 signatures)."""
-DeviceId = Annotated[str, Field(min_length=1, max_length=64)]
+DeviceId = IdText
+"""A device id as a request names it: 1–64 visible ASCII characters."""
 ChainName = Literal["ledger", "audit"]
+MAX_LABEL = 100
+"""Longest enrolment label (a tablet's name for people, e.g. "Cart 2 — East wing")."""
 
 
 class _Model(BaseModel):
@@ -107,9 +124,11 @@ class _Model(BaseModel):
 
 # ---- enrolment and authentication ------------------------------------------------------------
 class EnrollRequest(_Model):
-    code: Annotated[str, Field(min_length=1, max_length=64)]
+    code: Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[\x20-\x7e]+$")]
+    """As typed: the groups may be separated by ``-`` or spaces, any letter case."""
     public_key: Hex32
-    label: Annotated[str, Field(max_length=100)] = ""
+    label: Annotated[StrictStr, Field(max_length=MAX_LABEL, pattern=PRINTABLE_TEXT)] = ""
+    """Any text without control characters."""
 
 
 class EnrollResponse(_Model):
@@ -132,7 +151,7 @@ class ChallengeResponse(_Model):
 
 class TokenRequest(_Model):
     device_id: DeviceId
-    nonce: Annotated[str, Field(min_length=1, max_length=128)]
+    nonce: Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=PRINTABLE_ASCII)]
     signature: Hex64
 
 
@@ -301,8 +320,11 @@ class AlertsResponse(_Model):
 
 # ---- credentials ------------------------------------------------------------------------------
 class CredentialPut(_Model):
-    version: Annotated[int, Field(ge=1)]
-    record: dict[str, Any]
+    """A tablet's credential version: ``record`` is closed (see
+    :mod:`mar_desktop.people.credentials`) and must name the path's user and this version."""
+
+    version: Version64
+    record: CredentialRecord
 
 
 class CredentialStored(_Model):

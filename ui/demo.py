@@ -8,7 +8,9 @@ and, in it:
 2. enrols this tablet with it exactly as a real tablet is enrolled (:func:`sync.enroll.enroll`:
    the server assigns the device id and the facility id) into an encrypted database under a
    random key held only in memory;
-3. seeds the demo facility (staff with passwords and TOTP, units, residents, orders, ``days`` of
+3. syncs once, so the facility is the server's (only the server records a facility's
+   configuration; a tablet's own would be refused);
+4. seeds the demo facility (staff with passwords and TOTP, units, residents, orders, ``days`` of
    history) into that enrolled store through the services (:func:`seed_into`, which
    ``mar-desktop seed-demo`` uses too).
 
@@ -117,6 +119,17 @@ class DemoSite:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def _take_the_servers_facility(store: LocalStore, clock: Clock) -> None:
+    """One sync on this thread: pulls the facility the embedded server made. Raises SyncError."""
+    from sync.engine import SyncEngine
+
+    engine = SyncEngine(store, clock=clock)
+    try:
+        engine.sync_once()
+    finally:
+        engine.close()
+
+
 def start_demo(
     clock: Clock, *, days: int = 7, residents_per_unit: int = 20, with_server: bool = True
 ) -> DemoSite:
@@ -145,6 +158,7 @@ def start_demo(
                 label="demo tablet",
                 clock=clock,
             )
+            _take_the_servers_facility(store, clock)
         else:
             notice = NO_SERVER if with_server else ""
             store = LocalStore.create(folder / "data", key, new_id(), clock)

@@ -1,6 +1,8 @@
 """Seeding the demo facility through the services (``mar-desktop seed-demo``).
 
-Worker thread. Writes: the facility (system actor), the first admin (bootstrap), the other
+Worker thread. Writes: the facility (system actor; unless the store already holds it, as an
+enrolled tablet does once it has synced: only the server records a facility's configuration
+there), the first admin (bootstrap), the other
 demo staff (through ``create_user``; ``set_credentials`` then gives every demo account its
 password and TOTP secret through the people services), units, residents and orders (as the
 admin), then ``days`` of history ending now. Everything is signed, chained and audited like
@@ -59,9 +61,11 @@ def seed_demo(
     demo = demo_facility(
         residents_per_unit=residents_per_unit, orders_start=history_start - timedelta(days=1)
     )
-    facility = demo.facility.model_copy(update={"facility_id": facility_id})
     reference = ReferenceService(ports)
-    reference.configure_facility(facility)
+    facility = ports.reader().facility()
+    if facility is None:  # a stand-alone store; an enrolled one has the server's facility
+        facility = demo.facility.model_copy(update={"facility_id": facility_id})
+        reference.configure_facility(facility)
     staff = demo_staff(tuple(u.unit_id for u in demo.units))
     admin = next(s for s in staff if s.user.username == "admin")
     reference.bootstrap_admin(admin.user)

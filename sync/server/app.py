@@ -11,6 +11,8 @@ database is 503 (retry later).
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Path, Query, Request
@@ -20,6 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.background import BackgroundTask
 
 from mar_desktop import kinds
+from mar_desktop.bounds import PRINTABLE_ASCII
 from mar_desktop.chain import check_signature
 from mar_desktop.envelope import parse_raw
 from mar_desktop.errors import (
@@ -30,6 +33,7 @@ from mar_desktop.errors import (
     StorageError,
     ValidationError,
 )
+from mar_desktop.people.credentials import CredentialRecord, parse_stored_record
 from mar_desktop.signing import load_public_key, signature_valid
 from sync import protocol as p
 from sync.server import ingest, relay
@@ -41,15 +45,15 @@ from sync.server.metrics import install as install_metrics
 from sync.server.middleware import BodyLimit, SecurityHeaders
 from sync.server.reconcile_live import LiveReconciliation
 from sync.server.reconciliation import Reconciler
-from sync.server.store import DeviceRecord, StoredEntry
+from sync.server.store import CredentialRow, DeviceRecord, StoredEntry
 
+log = logging.getLogger(__name__)
 _FEED_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 MAX_BODY = 4 * 1024 * 1024
 _BIG = 2**62
 _bearer = HTTPBearer(auto_error=False, description="Token from POST /v1/auth/token")
-_PRINTABLE = r"^[\x21-\x7e]+$"
-UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=_PRINTABLE)]
+UserId = Annotated[str, Path(min_length=1, max_length=64, pattern=PRINTABLE_ASCII)]
 After = Annotated[int, Query(ge=0, le=_BIG)]
 Limit = Annotated[int, Query(ge=1, le=p.MAX_PAGE)]
 
@@ -286,18 +290,10 @@ def create_app(
     @app.get("/v1/credentials", response_model=p.CredentialPage, tags=["people"])
     def credentials(me: Device, after: After = 0, limit: Limit = 500) -> p.CredentialPage:
         rows = core.store.credentials(me.facility_id, after, limit)
-        items = [
-            p.CredentialItem(
-                pos=r.pos,
-                user_id=r.user_id,
-                version=r.version,
-                record=json.loads(r.record_json),
-                stored_at=r.stored_at,
-            )
-            for r in rows
-        ]
         return p.CredentialPage(
-            items=items, next=items[-1].pos if items else after, more=len(items) == limit
+            items=credential_items(me.facility_id, rows),
+            next=rows[-1].pos if rows else after,
+            more=len(rows) == limit,
         )
 
     # operations hook: /metrics and its counting middleware, outermost (sync/server/metrics.py)
@@ -308,6 +304,41 @@ def _wrap(app: FastAPI, max_body: int) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=max_body)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def credential_items(facility_id: str, rows: Sequence[CredentialRow]) -> list[p.CredentialItem]:
+    """The rows whose record has a known shape and names the row's user and version.
+
+    Any other row (stored before the record shapes were closed) is left out with a warning
+    naming its facility, position and what is wrong, never a value: one bad row must not
+    stop every device's credential sync."""
+    items: list[p.CredentialItem] = []
+    for row in rows:
+        try:
+            record = parse_stored_record(row.record_json)
+        except ValidationError as exc:
+            why = str(exc)
+        else:
+            version = record.version if isinstance(record, CredentialRecord) else 1
+            if record.user_id == row.user_id and version == row.version:
+                items.append(
+                    p.CredentialItem(
+                        pos=row.pos,
+                        user_id=row.user_id,
+                        version=row.version,
+                        record=json.loads(row.record_json),
+                        stored_at=row.stored_at,
+                    )
+                )
+                continue
+            why = "the record names another user or version than its row"
+        log.warning(
+            "credential row %d of facility %s left out of the credential feed: %s",
+            row.pos,
+            facility_id,
+            why,
+        )
+    return items
 
 
 def alert_infos(core: ServerCore, facility_id: str) -> list[p.AlertInfo]:

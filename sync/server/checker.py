@@ -24,12 +24,15 @@ from mar_desktop.chain import check_signature
 from mar_desktop.clock import parse_utc
 from mar_desktop.envelope import Chain, parse_raw
 from mar_desktop.errors import ValidationError
-from mar_desktop.kinds import AdministrationRecorded, parse_body
+from mar_desktop.kinds import SERVER_ONLY_KINDS, AdministrationRecorded, parse_body
 from mar_desktop.model import Outcome
 from mar_desktop.signing import PublicKey, load_public_key
 
-_ID = re.compile(r"^[\x21-\x7e]{1,64}$")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+# matched with fullmatch: "$" would also match before a final newline
+_ID = re.compile(r"[\x21-\x7e]{1,64}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_KIND = re.compile(r"(?=.{1,64}\Z)[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+"""``area.event`` in lowercase ASCII (``audit.<action>`` kinds are open-ended: still bounded)."""
 Mode = Literal["inline", "threads", "processes"]
 _PARALLEL_FROM = 32  # smaller batches are checked inline: dispatch would cost more
 
@@ -64,13 +67,18 @@ class Checked:
 
 
 def check_one(raw: bytes, public_key: PublicKey, device_id: str, facility_id: str) -> Checked:
-    """Checks one entry's envelope, owner, body and signature. Never raises."""
+    """Checks one entry's envelope, owner, kind, body and signature. Never raises.
+
+    ``device_id`` is a tablet (the server device never pushes): an entry of a kind in
+    :data:`mar_desktop.kinds.SERVER_ONLY_KINDS` is refused as ``invalid_body``."""
     try:
         entry = parse_raw(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         return Checked(None, "malformed", f"not a canonical entry envelope: {exc}")
-    if not _ID.match(entry.id) or not _HEX64.match(entry.prev):
+    if not _ID.fullmatch(entry.id) or not _HEX64.fullmatch(entry.prev):
         return Checked(None, "malformed", "entry id or prev hash is not well formed")
+    if not _KIND.fullmatch(entry.kind):
+        return Checked(None, "malformed", "entry kind is not well formed (area.event, a-z0-9_)")
     try:
         parse_utc(entry.recorded_at)
     except ValueError:
@@ -88,6 +96,9 @@ def check_one(raw: bytes, public_key: PublicKey, device_id: str, facility_id: st
         return Checked(facts, "wrong_device", "entry belongs to another device")
     if entry.facility_id != facility_id:
         return Checked(facts, "wrong_facility", "entry belongs to another facility")
+    if entry.kind in SERVER_ONLY_KINDS:
+        why = f"{entry.kind} entries are recorded by the server only, never by a device"
+        return Checked(facts, "invalid_body", why)
     try:
         body = parse_body(entry.kind, entry.body)
     except ValidationError as exc:

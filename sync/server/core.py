@@ -26,6 +26,7 @@ from mar_desktop.clock import Clock, SystemClock, utc_iso
 from mar_desktop.envelope import SYSTEM_ACTOR, Entry, EntryDraft, new_id, seal
 from mar_desktop.errors import AuthError, Conflict, NotFound, ValidationError
 from mar_desktop.model import Facility, Role, User
+from mar_desktop.people.credentials import AnyCredentialRecord, CredentialRecord, FirstAdminRecord
 from mar_desktop.signing import DeviceSigner
 from sync.server.config import server_id_of
 from sync.server.store import CredentialRow, DeviceRecord, NewEntry, Store, WriteTxn
@@ -187,15 +188,12 @@ class ServerCore:
             "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(5)) for _ in range(4)
         )
         hasher = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)
-        record = {
-            "user_id": user.user_id,
-            "username": username,
-            "password_hash": hasher.hash(password),
-            "password_algorithm": "argon2id",
-            "must_change_password": True,
-            "totp": None,
-            "created_at": self.now(),
-        }
+        record = FirstAdminRecord(
+            user_id=user.user_id,
+            username=username,
+            password_hash=hasher.hash(password),
+            created_at=self.clock.now(),
+        )
         with self.store.write() as txn:
             txn.lock_facility(facility_id)
             body = kinds.body_json(kinds.UserCreated(user=user))
@@ -206,19 +204,35 @@ class ServerCore:
         return FirstAdmin(user.user_id, username, password)
 
     def put_credential(
-        self, facility_id: str, user_id: str, version: int, record: dict[str, object]
+        self, facility_id: str, user_id: str, version: int, record: CredentialRecord
     ) -> tuple[CredentialRow, bool]:
+        """Stores a tablet's credential version; ``(row, created)``.
+
+        Raises ``ValidationError`` (nothing stored) when ``record`` names another user or
+        version than ``user_id``/``version``, ``Conflict`` when that version is already stored
+        with another record. Returns the held row, ``created=False``, for an identical re-send.
+        """
+        if record.user_id != user_id:
+            raise ValidationError("record.user_id is not the user named in the path")
+        if record.version != version:
+            raise ValidationError("record.version is not the version of the request")
         with self.store.write() as txn:
             txn.lock_facility(facility_id)
             return self._put_credential(txn, facility_id, user_id, version, record)
 
     def _put_credential(
-        self, txn: WriteTxn, facility_id: str, user_id: str, version: int, record: object
+        self,
+        txn: WriteTxn,
+        facility_id: str,
+        user_id: str,
+        version: int,
+        record: AnyCredentialRecord,
     ) -> tuple[CredentialRow, bool]:
-        try:
-            text = json.dumps(record, sort_keys=True, separators=(",", ":"), allow_nan=False)
-        except ValueError:
-            raise ValidationError("credential record is not plain JSON") from None
+        # The stored text is the record's own JSON form: for a tablet's record that is exactly
+        # what it sent (its canonical form), so re-sends compare equal with rows stored before.
+        text = json.dumps(
+            record.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), allow_nan=False
+        )
         held = txn.credential(facility_id, user_id, version)
         if held is not None:
             if held.record_json != text:

@@ -1,7 +1,8 @@
 """The push: checking a device's batch against its chains, storing it and signing a receipt.
 
 Contract (docs/architecture.md#push): entries come in ``seq`` order; each must be the
-authenticated device's, of its facility, with a valid body and signature, and continue its chain
+authenticated device's, of its facility, of a kind a device may record (not
+``SERVER_ONLY_KINDS``), with a valid body and signature, and continue its chain
 (``seq = head + 1``, ``prev = digest(head)``). Valid entries are stored with a facility-global
 feed position and committed durably in ONE transaction before the receipt is made. An entry
 already held with identical bytes is acknowledged again; one held with different bytes (or not

@@ -6,6 +6,7 @@ from mar_desktop.envelope import parse_raw
 from sync.protocol import FeedPage
 from sync.server.simtablet import SimTablet
 from tests.server.conftest import Server
+from tests.server.records import record_json
 
 
 def _pull(tab: SimTablet, path: str = "/v1/feed", limit: int = 3) -> list[tuple[int, bytes]]:
@@ -68,7 +69,10 @@ def test_facilities_are_isolated(server: Server) -> None:
     here_devices = {d["device_id"] for d in here.get("/v1/devices").json()["devices"]}
     assert there.device_id not in here_devices
     assert here.get("/v1/devices").json()["facility_id"] == server.facility_id
-    here.http.put("/v1/credentials/u1", json={"version": 1, "record": {"h": 1}}, headers=here.auth)
+    put = here.http.put(
+        "/v1/credentials/u1", json={"version": 1, "record": record_json("u1")}, headers=here.auth
+    )
+    assert put.status_code == 200
     assert there.get("/v1/credentials").json()["items"] == []
     # a device of one facility cannot push into another facility's chains
     foreign = there.seal(advance=False)
@@ -79,21 +83,22 @@ def test_facilities_are_isolated(server: Server) -> None:
 def test_credentials_are_versioned_and_never_edited(server: Server) -> None:
     tab = server.tablet()
 
-    def put(user: str, version: int, record: dict[str, object]) -> tuple[int, dict[str, object]]:
+    def put(user: str, version: int, hash_: str) -> tuple[int, dict[str, object]]:
+        record = record_json(user, version, password_hash=hash_)
         resp = tab.http.put(
             f"/v1/credentials/{user}", json={"version": version, "record": record}, headers=tab.auth
         )
         return resp.status_code, resp.json()
 
-    assert put("u1", 1, {"hash": "a"})[0] == 200
-    assert put("u1", 2, {"hash": "b"})[1]["created"] is True
-    assert put("u1", 2, {"hash": "b"})[1]["created"] is False  # idempotent re-send
-    status, body = put("u1", 2, {"hash": "changed"})
+    assert put("u1", 1, "a")[0] == 200
+    assert put("u1", 2, "b")[1]["created"] is True
+    assert put("u1", 2, "b")[1]["created"] is False  # idempotent re-send
+    status, body = put("u1", 2, "changed")
     assert status == 409
     assert "already stored" in body["detail"]
-    assert put("u2", 1, {"hash": "c"})[0] == 200
+    assert put("u2", 1, "c")[0] == 200
     items = tab.get("/v1/credentials").json()["items"]
-    assert [(i["user_id"], i["version"], i["record"]["hash"]) for i in items] == [
+    assert [(i["user_id"], i["version"], i["record"]["password_hash"]) for i in items] == [
         ("u1", 1, "a"),
         ("u1", 2, "b"),
         ("u2", 1, "c"),
@@ -114,7 +119,9 @@ def test_bad_query_parameters_are_4xx(server: Server) -> None:
         assert tab.get("/v1/feed", **params).status_code == 422, params
     assert (
         tab.http.put(
-            "/v1/credentials/a%00b", json={"version": 1, "record": {}}, headers=tab.auth
+            "/v1/credentials/a%00b",
+            json={"version": 1, "record": record_json("a")},
+            headers=tab.auth,
         ).status_code
         == 422
     )

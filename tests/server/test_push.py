@@ -10,6 +10,7 @@ from mar_desktop import kinds
 from mar_desktop.envelope import parse_raw
 from sync.protocol import Receipt, verify_receipt
 from tests.server.conftest import Server
+from tests.server.records import credential
 
 
 def _receipt(resp_json: dict[str, object], server: Server) -> Receipt:
@@ -220,7 +221,7 @@ def test_stored_rows_cannot_be_changed(server: Server) -> None:
     tab.push(tab.make(1))
     tab.heads["ledger"] = (0, "0" * 64)
     assert tab.push([tab.seal(body=kinds_body())]).status_code == 409  # a fork row
-    server.core.put_credential(server.facility_id, "u1", 1, {"k": "v"})
+    server.core.put_credential(server.facility_id, "u1", 1, credential("u1"))
     for sql in (
         "UPDATE entries SET kind = 'x'",
         "DELETE FROM entries",

@@ -1,7 +1,8 @@
 """Property-based requests generated from the published OpenAPI spec never cause a 5xx.
 
 Runs on SQLite (the request handling is store-independent; the store-specific paths are covered
-by the parametrised suite). Examples are bounded to keep the suite fast.
+by the parametrised suite, and ``test_hostile_api`` drives every endpoint with hostile values on
+both stores). Examples are bounded to keep the suite fast.
 """
 
 from __future__ import annotations

@@ -59,6 +59,9 @@ def cart(site: Site, name: str, **kw: object) -> Cart:
 
 
 def seed(c: Cart, residents_per_unit: int = 2) -> SeedResult:
+    """Seeds the demo facility through the services on an enrolled tablet: it syncs first, so
+    the facility is the server's (a tablet may not record ``facility.configured``)."""
+    c.tab.engine.sync_once()
     ports = c.ports
     store = c.tab.store
     return seed_demo(

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from mar_desktop.errors import ValidationError
-from mar_desktop.people.credentials import CredentialRecord, RecoverySlot
+from mar_desktop.people.credentials import (
+    CredentialRecord,
+    FirstAdminRecord,
+    RecoverySlot,
+    parse_stored_record,
+)
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -86,3 +92,37 @@ def test_recovery_codes_left() -> None:
     )
     assert rec.recovery_codes_left == 1
     assert rec.unused_recovery_hashes == ["b" * 64]
+
+
+def test_any_known_record_shape_parses_from_its_stored_text() -> None:
+    full = record().revise(
+        change="totp_used", at=T0, by="u1", device_id="dev-2", last_totp_step=59_000_000
+    )
+    assert parse_stored_record(full.to_canonical()) == full
+    first = FirstAdminRecord(
+        user_id="u-admin", username="admin", password_hash="$argon2id$v=19$x", created_at=T0
+    )
+    assert parse_stored_record(first.model_dump_json()) == first
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"version": "2"},
+        {"version": 2**63},
+        {"last_totp_step": -1},
+        {"must_change_password": 1},
+        {"totp_secret": SECRET + "\x00"},
+        {"user_id": "u" * 65},
+        {"recovery_codes": [{"code_hash": "a" * 64}] * 65},
+        {"unknown": 1},
+    ],
+)
+def test_closed_record_refuses_other_shapes_without_echoing_values(
+    change: dict[str, object],
+) -> None:
+    text = json.dumps({**record().model_dump(mode="json"), **change})
+    with pytest.raises(ValidationError) as caught:
+        parse_stored_record(text)
+    assert SECRET not in str(caught.value)
+    assert "argon2id" not in str(caught.value)
