@@ -19,9 +19,9 @@ def test_a_tenfold_dose_is_refused_at_the_field_and_the_confirmation_is_what_is_
     scan(qtbot, window.mar.scan, med_scan(METOPROLOL_GTIN))
     admin = window.administration
     wait(qtbot, lambda: window.stack.currentWidget() is admin
-         and admin.medication_check.text().startswith("✓"))
+         and admin.bedside.medication_check.text().startswith("✓"))
     idle(qtbot, window)
-    tap(qtbot, admin.outcome_buttons[Outcome.GIVEN])
+    tap(qtbot, admin.form.outcome_buttons[Outcome.GIVEN])
     confirm_text = admin.confirm.text()
     assert confirm_text == "Confirm: ✓ Given – Metoprolol tartrate 25 mg tablet × 1 = 25 mg PO"
 
