@@ -13,11 +13,19 @@ fixed times; ``frequency 1 per N h`` → every N hours; ``asNeededBoolean`` → 
 instructions; validityPeriod (else authoredOn, else now) → start/end; requester.display →
 prescriber; the ``urn:mar-desktop:fhir:controlled-schedule`` extension → controlled schedule.
 Only ``status: active`` with intent order/original-order is accepted.
+
+Each accepted request has a **source key**, what makes a second import of it recognisable: its
+first identifier with a system and a value, else its id (with the bundle's ``meta.source``, when
+the bundle names one). Its order id is derived from the key and the resident
+(:func:`imported_order_id`), so the same request imported again names the same order; a
+request with neither identifier nor id is refused. :mod:`mar_desktop.services.order_import`
+decides create, skip or change.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +36,6 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from pydantic import ValidationError as PydanticValidationError
 
 from mar_desktop.clock import parse_utc
-from mar_desktop.envelope import new_id
 from mar_desktop.errors import ValidationError
 from mar_desktop.model import Order, Resident, Schedule
 from mar_desktop.reports import fhir_codes as fc
@@ -53,7 +60,30 @@ class ImportRejection:
 class AcceptedOrder:
     index: int
     resource_id: str | None  # the pharmacy's MedicationRequest id
-    order: Order
+    order: Order  # its order id: imported_order_id(source_key, resident)
+    source_key: str
+
+
+_IMPORTED = uuid.UUID("8f1b7f0e-5d0a-4c53-9d5e-1f3a3c0b6a11")
+"""Namespace of the order ids derived from a pharmacy's request (UUIDv5)."""
+
+
+def imported_order_id(source_key: str, resident_id: str, *, variant: str = "") -> str:
+    """The order id of the request ``source_key`` for ``resident_id`` (``variant``: a later
+    version of it, see :mod:`mar_desktop.services.order_import`)."""
+    return str(uuid.uuid5(_IMPORTED, f"{resident_id}\n{source_key}\n{variant}"))
+
+
+def _source_key(resource: dict[str, Any], source: str) -> str:
+    for ident in resource.get("identifier") or []:
+        if isinstance(ident, dict) and ident.get("system") and ident.get("value"):
+            return f"identifier:{ident['system']}|{ident['value']}"
+    if resource.get("id"):
+        return f"id:{source}#{resource['id']}"
+    raise Refused(
+        "it has neither an identifier nor an id, so importing it again could not be told from a "
+        "new order"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +208,7 @@ def _schedule(dosage: dict[str, Any]) -> Schedule:
     raise Refused("the timing has no administration times (timeOfDay) or fixed hourly interval")
 
 
-def _order(resource: dict[str, Any], ctx: _Context, now: datetime) -> Order:
+def _order(resource: dict[str, Any], ctx: _Context, now: datetime, key: str) -> Order:
     if resource.get("status") != "active":
         raise Refused(f"status is {resource.get('status')!r}; only active requests become orders")
     if resource.get("intent") not in {"order", "original-order"}:
@@ -210,7 +240,7 @@ def _order(resource: dict[str, Any], ctx: _Context, now: datetime) -> Order:
     try:
         dose = Decimal(str(dose_qty["value"]))
         return Order(
-            order_id=new_id(),
+            order_id=imported_order_id(key, resident.resident_id),
             resident_id=resident.resident_id,
             drug=medication["drug"][:200],
             strength=medication["strength"][:60],
@@ -237,10 +267,13 @@ def _order(resource: dict[str, Any], ctx: _Context, now: datetime) -> Order:
 def import_medication_requests(
     bundle: bytes | str | Mapping[str, Any], residents: Sequence[Resident], *, now: datetime
 ) -> ImportResult:
-    """Maps each MedicationRequest of ``bundle`` to an :class:`Order` (fresh order ids) or a
-    rejection. Raises ValidationError only when the file is not a FHIR Bundle at all."""
+    """Maps each MedicationRequest of ``bundle`` to an :class:`Order` (its id derived from the
+    request's source key) or a rejection. Raises ValidationError only when the file is not a
+    FHIR Bundle at all."""
     data = _load(bundle)
     ctx = _Context(data, residents)
+    meta = data.get("meta")
+    source = str(meta.get("source") or "") if isinstance(meta, dict) else ""
     accepted: list[AcceptedOrder] = []
     rejected: list[ImportRejection] = []
     for index, entry in enumerate(data.get("entry", [])):
@@ -261,7 +294,8 @@ def import_medication_requests(
             rejected.append(ImportRejection(index, ident, f"not valid FHIR: {_first_error(exc)}"))
             continue
         try:
-            accepted.append(AcceptedOrder(index, ident, _order(resource, ctx, now)))
+            key = _source_key(resource, source)
+            accepted.append(AcceptedOrder(index, ident, _order(resource, ctx, now, key), key))
         except Refused as why:
             rejected.append(ImportRejection(index, ident, str(why)))
     return ImportResult(tuple(accepted), tuple(rejected))
