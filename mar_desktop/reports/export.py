@@ -106,11 +106,39 @@ class ExportCheck:
 
     def summary(self) -> str:
         if self.ok:
-            origin = {True: " Signed by a trusted device key.", None: ""}.get(
-                self.trusted_origin, ""
+            origin = (
+                " Signed by a trusted device key of the facility."
+                if self.trusted_origin
+                else " The signature was NOT checked against the facility: anyone can sign an "
+                "export with a key of their own. Give the facility's device keys "
+                "(--facility-keys FILE or --trusted-key HEX)."
             )
             return f"OK: export intact, {self.manifest.get('entries', 0)} entries.{origin}"
         return "FAILED: " + " ".join(self.problems)
+
+
+def load_facility_keys(path: Path) -> list[str]:
+    """The device public keys (hex) in a facility key file: JSON ``{"devices": [{"public_key":
+    "<hex>", ...}, ...]}`` as ``mar-desktop facility-keys`` writes it. Raises ValidationError
+    naming what is wrong (unreadable, not JSON, no keys, a malformed key)."""
+    try:
+        data = loads(path.read_bytes())
+    except OSError as exc:
+        raise ValidationError(f"Cannot read {path}: {exc.strerror}.") from None
+    except ValueError:
+        raise ValidationError(f"{path} is not a facility key file (not JSON).") from None
+    devices = data.get("devices") if isinstance(data, dict) else None
+    if not isinstance(devices, list) or not devices:
+        raise ValidationError(f"{path} lists no device keys.")
+    keys = []
+    for device in devices:
+        key = device.get("public_key") if isinstance(device, dict) else None
+        try:
+            load_public_key(str(key))
+        except ValueError:
+            raise ValidationError(f"{path} holds a malformed device key.") from None
+        keys.append(str(key))
+    return keys
 
 
 def _load_manifest(path: Path) -> tuple[dict[str, Any] | None, list[str]]:

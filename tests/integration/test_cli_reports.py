@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -58,12 +59,21 @@ def test_print_export_and_check(
                  *as_user(monkeypatch, "surveyor")]) == 0
     assert {p.name for p in out.iterdir()} >= {"entries.csv", "entries.pdf", "manifest.json"}
     assert "ledger verification: OK" in capsys.readouterr().out
-    assert main(["check-export", str(out)]) == 0
+    # Without the facility's keys the export is intact but its signer unchecked: not a pass.
+    assert main(["check-export", str(out)]) == 6
+    assert "NOT checked against the facility" in capsys.readouterr().out
+    keys = tmp_path / "facility-keys.json"
+    assert main(["facility-keys", "--data-dir", str(data), "--out", str(keys)]) == 0
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o600
+    capsys.readouterr()
+    assert main(["check-export", str(out), "--facility-keys", str(keys)]) == 0
+    assert "trusted device key of the facility" in capsys.readouterr().out
     csv = out / "entries.csv"
     raw = bytearray(csv.read_bytes())
     raw[len(raw) // 2] ^= 0x01
     csv.write_bytes(bytes(raw))
     assert main(["check-export", str(out)]) == 5
+    assert main(["check-export", str(out), "--facility-keys", str(keys)]) == 5
 
     bundle = tmp_path / "bundle.json"
     assert main(["export-fhir", "--data-dir", str(data), *window, "--out", str(bundle),

@@ -17,7 +17,7 @@ from mar_desktop.reports.csv_export import (
     entry_from_row,
     read_entries_csv,
 )
-from mar_desktop.reports.export import check_export, write_surveyor_export
+from mar_desktop.reports.export import _file_facts, check_export, write_surveyor_export
 from mar_desktop.reports.gather import ReportService
 from mar_desktop.signing import load_public_key
 from storage.report_queries import ReportQueries
@@ -128,3 +128,54 @@ def test_export_window_is_half_open(rw: ReportWorld) -> None:
         assert first.id in {e.id for e in queries.ledger_entries(at, at + timedelta(seconds=1))}
     finally:
         queries.close()
+
+
+def test_an_edited_export_re_signed_with_a_fresh_key_fails_against_the_facility_keys(
+    rw: ReportWorld, tmp_path: Path
+) -> None:
+    """The attack: edit the CSV, recompute the manifest and sign it with a key of one's own.
+    Intact by itself, it fails against the facility's keys, and without them the summary says
+    the signer was not checked."""
+    from mar_desktop.canonical import canonical_bytes, loads
+    from mar_desktop.reports.export import load_facility_keys
+    from mar_desktop.signing import DeviceSigner
+
+    out = tmp_path / "export"
+    _export(rw, out)
+    csv = out / "entries.csv"
+    csv.write_bytes(csv.read_bytes().replace(b"Given", b"Refused", 1))
+    manifest = loads((out / "manifest.json").read_bytes())
+    forger = DeviceSigner.generate()
+    manifest["files"]["entries.csv"] = _file_facts(csv)
+    manifest["public_key"] = forger.public_hex
+    del manifest["signature"]
+    manifest["signature"] = forger.sign(canonical_bytes(manifest)).hex()
+    (out / "manifest.json").write_bytes(canonical_bytes(manifest) + b"\n")
+    alone = check_export(out)
+    assert alone.ok and alone.trusted_origin is None
+    assert "NOT checked against the facility" in alone.summary()
+    keys_file = tmp_path / "keys.json"
+    keys_file.write_bytes(canonical_bytes(
+        {"devices": [{"device_id": "d", "public_key": rw.world.store.ledger.public_key_hex}]}
+    ))
+    checked = check_export(out, trusted_keys=load_facility_keys(keys_file))
+    assert not checked.ok and "not among the trusted keys" in checked.summary()
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [(b"{not json", "not JSON"), (b'{"devices": []}', "no device keys"),
+     (b'{"devices": [{"public_key": "zz"}]}', "malformed"), (b"[1, 2]", "no device keys")],
+)
+def test_a_bad_facility_key_file_is_refused_with_the_reason(
+    tmp_path: Path, content: bytes, said: str
+) -> None:
+    from mar_desktop.errors import ValidationError
+    from mar_desktop.reports.export import load_facility_keys
+
+    path = tmp_path / "keys.json"
+    path.write_bytes(content)
+    with pytest.raises(ValidationError, match=said):
+        load_facility_keys(path)
+    with pytest.raises(ValidationError, match="Cannot read"):
+        load_facility_keys(tmp_path / "absent.json")

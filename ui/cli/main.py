@@ -123,10 +123,17 @@ def _add_report_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPa
     window(export)
     export.add_argument("--out", type=Path, required=True, help="new (or empty) folder")
 
+    keys = commands.add_parser(
+        "facility-keys", help="write the facility's device public keys, for check-export")
+    add_data_dir(keys)
+    keys.add_argument("--out", type=Path, required=True, help="new JSON file to write")
+
     check = commands.add_parser("check-export", help="check a surveyor export's files")
     check.add_argument("folder", type=Path)
     check.add_argument("--trusted-key", action="append", default=None,
                        help="device public key (hex) the manifest must be signed by")
+    check.add_argument("--facility-keys", action="append", type=Path, default=None,
+                       help="the facility's device keys (a file from 'mar-desktop facility-keys')")
 
     fhir = commands.add_parser("export-fhir", help="FHIR R4 Bundle of a time window (JSON)")
     person(fhir)
@@ -165,6 +172,8 @@ def command(name: str) -> Callable[[argparse.Namespace], int]:
             from ui.cli import seed_demo as module
         case "verify":
             from ui.cli import verify as module
+        case "facility-keys":
+            from ui.cli import facility_keys as module
         case "enroll":
             from ui.cli import enroll as module
         case "sync":
