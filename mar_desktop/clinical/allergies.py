@@ -14,6 +14,9 @@ drug-interaction database:
   member of it warns for every member of that class (``penicillin`` → ``amoxicillin``,
   ``codeine`` → ``morphine``, ``aspirin`` → ``ibuprofen``). The table deliberately errs toward
   warning; it is not exhaustive.
+* **Brand names and abbreviations** (:mod:`~mar_desktop.clinical.drug_names`, a versioned
+  table): "Bactrim" is read as sulfamethoxazole and trimethoprim, "Percocet" as oxycodone and
+  acetaminophen, on the allergy and the order alike, before the two checks above.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from mar_desktop.clinical.drug_names import NAMES
 from mar_desktop.model import Allergy, Order, Resident
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -60,6 +64,13 @@ CROSS_SENSITIVITY_CLASSES: tuple[DrugClass, ...] = (
         "cephalosporin, cephalosporins, beta lactam, beta lactams",
         "cephalexin cefazolin cefadroxil cefuroxime cefdinir cefpodoxime ceftriaxone cefepime "
         "cefotaxime ceftazidime cefprozil cefaclor",
+    ),
+    _class(
+        "beta-lactams: penicillin and cephalosporin cross-reactivity",
+        "beta lactam, beta lactams",
+        "penicillin amoxicillin ampicillin piperacillin nafcillin oxacillin dicloxacillin "
+        "cloxacillin ticarcillin benzathine cephalexin cefazolin cefadroxil cefuroxime cefdinir "
+        "cefpodoxime ceftriaxone cefepime cefotaxime ceftazidime cefprozil cefaclor",
     ),
     _class(
         "sulfonamide antibiotics",
@@ -100,16 +111,34 @@ IGNORED_WORDS = frozenset(
 _WORD = re.compile(r"[a-z][a-z0-9-]*")
 
 
-@functools.lru_cache(maxsize=_TEXTS_CACHED)
-def _words(text: str) -> frozenset[str]:
-    """Significant lower-case words; hyphenated words count whole and by their parts.
-    Pure, so cached per text (any thread): a dose recorded checks the same drug and
-    allergy names again and again."""
+def _plain_words(text: str) -> set[str]:
     found: set[str] = set()
     for word in _WORD.findall(text.casefold()):
         for part in (word, *word.split("-")):
             if len(part) >= 3 and part not in IGNORED_WORDS:
                 found.add(part)
+    return found
+
+
+_NAME_WORDS = {key: value for key, value in NAMES.items() if " " not in _phrase(key).strip()}
+_NAME_PHRASES = {_phrase(key): value for key, value in NAMES.items() if key not in _NAME_WORDS}
+
+
+@functools.lru_cache(maxsize=_TEXTS_CACHED)
+def _words(text: str) -> frozenset[str]:
+    """Significant lower-case words; hyphenated words count whole and by their parts; a brand
+    name or abbreviation of :data:`~mar_desktop.clinical.drug_names.NAMES` adds its generic
+    ingredients. Pure, so cached per text (any thread): a dose recorded checks the same drug
+    and allergy names again and again."""
+    found = _plain_words(text)
+    lowered = set(_WORD.findall(text.casefold()))
+    for key, generic in _NAME_WORDS.items():
+        if key in lowered or key in found:
+            found |= _plain_words(generic)
+    phrase = _phrase(text)
+    for key, generic in _NAME_PHRASES.items():
+        if key in phrase:
+            found |= _plain_words(generic)
     return frozenset(found)
 
 

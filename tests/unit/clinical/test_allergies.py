@@ -110,3 +110,48 @@ def test_cached_words_never_mix_up_allergies_or_change_answers() -> None:
     allergies._words.cache_clear()
     allergies._classes_named.cache_clear()
     assert [drug_allergy_matches((severe, mild), drug) for drug in drugs] == warm
+
+
+# ---- brand names and abbreviations ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("allergy", "drug"),
+    [
+        ("Bactrim", "Sulfamethoxazole-trimethoprim DS"),
+        ("Septra", "sulfamethoxazole/trimethoprim"),
+        ("sulfa", "Bactrim DS"),
+        ("Penicillin", "Augmentin 875"),
+        ("PCN", "Amoxicillin"),
+        ("Percocet", "Oxycodone IR"),
+        ("Percocet", "Tylenol"),  # its other ingredient, acetaminophen
+        ("MS Contin", "morphine sulfate ER"),
+        ("Tylenol #3", "Codeine sulfate"),
+        ("Tylenol with codeine", "Hydrocodone-acetaminophen"),
+        ("NSAIDs", "Advil"),
+        ("Toradol", "ibuprofen"),
+        ("ASA", "Ecotrin"),
+        ("Keflex", "Cefazolin"),
+        ("Penicillin", "Cefazolin"),  # penicillin and cephalosporin cross-reactivity
+        ("Keflex", "Amoxicillin"),
+        ("TMP-SMX", "Sulfamethoxazole"),
+    ],
+)
+def test_brand_names_and_abbreviations_warn_either_way(allergy: str, drug: str) -> None:
+    assert drug_allergy_matches((Allergy(substance=allergy),), drug)
+
+
+@pytest.mark.parametrize(
+    ("allergy", "drug"),
+    [("Bactrim", "Metoprolol tartrate"), ("Tylenol", "Ibuprofen"), ("Advil", "Acetaminophen"),
+     ("Lasix", "Lisinopril"), ("Coumadin", "Atorvastatin")],
+)
+def test_brand_names_do_not_raise_false_alarms(allergy: str, drug: str) -> None:
+    assert drug_allergy_matches((Allergy(substance=allergy),), drug) == ()
+
+
+def test_the_name_table_is_versioned_and_its_generics_are_words_the_matcher_reads() -> None:
+    from mar_desktop.clinical.drug_names import NAMES, TABLE_VERSION
+
+    assert TABLE_VERSION
+    for brand, generic in NAMES.items():
+        assert brand == brand.casefold() and generic
+        assert allergies._plain_words(generic), brand
