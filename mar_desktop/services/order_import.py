@@ -21,6 +21,7 @@ reported), PermissionDenied only through the reference service's own checks per 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from mar_desktop.errors import MarError
@@ -49,23 +50,35 @@ class OrderImportService(Service):
         super().__init__(ports)
         self._reference = ReferenceService(ports)
 
-    def record(self, principal: Principal, result: ImportResult) -> ImportOutcome:
+    def record(
+        self,
+        principal: Principal,
+        result: ImportResult,
+        *,
+        allergies_acknowledged: Collection[int] = (),
+    ) -> ImportOutcome:
         """Creates, changes or skips each accepted order (see the module doc); the bundle's
-        own rejections are reported as refused."""
+        own rejections are reported as refused. An order that matches one of its resident's
+        allergies is refused (``allergy_unacknowledged``) unless its bundle entry index is in
+        ``allergies_acknowledged``; the acknowledgement goes into the order's audit entry."""
         outcome = ImportOutcome(refused=[(r.index, r.reason) for r in result.rejected])
         for accepted in result.accepted:
             try:
-                self._one(principal, accepted, outcome)
+                self._one(
+                    principal, accepted, outcome, accepted.index in allergies_acknowledged
+                )
             except MarError as error:
                 outcome.refused.append((accepted.index, str(error)))
         outcome.refused.sort()
         return outcome
 
-    def _one(self, principal: Principal, accepted: AcceptedOrder, outcome: ImportOutcome) -> None:
+    def _one(
+        self, principal: Principal, accepted: AcceptedOrder, outcome: ImportOutcome, ack: bool
+    ) -> None:
         order = accepted.order
         current = self._in_force(order.order_id)
         if current is None:
-            self._reference.create_order(principal, order)
+            self._reference.create_order(principal, order, allergy_acknowledged=ack)
             outcome.created.append(accepted.index)
         elif current.discontinued_at is not None:  # stopped here, not replaced
             outcome.refused.append(
@@ -76,7 +89,9 @@ class OrderImportService(Service):
         else:  # the changed version starts now: no past doses of it fall due
             start = max(order.start, self._clock.now())
             new = order.model_copy(update={"order_id": self._fresh_id(accepted), "start": start})
-            self._reference.change_order(principal, current.order_id, new, CHANGE_REASON, start)
+            self._reference.change_order(
+                principal, current.order_id, new, CHANGE_REASON, start, allergy_acknowledged=ack
+            )
             outcome.changed.append(accepted.index)
 
     def _in_force(self, first_id: str) -> OrderState | None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from mar_desktop import audit, kinds
+from mar_desktop.clinical.allergies import allergy_matches
 from mar_desktop.envelope import SYSTEM_ACTOR, Entry, EntryDraft, new_id
-from mar_desktop.errors import Conflict, NotFound, ValidationError
+from mar_desktop.errors import Conflict, NotFound, RuleViolation, ValidationError
 from mar_desktop.model import Facility, FacilitySettings, Order, Resident, Role, Unit, User
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.services.base import Service, nonblank
@@ -161,7 +162,13 @@ class ReferenceService(Service):
         )
 
     # ---- orders -----------------------------------------------------------------------------
-    def create_order(self, principal: Principal, order: Order) -> Order:
+    def create_order(
+        self, principal: Principal, order: Order, *, allergy_acknowledged: bool = False
+    ) -> Order:
+        """Records a new order. An order whose drug matches one of the resident's allergies
+        (:func:`~mar_desktop.clinical.allergies.allergy_matches`) is refused
+        (``allergy_unacknowledged``, the matches named) unless ``allergy_acknowledged``; the
+        acknowledgement is then written into the order's audit entry."""
         resident = self._resident_in_scope(principal, order.resident_id, Permission.MANAGE_ORDERS)
         if not resident.active:
             raise ValidationError("Orders cannot be added for a discharged resident.")
@@ -174,6 +181,7 @@ class ReferenceService(Service):
             entity_type="order",
             entity_id=order.order_id,
             action=audit.RECORD_CREATED,
+            detail=_allergy_detail(resident, order, allergy_acknowledged, kinds.ORDER_CREATED),
         )
         return order
 
@@ -184,11 +192,20 @@ class ReferenceService(Service):
         order: Order,
         reason: str,
         effective_at: datetime | None = None,
+        *,
+        allergy_acknowledged: bool = False,
     ) -> Order:
-        """Discontinues ``replaces_order_id`` at ``effective_at`` and starts ``order`` then."""
+        """Discontinues ``replaces_order_id`` at ``effective_at`` and starts ``order`` then. An
+        allergy match is refused unless acknowledged, as in :meth:`create_order`."""
         old = self._live_order(principal, replaces_order_id)
         if order.resident_id != old.order.resident_id:
             raise ValidationError("A changed order must be for the same resident.")
+        resident = self._read.resident(order.resident_id)
+        detail = (
+            _allergy_detail(resident, order, allergy_acknowledged, kinds.ORDER_CHANGED)
+            if resident is not None
+            else ""
+        )
         if order.order_id == replaces_order_id or self._read.order(order.order_id) is not None:
             raise ValidationError("A changed order needs a new order id.")
         when = effective_at or self._clock.now()
@@ -206,6 +223,7 @@ class ReferenceService(Service):
             entity_id=order.order_id,
             action=audit.RECORD_AMENDED,
             before=old.order.model_dump(mode="json"),
+            detail=detail,
         )
         return order
 
@@ -292,3 +310,19 @@ class ReferenceService(Service):
             detail=detail or kind,
         )
         return self._append([ledger_draft, audit_draft])[0]
+
+
+def _allergy_detail(resident: Resident, order: Order, acknowledged: bool, kind: str) -> str:
+    """The audit detail of an order entry: the kind, plus the allergy warnings acknowledged.
+    Raises RuleViolation (``allergy_unacknowledged``) for a match not acknowledged."""
+    matches = allergy_matches(resident, order)
+    if not matches:
+        return kind
+    warning = "; ".join(m.message for m in matches)
+    if not acknowledged:
+        raise RuleViolation(
+            f"Allergy warning: {warning}. Check the order with the prescriber, then acknowledge "
+            "the warning to enter it.",
+            code="allergy_unacknowledged",
+        )
+    return f"{kind}; allergy warning acknowledged: {warning}"

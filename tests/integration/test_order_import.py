@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from mar_desktop.clock import FakeClock
-from mar_desktop.model import Facility, Resident, Role, User
+from mar_desktop.model import Allergy, Facility, Resident, Role, User
 from mar_desktop.permissions import Principal
 from mar_desktop.reports.fhir_import import import_medication_requests
 from mar_desktop.services.base import Ports
@@ -146,3 +146,24 @@ def test_an_identifier_names_the_request_whatever_its_id(pharmacy: Pharmacy) -> 
     rx["id"] = "a-new-id-for-the-same-prescription"
     again = pharmacy.run(bundle)
     assert len(first.created) == 4 and len(again.unchanged) == 4 and again.created == []
+
+
+def test_an_order_matching_an_allergy_waits_for_its_acknowledgement(pharmacy: Pharmacy) -> None:
+    resident = pharmacy.ports.reader().resident("res-1")
+    assert resident is not None
+    allergic = resident.model_copy(
+        update={"allergies": (Allergy(substance="Lopressor"),)}  # brand name of metoprolol
+    )
+    pharmacy.reference.update_resident(pharmacy.admin, allergic)
+    first = pharmacy.run(sample())
+    index = next(i for i, reason in first.refused if "Allergy warning" in reason)
+    assert not any(o[1] == "Metoprolol tartrate" for o in pharmacy.active())
+    residents = pharmacy.ports.reader().residents()
+    result = import_medication_requests(
+        json.dumps(sample()).encode(), residents, now=pharmacy.clock.now()
+    )
+    again = OrderImportService(pharmacy.ports).record(
+        pharmacy.admin, result, allergies_acknowledged={index}
+    )
+    assert index in again.created
+    assert any(o[1] == "Metoprolol tartrate" for o in pharmacy.active())

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from mar_desktop.envelope import new_id
+from mar_desktop.errors import RuleViolation
 from mar_desktop.model import HoldParameter, Order, Resident, Schedule
 from ui.admin.base import cell_text, set_cell_text, table
 from ui.admin.forms import AdminForm, FieldError, decimal_of, int_of, text_of
@@ -256,6 +257,11 @@ class OrderDialog(AdminForm):
             self.reason = QPlainTextEdit()
             self.reason.setFixedHeight(80)
             self.add("reason", "Reason for the change", self.reason, span=True)
+        self.allergy_ack = QCheckBox("Allergy warning checked with the prescriber: enter the order")
+        self.allergy_ack.setObjectName("allergyAcknowledged")
+        self.add("allergy", "", self.allergy_ack, span=True)
+        self.form.set_shown("allergy", False)  # shown once the order is refused for an allergy
+        self.allergy_asked = False
         f.aliases.update({
             "schedule.times": "times", "schedule.every_hours": "every_hours",
             "schedule.prn_min_interval_minutes": "prn", "schedule.prn_max_doses_24h": "prn",
@@ -335,10 +341,27 @@ class OrderDialog(AdminForm):
         })
 
     def build(self) -> object:
+        """``{"order", "reason" (a change only), "allergy_acknowledged"}``."""
         order = self.order()
-        if self.reason is None:
-            return order
-        reason = text_of(self.reason)
-        if not reason:
-            raise FieldError("reason", "Required: say why the order changes.")
-        return {"order": order, "reason": reason}
+        value: dict[str, object] = {
+            "order": order,
+            "allergy_acknowledged": self.allergy_asked and self.allergy_ack.isChecked(),
+        }
+        if self.reason is not None:
+            reason = text_of(self.reason)
+            if not reason:
+                raise FieldError("reason", "Required: say why the order changes.")
+            value["reason"] = reason
+        return value
+
+    def fail(self, error: BaseException) -> None:
+        """An allergy refusal shows its warning and the acknowledgement to tick (recorded in
+        the order's audit entry when the order is then entered)."""
+        if isinstance(error, RuleViolation) and error.code == "allergy_unacknowledged":
+            self.allergy_asked = True
+            self.form.set_shown("allergy", True)
+            self.allergy_ack.setChecked(False)
+            self.ok.setEnabled(True)
+            self.banner.show_message("warning", str(error))
+            return
+        super().fail(error)

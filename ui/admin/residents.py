@@ -358,8 +358,10 @@ class ResidentsScreen(AdminScreen):
         dialog = OrderDialog(resident, self.zone, self.ctx.clock.now(), self)
 
         def work(principal: Principal, services: AdminServices, value: object) -> Order:
-            assert isinstance(value, Order)
-            return services.reference.create_order(principal, value)
+            assert isinstance(value, dict)
+            return services.reference.create_order(
+                principal, value["order"], allergy_acknowledged=value["allergy_acknowledged"]
+            )
 
         self.submit_form(dialog, work, self._order_done("Order added."))
 
@@ -372,8 +374,10 @@ class ResidentsScreen(AdminScreen):
         def work(principal: Principal, services: AdminServices, value: object) -> Order:
             assert isinstance(value, dict)
             new = value["order"]
-            return services.reference.change_order(principal, state.order_id, new,
-                                                   value["reason"], new.start)
+            return services.reference.change_order(
+                principal, state.order_id, new, value["reason"], new.start,
+                allergy_acknowledged=value["allergy_acknowledged"],
+            )
 
         self.submit_form(dialog, work, self._order_done(
             "Order changed: the new order replaces the old one."))

@@ -144,6 +144,9 @@ def _add_report_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPa
         "import-fhir", help="import a pharmacy's MedicationRequest bundle as orders")
     person(fhir_in)
     fhir_in.add_argument("bundle", type=Path)
+    fhir_in.add_argument("--acknowledge-allergy", action="append", type=int, default=None,
+                         metavar="INDEX", help="enter the order of bundle entry INDEX despite "
+                         "its allergy warning (checked with the prescriber)")
 
 
 def _gui_args(argv: Sequence[str]) -> argparse.Namespace | None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from mar_desktop.envelope import parse_raw
 from tests.ui.admin.steps import dialog_of, open_section, run_reason_dialog, select_row, submit
 from tests.ui.harness import Facility1
 from tests.ui.steps import idle, sign_in, tap, wait
@@ -69,6 +70,37 @@ def test_admit_resident_and_add_insulin_with_hold_parameter(qtbot, window: MainW
     assert order.schedule.times == ("07:30", "11:30", "17:30") and order.site_required
     assert any("Insulin lispro" in (screen.order_table.item(r, 0).text())
                for r in range(screen.order_table.rowCount()))
+
+    # Bactrim for a resident allergic to sulfa: refused with the warning until acknowledged,
+    # and the acknowledgement is written into the order's audit entry.
+    tap(qtbot, screen.order_actions["add"])
+    bactrim = dialog_of(qtbot, OrderDialog)
+    bactrim.drug.setText("Bactrim DS")
+    bactrim.strength.setText("800 mg")
+    bactrim.dose.setText("1")
+    bactrim.dose_unit.setText("tablet")
+    bactrim.route.setCurrentText("PO")
+    bactrim.times.setText("08:00, 20:00")
+    submit(qtbot, window, bactrim)
+    wait(qtbot, lambda: "sulfamethoxazole" in bactrim.banner.text())
+    assert bactrim.isVisible() and bactrim.allergy_ack.isVisible()
+    assert len(read(lambda r: r.orders([resident.resident_id]))) == 1
+    bactrim.allergy_ack.setChecked(True)
+    submit(qtbot, window, bactrim)
+    wait(qtbot, lambda: not bactrim.isVisible())
+    idle(qtbot, window)
+    assert len(read(lambda r: r.orders([resident.resident_id]))) == 2
+
+    def audit_details() -> list[str]:
+        conn = facility.store.connect_reader()
+        try:
+            rows = conn.execute("SELECT raw FROM audit").fetchall()
+        finally:
+            conn.close()
+        return [str(parse_raw(bytes(r[0])).body.get("detail", "")) for r in rows]
+
+    details = window.runner.run_on_worker(audit_details)
+    assert any("allergy warning acknowledged: Allergy recorded: Sulfa" in d for d in details)
 
 
 def test_discontinue_an_order_with_a_reason(qtbot, window: MainWindow, facility: Facility1):
