@@ -35,9 +35,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 EQUIVALENT_FILE = Path(__file__).with_name("equivalent.toml")
 
-# Calls whose positional arguments are text for a person, not behaviour: helpers that build the
-# exception that is then raised. Arguments of a call in a ``raise`` statement count as well.
-MESSAGE_CALLS = frozenset({"_unreadable"})
+# Calls whose positional arguments are text for a person, not behaviour: the core's exceptions
+# and the helper that builds one to raise later. Arguments of a call in a ``raise`` statement
+# count as well, whatever it calls.
+MESSAGE_CALLS = frozenset(
+    {"_unreadable", "RuleViolation", "ValidationError", "PermissionDenied", "ValueError"}
+)
 # Keyword arguments that carry text for a person in any call (an alert's ``detail``).
 MESSAGE_KEYWORDS = frozenset({"detail"})
 
@@ -70,10 +73,13 @@ def status_of(exit_code: int | None) -> Status:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """The source lines a mutant removes and adds (unparsed, so formatting does not count)."""
+    """The source lines a mutant removes and adds (unparsed, so formatting does not count), and
+    the unchanged line just before them (two ``continue`` -> ``break`` mutants of one function
+    differ only there)."""
 
     removed: tuple[str, ...]
     added: tuple[str, ...]
+    context: str = ""
 
     def describe(self) -> str:
         return "\n".join(
@@ -87,12 +93,15 @@ def change_between(original: ast.FunctionDef, mutant: ast.FunctionDef) -> Change
     new = ast.unparse(_body(mutant)).splitlines()
     removed: list[str] = []
     added: list[str] = []
+    context = ""
     for line in difflib.ndiff(old, new):
         if line.startswith("- "):
             removed.append(line[2:].strip())
         elif line.startswith("+ "):
             added.append(line[2:].strip())
-    return Change(tuple(removed), tuple(added))
+        elif line.startswith("  ") and not removed and not added:
+            context = line[2:].strip()
+    return Change(tuple(removed), tuple(added), context)
 
 
 def _body(function: ast.FunctionDef) -> ast.Module:
@@ -102,7 +111,7 @@ def _body(function: ast.FunctionDef) -> ast.Module:
 def mutant_identity(function: str, change: Change) -> str:
     """A name for a mutant that stays stable while its function's changed lines do: 12 hex
     digits of the SHA-256 of the function's name and the change."""
-    text = "\n".join([function, *change.removed, "=>", *change.added])
+    text = "\n".join([function, change.context, *change.removed, "=>", *change.added])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 

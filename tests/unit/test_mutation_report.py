@@ -222,3 +222,32 @@ def _tree(tmp_path: Path, mutants: dict[str, tuple[str, str, int | None]]) -> Pa
     meta = source.with_name("mod.py.meta")
     meta.write_text(json.dumps({"exit_code_by_key": codes}))
     return root
+
+
+def test_identity_tells_apart_the_same_change_in_two_places() -> None:
+    source = """
+def loop(items):
+    for item in items:
+        if item is None:
+            continue
+        if item < 0:
+            continue
+        use(item)
+"""
+    first = change_between(function(source), function(source.replace("continue", "break", 1)))
+    second = change_between(
+        function(source), function(source[::-1].replace("eunitnoc", "kaerb", 1)[::-1])
+    )
+    assert first.removed == second.removed == ("continue",)
+    assert mutant_identity("loop", first) != mutant_identity("loop", second)
+
+
+def test_an_exception_built_to_be_raised_later_carries_message_text() -> None:
+    source = """
+def build(detail):
+    return RuleViolation(f"could not read: {detail}", code="unreadable")
+"""
+    changed = source.replace('f"could not read: {detail}"', "None")
+    assert is_message_only(function(source), function(changed))
+    recoded = source.replace('code="unreadable"', 'code="XX"')
+    assert not is_message_only(function(source), function(recoded))
