@@ -15,7 +15,8 @@ is named by its module, its function and a hash of the lines it changes
 mutmut's own numbering.
 
 ``--check`` exits 1 when a mutant that ran survived and is neither message-only nor listed
-equivalent (the CI step). Reads ``mutants/`` under the current directory; writes nothing.
+equivalent (the CI step); ``--only PATTERN…`` limits the report to mutmut names matching
+those patterns. Reads ``mutants/`` of the repository (``--root``); writes nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
+import fnmatch
 import hashlib
 import json
 import sys
@@ -401,12 +403,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--check", action="store_true", help="exit 1 on a behaviour survivor")
     parser.add_argument("--root", type=Path, default=ROOT)
+    parser.add_argument(
+        "--only", nargs="*", default=[], help="mutmut name patterns to report (default: all)"
+    )
     args = parser.parse_args(argv)
     equivalents = load_equivalents(EQUIVALENT_FILE.read_text("utf-8"))
     rows: list[Row] = []
     everything: list[Mutant] = []
     for path in core_modules(args.root / "pyproject.toml"):
-        found = mutants_of(path, args.root, equivalents)
+        found = [
+            m
+            for m in mutants_of(path, args.root, equivalents)
+            if not args.only or any(fnmatch.fnmatchcase(m.name, p) for p in args.only)
+        ]
         everything.extend(found)
         rows.append(summarise(path.removesuffix(".py").replace("/", "."), found))
     print(render_table(rows))

@@ -251,3 +251,15 @@ def build(detail):
     assert is_message_only(function(source), function(changed))
     recoded = source.replace('code="unreadable"', 'code="XX"')
     assert not is_message_only(function(source), function(recoded))
+
+
+def test_only_limits_the_check_to_matching_mutants(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "x_check__mutmut_1": ("x > limit", "x >= limit", 1),
+            "x_check__mutmut_2": ("x > limit", "x < limit", 0),
+        },
+    )
+    assert main(["--check", "--root", str(root), "--only", "pkg.mod.x_check__mutmut_1"]) == 0
+    assert main(["--check", "--root", str(root), "--only", "pkg.mod.x_check*"]) == 1
