@@ -12,7 +12,6 @@ import pytest
 
 from mar_desktop.clinical.rules import (
     NOTE_AMEND_WINDOW,
-    check_administration,
     check_outside_window,
     check_prn_limits,
     evaluate_hold_parameters,
@@ -21,48 +20,24 @@ from mar_desktop.clinical.rules import (
 )
 from mar_desktop.errors import RuleViolation
 from mar_desktop.model import FacilitySettings, Outcome
-from mar_desktop.views import AdministrationRecord, Interval, OrderState
+from mar_desktop.views import Interval
 from tests.unit.clinical.factories import (
     facility,
     fixed,
     hold,
     order,
     prn,
-    record,
-    resident,
     state,
     user,
     utc,
 )
+from tests.unit.clinical.test_rules import administer, given, violation
 
 SLOT = utc(2024, 6, 3, 12)  # 08:00 EDT
 T0 = utc(2024, 6, 3, 8)
 HOUR = timedelta(hours=1)
 DAY = timedelta(hours=24)
 FAC = facility()
-
-
-def violation(code: str) -> pytest.RaisesExc[RuleViolation]:
-    return pytest.raises(RuleViolation, check=lambda e: e.code == code)
-
-
-def given(at: object, order_id: str = "prn-1") -> AdministrationRecord:
-    return record(None, administered_at=at, order_id=order_id)  # type: ignore[arg-type]
-
-
-def administer(the_state: OrderState, **kw: object) -> object:
-    args: dict[str, object] = {
-        "order_state": the_state,
-        "resident": resident(),
-        "facility": FAC,
-        "outcome": Outcome.GIVEN,
-        "administered_at": SLOT,
-        "scheduled_for": SLOT,
-        "actor_user_id": "u-nurse",
-        "records": [],
-    }
-    args.update(kw)
-    return check_administration(**args)  # type: ignore[arg-type]
 
 
 # ---- defaults that are module data --------------------------------------------------------------

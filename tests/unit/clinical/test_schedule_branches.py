@@ -18,18 +18,8 @@ from mar_desktop.clinical.schedule import (
 )
 from mar_desktop.model import DoseStatus, FacilitySettings, Outcome
 from mar_desktop.views import OrderState
-from tests.unit.clinical.factories import (
-    NY,
-    every,
-    facility,
-    fixed,
-    local,
-    order,
-    prn,
-    record,
-    state,
-    utc,
-)
+from tests.unit.clinical import factories
+from tests.unit.clinical.factories import NY, facility, fixed, local, order, state
 
 NOW = local(NY, 2026, 1, 5, 13)  # 13:00 local
 FAC = facility()
@@ -42,7 +32,10 @@ def due(states: list[OrderState], now: object = NOW, **kw: object) -> list[tuple
 
 
 def test_a_prn_order_listed_first_does_not_hide_the_scheduled_ones() -> None:
-    states = [state(order(prn(), order_id="prn")), state(order(fixed("12:00"), order_id="a"))]
+    states = [
+        state(order(factories.prn(), order_id="prn")),
+        state(order(fixed("12:00"), order_id="a")),
+    ]
     assert due(states) == [("a", DoseStatus.DUE)]
 
 
@@ -86,8 +79,8 @@ def test_orders_of_different_window_classes_keep_their_own_ranges() -> None:
 
 
 def test_series_with_different_anchors_keep_their_own_times() -> None:
-    at_zero = state(order(every(6, "00:00"), order_id="a"))
-    at_three = state(order(every(6, "03:00"), order_id="b"))
+    at_zero = state(order(factories.every(6, "00:00"), order_id="a"))
+    at_three = state(order(factories.every(6, "03:00"), order_id="b"))
     found = due_now([at_zero, at_three], [], local(NY, 2026, 1, 5, 12), FAC)
     assert [(d.order_id, d.scheduled_for) for d in found] == [
         ("b", local(NY, 2026, 1, 5, 9)),
@@ -111,7 +104,7 @@ def test_a_dose_given_at_the_very_start_of_the_lookback_is_not_listed_late() -> 
     slot = local(NY, 2026, 1, 5, 7)
     assert NOW - due_now_lookback(FAC.settings) == slot
     assert due([the_state]) == [("ord-1", DoseStatus.LATE)]
-    given = record(slot, Outcome.GIVEN)
+    given = factories.record(slot, Outcome.GIVEN)
     assert due_now([the_state], [given], NOW, FAC) == []
 
 
@@ -133,8 +126,8 @@ def test_lookback_uses_the_widest_window_whichever_it_is(
 def test_a_dose_charted_at_an_odd_time_gets_a_dose_of_its_own_inside_the_range_only() -> None:
     the_state = state(order(fixed("08:00"), resident_id="res-1"))
     start, end = local(NY, 2026, 1, 5, 9), local(NY, 2026, 1, 5, 10)
-    at_start = record(start, Outcome.REFUSED)
-    at_end = record(end, Outcome.REFUSED)
+    at_start = factories.record(start, Outcome.REFUSED)
+    at_end = factories.record(end, Outcome.REFUSED)
     doses = dose_statuses(the_state, [at_start, at_end], start, end, now=NOW, facility=FAC)
     assert len(doses) == 1
     dose = doses[0]
@@ -146,6 +139,10 @@ def test_a_dose_charted_at_an_odd_time_gets_a_dose_of_its_own_inside_the_range_o
 def test_a_day_the_zone_skipped_gives_no_duplicate_dose() -> None:
     # Samoa skipped 30 December 2011: its 08:00 falls on the instant of 31 December 08:00.
     apia = ZoneInfo("Pacific/Apia")
-    the_state = state(order(fixed("08:00"), start=utc(2011, 12, 1)))
-    slots = expand_schedule(the_state, utc(2011, 12, 29), utc(2012, 1, 1), apia)
-    assert slots == [utc(2011, 12, 29, 18), utc(2011, 12, 30, 18), utc(2011, 12, 31, 18)]
+    the_state = state(order(fixed("08:00"), start=factories.utc(2011, 12, 1)))
+    slots = expand_schedule(the_state, factories.utc(2011, 12, 29), factories.utc(2012, 1, 1), apia)
+    assert slots == [
+        factories.utc(2011, 12, 29, 18),
+        factories.utc(2011, 12, 30, 18),
+        factories.utc(2011, 12, 31, 18),
+    ]
