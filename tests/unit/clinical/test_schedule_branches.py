@@ -146,3 +146,45 @@ def test_a_day_the_zone_skipped_gives_no_duplicate_dose() -> None:
         factories.utc(2011, 12, 30, 18),
         factories.utc(2011, 12, 31, 18),
     ]
+
+
+def test_two_orders_that_do_not_run_throughout_share_nothing() -> None:
+    starts_late = state(order(fixed("12:00"), order_id="b", start=local(NY, 2026, 1, 5, 12, 30)))
+    ends_soon = state(order(fixed("12:00"), order_id="c", end=local(NY, 2026, 1, 5, 14)))
+    assert due([starts_late, ends_soon]) == [("c", DoseStatus.DUE)]
+    assert due([ends_soon, starts_late]) == [("c", DoseStatus.DUE)]
+
+
+def test_window_classes_with_the_same_times_and_horizon_keep_their_own_ranges() -> None:
+    # Asked 3 h ahead, both classes' ranges end at the same instant but start apart.
+    critical = state(order(fixed("12:00"), order_id="a", time_critical=True))
+    daily = state(order(fixed("12:00"), order_id="b"))
+    at = local(NY, 2026, 1, 5, 17)
+    for states in ([critical, daily], [daily, critical]):
+        assert due(states, at, upcoming_within_minutes=180) == [("b", DoseStatus.LATE)]
+
+
+def test_series_started_either_side_of_a_clock_change_keep_their_own_times() -> None:
+    # q6h from local midnight: in winter 05:00 UTC and every 6 h, in summer 04:00 UTC.
+    winter = state(order(factories.every(6), order_id="a", start=local(NY, 2026, 1, 1)))
+    summer = state(order(factories.every(6), order_id="b", start=local(NY, 2026, 7, 1)))
+    now = factories.utc(2026, 7, 2, 10)
+    for states in ([winter, summer], [summer, winter]):
+        found = due_now(states, [], now, FAC)
+        assert [(d.order_id, d.scheduled_for) for d in found] == [
+            ("a", factories.utc(2026, 7, 2, 5)),  # late until 10:00
+            ("b", factories.utc(2026, 7, 2, 10)),
+            ("a", factories.utc(2026, 7, 2, 11)),
+        ]
+
+
+def test_a_dose_charted_at_an_odd_time_with_only_voided_records_shows_the_last_recorded() -> None:
+    the_state = state(order(fixed("08:00")))
+    odd = local(NY, 2026, 1, 5, 9)
+    first = factories.record(odd, recorded_at=odd + MINUTE, voided=True)
+    last = factories.record(odd, recorded_at=odd + 5 * MINUTE, voided=True)
+    middle = factories.record(odd, recorded_at=odd + 2 * MINUTE, voided=True)
+    doses = dose_statuses(
+        the_state, [first, last, middle], odd, odd + MINUTE, now=NOW, facility=FAC
+    )
+    assert [(d.status, d.record) for d in doses] == [(DoseStatus.VOIDED, last)]
