@@ -188,3 +188,13 @@ def test_a_dose_charted_at_an_odd_time_with_only_voided_records_shows_the_last_r
         the_state, [first, last, middle], odd, odd + MINUTE, now=NOW, facility=FAC
     )
     assert [(d.status, d.record) for d in doses] == [(DoseStatus.VOIDED, last)]
+
+
+def test_a_series_leaves_out_a_slot_at_the_end_or_the_discontinuation() -> None:
+    midnight = local(NY, 2026, 1, 5)
+    q6h = order(factories.every(6), start=local(NY, 2026, 1, 1))
+    noon = midnight + timedelta(hours=12)
+    expected = [midnight, midnight + timedelta(hours=6)]
+    assert expand_schedule(state(q6h), midnight, noon, NY) == expected
+    stopped = state(q6h, discontinued_at=noon)
+    assert expand_schedule(stopped, midnight, midnight + timedelta(days=1), NY) == expected
