@@ -17,8 +17,12 @@ from mar_desktop.model import Allergy
 
 
 def test_class_builder_splits_aliases_into_phrases_and_members_into_words() -> None:
-    assert _class("Beta blockers", "Beta-Blocker, BB", "metoprolol  atenolol") == DrugClass(
-        "Beta blockers", (" beta blocker ", " bb "), frozenset({"metoprolol", "atenolol"})
+    assert _class("Beta blockers", "Beta-Blocker, beta blockers", "metoprolol  atenolol") == (
+        DrugClass(
+            "Beta blockers",
+            (" beta blocker ", " beta blockers "),
+            frozenset({"metoprolol", "atenolol"}),
+        )
     )
 
 
