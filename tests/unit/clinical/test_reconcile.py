@@ -228,3 +228,9 @@ def test_clock_skew_detail_gives_whole_minutes_ahead() -> None:
     alert = clock_skew("dev-1", "e1", SLOT + timedelta(seconds=619), SLOT, 300)
     assert alert is not None
     assert "about 10 minute(s) ahead" in alert.detail
+
+
+def test_prn_limits_leave_out_a_voided_dose_from_the_limits_themselves() -> None:
+    # The voided dose an hour before would break the interval; the counted one is far away.
+    others = [prn_dose("e-void", "dev-1", -1), prn_dose("e-far", "dev-1", -12)]
+    assert prn_limits(PRN, prn_dose("e-new", "dev-2", 0), others, voided={"e-void"}) is None
