@@ -133,7 +133,7 @@ def test_prn_interval_broken_across_devices_names_the_near_doses() -> None:
     assert alert.alert_type == "prn_interval"
     assert alert.related_entry_ids == ("e-a", "e-new")
     assert (alert.resident_id, alert.order_id, alert.device_id) == ("res-1", "ord-1", "dev-2")
-    assert "minimum interval" in alert.detail
+    assert "break the order's minimum interval. " in alert.detail
 
 
 def test_prn_interval_met_exactly_raises_nothing() -> None:
@@ -147,7 +147,7 @@ def test_prn_daily_maximum_broken_across_devices() -> None:
     assert alert is not None
     assert alert.alert_type == "prn_daily_max"
     assert alert.related_entry_ids == ("e-a", "e-b", "e-new")
-    assert "24-hour maximum" in alert.detail
+    assert "break the order's 24-hour maximum. " in alert.detail
 
 
 @pytest.mark.parametrize(
