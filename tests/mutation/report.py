@@ -395,6 +395,30 @@ def render_survivors(mutants: Iterable[Mutant]) -> str:
     return "\n".join(blocks)
 
 
+def review_notes(
+    mutants: Sequence[Mutant],
+    equivalents: Mapping[tuple[str, str, str], Equivalent],
+    *,
+    complete: bool,
+) -> list[str]:
+    """Entries of the equivalent list to look at again: a listed mutant that a test killed
+    (so it was not equivalent), and, when ``mutants`` are every mutant of the core
+    (``complete``), a listed one that no longer exists (its code changed)."""
+    notes = [
+        f"Listed equivalent but killed, remove it: {m.module} {m.function} {m.identity}"
+        for m in mutants
+        if m.kind is Kind.EQUIVALENT and m.status is Status.KILLED
+    ]
+    if complete:
+        seen = {(m.module, m.function, m.identity) for m in mutants}
+        notes += [
+            f"Listed equivalent but not generated any more: {module} {function} {identity}"
+            for (module, function, identity) in equivalents
+            if (module, function, identity) not in seen
+        ]
+    return notes
+
+
 def core_modules(pyproject: Path) -> list[str]:
     """The safety-core source files: ``[tool.mutmut] only_mutate`` of ``pyproject.toml``."""
     config = tomllib.loads(pyproject.read_text("utf-8"))
@@ -425,6 +449,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if survivors:
         print("\nSurviving mutants (`mutmut show NAME` shows one in full):")
         print(survivors)
+    for note in review_notes(everything, equivalents, complete=not args.only):
+        print(note)
     failing = [m for m in everything if m.kind is Kind.BEHAVIOUR and m.status is Status.SURVIVED]
     if args.check and failing:
         print(f"\n{len(failing)} behaviour-changing mutant(s) survived.", file=sys.stderr)

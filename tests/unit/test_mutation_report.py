@@ -21,6 +21,7 @@ from tests.mutation.report import (
     mutant_identity,
     mutants_of,
     render_table,
+    review_notes,
     status_of,
     summarise,
 )
@@ -256,3 +257,26 @@ def test_only_limits_the_check_to_matching_mutants(tmp_path: Path) -> None:
     )
     assert main(["--check", "--root", str(root), "--only", "pkg.mod.x_check__mutmut_1"]) == 0
     assert main(["--check", "--root", str(root), "--only", "pkg.mod.x_check*"]) == 1
+
+
+def test_review_notes_name_killed_and_stale_equivalents() -> None:
+    identity = _identity_of("x > limit", "x >= limit")
+    listed = load_equivalents(
+        EQUIVALENT.format(identity=identity)
+        + '\n[[equivalent]]\nmodule = "m"\nfunction = "gone"\nmutant = "abc"\nreason = "r"\n'
+    )
+    killed = classify(
+        module="m",
+        name="m.x_check__mutmut_1",
+        exit_code=1,
+        original=function(ORIGINAL),
+        mutated=mutated("x > limit", "x >= limit"),
+        equivalents=listed,
+    )
+    assert review_notes([killed], listed, complete=True) == [
+        f"Listed equivalent but killed, remove it: m check {identity}",
+        "Listed equivalent but not generated any more: m gone abc",
+    ]
+    assert review_notes([killed], listed, complete=False) == [
+        f"Listed equivalent but killed, remove it: m check {identity}"
+    ]
