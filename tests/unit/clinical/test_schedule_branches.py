@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mar_desktop.clinical.schedule import (
+    deciding_record,
     dose_statuses,
     due_now,
     due_now_lookback,
@@ -198,3 +199,11 @@ def test_a_series_leaves_out_a_slot_at_the_end_or_the_discontinuation() -> None:
     assert expand_schedule(state(q6h), midnight, noon, NY) == expected
     stopped = state(q6h, discontinued_at=noon)
     assert expand_schedule(stopped, midnight, midnight + timedelta(days=1), NY) == expected
+
+
+def test_of_two_given_records_the_first_recorded_decides() -> None:
+    slot = local(NY, 2026, 1, 5, 8)
+    later = factories.record(slot, recorded_at=slot + 5 * MINUTE)
+    first = factories.record(slot, recorded_at=slot + MINUTE)
+    assert deciding_record([later, first]) is first
+    assert deciding_record([first, later]) is first
