@@ -30,8 +30,8 @@ test: $(STAMP)
 	$(BIN)/python -m tests.mutation.run --ci
 
 # Every mutant of every safety-core module ([tool.mutmut] only_mutate in pyproject.toml), module
-# by module, then the table and the classified survivors (docs/testing.md). Results are kept in
-# mutants/, so a second run re-runs only what changed. MODULE=mar_desktop/chain.py for one.
+# by module, then the table and the classified survivors (docs/testing.md); results are kept in
+# mutants/. MODULE=mar_desktop/chain.py for one module.
 mutate: $(STAMP)
 	$(BIN)/python -m tests.mutation.run $(if $(MODULE),--module $(MODULE))
 

@@ -1,9 +1,9 @@
 """Runs mutmut over the safety core, module by module, then prints the classified report.
 
 ``python -m tests.mutation.run`` (``make mutate``): every mutant of every module listed in
-``[tool.mutmut] only_mutate`` of ``pyproject.toml``; results are kept in ``mutants/`` so a
-second run only re-runs what changed. ``--module mar_desktop/permissions.py`` (repeatable)
-limits the run to those modules.
+``[tool.mutmut] only_mutate`` of ``pyproject.toml``, re-run each time; results are kept in
+``mutants/`` for the report. ``--module mar_desktop/permissions.py`` (repeatable) limits the
+run to those modules.
 
 ``python -m tests.mutation.run --ci`` (the step in ``make test``): the fixed selection
 ``CI_SELECTION``, a few functions of each core module, re-run every time; exits 1 if one of its
