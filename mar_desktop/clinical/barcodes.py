@@ -168,7 +168,9 @@ def _split_embedded_expiry(text: str, message: GS1Message) -> GS1Message | None:
         element = _field(message, ai)
         if element is None:
             continue
-        start = text.find(ai + element.value)
+        # Without separators the field runs to the end of the text: find its last occurrence
+        # (the same digits may also stand earlier, inside the GTIN).
+        start = text.rfind(ai + element.value)
         if start < 0:
             continue
         value_start = start + len(ai)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mar_desktop.clinical.rules import check_prn_limits
 from mar_desktop.envelope import new_id
@@ -34,6 +34,8 @@ from mar_desktop.errors import RuleViolation
 from mar_desktop.kinds import AlertRaised
 from mar_desktop.model import Order, Outcome
 from mar_desktop.views import AdministrationRecord
+
+_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +157,10 @@ def _record(dose: DoseFact, voided: Collection[str]) -> AdministrationRecord:
 def prn_limits(
     order: Order, new: DoseFact, others: Iterable[DoseFact], voided: Collection[str]
 ) -> AlertRaised | None:
-    """PRN interval / 24-hour maximum broken by ``new`` together with other devices' doses."""
+    """PRN interval / 24-hour maximum broken by ``new`` together with other devices' doses.
+
+    The alert names ``new`` and every counted dose of the order less than 24 h from it, before
+    or after, on any device."""
     if not order.is_prn or not _counts(new, voided):
         return None
     earlier = [d for d in others if d.entry_id != new.entry_id and d.order_id == order.order_id]
@@ -169,7 +174,7 @@ def prn_limits(
         near = [
             d.entry_id
             for d in earlier
-            if _counts(d, voided) and abs((d.administered_at - new.administered_at).days) < 1
+            if _counts(d, voided) and abs(d.administered_at - new.administered_at) < _DAY
         ]
         what = "minimum interval" if violation.code == "prn_interval" else "24-hour maximum"
         return _alert(
