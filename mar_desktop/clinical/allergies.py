@@ -52,6 +52,8 @@ def _class(name: str, aliases: str, members: str) -> DrugClass:
     )
 
 
+BETA_LACTAMS = "beta-lactams: penicillin and cephalosporin cross-reactivity"
+
 CROSS_SENSITIVITY_CLASSES: tuple[DrugClass, ...] = (
     _class(
         "penicillins",
@@ -64,13 +66,6 @@ CROSS_SENSITIVITY_CLASSES: tuple[DrugClass, ...] = (
         "cephalosporin, cephalosporins, beta lactam, beta lactams",
         "cephalexin cefazolin cefadroxil cefuroxime cefdinir cefpodoxime ceftriaxone cefepime "
         "cefotaxime ceftazidime cefprozil cefaclor",
-    ),
-    _class(
-        "beta-lactams: penicillin and cephalosporin cross-reactivity",
-        "beta lactam, beta lactams",
-        "penicillin amoxicillin ampicillin piperacillin nafcillin oxacillin dicloxacillin "
-        "cloxacillin ticarcillin benzathine cephalexin cefazolin cefadroxil cefuroxime cefdinir "
-        "cefpodoxime ceftriaxone cefepime cefotaxime ceftazidime cefprozil cefaclor",
     ),
     _class(
         "sulfonamide antibiotics",
@@ -93,6 +88,16 @@ CROSS_SENSITIVITY_CLASSES: tuple[DrugClass, ...] = (
         "ACE inhibitors",
         "ace inhibitor, ace inhibitors, acei",
         "lisinopril enalapril ramipril captopril benazepril quinapril fosinopril perindopril",
+    ),
+    # Last, so a penicillin allergy names "penicillins" for amoxicillin and this class only
+    # across the two families (a penicillin allergy and cefazolin, a cephalexin one and
+    # amoxicillin).
+    _class(
+        BETA_LACTAMS,
+        "penicillin cephalosporin cross reactivity",
+        "penicillin amoxicillin ampicillin piperacillin nafcillin oxacillin dicloxacillin "
+        "cloxacillin ticarcillin benzathine cephalexin cefazolin cefadroxil cefuroxime cefdinir "
+        "cefpodoxime ceftriaxone cefepime cefotaxime ceftazidime cefprozil cefaclor",
     ),
 )
 

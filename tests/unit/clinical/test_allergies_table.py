@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from mar_desktop.clinical.allergies import (
+    BETA_LACTAMS,
     CROSS_SENSITIVITY_CLASSES,
     DrugClass,
     _class,
@@ -38,7 +39,18 @@ CLASSES = [
 
 
 def test_the_table_has_exactly_these_classes() -> None:
-    assert [c.name for c in CROSS_SENSITIVITY_CLASSES] == [row[0] for row in CLASSES]
+    names = [c.name for c in CROSS_SENSITIVITY_CLASSES]
+    assert names == [row[0] for row in CLASSES] + [BETA_LACTAMS]
+
+
+@pytest.mark.parametrize(
+    ("allergy", "drug"),
+    [("penicillin", "cefazolin"), ("Amoxicillin", "ceftriaxone"), ("cephalexin", "amoxicillin"),
+     ("Cefdinir", "piperacillin")],
+)
+def test_penicillins_and_cephalosporins_warn_for_each_other(allergy: str, drug: str) -> None:
+    found = drug_allergy_matches((Allergy(substance=allergy),), f"{drug} 500 mg")
+    assert [(m.kind, m.class_name) for m in found] == [("class", BETA_LACTAMS)]
 
 
 @pytest.mark.parametrize(("name", "alias", "member", "other"), CLASSES)
