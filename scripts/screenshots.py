@@ -103,6 +103,12 @@ def main() -> int:
         buttons = window.administration.form.outcome_buttons
         buttons[next(iter(buttons))].click()
         shot("04-administration")
+        dose = window.administration.form.fields["dose"]
+        dose.setText("250")  # tenfold: refused under the field, nothing signed
+        window.administration.submit()
+        spin(app, lambda: window.administration.form.field_error("dose") and runner.idle)
+        shot("15-dose-refused-at-the-field")
+        dose.setText("25")
         window.administration.submit()
         spin(app, lambda: window.stack.currentWidget() is window.mar and runner.idle)
         spin(app, lambda: runner.idle)
@@ -129,7 +135,7 @@ def main() -> int:
         board.update(state="offline", online=False, pending=14,
                      oldest_unsynced_at=clock.now() - timedelta(hours=5),
                      last_success=clock.now() - timedelta(hours=5, minutes=2),
-                     last_error="The server could not be reached; will retry.")
+                     last_error="The server could not be reached.", next_attempt_in=60.0)
         window.status.refresh()
         window.show_overview()
         spin(app, lambda: runner.idle)
@@ -141,6 +147,16 @@ def main() -> int:
         assert window.bridge is not None
         window.bridge.tick()
         shot("07-lock-screen")
+        window.sign_out()
+        spin(app, lambda: runner.idle)
+        clock.advance(timedelta(seconds=30))  # the next TOTP step
+        login.fill(accounts[2])  # the CNA: insulin and Schedule II greyed, with the reason
+        login.submit()
+        spin(app, lambda: window.root.currentWidget() is window.work and runner.idle)
+        window.overview.on_scan("WB100002")
+        spin(app, lambda: window.mar.resident_id == "r2" and window.mar.data is not None
+             and runner.idle)
+        shot("16-cna-scope-of-practice")
         window.sign_out()
         spin(app, lambda: runner.idle)
         login.username.setText("newbie")

@@ -24,23 +24,39 @@ ROLE_WORDS: dict[Role, str] = {
 def scope_refusal(user: User, order: Order, settings: FacilitySettings) -> str | None:
     """Why ``user`` may not administer ``order`` here, in words for the screen; None if they
     may."""
+    found = _refusal(user, order, settings)
+    return None if found is None else found[0]
+
+
+def scope_limit(user: User, order: Order, settings: FacilitySettings) -> str | None:
+    """The same refusal in a few words for a table cell (e.g. "Licensed nurse: subcutaneous");
+    None if ``user`` may give ``order``."""
+    found = _refusal(user, order, settings)
+    return None if found is None else found[1]
+
+
+def _refusal(user: User, order: Order, settings: FacilitySettings) -> tuple[str, str] | None:
     if user.licensed:
         return None
     who = ROLE_WORDS.get(user.role, user.role.value)
     scope = next((s for s in settings.scope if s.role == user.role), None)
     if scope is None:
-        return f"A {who} may not give medications at this facility; ask a licensed nurse."
+        why = f"A {who} may not give medications at this facility; ask a licensed nurse."
+        return why, "Licensed nurse only"
     route = route_of(order.route)
     if route is None:
-        return (
+        why = (
             f"The route “{order.route}” is not one this app knows, so only a licensed nurse "
             "may give it."
         )
+        return why, "Licensed nurse: unknown route"
     if route not in scope.routes:
-        return f"A {who} may not give {route.value} medications here; ask a licensed nurse."
+        why = f"A {who} may not give {route.value} medications here; ask a licensed nurse."
+        return why, f"Licensed nurse: {route.value}"
     schedule = order.controlled_schedule
     if schedule is not None and schedule not in scope.schedules:
-        return f"A {who} may not give Schedule {schedule} medications here; ask a licensed nurse."
+        why = f"A {who} may not give Schedule {schedule} medications here; ask a licensed nurse."
+        return why, f"Licensed nurse: Schedule {schedule}"
     return None
 
 

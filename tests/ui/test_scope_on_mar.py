@@ -18,8 +18,8 @@ def test_a_cna_sees_injections_and_schedule_ii_greyed_and_cannot_start_them(
     rows = window.mar.due.texts() + window.mar.prn.texts() + window.mar.later.texts()
     insulin = next(t for t in rows if "Insulin glargine" in t)
     oxycodone = next(t for t in rows if "Oxycodone" in t)
-    assert "not yours to give" in insulin.lower() and "subcutaneous" in insulin
-    assert "not yours to give" in oxycodone.lower() and "Schedule II" in oxycodone
+    assert "not yours" in insulin.lower() and "Licensed nurse: subcutaneous" in insulin
+    assert "not yours" in oxycodone.lower() and "Licensed nurse: Schedule II" in oxycodone
 
     scan(qtbot, window.mar.scan, med_scan(INSULIN_GTIN))
     idle(qtbot, window)
@@ -38,4 +38,4 @@ def test_a_nurse_sees_no_greyed_dose(
     sign_in(qtbot, window, facility, "nurse")
     open_resident_by_wristband(qtbot, window, "WB100002")
     rows = window.mar.due.texts() + window.mar.prn.texts() + window.mar.later.texts()
-    assert rows and not any("not yours to give" in t.lower() for t in rows)
+    assert rows and not any("not yours" in t.lower() for t in rows)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from mar_desktop.clinical.rules import NOTE_AMEND_WINDOW, VITAL_LABELS
-from mar_desktop.clinical.scope import scope_refusal
+from mar_desktop.clinical.scope import scope_limit, scope_refusal
 from mar_desktop.errors import RuleViolation
 from mar_desktop.model import DoseStatus, Facility, Order
 from mar_desktop.permissions import Permission, Principal
@@ -269,9 +269,9 @@ class ResidentMarScreen(QWidget):
             when = (f"{hhmm(dose.scheduled_for, zone)}  (window {hhmm(dose.window_start, zone)}"
                     f"–{hhmm(dose.window_end, zone)})")
             status, line = f"{glyph} {words}", order_line(order)
-            why = self._outside_scope(order)
-            if why is not None and dose.status in ACTIONABLE:
-                status, style, line = f"⊘ {words}: not yours to give", "outside_scope", why
+            limit = self._outside_scope(order)
+            if limit is not None and dose.status in ACTIONABLE:
+                status, style, line = f"⊘ {words}: not yours", "outside_scope", limit
             return Row((status, order_title(order), line, when, *extra), style, dose)
 
         due = sorted(mar.doses_with(*ACTIONABLE), key=lambda d: d.scheduled_for)
@@ -295,9 +295,9 @@ class ResidentMarScreen(QWidget):
             count = f"{prn.given_24h}" + (f" of max {limit}" if limit else "") + " given"
             if prn.last_given:
                 count += f", last {hhmm(prn.last_given, zone)}"
-            line, why = order_line(order), self._outside_scope(order)
-            if why is not None:
-                status, style, line = "⊘ Not yours to give", "outside_scope", why
+            line, outside = order_line(order), self._outside_scope(order)
+            if outside is not None:
+                status, style, line = "⊘ Not yours to give", "outside_scope", outside
             prn_rows.append(Row((status, order_title(order), line, count), style, prn))
         self.prn.fill(prn_rows)
         self.later.fill([dose_row(d) for d in mar.doses_with(DoseStatus.UPCOMING)])
@@ -406,13 +406,15 @@ class ResidentMarScreen(QWidget):
         if isinstance(record, AdministrationRecord):
             self._void(record)
 
-    def _outside_scope(self, order: Order) -> str | None:
-        """Why the signed-in person may not give ``order`` here (scope of practice), or None.
-        The core refuses such a dose anyway; the MAR greys it before anyone scans."""
+    def _outside_scope(self, order: Order, *, short: bool = True) -> str | None:
+        """Who may give ``order`` instead of the signed-in person (scope of practice), in a
+        few words (``short``) or in full; None if they may. The core refuses such a dose
+        anyway; the MAR greys it before anyone scans."""
         principal, data = self._ctx.principal(), self._data
         if principal is None or data is None:
             return None
-        return scope_refusal(principal.user, order, data.facility.settings)
+        explain = scope_limit if short else scope_refusal
+        return explain(principal.user, order, data.facility.settings)
 
     def _give(self, state: OrderState, dose: ScheduledDose | None,
               prn: PrnStatus | None = None, medication_scan: str = "") -> None:
@@ -422,7 +424,7 @@ class ResidentMarScreen(QWidget):
         if not self._ctx.may(Permission.RECORD_ADMINISTRATION):
             self.banner.show_message("warning", "Your role can view the MAR but not record.")
             return
-        why = self._outside_scope(state.order)
+        why = self._outside_scope(state.order, short=False)
         if why is not None:
             self.banner.show_message("warning", why)
             return

@@ -48,6 +48,23 @@ def test_licensed_staff_are_not_narrowed(route: str) -> None:
     assert scope_refusal(rn_admin, order(route=route), SETTINGS) is None
 
 
+def test_the_short_form_names_who_may_give_it_and_why() -> None:
+    from mar_desktop.clinical.scope import scope_limit
+
+    assert scope_limit(CNA, order(route="SC"), SETTINGS) == "Licensed nurse: subcutaneous"
+    assert scope_limit(CNA, order(controlled_schedule="II"), SETTINGS) == (
+        "Licensed nurse: Schedule II"
+    )
+    assert scope_limit(CNA, order(route="intrathecal"), SETTINGS) == (
+        "Licensed nurse: unknown route"
+    )
+    assert scope_limit(CNA, order(route="PO"), FacilitySettings(scope=())) == (
+        "Licensed nurse only"
+    )
+    assert scope_limit(CNA, order(route="PO"), SETTINGS) is None
+    assert scope_limit(NURSE, order(route="IV"), SETTINGS) is None
+
+
 def test_an_unknown_route_is_for_licensed_staff_only() -> None:
     why = scope_refusal(CNA, order(route="intrathecal"), SETTINGS)
     assert why is not None and "licensed" in why
