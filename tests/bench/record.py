@@ -1,7 +1,10 @@
 """Budget: record one administration durably (validate, sign, ledger + audit + projections,
-commit): median ≤ 2 ms and ≤ 3× a bare single-row SQLCipher insert+commit in the same run.
+commit): median ≤ 2 ms and ≤ 2.5× the floor the design fixes (the same three rows and two
+Ed25519 signatures, no project code; ``tests/bench/record_floor.py``) in the same run. Each of
+record and floor is measured in turn with a bare single-row SQLCipher insert+commit, and the
+verdict compares their ratios to those bare commits.
 
-The two are measured in turn, in blocks of 25 — bare commits, records, bare commits… — so
+The record and the bare commit are measured in turn, in blocks of 25 — bare commits, records, bare commits… — so
 both see the same minutes of disk and CPU noise (an fsync that is slow for a minute slows
 both), while each is still timed in its own steady state, one after another of its kind.
 """
@@ -151,7 +154,9 @@ def run() -> list[Figure]:
     signed_median = median(signed)
     signed_bare_median = median(signed_bare)
     signed_ratio = signed_median / signed_bare_median
-    left_us = (3 * signed_bare_median - signed_median) * 1000
+    # Against the floor: each is measured in blocks alternating with its own bare commit, so
+    # the two ratios to bare divide out the disk's and the CPU's moods between the blocks.
+    versus_floor = ratio / signed_ratio
     return [
         Figure(
             "bare SQLCipher insert+commit (median)",
@@ -166,9 +171,9 @@ def run() -> list[Figure]:
             "record administration, durable (median)",
             rec_median,
             "ms",
-            "<= 2 ms and <= 3x bare",
-            rec_median <= 2.0 and ratio <= 3,
-            f"{ratio:.2f}x bare",
+            "<= 2 ms and <= 2.5x the floor",
+            rec_median <= 2.0 and versus_floor <= 2.5,
+            f"{versus_floor:.2f}x the floor below (each against its own bare); {ratio:.2f}x bare",
         ),
         Figure(
             "record administration, durable (p99)",
@@ -218,8 +223,9 @@ def run() -> list[Figure]:
             "ms",
             "(informative)",
             True,
-            f"{signed_ratio:.2f}x bare in its own blocks: leaves {left_us:.0f} us of the 3x "
-            "for reads, rules, validation and encoding",
+            f"{signed_ratio:.2f}x bare in its own blocks; the record's project code may take "
+            f"up to 2.5x this: {(2.5 - 1) * signed_median * 1000:.0f} us for reads, rules, "
+            "validation and encoding",
         ),
         Figure(
             "  Ed25519 signatures per second on this machine (libsodium)",
