@@ -93,7 +93,7 @@ def create_app(
 ) -> FastAPI:
     """The ASGI application. ``verifier`` defaults to 2 checking threads."""
     verifier = verifier or Verifier("threads", 2)
-    auth = auth or Authenticator(clock=core.clock)
+    auth = auth or Authenticator(core.store, clock=core.clock)
     app = FastAPI(
         title="MAR Desktop sync server",
         version=str(p.PROTOCOL_VERSION),
