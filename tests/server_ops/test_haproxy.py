@@ -13,12 +13,7 @@ clean. CI installs haproxy (``.ci/run``) and this test never skips when ``CI`` i
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
 import signal
-import socket
-import ssl
 import subprocess
 import sys
 import threading
@@ -35,14 +30,17 @@ from mar_desktop import kinds
 from mar_desktop.envelope import Entry, chain_of, parse_raw
 from sync.server.app import alert_infos
 from sync.server.cli import main
-from sync.server.devcert import make_loopback_cert
 from sync.server.serving import open_core
 from sync.server.simtablet import SimTablet, administration_body
 from tests.server.conftest import fresh_pg_schema
+from tests.server_ops.haproxy_cluster import (
+    ROOT,
+    Cluster,
+    authenticated,
+    haproxy_or_skip,
+    retrying,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ROOT / "packaging" / "haproxy" / "mar-server.cfg"
-PROCESSES = 3
 TABLETS = 12
 BATCHES = 8
 PER_BATCH = 12
@@ -50,116 +48,9 @@ SAME_DOSE_BATCH = 3
 DEADLINE = 60.0
 
 
-def _haproxy() -> str:
-    found = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("haproxy is not installed; CI must run this test (.ci/run installs it)")
-        pytest.skip("haproxy is not installed (apt-get install -y haproxy); CI runs this test")
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_listening(port: int, process: subprocess.Popen[str], what: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            _, err = process.communicate()
-            pytest.fail(f"{what} exited: {err[-2000:]}")
-        assert time.monotonic() < deadline, f"{what} did not start listening"
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return
-        time.sleep(0.05)
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-
-
-class Cluster:
-    """The processes, the load balancer and what the tablets need to reach them."""
-
-    def __init__(self, tmp: Path, dsn: str) -> None:
-        self.tmp, self.dsn = tmp, dsn
-        self.data = tmp / "data"
-        self.cert = make_loopback_cert(tmp / "tls")
-        self.ca_file = tmp / "ca.pem"
-        self.ca_file.write_text(self.cert.ca_pem)
-        self.ports = [_free_port() for _ in range(PROCESSES)]
-        self.lb_port = _free_port()
-        self.apps: list[subprocess.Popen[str]] = []
-        self.lb: subprocess.Popen[str] | None = None
-
-    def env(self) -> dict[str, str]:
-        env = dict(os.environ, MAR_SERVER_DATA=str(self.data), MAR_SERVER_DB=self.dsn)
-        env["MAR_TRUSTED_PROXIES"] = "127.0.0.1"
-        return env
-
-    def start(self, haproxy: str) -> None:
-        for port in self.ports:
-            self.apps.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "sync.server.cli", "serve", "--port", str(port),
-                     "--cert", str(self.cert.pem_file), "--key", str(self.cert.pem_file),
-                     "--verify-workers", "0", "--log-level", "warning"],
-                    env=self.env(), cwd=ROOT, stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE, text=True, start_new_session=True,
-                )
-            )  # fmt: skip
-        cfg = self.tmp / "haproxy.cfg"
-        cfg.write_text(self.config())
-        check = subprocess.run(
-            [haproxy, "-c", "-f", str(cfg)], capture_output=True, text=True, check=False
-        )
-        assert check.returncode == 0, check.stdout + check.stderr
-        for port, app in zip(self.ports, self.apps, strict=True):
-            _wait_listening(port, app, f"mar-server on port {port}")
-        self.lb = subprocess.Popen(
-            [haproxy, "-db", "-f", str(cfg)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            start_new_session=True,
-        )  # fmt: skip
-        _wait_listening(self.lb_port, self.lb, "haproxy")
-
-    def config(self) -> str:
-        """The shipped configuration with this test's addresses and files."""
-        text = SHIPPED.read_text()
-        replaced = {
-            "    log /dev/log local0\n": "",
-            "bind :443 ": f"bind 127.0.0.1:{self.lb_port} ",
-            "/etc/haproxy/mar-server.pem": str(self.cert.pem_file),
-            "/etc/mar-server/tls/ca.pem": str(self.ca_file),
-            **{f"127.0.0.1:{8441 + i}": f"127.0.0.1:{p}" for i, p in enumerate(self.ports)},
-        }
-        for old, new in replaced.items():
-            assert old in text, f"{SHIPPED.name} no longer has {old!r}"
-            text = text.replace(old, new)
-        return text
-
-    def client(self, port: int | None = None) -> httpx.Client:
-        ctx = ssl.create_default_context(cadata=self.cert.ca_pem)
-        url = f"https://127.0.0.1:{port or self.lb_port}"
-        return httpx.Client(base_url=url, verify=ctx, timeout=30)
-
-    def stop(self) -> None:
-        for process in [*self.apps, *([self.lb] if self.lb else [])]:
-            _stop(process)
-
-
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    haproxy = _haproxy()
+    haproxy = haproxy_or_skip()
     with fresh_pg_schema() as dsn:
         made = Cluster(tmp_path, dsn)
         args = ["--data", str(made.data), "--db", dsn, "init", "--facility-name", "Maple House"]
@@ -169,21 +60,6 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
             yield made
         finally:
             made.stop()
-
-
-def _retrying(call: Any, what: str) -> httpx.Response:
-    """``call()`` until it answers below 500: a request caught by the killed process fails
-    with a connection error or a 502/503 from HAProxy, and the tablet tries again."""
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            resp: httpx.Response = call()
-            if resp.status_code < 500:
-                return resp
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"{what} kept failing"
-        time.sleep(0.1)
 
 
 class Run:
@@ -210,9 +86,9 @@ def _tablet(cluster: Cluster, code: str, number: int, run: Run) -> None:
     try:
         with cluster.client() as http:
             tab = SimTablet(http)
-            _retrying(lambda: http.get("/health"), "health")
+            retrying(lambda: http.get("/health"), "health")
             tab.enroll(code, f"cart-{number}")
-            _retrying(lambda: _authenticated(tab), "authentication")
+            retrying(lambda: authenticated(tab), "authentication")
             after = 0
             for batch in range(BATCHES):
                 entries = [tab.seal(body=_body(number, batch * 100 + k)) for k in range(PER_BATCH)]
@@ -222,7 +98,7 @@ def _tablet(cluster: Cluster, code: str, number: int, run: Run) -> None:
                     run.same_dose.wait(timeout=30)  # both carts push the same dose at once
                 with run.lock:
                     run.sealed.update({e.id: e for e in entries})
-                resp = _retrying(partial(tab.push, entries), "push")
+                resp = retrying(partial(tab.push, entries), "push")
                 assert resp.status_code == 200, resp.text
                 heads = resp.json()["heads"]
                 assert all(heads[chain_of(e.kind)] >= e.seq for e in entries)
@@ -232,7 +108,7 @@ def _tablet(cluster: Cluster, code: str, number: int, run: Run) -> None:
                     if run.pushes >= TABLETS * BATCHES // 2:
                         run.half.set()
                 pull = partial(tab.get, "/v1/feed", after=after, limit=500)
-                page = _retrying(pull, "pull")
+                page = retrying(pull, "pull")
                 assert page.status_code == 200, page.text
                 after = page.json()["next"]
     except BaseException as exc:
@@ -241,18 +117,8 @@ def _tablet(cluster: Cluster, code: str, number: int, run: Run) -> None:
         run.same_dose.abort()
 
 
-def _authenticated(tab: SimTablet) -> httpx.Response:
-    """Challenge and token, each through whichever process HAProxy picks."""
-    nonce = tab.challenge()
-    req = {"device_id": tab.device_id, "nonce": nonce, "signature": tab.sign_nonce(nonce)}
-    resp = tab.http.post("/v1/auth/token", json=req)
-    if resp.status_code == 200:
-        tab.token = str(resp.json()["token"])
-    return resp
-
-
 def _double_doses(http: httpx.Client, token: str) -> list[str]:
-    resp = _retrying(
+    resp = retrying(
         lambda: http.get("/v1/alerts", headers={"Authorization": f"Bearer {token}"}), "alerts"
     )
     assert resp.status_code == 200, resp.text
@@ -322,13 +188,13 @@ def _authenticated_token(http: httpx.Client, core: Any, facility_id: str) -> str
     """A token of a fresh tablet, to read the alerts as a tablet does."""
     tab = SimTablet(http)
     tab.enroll(core.make_enrol_code(facility_id), "reader")
-    resp = _retrying(lambda: _authenticated(tab), "authentication")
+    resp = retrying(lambda: authenticated(tab), "authentication")
     assert resp.status_code == 200, resp.text
     return tab.token
 
 
 def test_the_shipped_config_is_valid_haproxy(tmp_path: Path) -> None:
-    haproxy = _haproxy()
+    haproxy = haproxy_or_skip()
     made = Cluster(tmp_path, "postgresql://unused")
     cfg = tmp_path / "haproxy.cfg"
     cfg.write_text(made.config())
