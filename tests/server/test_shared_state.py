@@ -201,3 +201,26 @@ def test_the_shared_state_migration_is_numbered_after_the_last_of_each_dialect()
         numbers = [n for n, _ in steps]
         assert numbers == list(range(1, len(numbers) + 1))
         assert all(f"CREATE TABLE {t}" in steps[-1][1] for t in migrations.SHARED_STATE_TABLES)
+
+
+def test_an_existing_database_is_upgraded_to_the_shared_state_tables(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+) -> None:
+    postgres = store_url.startswith("postgresql")
+    dialect = "POSTGRES" if postgres else "SQLITE"
+    newest = getattr(migrations, dialect)
+    with monkeypatch.context() as older:  # a database made by the previous release
+        older.setattr(migrations, dialect, newest[:-1])
+        store = config.open_store(store_url)
+        assert store.migrate() == len(newest) - 1
+    try:
+        core = ServerCore(store, config.create_server_key(tmp_path / "data"), clock)
+        facility_id, _ = core.create_facility("Maple House", "UTC")
+        assert store.migrate() == len(newest)
+        with TestClient(create_app(core), base_url="https://testserver") as client:
+            tab = SimTablet(client)
+            tab.enroll(core.make_enrol_code(facility_id), "cart")
+            tab.authenticate()
+            assert tab.get("/v1/cursor").status_code == 200
+    finally:
+        store.close()
