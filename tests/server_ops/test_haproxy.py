@@ -42,10 +42,12 @@ from tests.server_ops.haproxy_cluster import (
 )
 
 TABLETS = 12
-BATCHES = 8
-PER_BATCH = 12
+BATCHES, PER_BATCH = 8, 12
+"""Each tablet pushes BATCHES batches of PER_BATCH doses and 3 audit entries, pulling between."""
 SAME_DOSE_BATCH = 3
+"""The batch in which tablets 0 and 1 both add the same dose, pushed at the same moment."""
 DEADLINE = 60.0
+"""Seconds the whole test may take."""
 
 
 @pytest.fixture
