@@ -139,19 +139,34 @@ def _double_doses(tab: SimTablet) -> list[set[str]]:
     return [set(b["related_entry_ids"]) for b in bodies if b["alert_type"] == "double_dose"]
 
 
-def test_two_processes_raise_one_double_dose_alert(pair: Pair) -> None:
+def test_two_processes_raise_one_double_dose_alert(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
     a, b = pair.tablet(0, "cart-a"), pair.tablet(1, "cart-b")
     assert a.push([a.seal(body=administration_body(1))]).status_code == 200
     assert b.push([b.seal(body=administration_body(2))]).status_code == 200
     _wait_rebuilds()
+    for client in pair.clients:  # no reconciliation after the receipts: the test runs it
+        live = client.app.state.live_reconciliation  # type: ignore[attr-defined]
+        monkeypatch.setattr(live, "run", lambda *_: None)
     body = administration_body(7)
     dose_a, dose_b = a.seal(body=body), b.seal(body=body)
     assert a.push([dose_a]).status_code == 200
     assert b.push([dose_b]).status_code == 200
-    # each process reconciles the feed with its own index and finds the same double dose
+    # each process reconciles the feed with its own index, at the same moment, and finds the
+    # same double dose
     reconcilers: list[Reconciler] = [c.app.state.reconciler for c in pair.clients]  # type: ignore[attr-defined]
-    for reconciler in reconcilers:
+    start = threading.Barrier(len(reconcilers))
+
+    def catch_up(reconciler: Reconciler) -> None:
+        start.wait(10)
         reconciler.catch_up_waiting(pair.facility_id)
+
+    threads = [threading.Thread(target=catch_up, args=(r,)) for r in reconcilers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
     for tab in (a, b):
         for client in pair.clients:
             tab.http = client
