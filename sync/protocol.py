@@ -16,7 +16,8 @@ Authentication (every sync)
     single use, valid ``expires_in`` seconds); ``POST /v1/auth/token`` :class:`TokenRequest`
     with ``signature = Ed25519(device key, auth_message(server_id, device_id, nonce))`` →
     :class:`TokenResponse`. Send ``Authorization: Bearer <token>`` on every other call. The token
-    is short-lived (10 min) and lives in memory only on both sides. 401: bad/expired token, nonce
+    is short-lived (10 min), kept in memory on the tablet and only as a SHA-256 digest in the
+    server's database (any server process accepts it). 401: bad/expired token, nonce
     or signature; 403 ``"device revoked"``: the device may no longer sync.
 
 Push (device → server)

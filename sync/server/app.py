@@ -94,10 +94,12 @@ def create_app(
     verifier: Verifier | None = None,
     auth: Authenticator | None = None,
     max_body: int = MAX_BODY,
+    behind_proxy: bool = False,
 ) -> FastAPI:
-    """The ASGI application. ``verifier`` defaults to 2 checking threads."""
+    """The ASGI application. ``verifier`` defaults to 2 checking threads. ``behind_proxy``:
+    served behind a trusted load balancer, so ``/metrics`` always needs its token."""
     verifier = verifier or Verifier("threads", 2)
-    auth = auth or Authenticator(clock=core.clock)
+    auth = auth or Authenticator(core.store, clock=core.clock)
     app = FastAPI(
         title="MAR Desktop sync server",
         version=str(p.PROTOCOL_VERSION),
@@ -297,7 +299,7 @@ def create_app(
         )
 
     # operations hook: /metrics and its counting middleware, outermost (sync/server/metrics.py)
-    return install_metrics(_wrap(app, max_body), core)
+    return install_metrics(_wrap(app, max_body), core, behind_proxy=behind_proxy)
 
 
 def _wrap(app: FastAPI, max_body: int) -> FastAPI:

@@ -173,7 +173,7 @@ def has_data(dsn: str, schema: str | None) -> bool:
 def clear(dsn: str, schema: str | None) -> None:
     """Drops the server's tables from the target (only for ``restore --force``, after the
     safety backup): the whole schema if it is a named one, else the known tables in public."""
-    from sync.server.migrations import APPEND_ONLY_TABLES
+    from sync.server.migrations import APPEND_ONLY_TABLES, SHARED_STATE_TABLES
 
     target = Target.parse(dsn)
     with target.connect() as conn, conn.transaction():
@@ -182,6 +182,7 @@ def clear(dsn: str, schema: str | None) -> None:
             return
         for table in (
             *APPEND_ONLY_TABLES,
+            *SHARED_STATE_TABLES,
             "enrol_codes",
             "devices",
             "facilities",

@@ -26,6 +26,8 @@ environment:
                     server's Ed25519 private key (mode 0600, refused if group/other may read
                     it) and, by default, the SQLite database mar-server.sqlite3
   MAR_SERVER_DB     database: a SQLite file path (or sqlite:PATH) or a postgresql:// DSN
+  MAR_TRUSTED_PROXIES  load balancers (addresses or CIDR, comma-separated) whose
+                    X-Forwarded-For is honoured; several serve processes may share one database
 
 examples:
   mar-server init --facility-name "Maple House" --timezone America/Chicago --json
@@ -164,9 +166,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
             ctx = tls13_context(args.cert, args.key)
         except (OSError, ValueError) as exc:
             raise ValidationError(f"cannot load the TLS certificate or key: {exc}") from None
+    try:
+        proxies = config.trusted_proxies(args.trusted_proxy)
+    except ValueError as exc:
+        raise ValidationError(f"--trusted-proxy / MAR_TRUSTED_PROXIES: {exc}") from None
     options = ServeOptions(
         host=args.host, port=args.port, ssl_context=ctx, log_level=args.log_level,
         insecure_http_loopback=args.insecure_http_loopback, verify_workers=args.verify_workers,
+        trusted_proxies=proxies,
     )
     options.check()  # before the store is opened
     serve(_core(args), options)
@@ -224,6 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=2,
         help="processes checking pushed signatures (0: threads in-process)",
+    )
+    p.add_argument(
+        "--trusted-proxy",
+        action="append",
+        metavar="ADDR",
+        help="load balancer address or CIDR whose X-Forwarded-For names the client "
+        "(repeatable; env MAR_TRUSTED_PROXIES, comma-separated); /metrics then needs its token",
     )
     p.add_argument("--log-level", default="info")
     p.set_defaults(func=cmd_serve)

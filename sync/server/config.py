@@ -10,11 +10,17 @@ Data directory (``--data`` or ``MAR_SERVER_DATA``, default ``./mar-server-data``
 
 ``MAR_SERVER_DB`` / ``--db``: a SQLite file path (optionally ``sqlite:PATH``) or a
 ``postgresql://`` DSN.
+
+``MAR_TRUSTED_PROXIES`` / ``--trusted-proxy``: addresses or networks (CIDR) of the load
+balancers in front of the server. Only a connection from one of them may name the client in
+``X-Forwarded-For`` (and the scheme in ``X-Forwarded-Proto``); from anywhere else those headers
+are ignored. With any proxy configured, ``/metrics`` always needs ``MAR_METRICS_TOKEN``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import stat
 from pathlib import Path
@@ -35,6 +41,23 @@ def data_dir(explicit: str | None = None) -> Path:
 
 def db_url(data: Path, explicit: str | None = None) -> str:
     return explicit or os.environ.get("MAR_SERVER_DB") or str(data / DEFAULT_DB_FILE)
+
+
+def trusted_proxies(explicit: list[str] | None = None) -> tuple[str, ...]:
+    """The trusted proxy addresses/networks: ``explicit`` (``--trusted-proxy``, repeatable,
+    each may be comma-separated) if given, else ``MAR_TRUSTED_PROXIES`` (comma-separated),
+    normalised. Empty: no proxy is trusted. Raises ``ValueError`` for a malformed entry and
+    for one that would trust every address."""
+    given = explicit if explicit else [os.environ.get("MAR_TRUSTED_PROXIES", "")]
+    out: list[str] = []
+    for item in (part.strip() for text in given for part in text.split(",")):
+        if not item:
+            continue
+        network = ipaddress.ip_network(item, strict=False)
+        if network.prefixlen == 0:
+            raise ValueError(f"trusted proxy {item!r} would trust every address")
+        out.append(str(network))
+    return tuple(out)
 
 
 def open_store(url: str, *, pool_size: int = 8) -> Store:

@@ -23,13 +23,17 @@ Access (no PHI is exposed, but device ids and volumes are operational data): env
 ``MAR_METRICS_TOKEN`` — if set, a request must carry ``Authorization: Bearer <token>``;
 ``MAR_METRICS_ALLOW`` — comma-separated client addresses/networks (CIDR) allowed, or ``any``.
 Default: without a token only loopback clients; with a token any address (unless
-``MAR_METRICS_ALLOW`` narrows it). The client address is the TCP peer (proxy headers are not
-trusted). Refusals: 401 (token missing/wrong), 403 (address not allowed). Threads: the
+``MAR_METRICS_ALLOW`` narrows it). The client address is the TCP peer, or, from a trusted
+proxy (``MAR_TRUSTED_PROXIES``), the client it names; with a trusted proxy configured the token
+is always needed (a request relayed by the proxy would otherwise pass as the proxy's own, and
+the proxy may sit on loopback), and without ``MAR_METRICS_TOKEN`` set ``/metrics`` is refused
+(403). Refusals: 401 (token missing/wrong), 403 (address not allowed). Threads: the
 middleware runs on the event loop; ``/metrics`` runs on a worker thread.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import ipaddress
 import json
@@ -68,6 +72,8 @@ class MetricsAccess:
 
     token: str | None = None
     allow: tuple[Network, ...] | None = LOOPBACK
+    token_required: bool = False
+    """Set behind a trusted proxy: no token configured means no metrics at all."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> MetricsAccess:
@@ -87,6 +93,8 @@ class MetricsAccess:
 
     def refusal(self, peer: str | None, authorization: str | None) -> tuple[int, str] | None:
         """``(status, detail)`` if the request may not read the metrics, else None."""
+        if self.token_required and self.token is None:
+            return 403, "metrics behind a proxy need MAR_METRICS_TOKEN set on the server"
         if self.allow is not None:
             try:
                 address = ipaddress.ip_address(peer or "")
@@ -270,10 +278,19 @@ def _route(scope: Scope) -> str:
     return path if isinstance(path, str) else "unmatched"
 
 
-def install(app: FastAPI, core: ServerCore, access: MetricsAccess | None = None) -> FastAPI:
-    """Adds ``GET /metrics`` and the counting middleware (outermost, so 413s count too)."""
+def install(
+    app: FastAPI,
+    core: ServerCore,
+    access: MetricsAccess | None = None,
+    *,
+    behind_proxy: bool = False,
+) -> FastAPI:
+    """Adds ``GET /metrics`` and the counting middleware (outermost, so 413s count too).
+    ``behind_proxy``: the token is always required (see the module docstring)."""
     metrics = app.state.metrics = Metrics(core)
     rules = access or MetricsAccess.from_env()
+    if behind_proxy:
+        rules = dataclasses.replace(rules, token_required=True)
 
     @app.get("/metrics", tags=["meta"], include_in_schema=False)
     def metrics_endpoint(request: Request) -> Response:

@@ -68,6 +68,8 @@ CREATE TABLE credentials (
 """
 
 APPEND_ONLY_TABLES = ("entries", "credentials", "forks")
+SHARED_STATE_TABLES = ("auth_challenges", "auth_tokens", "alert_keys")
+"""Tables of migration SQLite 2 / PostgreSQL 3 (:data:`_SHARED_STATE`)."""
 
 
 def _sqlite_guards() -> str:
@@ -155,7 +157,41 @@ row triggers of :func:`_keeps_entries`: a device or facility whose entries are s
 deleted or have its id changed. SQLite keeps its foreign keys: there each check is one index
 probe."""
 
+_SHARED_STATE = """
+CREATE TABLE auth_challenges (
+    nonce_hash  TEXT PRIMARY KEY,
+    device_id   TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+);
+CREATE INDEX auth_challenges_by_expiry ON auth_challenges (expires_at);
+CREATE TABLE auth_tokens (
+    token_hash  TEXT PRIMARY KEY,
+    device_id   TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+);
+CREATE INDEX auth_tokens_by_device ON auth_tokens (device_id);
+CREATE INDEX auth_tokens_by_expiry ON auth_tokens (expires_at);
+CREATE TABLE alert_keys (
+    facility_id TEXT NOT NULL REFERENCES facilities(facility_id),
+    alert_type  TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    raised_at   TEXT NOT NULL,
+    PRIMARY KEY (facility_id, alert_type, subject)
+);
+"""
+"""The state every server process shares instead of keeping it in its own memory (SQLite 2,
+PostgreSQL 3): single-use authentication challenges and bearer tokens, both by the SHA-256 of
+the secret only, with their expiry (:mod:`sync.server.auth`; expired rows are deleted as new
+ones are made), and one row per clinical alert raised, by kind and subject, so that however
+many processes reconcile the same pushes an alert is raised once
+(:mod:`sync.server.reconciliation`). Alerts raised before this migration are found from the
+feed, as before. None of these tables is append-only: challenges are consumed and tokens
+expire."""
+
+SQLITE.append((2, _SHARED_STATE))
+
 POSTGRES: list[tuple[int, str]] = [
     (1, _TABLES.replace("{blob}", "BYTEA") + _postgres_guards()),
     (2, _POSTGRES_ENTRY_REFERENCES),
+    (3, _SHARED_STATE),
 ]

@@ -17,6 +17,12 @@ before — even if the background task never ran (a client that hung up). While 
 index is first being rebuilt from the whole feed (the first push after a start, tens of seconds
 for a large facility) there is nothing to wait for and reads are not held up, as before.
 
+Several server processes: each keeps its own index, derived from the shared feed, so a read
+through one process of a push another process took also waits for that push's alerts: the
+barrier compares the facility's feed head with what this process has looked at. Clock skew is
+judged by the process that received the push (it knows the receive time); the alert itself is
+raised once whichever process gets there first (``alert_keys``, :mod:`.reconciliation`).
+
 Threads: any request thread. Never raises; failures are logged (without PHI) and retried on
 the next push or read.
 """
@@ -85,11 +91,14 @@ class LiveReconciliation:
             raise
 
     def settle(self, facility_id: str) -> None:
-        """Returns once every push acknowledged before this call has been reconciled."""
+        """Returns once every push acknowledged before this call has been reconciled: the
+        pushes this process took and, through :meth:`Reconciler.behind` (one indexed query),
+        those another process took, whose entries are already in the feed."""
         with self._guard:
             target = self._issued.get(facility_id, 0)
-            if self._done.get(facility_id, 0) >= target:
-                return
+            mine_done = self._done.get(facility_id, 0) >= target
+        if mine_done and not self._reconciler.behind(facility_id):
+            return
         if not self._reconciler.built(facility_id):
             return  # the first rebuild is still reading the feed: nothing to wait for yet
         self._reconciler.catch_up_waiting(facility_id)  # does the work, or waits for it

@@ -8,8 +8,14 @@ voids, discontinuations, settings, alerts already raised) is built from the faci
 feed on first use and then moved forward along the feed after every push (``catch_up``). Because
 it reads the feed, it sees entries from any device in feed order, survives a restart (it is
 rebuilt; :func:`~mar_desktop.clinical.reconcile.alert_key` of the alerts already in the feed
-keeps a re-run from raising an alert twice) and needs no schema of its own. Clock skew is judged
-only for entries arriving live (their receive time is known), once per device.
+keeps a re-run from raising an alert twice). Clock skew is judged only for entries arriving
+live (their receive time is known), once per device.
+
+Several server processes on one database each keep such an index (a cache derived from the
+shared feed: every process reads every entry). An alert is raised once however many processes
+find it: under the facility's write lock, each alert first claims its row in ``alert_keys``
+(unique by facility, kind and subject: :func:`alert_subject`) and only claimed alerts are
+appended, in the same transaction.
 
 Threads: the push endpoint runs :meth:`Reconciler.catch_up_waiting` after sending the receipt,
 and reads wait for it (:mod:`.reconcile_live`); :meth:`Reconciler.after_push` is the
@@ -24,6 +30,7 @@ already; the next push retries the catch-up from the same feed position).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections import defaultdict
@@ -33,7 +40,7 @@ from datetime import datetime
 
 from mar_desktop import kinds
 from mar_desktop.clinical import reconcile
-from mar_desktop.clock import parse_utc
+from mar_desktop.clock import parse_utc, utc_iso
 from mar_desktop.envelope import SYSTEM_ACTOR, Entry, EntryDraft, parse_raw
 from mar_desktop.errors import MarError
 from mar_desktop.model import FacilitySettings, Order
@@ -73,7 +80,8 @@ class _Index:
 
 
 class Reconciler:
-    """See the module docstring. One per server process (``app.state.reconciler``)."""
+    """See the module docstring. One per app (``app.state.reconciler``); several processes
+    each have their own."""
 
     def __init__(self, core: ServerCore) -> None:
         self._core = core
@@ -215,14 +223,41 @@ class Reconciler:
             if key not in index.raised:
                 index.raised.add(key)
                 fresh.append(alert)
-        if fresh:
-            drafts = [
-                EntryDraft(kinds.ALERT_RAISED, SYSTEM_ACTOR, kinds.body_json(a)) for a in fresh
+        if not fresh:
+            return 0
+        with self._core.store.write() as txn:
+            txn.lock_facility(facility_id)
+            stamp = utc_iso(self._core.clock.now())
+            claimed = [
+                a
+                for a in fresh
+                if txn.claim_alert(facility_id, a.alert_type, alert_subject(a), stamp)
             ]
-            with self._core.store.write() as txn:
-                txn.lock_facility(facility_id)
+            drafts = [
+                EntryDraft(kinds.ALERT_RAISED, SYSTEM_ACTOR, kinds.body_json(a)) for a in claimed
+            ]
+            if drafts:
+                start = txn.next_pos(facility_id, "ledger")
                 self._core.append_server_entries(txn, facility_id, drafts)
-        return len(fresh)
+        if drafts and start == index.pos + 1:
+            # nothing was stored between what the index has read and these alerts, and
+            # folding them would only add what ``raised``/``skewed`` already hold: skip them,
+            # so the read barrier (``behind``) does not read them back
+            index.pos = start + len(drafts) - 1
+        return len(drafts)
+
+    def behind(self, facility_id: str) -> bool:
+        """True if this process's index of the facility is built and the ledger feed holds
+        entries it has not looked at yet (stored through this or any other process). One
+        indexed query. A process that has no index of the facility yet (it has taken no push
+        of it) starts building one on its ``mar-reconcile`` thread and answers False."""
+        index, fresh = self._index(facility_id)
+        if fresh:
+            self._rebuild(index, facility_id)
+            return False
+        if not index.built:
+            return False
+        return self._core.store.last_pos(facility_id, "ledger") > index.pos
 
     def _page(self, facility_id: str, after: int) -> tuple[Sequence[_Row], dict[int, StoredEntry]]:
         """The next page of the ledger feed after ``after``, and the stored entries of it whose
@@ -320,6 +355,16 @@ class Reconciler:
             out.append(reconcile.prn_limits(order, dose, doses, index.voided))
         index.by_order[dose.order_id].append(dose)
         return out
+
+
+def alert_subject(alert: kinds.AlertRaised) -> str:
+    """What an alert is about, for its row in ``alert_keys`` (one alert per kind and subject):
+    the device for a clock-skew alert (raised once per device), else the SHA-256 of the
+    related entry ids (the same set :func:`~mar_desktop.clinical.reconcile.alert_key` uses)."""
+    if alert.alert_type == "clock_skew" and alert.device_id:
+        return f"device:{alert.device_id}"
+    related = "\n".join(sorted(alert.related_entry_ids))
+    return "entries:" + hashlib.sha256(related.encode()).hexdigest()
 
 
 def _dose_fact(

@@ -55,7 +55,9 @@ class ServeOptions:
     """Where and how to serve. ``port`` 0 takes a free port (``on_ready`` is told which).
     ``ssl_context`` None serves plain HTTP, refused unless ``insecure_http_loopback`` and
     ``host`` is a loopback address. ``verify_workers`` > 0 checks pushed signatures in that
-    many processes, 0 in ``verify_threads`` threads of this process."""
+    many processes, 0 in ``verify_threads`` threads of this process. ``trusted_proxies``:
+    load balancers whose ``X-Forwarded-For`` names the client (:func:`config.trusted_proxies`);
+    with any, ``/metrics`` always needs its token."""
 
     host: str = "127.0.0.1"
     port: int = 8443
@@ -64,6 +66,7 @@ class ServeOptions:
     verify_workers: int = 2
     verify_threads: int = 2
     log_level: str = "info"
+    trusted_proxies: tuple[str, ...] = ()
 
     def check(self) -> None:
         """Raises ``TransportRefused`` unless these options may be served (TLS, or plain HTTP
@@ -114,9 +117,10 @@ def serve(
     try:
         server = uvicorn.Server(
             uvicorn_config(
-                create_app(core, verifier=verifier),
+                create_app(core, verifier=verifier, behind_proxy=bool(options.trusted_proxies)),
                 ssl_context=options.ssl_context,
                 log_level=options.log_level,
+                trusted_proxies=options.trusted_proxies,
                 host=options.host,
                 port=options.port,
             )

@@ -248,6 +248,14 @@ class SqlTxn:
         )
         return True
 
+    def claim_alert(self, facility_id: str, alert_type: str, subject: str, at: str) -> bool:
+        row = self._one(
+            "INSERT INTO alert_keys (facility_id, alert_type, subject, raised_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
+            (facility_id, alert_type, subject, at),
+        )
+        return row is not None
+
     def credential(self, facility_id: str, user_id: str, version: int) -> CredentialRow | None:
         row = self._one(
             "SELECT pos, user_id, version, record, stored_at FROM credentials "
@@ -374,6 +382,13 @@ class SqlStore(Generic[C]):
         )
         return [FeedHead(int(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
+    def last_pos(self, facility_id: str, chain: Chain) -> int:
+        rows = self._rows(
+            "SELECT pos FROM entries WHERE facility_id = ? AND chain = ? ORDER BY pos DESC LIMIT 1",
+            (facility_id, chain),
+        )
+        return int(rows[0][0]) if rows else 0
+
     def entries_of(self, device_id: str, chain: Chain) -> Iterator[StoredEntry]:
         after, page = 0, 2000
         while True:
@@ -403,3 +418,45 @@ class SqlStore(Generic[C]):
             (facility_id, after, limit),
         )
         return [CredentialRow(int(r[0]), r[1], int(r[2]), r[3], r[4]) for r in rows]
+
+    # ---- state shared by every server process -------------------------------------------------
+    def add_challenge(self, nonce_hash: str, device_id: str, expires_at: str, now: str) -> None:
+        self._add_secret("auth_challenges", "nonce_hash", nonce_hash, device_id, expires_at, now)
+
+    def take_challenge(self, nonce_hash: str, now: str) -> str | None:
+        with self._pool.connection() as conn, self.transaction(conn):
+            row = self.run(
+                conn,
+                "DELETE FROM auth_challenges WHERE nonce_hash = ? RETURNING device_id, expires_at",
+                (nonce_hash,),
+            ).fetchone()
+        return None if row is None or row[1] <= now else str(row[0])
+
+    def add_token(self, token_hash: str, device_id: str, expires_at: str, now: str) -> None:
+        self._add_secret("auth_tokens", "token_hash", token_hash, device_id, expires_at, now)
+
+    def token_device(self, token_hash: str, now: str) -> str | None:
+        rows = self._rows(
+            "SELECT device_id FROM auth_tokens WHERE token_hash = ? AND expires_at > ?",
+            (token_hash, now),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def forget_tokens(self, device_id: str) -> int:
+        with self._pool.connection() as conn, self.transaction(conn):
+            rows = self.run(
+                conn, "DELETE FROM auth_tokens WHERE device_id = ? RETURNING 1", (device_id,)
+            ).fetchall()
+        return len(rows)
+
+    def _add_secret(
+        self, table: str, key: str, digest: str, device_id: str, expires_at: str, now: str
+    ) -> None:
+        with self._pool.connection() as conn, self.transaction(conn):
+            self.run(conn, f"DELETE FROM {table} WHERE expires_at <= ?", (now,))
+            self.run(
+                conn,
+                f"INSERT INTO {table} ({key}, device_id, expires_at) VALUES (?, ?, ?)",
+                (digest, device_id, expires_at),
+            )
+

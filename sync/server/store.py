@@ -146,6 +146,12 @@ class WriteTxn(Protocol):
         """Remembers a detected fork; False if this exact fork was already recorded."""
         ...
 
+    def claim_alert(self, facility_id: str, alert_type: str, subject: str, at: str) -> bool:
+        """Records that an alert of this kind about this subject is being raised; False if one
+        already was (by any process). Call with the facility locked, and append the alert in
+        the same transaction, so the row and the alert commit or roll back together."""
+        ...
+
     def credential(self, facility_id: str, user_id: str, version: int) -> CredentialRow | None: ...
 
     def next_credential_pos(self, facility_id: str) -> int: ...
@@ -189,6 +195,10 @@ class Store(Protocol):
         what the row says of each entry (reconciliation, for doses a push already checked)."""
         ...
 
+    def last_pos(self, facility_id: str, chain: Chain) -> int:
+        """The feed position of the facility chain's newest entry (0 if empty)."""
+        ...
+
     def entries_of(self, device_id: str, chain: Chain) -> Iterator[StoredEntry]:
         """Every stored entry of one device's chain by ``seq`` (for ``verify``)."""
         ...
@@ -196,3 +206,27 @@ class Store(Protocol):
     def entries_of_kind(self, facility_id: str, device_id: str, kind: str) -> list[StoredEntry]: ...
 
     def credentials(self, facility_id: str, after: int, limit: int) -> list[CredentialRow]: ...
+
+    # ---- state shared by every server process (sync.server.auth) -------------------------------
+    def add_challenge(self, nonce_hash: str, device_id: str, expires_at: str, now: str) -> None:
+        """Stores a challenge (by the SHA-256 of its nonce) and deletes expired ones (``now``),
+        in one committed transaction."""
+        ...
+
+    def take_challenge(self, nonce_hash: str, now: str) -> str | None:
+        """Deletes the challenge and returns its device if it had not expired at ``now``; None
+        if unknown, already taken (by any process) or expired. Atomic: two takers, one wins."""
+        ...
+
+    def add_token(self, token_hash: str, device_id: str, expires_at: str, now: str) -> None:
+        """Stores a bearer token (by its SHA-256) and deletes expired ones (``now``)."""
+        ...
+
+    def token_device(self, token_hash: str, now: str) -> str | None:
+        """The device of an unexpired token, or None. A read: nothing is written."""
+        ...
+
+    def forget_tokens(self, device_id: str) -> int:
+        """Deletes every token of the device; returns how many there were."""
+        ...
+

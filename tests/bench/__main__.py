@@ -11,7 +11,8 @@ import time
 from tests.bench.table import Figure, render
 
 SUITES = [
-    "record", "login", "due_now_core", "dueview", "reports", "push", "startup", "gui_lag",
+    "record", "login", "due_now_core", "dueview", "reports", "push", "push_haproxy", "startup",
+    "gui_lag",
     "bootstrap", "memory",
 ]
 

@@ -4,9 +4,10 @@ Ed25519 signatures, no project code; ``tests/bench/record_floor.py``) in the sam
 record and floor is measured in turn with a bare single-row SQLCipher insert+commit, and the
 verdict compares their ratios to those bare commits.
 
-The record and the bare commit are measured in turn, in blocks of 25 — bare commits, records, bare commits… — so
-both see the same minutes of disk and CPU noise (an fsync that is slow for a minute slows
-both), while each is still timed in its own steady state, one after another of its kind.
+The record and the bare commit are measured in turn, in blocks of 25 — bare commits,
+records, bare commits… — so both see the same minutes of disk and CPU noise (an fsync that
+is slow for a minute slows both), while each is still timed in its own steady state, one
+after another of its kind.
 """
 
 from __future__ import annotations

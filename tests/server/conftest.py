@@ -108,7 +108,7 @@ def server(store_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[Server]
     core = ServerCore(store, config.create_server_key(data), clock)
     # The FakeClock drives code expiry and tokens; wall time stamps are irrelevant here.
     facility_id, _ = core.create_facility("Maple House", "America/Chicago")
-    app = create_app(core, auth=Authenticator(clock=clock), max_body=4 * 1024 * 1024)
+    app = create_app(core, auth=Authenticator(core.store, clock=clock), max_body=4 * 1024 * 1024)
     with TestClient(app, base_url="https://testserver") as client:
         yield Server(core, client, facility_id, data)
     store.close()

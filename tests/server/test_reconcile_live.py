@@ -34,6 +34,9 @@ class _FakeReconciler:
     def built(self, facility_id: str) -> bool:
         return self.is_built
 
+    def behind(self, facility_id: str) -> bool:
+        return False  # no other process writes to this fake's feed
+
     def note_received(self, facility_id: str, received_at: datetime | None) -> None:
         pass
 
