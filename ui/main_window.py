@@ -1,6 +1,8 @@
 """The main window: the sign-in pages and the lock screen (:mod:`ui.sign_in_pages`), and the
 work area (:mod:`ui.work_area`: the sidebar and the screens), with the emergency-access banner
-on top (:mod:`ui.emergency`) and the sync status bar always at the bottom.
+on top (:mod:`ui.emergency`) and the sync status bar always at the bottom. While the window
+lives, the app-wide touch guard (:class:`ui.touch.TouchGuard`) keeps the wheel off unfocused
+combo boxes, spin boxes and dates.
 
 Session events drive it (:class:`ui.session_bridge.SessionBridge`): on LOCKED, REAUTH_REQUIRED
 or ENDED every PHI screen's ``clear_phi()`` runs and every open dialog is rejected in the same
@@ -46,6 +48,7 @@ from ui.sidebar import Sidebar
 from ui.sign_in_pages import SignInPages
 from ui.staged import StagedBuild, Step
 from ui.tasks import TaskRunner
+from ui.touch import TouchGuard
 from ui.widgets.common import Banner
 from ui.widgets.sync_status import SyncStatusBar
 from ui.work_area import Part, Section, SectionFactory, WorkArea
@@ -92,6 +95,10 @@ class MainWindow(QMainWindow):
         self.lock_screen.unlocked.connect(self._unlocked)
         self.lock_screen.switch_user.connect(self.sign_out)
         self.root.setCurrentWidget(self.login)
+        self._touch_guard = TouchGuard(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._touch_guard)
 
     # ---- composition ----------------------------------------------------------------------------
     def add_section(
@@ -297,12 +304,16 @@ class MainWindow(QMainWindow):
 
     # ---- shutdown -----------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Stops the remaining build steps, the session bridge and the status bar, in that order."""
+        """Stops the remaining build steps, the session bridge and the status bar, in that order,
+        and removes the touch guard."""
         if self._build is not None:
             self._build.stop()
         if self.bridge is not None:
             self.bridge.stop()
         self.status.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self._touch_guard)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from mar_desktop.clinical import rules
 from mar_desktop.errors import RuleViolation, ValidationError
 from mar_desktop.model import Order, Outcome, ReasonCode
+from ui.touch import kinetic
 from ui.widgets.common import button, label
 
 OUTCOMES = (
@@ -91,6 +92,7 @@ class DoseForm(QWidget):
         self.scroll_area = QScrollArea()
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        kinetic(self.scroll_area)
         holder = QWidget()
         self.details = QFormLayout(holder)
         self.details.setLabelAlignment(Qt.AlignmentFlag.AlignRight)

@@ -35,6 +35,7 @@ from mar_desktop.views import AdministrationRecord, OrderState, ScheduledDose
 from ui import theme
 from ui.context import UiContext
 from ui.errors import describe
+from ui.touch import kinetic
 from ui.widgets.common import Banner, button, label
 from ui.widgets.identity import IdentityBanner
 from ui.widgets.scan import ScanField
@@ -131,6 +132,7 @@ class ResidentMarScreen(QWidget):
         self.scroll_area = QScrollArea()
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        kinetic(self.scroll_area)
         layout.addWidget(self.scroll_area, 1)
         self.content = QWidget()
         self.scroll_area.setWidget(self.content)
