@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.ui.harness import Facility1
-from tests.ui.steps import sign_in, wait
+from tests.ui.steps import idle, sign_in, wait
 from tests.ui.test_layouts import SIZES, check
 from ui.admin import ADMIN_KEYS, SECTIONS
 from ui.main_window import MainWindow
@@ -25,4 +25,30 @@ def test_admin_screens_fit(qtbot, window: MainWindow, facility: Facility1,
         screen = window._section_widgets[key]
         wait(qtbot, lambda s=screen: window.stack.currentWidget() is s)
         found += check(qtbot, window, screen, key, size)
+    assert not found, "\n".join(found)
+
+
+def test_admin_screens_have_44_px_touch_targets_and_kinetic_lists(
+    qtbot, window: MainWindow, facility: Facility1
+):
+    """Every button, list row, combo box (and its rows), check box and field of each admin
+    screen is at least 44 px high at 1280×800, and each of its lists scrolls with a finger."""
+    from PySide6.QtWidgets import QAbstractScrollArea, QHeaderView, QPlainTextEdit
+
+    from tests.ui.layout_checks import small_targets
+    from ui.touch import is_kinetic
+
+    window.resize(1280, 800)
+    sign_in(qtbot, window, facility, "admin")
+    found: list[str] = []
+    for key in ADMIN:
+        window.nav[key].click()
+        screen = window._section_widgets[key]
+        wait(qtbot, lambda s=screen: window.stack.currentWidget() is s)
+        idle(qtbot, window)
+        found += [f"{key}: {p}" for p in small_targets(screen)]
+        found += [f"{key}: {type(v).__name__} {v.objectName()!r} does not scroll by touch"
+                  for v in screen.findChildren(QAbstractScrollArea)
+                  if v.isVisible() and not isinstance(v, QHeaderView | QPlainTextEdit)
+                  and not is_kinetic(v)]
     assert not found, "\n".join(found)
