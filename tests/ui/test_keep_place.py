@@ -20,17 +20,10 @@ from tests.ui.steps import (
     visible_texts,
     wait,
 )
+from tests.ui.test_med_pass import records
 from ui.main_window import MainWindow
 
 PHI = ("Holloway", "Agnes", "1938", "Penicillin", "WB100001", "Acetaminophen", "Tension headache")
-
-
-def records(facility: Facility1, order_id: str):
-    read = facility.store.reader()
-    now = facility.clock.now()
-    return [r for r in read.administrations(since=now - timedelta(days=1),
-                                            until=now + timedelta(days=1))
-            if r.order_id == order_id]
 
 
 def pass_time(window: MainWindow, facility: Facility1, minutes: int) -> None:
