@@ -6,15 +6,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QDate, QDateTime, QPoint, QPointF, Qt, QTime
 from PySide6.QtGui import QInputDevice, QPointingDevice, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QApplication,
+    QComboBox,
+    QDateTimeEdit,
     QHeaderView,
     QPlainTextEdit,
+    QScrollArea,
     QScroller,
+    QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -23,7 +28,7 @@ from tests.ui.layout_checks import small_targets
 from tests.ui.steps import idle, open_resident_by_wristband, scan, sign_in, tap, wait
 from ui.main_window import MainWindow
 from ui.screens.dialogs import FollowupDialog
-from ui.touch import is_kinetic
+from ui.touch import is_kinetic, kinetic
 from ui.widgets.section_table import SectionTable
 
 _DEVICES: list[QPointingDevice] = []
@@ -181,6 +186,41 @@ def test_the_wheel_over_a_combo_box_scrolls_the_form_and_changes_nothing(
     wait(qtbot, pain.hasFocus)
     wheel_over(pain, -1)
     assert pain.currentIndex() == 5
+
+
+def test_the_wheel_over_an_unfocused_date_or_spin_box_changes_nothing(
+    qtbot, window: MainWindow
+):
+    """As in the order and report forms: a start date, a controlled class, a number, in a
+    form taller than its scroll area."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    kinetic(area)
+    holder = QWidget()
+    column = QVBoxLayout(holder)
+    start = QDateTimeEdit(QDateTime(QDate(2026, 1, 5), QTime(8, 0)))
+    controlled = QComboBox()
+    controlled.addItems(["Not controlled", "Schedule II", "Schedule III"])
+    count = QSpinBox()
+    count.setValue(3)
+    for widget in (start, controlled, count):
+        column.addWidget(widget)
+    column.addSpacing(1500)
+    area.setWidget(holder)
+    area.resize(400, 300)
+    qtbot.addWidget(area)
+    area.show()
+    wait(qtbot, lambda: area.verticalScrollBar().maximum() > 0)
+    for widget in (start, controlled, count):
+        assert widget.focusPolicy() == Qt.FocusPolicy.StrongFocus
+        wheel_over(widget, 2)
+        wheel_over(widget, -2)
+    assert start.dateTime() == QDateTime(QDate(2026, 1, 5), QTime(8, 0))
+    assert controlled.currentText() == "Not controlled" and count.value() == 3
+    bar = area.verticalScrollBar()
+    bar.setValue(0)
+    wheel_over(start.lineEdit(), -3)  # the date's own text field: the form scrolls
+    assert bar.value() > 0 and start.date() == QDate(2026, 1, 5)
 
 
 def test_every_scrolling_view_of_the_main_screens_is_kinetic(
