@@ -99,14 +99,16 @@ def test_every_mar_opens_at_the_top_after_another_residents_mar_was_scrolled(
     assert bar.value() == 0
 
 
-def test_lock_and_unlock_by_the_same_user_brings_the_dose_back(
+def test_idle_lock_and_unlock_by_the_same_user_brings_the_dose_back(
     qtbot, window: MainWindow, facility: Facility1
 ):
     sign_in(qtbot, window, facility, "nurse")
     start_prn_dose(qtbot, window)
     admin = window.administration
 
-    lock(qtbot, window)
+    facility.clock.advance(timedelta(seconds=301))  # idle for the facility's 5 minutes
+    window.bridge.tick()  # type: ignore[union-attr]
+    wait(qtbot, lambda: window.root.currentWidget() is window.lock_screen)
     texts = " ".join(visible_texts(window))
     assert not any(word in texts for word in PHI)
     assert not admin.bedside.who.text() and not admin._fields  # the widgets hold nothing
