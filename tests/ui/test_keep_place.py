@@ -155,6 +155,10 @@ def test_after_the_lock_another_user_starts_fresh_with_no_trace_of_the_dose(
     assert admin.outcome() is None
     assert admin._fields["prn_reason"].text() == ""
     assert admin._fields["pain"].currentData() is None
+    # His own scan of the wristband, on the dose screen, counts from now.
+    scan(qtbot, admin.scan, "WB100001")
+    wait(qtbot, lambda: admin.bedside.identity_check.text() == "✓ Wristband scanned")
+    assert window.ctx.wristbands.valid_for("r1") == "WB100001"  # type: ignore[union-attr]
 
 
 def test_a_wristband_scan_counts_for_10_minutes_for_that_resident(
@@ -166,6 +170,12 @@ def test_a_wristband_scan_counts_for_10_minutes_for_that_resident(
     pass_time(window, facility, 9)
     open_by_tap(qtbot, window, "r1")
     assert window.mar.identity_state.text() == "✓ Wristband scanned"
+    # Opening a dose with it does not make the scan any younger.
+    scan(qtbot, window.mar.scan, med_scan(OTHER_GTIN))
+    admin = window.administration
+    wait(qtbot, lambda: window.stack.currentWidget() is admin
+         and admin.bedside.identity_check.text() == "✓ Wristband scanned")
+    idle(qtbot, window)
     pass_time(window, facility, 2)  # 11 minutes
     open_by_tap(qtbot, window, "r1")
     assert window.mar.identity_state.text() == "○ Wristband not scanned"
@@ -174,7 +184,6 @@ def test_a_wristband_scan_counts_for_10_minutes_for_that_resident(
     # On the dose screen, a scan that grew old is asked for again before recording.
     open_resident_by_wristband(qtbot, window, "WB100001")
     start_prn_dose(qtbot, window)
-    admin = window.administration
     pass_time(window, facility, 11)
     tap(qtbot, admin.confirm)
     assert admin.bedside.identity_check.text() == "○ Scan the wristband"

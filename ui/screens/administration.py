@@ -140,11 +140,14 @@ class AdministrationScreen(QWidget):
         if target is None:
             return
         if text.strip() == target.mar.resident.wristband_id:
-            self._check_scans(text, "")
+            self._check_scans(text, "", scanned=True)
         else:
             self._check_scans("", text)
 
-    def _check_scans(self, wristband: str, medication: str) -> None:
+    def _check_scans(self, wristband: str, medication: str, *, scanned: bool = False) -> None:
+        """Checks the scans on the worker. ``scanned``: the wristband was scanned here just now,
+        so once accepted it counts from now (:mod:`ui.wristbands`); one brought from the MAR
+        keeps the time it was scanned."""
         target = self._target
         assert target is not None
         resident, order, facility = target.mar.resident, target.state.order, target.facility
@@ -153,14 +156,17 @@ class AdministrationScreen(QWidget):
             return check_scans(wristband, medication, resident, order, clock=self._ctx.clock,
                                zone=facility.zone)
 
-        self._ctx.run(work, self._scans_ok, self._scan_refused)
+        def ok(result: ScanCheck) -> None:
+            if scanned and result[0] and self._target is not None:
+                self._ctx.wristbands.remember(resident.resident_id, result[0])
+            self._scans_ok(result)
+
+        self._ctx.run(work, ok, self._scan_refused)
 
     def _scans_ok(self, result: ScanCheck) -> None:
         wristband, medication, matches, lot = result
         if self._target is None:
             return
-        if wristband:
-            self._ctx.wristbands.remember(self._target.mar.resident.resident_id, wristband)
         self.bedside.accept(wristband, medication, lot)
         self._blocked = False
         self.banner.clear_message()
