@@ -5,6 +5,8 @@ screen. Must run before the QApplication is made."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import tempfile
@@ -21,3 +23,9 @@ def configure() -> None:
     with open(path, "w", encoding="utf-8") as out:
         json.dump(SCREEN, out)
     os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={path}"
+    atexit.register(_remove, path)
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.remove(path)
