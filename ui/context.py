@@ -1,5 +1,5 @@
 """What every screen gets through its constructor: the task runner, the backend, the error
-presenter and the clock. GUI thread only."""
+presenter, the clock, the change hub and the wristband scan in force. GUI thread only."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from ui.backend import Backend
 from ui.changes import ChangeHub, changes_in
 from ui.errors import ErrorPresenter
 from ui.tasks import TaskHandle, TaskRunner
+from ui.wristbands import WristbandMemory
 
 T = TypeVar("T")
 
@@ -26,6 +27,11 @@ class UiContext:
     clock: Clock
     changes: ChangeHub = field(default_factory=ChangeHub)
     """Told of every change a :meth:`run` call wrote and every change a sync pulled."""
+    wristbands: WristbandMemory = field(init=False)
+    """The wristband scan in force and for how long (:mod:`ui.wristbands`), for every screen."""
+
+    def __post_init__(self) -> None:
+        self.wristbands = WristbandMemory(self.clock)
 
     def principal(self) -> Principal | None:
         """The active session's principal, or None when locked or signed out (trivial read)."""

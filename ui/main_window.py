@@ -1,11 +1,17 @@
 """The main window: the sign-in pages and the lock screen (:mod:`ui.sign_in_pages`), and the
 work area (:mod:`ui.work_area`: the sidebar and the screens), with the emergency-access banner
-on top (:mod:`ui.emergency`) and the sync status bar always at the bottom.
+on top (:mod:`ui.emergency`) and the sync status bar always at the bottom. While the window
+lives, the app-wide touch guard (:class:`ui.touch.TouchGuard`) keeps the wheel off unfocused
+combo boxes, spin boxes and dates.
 
 Session events drive it (:class:`ui.session_bridge.SessionBridge`): on LOCKED, REAUTH_REQUIRED
 or ENDED every PHI screen's ``clear_phi()`` runs and every open dialog is rejected in the same
-call, before the lock screen is shown. The sidebar has an admin slot: the admin screens
-(``ui.admin``) register through :meth:`MainWindow.add_section`.
+call, before the lock screen is shown. The nurse keeps her place across a lock: a dose in
+progress is taken out of the administration screen first (``KeptDose``, in memory only) and
+shown again when the same user unlocks; a sign-out (or "Sign in as someone else") drops it and
+the wristband scan in force (``ctx.wristbands``), so the next user starts fresh. The sidebar
+has an admin slot: the admin screens (``ui.admin``) register through
+:meth:`MainWindow.add_section`.
 
 GUI thread only. ``shutdown()`` stops the timers; the composition root stops the task runner.
 """
@@ -46,12 +52,13 @@ from ui.sidebar import Sidebar
 from ui.sign_in_pages import SignInPages
 from ui.staged import StagedBuild, Step
 from ui.tasks import TaskRunner
+from ui.touch import TouchGuard
 from ui.widgets.common import Banner
 from ui.widgets.sync_status import SyncStatusBar
 from ui.work_area import Part, Section, SectionFactory, WorkArea
 
 if TYPE_CHECKING:
-    from ui.screens.administration import AdministrationScreen
+    from ui.screens.administration import AdministrationScreen, KeptDose
 
 LOCKING = {SessionEventKind.LOCKED, SessionEventKind.REAUTH_REQUIRED, SessionEventKind.ENDED}
 
@@ -72,6 +79,7 @@ class MainWindow(QMainWindow):
         self._area: WorkArea | None = None  # from attach on; ``work`` once it is built
         self.bridge: SessionBridge | None = None
         self._sections: list[Section] = []
+        self._kept: KeptDose | None = None  # the dose in progress at the lock, until unlock
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
@@ -92,6 +100,10 @@ class MainWindow(QMainWindow):
         self.lock_screen.unlocked.connect(self._unlocked)
         self.lock_screen.switch_user.connect(self.sign_out)
         self.root.setCurrentWidget(self.login)
+        self._touch_guard = TouchGuard(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._touch_guard)
 
     # ---- composition ----------------------------------------------------------------------------
     def add_section(
@@ -223,6 +235,10 @@ class MainWindow(QMainWindow):
         """A session event, on the GUI thread (:class:`ui.session_bridge.SessionBridge`)."""
         kind = event.kind
         if kind in LOCKING:
+            if kind is SessionEventKind.ENDED:
+                self._forget_place()
+            else:
+                self._keep_place(event)
             self.hide_phi()
             if kind is SessionEventKind.ENDED:
                 self.show_login()
@@ -245,14 +261,39 @@ class MainWindow(QMainWindow):
             self.work.hide()
         self.emergency_banner.clear_message()
 
-    def _unlocked(self) -> None:
-        work = self.work
-        if work is None:
+    def _keep_place(self, event: SessionEvent) -> None:
+        """At a lock: the dose in progress on show, for the session's user, and the time of the
+        lock for the wristband scan (:mod:`ui.wristbands`)."""
+        ctx, work = self.ctx, self.work
+        if ctx is None or work is None:
             return
+        ctx.wristbands.locked()
+        if self._kept is None and work.stack.currentWidget() is work.administration:
+            self._kept = work.administration.keep(event.user.user_id)
+
+    def _forget_place(self) -> None:
+        """Sign-out: no kept dose, no wristband scan."""
+        self._kept = None
+        if self.ctx is not None:
+            self.ctx.wristbands.forget()
+
+    def _unlocked(self) -> None:
+        """The session's user unlocked: the dose kept at the lock comes back on its screen (only
+        for that user), else the screen on show is re-read
+        (:meth:`ui.work_area.WorkArea.resume`)."""
+        work, ctx = self.work, self.ctx
+        if work is None or ctx is None:
+            return
+        kept, self._kept = self._kept, None
+        ctx.wristbands.unlocked()
         self.root.setCurrentWidget(work)
         work.show()
         self._enter_work()
-        work.resume()
+        principal = ctx.principal()
+        if kept is not None and principal is not None and kept.user_id == principal.user.user_id:
+            work.resume_dose(kept)
+        else:
+            work.resume()
 
     def show_login(self) -> None:
         """The login page (:meth:`ui.sign_in_pages.SignInPages.show_login`)."""
@@ -269,6 +310,7 @@ class MainWindow(QMainWindow):
         ctx = self.ctx
         if ctx is None:
             return
+        self._forget_place()
         self.hide_phi()
         self.show_login()
         auth = ctx.backend.auth
@@ -297,12 +339,16 @@ class MainWindow(QMainWindow):
 
     # ---- shutdown -----------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Stops the remaining build steps, the session bridge and the status bar, in that order."""
+        """Stops the remaining build steps, the session bridge and the status bar, in that order,
+        and removes the touch guard."""
         if self._build is not None:
             self._build.stop()
         if self.bridge is not None:
             self.bridge.stop()
         self.status.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self._touch_guard)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

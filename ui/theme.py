@@ -37,7 +37,9 @@ GLYPH_INFO = "ℹ"
 
 
 def stylesheet() -> str:
-    return (RESOURCES / "style.qss").read_text(encoding="utf-8")
+    """``resources/style.qss`` with ``@ICONS@`` replaced by the icons folder's path."""
+    text = (RESOURCES / "style.qss").read_text(encoding="utf-8")
+    return text.replace("@ICONS@", ICONS.as_posix())
 
 
 def apply(app: QApplication) -> None:

@@ -30,7 +30,7 @@ from ui.sidebar import Sidebar
 from ui.staged import Step
 
 if TYPE_CHECKING:
-    from ui.screens.administration import AdministrationScreen
+    from ui.screens.administration import AdministrationScreen, KeptDose
 
 SectionFactory = Callable[[UiContext], QWidget]
 Section = tuple[str, str, SectionFactory, Permission | None]  # key, title, factory, permission
@@ -230,6 +230,16 @@ class WorkArea(QWidget):
             self.alerts.refresh()
         else:
             self.show_overview()
+
+    def resume_dose(self, kept: KeptDose) -> None:
+        """After the same user unlocked: the dose kept at the lock, back on the administration
+        screen (:meth:`ui.screens.administration.AdministrationScreen.restore`); the MAR
+        behind it is re-read for the way back."""
+        self.sidebar.nav["residents"].setChecked(True)
+        self.administration.restore(kept)
+        self.stack.setCurrentWidget(self.administration)
+        if self.mar.resident_id:
+            self.mar.refresh()
 
     def clear_phi(self) -> None:
         """Drops the content of every screen that shows PHI (their ``clear_phi()``), at once."""

@@ -14,6 +14,7 @@ from typing import TypeVar
 import pytest
 from PySide6.QtWidgets import QApplication
 
+from tests.ui import offscreen_screen
 from tests.ui.harness import Facility1, build_facility
 from ui import theme
 from ui.errors import ErrorPresenter
@@ -23,6 +24,7 @@ from ui.startup import gui_deferral
 from ui.tasks import TaskRunner
 
 T = TypeVar("T")
+offscreen_screen.configure()  # before the first QApplication (pytest-qt makes it later)
 
 
 @pytest.fixture

@@ -69,3 +69,62 @@ def problems(page: QWidget, window: QWidget) -> list[str]:
             found.append(f"{_name(area)} needs a horizontal scroll bar")
     return found
 
+
+
+MIN_TOUCH = 44  # a fingertip: every control a nurse taps is at least this high
+
+
+def small_targets(page: QWidget) -> list[str]:
+    """Every visible control of ``page`` a finger taps that is under :data:`MIN_TOUCH` px
+    high: buttons, check boxes, line edits, combo boxes (and the rows of their lists), spin
+    boxes and date edits (and their arrows), table and list rows."""
+    from PySide6.QtWidgets import (
+        QAbstractItemView,
+        QAbstractSpinBox,
+        QComboBox,
+        QLineEdit,
+        QStyle,
+        QStyleOptionSpinBox,
+    )
+
+    found: list[str] = []
+    controls = (QAbstractButton, QComboBox, QAbstractSpinBox, QLineEdit)
+    for widget in page.findChildren(QWidget):
+        if not _shown(widget) or type(widget).__name__ == "QTableCornerButton":
+            continue
+        if isinstance(widget, QLineEdit) and isinstance(widget.parentWidget(),
+                                                        QComboBox | QAbstractSpinBox):
+            continue  # the editor inside a combo or spin box: the box is the target
+        if isinstance(widget, controls) and widget.height() < MIN_TOUCH:
+            found.append(f"{_name(widget)} is {widget.height()} px high")
+        if isinstance(widget, QComboBox):
+            view = widget.view()
+            for row in range(widget.count()):
+                height = view.sizeHintForRow(row)
+                if height < MIN_TOUCH:
+                    found.append(f"{_name(widget)} list row {widget.itemText(row)!r} is "
+                                 f"{height} px high")
+                    break
+        if isinstance(widget, QAbstractSpinBox):
+            option = QStyleOptionSpinBox()
+            option.initFrom(widget)
+            option.subControls = (QStyle.SubControl.SC_SpinBoxUp
+                                  | QStyle.SubControl.SC_SpinBoxDown)
+            option.buttonSymbols = widget.buttonSymbols()
+            option.frame = widget.hasFrame()
+            for part in (QStyle.SubControl.SC_SpinBoxUp, QStyle.SubControl.SC_SpinBoxDown):
+                rect = widget.style().subControlRect(QStyle.ComplexControl.CC_SpinBox, option,
+                                                     part, widget)
+                if min(rect.width(), rect.height()) < MIN_TOUCH:
+                    which = "up" if part == QStyle.SubControl.SC_SpinBoxUp else "down"
+                    found.append(f"{_name(widget)} {which} arrow is {rect.width()}×"
+                                 f"{rect.height()} px")
+        if isinstance(widget, QAbstractItemView) and not isinstance(
+                widget.parentWidget(), QComboBox):
+            model = widget.model()
+            for row in range(model.rowCount() if model is not None else 0):
+                height = widget.visualRect(model.index(row, 0)).height()
+                if 0 < height < MIN_TOUCH:
+                    found.append(f"{_name(widget)} row {row} is {height} px high")
+                    break
+    return found

@@ -37,7 +37,16 @@ def idle(qtbot: object, window: MainWindow) -> None:
 
 
 def tap(qtbot: object, widget: QWidget) -> None:
+    """A finger on ``widget``: first scrolled into view, as a nurse would, when it sits in a
+    scroll area (a kinetic view hands a tap to what is on screen under it, :mod:`ui.touch`)."""
+    from PySide6.QtWidgets import QScrollArea
+
     assert widget.isVisible() and widget.isEnabled(), widget.objectName()
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QScrollArea):
+        parent = parent.parentWidget()
+    if parent is not None:
+        parent.ensureWidgetVisible(widget, 0, 0)
     qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
 
 

@@ -28,6 +28,7 @@ from ui.admin.hub import AdminHub, AdminServices
 from ui.context import UiContext
 from ui.errors import describe
 from ui.tasks import TaskHandle
+from ui.touch import kinetic
 from ui.widgets.common import Banner, button, label
 
 Work = Callable[[Principal, AdminServices], Any]
@@ -108,7 +109,8 @@ class AdminScreen(QWidget):
 
 
 def table(columns: Sequence[str], name: str) -> QTableWidget:
-    """A read-only, row-selecting table in the app's style (54 px rows)."""
+    """A read-only, row-selecting table in the app's style (54 px rows) that scrolls with a
+    finger or a mouse press-drag (:func:`ui.touch.kinetic`)."""
     widget = QTableWidget(0, len(columns))
     widget.setObjectName(name)
     widget.setHorizontalHeaderLabels(list(columns))
@@ -122,6 +124,7 @@ def table(columns: Sequence[str], name: str) -> QTableWidget:
     header = widget.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setStretchLastSection(True)
+    kinetic(widget)
     return widget
 
 

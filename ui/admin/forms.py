@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from mar_desktop.errors import MarError
 from ui.errors import describe
 from ui.screens.dialogs import FormDialog
+from ui.touch import kinetic
 from ui.widgets.common import label
 
 ERROR_STYLE = "color: #7a0016; font-weight: bold; font-size: 16px;"
@@ -197,6 +198,7 @@ class AdminForm(FormDialog):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.form)
         scroll.setMinimumHeight(160)
+        kinetic(scroll)
         self.scroll_area = scroll
         self.fields.addWidget(scroll, 1)
 

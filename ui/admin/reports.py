@@ -44,6 +44,7 @@ from ui.admin.hub import AdminHub, AdminServices
 from ui.admin.printing import Cancelled, ProgressRunner, paint_pages, rasterise
 from ui.context import UiContext
 from ui.errors import describe
+from ui.touch import kinetic
 from ui.widgets.common import button, card, label
 
 PAGE_SIZES = (("US Letter, landscape", "letter"), ("A4, landscape", "a4"))
@@ -237,6 +238,7 @@ class ReportsScreen(AdminScreen):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(holder)
+        kinetic(scroll)
         self.outer.addWidget(scroll, 1)
         self._place_cards(3)
         self.progress = ProgressRunner(ctx.runner, self)

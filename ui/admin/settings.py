@@ -25,6 +25,7 @@ from ui.admin.base import AdminScreen, cell_text, table
 from ui.admin.forms import FieldError, FieldGrid, banner_text
 from ui.admin.hub import AdminHub, AdminServices
 from ui.context import UiContext
+from ui.touch import kinetic
 from ui.widgets.common import button, card, label
 
 # (field, caption, unit) in screen order; the column is 0 for the first five.
@@ -65,6 +66,7 @@ class SettingsScreen(AdminScreen):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        kinetic(scroll)
         holder = QWidget()
         columns = QVBoxLayout(holder)
         columns.setContentsMargins(0, 0, 8, 0)

@@ -12,12 +12,18 @@ Here: the screen and its flow (worker calls, what is enabled, messages). Who, wh
 the scan checks are in :mod:`ui.screens.administration_bedside`, the outcome and the fields in
 :mod:`ui.screens.administration_form`.
 
+A lock keeps the dose in progress for the same user: :meth:`AdministrationScreen.keep` takes
+it out of the widgets as a :class:`KeptDose` (in memory, with the main window) before
+``clear_phi()`` empties them, and :meth:`AdministrationScreen.restore` puts it back after the
+unlock. A wristband scan counts only while ``ctx.wristbands`` holds it (:mod:`ui.wristbands`).
+
 GUI thread; checks and the recording run on the worker. The service re-checks everything: the
 UI only guides. Shows PHI: ``clear_phi()``. Emits ``recorded(str)`` and ``cancelled``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import QLocale, Signal
@@ -38,6 +44,30 @@ from ui.screens.administration_form import OUTCOMES, DoseForm
 from ui.screens.resident_mar import AdminTarget, hhmm, order_title
 from ui.widgets.common import Banner, button
 from ui.widgets.scan import ScanField
+
+
+@dataclass(frozen=True)
+class KeptDose:
+    """A dose in progress taken out of the screen at a lock: whose it is, what it is for, the
+    checks done, the outcome and every entry, the witness, the message on show. Holds PHI: only
+    in memory, only until the same user unlocks or someone signs out."""
+
+    user_id: str
+    target: AdminTarget
+    wristband: str
+    medication: str
+    lot: str
+    identity_confirmed: bool
+    medication_confirmed: bool
+    outcome: Outcome | None
+    entries: dict[str, str | int | bool]
+    witness: WitnessAttestation | None
+    witness_text: str
+    blocked: bool
+    message: tuple[str, str] | None
+
+
+WRISTBAND_EXPIRED = "The wristband scan is more than 10 minutes old: scan the wristband again."
 
 
 class AdministrationScreen(QWidget):
@@ -110,11 +140,14 @@ class AdministrationScreen(QWidget):
         if target is None:
             return
         if text.strip() == target.mar.resident.wristband_id:
-            self._check_scans(text, "")
+            self._check_scans(text, "", scanned=True)
         else:
             self._check_scans("", text)
 
-    def _check_scans(self, wristband: str, medication: str) -> None:
+    def _check_scans(self, wristband: str, medication: str, *, scanned: bool = False) -> None:
+        """Checks the scans on the worker. ``scanned``: the wristband was scanned here just now,
+        so once accepted it counts from now (:mod:`ui.wristbands`); one brought from the MAR
+        keeps the time it was scanned."""
         target = self._target
         assert target is not None
         resident, order, facility = target.mar.resident, target.state.order, target.facility
@@ -123,7 +156,12 @@ class AdministrationScreen(QWidget):
             return check_scans(wristband, medication, resident, order, clock=self._ctx.clock,
                                zone=facility.zone)
 
-        self._ctx.run(work, self._scans_ok, self._scan_refused)
+        def ok(result: ScanCheck) -> None:
+            if scanned and result[0] and self._target is not None:
+                self._ctx.wristbands.remember(resident.resident_id, result[0])
+            self._scans_ok(result)
+
+        self._ctx.run(work, ok, self._scan_refused)
 
     def _scans_ok(self, result: ScanCheck) -> None:
         wristband, medication, matches, lot = result
@@ -251,6 +289,12 @@ class AdministrationScreen(QWidget):
         target = self._target
         if target is None or self.outcome() is None or self._busy:
             return
+        resident_id = target.mar.resident.resident_id
+        if self.bedside.wristband and not self._ctx.wristbands.valid_for(resident_id):
+            self.bedside.wristband = ""
+            self.bedside.show_state()
+            self.banner.show_message("warning", WRISTBAND_EXPIRED)
+            return
         try:
             request = self.request()
         except MarError as error:
@@ -287,6 +331,43 @@ class AdministrationScreen(QWidget):
             self.banner.clear_message()
         else:
             self.banner.show_message("error", text.full())
+        self._refresh_state()
+
+    # ---- keeping the dose across a lock -----------------------------------------------------
+    def keep(self, user_id: str) -> KeptDose | None:
+        """The dose in progress for ``user_id`` (the session's user), None when none is open.
+        Changes nothing on screen: ``clear_phi()`` follows."""
+        target = self._target
+        if target is None:
+            return None
+        bedside, form = self.bedside, self.form
+        witness = self.witness_state.text() if "witness" in form.fields else ""
+        return KeptDose(user_id, target, bedside.wristband, bedside.medication, bedside.lot,
+                        bedside.identity_confirmed, bedside.medication_confirmed,
+                        form.outcome(), form.entries(), self._witness, witness, self._blocked,
+                        self.banner.message)
+
+    def restore(self, kept: KeptDose) -> None:
+        """Shows ``kept`` again as it was, after the same user unlocked: the wristband scan
+        only while ``ctx.wristbands`` still holds it (a lock over 5 minutes drops it)."""
+        self.begin(replace(kept.target, wristband_scan="", medication_scan=""))
+        bedside = self.bedside
+        resident_id = kept.target.mar.resident.resident_id
+        wristband = kept.wristband if self._ctx.wristbands.valid_for(resident_id) else ""
+        bedside.accept(wristband, kept.medication, kept.lot)
+        bedside.identity_confirmed = kept.identity_confirmed
+        bedside.medication_confirmed = kept.medication_confirmed
+        bedside.show_state()
+        self.form.choose_outcome(kept.outcome)
+        self.form.restore_entries(kept.entries)
+        self._witness = kept.witness
+        if kept.witness_text and "witness" in self.form.fields:
+            self.witness_state.setText(kept.witness_text)
+        self._blocked = kept.blocked
+        if kept.message is not None:
+            self.banner.show_message(*kept.message)
+        if kept.wristband and not wristband:
+            self.banner.show_message("warning", WRISTBAND_EXPIRED)
         self._refresh_state()
 
     def _cancel(self) -> None:

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from mar_desktop.clinical import rules
 from mar_desktop.errors import RuleViolation, ValidationError
 from mar_desktop.model import Order, Outcome, ReasonCode
+from ui.touch import kinetic
 from ui.widgets.common import button, label
 
 OUTCOMES = (
@@ -91,6 +92,7 @@ class DoseForm(QWidget):
         self.scroll_area = QScrollArea()
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        kinetic(self.scroll_area)
         holder = QWidget()
         self.details = QFormLayout(holder)
         self.details.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
@@ -123,6 +125,17 @@ class DoseForm(QWidget):
     def _outcome_clicked(self) -> None:
         self._set_reasons()
         self.outcome_changed.emit()
+
+    def choose_outcome(self, outcome: Outcome | None) -> None:
+        """Checks ``outcome`` (None: none) as a tap would, without the signal."""
+        if outcome is None:
+            self.outcomes.setExclusive(False)
+            for widget in self.outcome_buttons.values():
+                widget.setChecked(False)
+            self.outcomes.setExclusive(True)
+        else:
+            self.outcome_buttons[outcome].setChecked(True)
+        self._set_reasons()
 
     # ---- building -----------------------------------------------------------------------------
     def _field(self, key: str, caption: str, widget: QWidget) -> None:
@@ -210,6 +223,38 @@ class DoseForm(QWidget):
         self.details.setRowVisible(combo, outcome not in (None, Outcome.GIVEN))
 
     # ---- reading ------------------------------------------------------------------------------
+    def entries(self) -> dict[str, str | int | bool]:
+        """What is typed, chosen or ticked in every field, by key (text, list index, tick): to
+        put it back with :meth:`restore_entries`. Holds PHI; in memory only."""
+        kept: dict[str, str | int | bool] = {}
+        for key, widget in self.fields.items():
+            if isinstance(widget, QCheckBox):
+                kept[key] = widget.isChecked()
+            elif isinstance(widget, QComboBox):
+                kept[key] = widget.currentText() if widget.isEditable() else widget.currentIndex()
+            elif isinstance(widget, QLineEdit):
+                kept[key] = widget.text()
+        return kept
+
+    def restore_entries(self, kept: dict[str, str | int | bool]) -> None:
+        """Puts back what :meth:`entries` returned, after :meth:`build` for the same order and
+        :meth:`choose_outcome`: asks again the fields added on the way (outside-window reason,
+        allergy acknowledgement); the vitals before the reason, whose choice a hold sets."""
+        if "outside" in kept:
+            self.add_outside_reason()
+        if "allergy" in kept:
+            self.add_allergy_ack()
+        for key in sorted(kept, key=lambda k: k == "reason"):
+            widget, value = self.fields.get(key), kept[key]
+            if isinstance(widget, QCheckBox):
+                widget.setChecked(bool(value))
+            elif isinstance(widget, QComboBox) and isinstance(value, str):
+                widget.setCurrentText(value)
+            elif isinstance(widget, QComboBox) and isinstance(value, int):
+                widget.setCurrentIndex(value)
+            elif isinstance(widget, QLineEdit):
+                widget.setText(str(value))
+
     def entry(self, key: str) -> str:
         """What is typed or chosen in field ``key``; "" for a field the order does not have."""
         widget = self.fields.get(key)

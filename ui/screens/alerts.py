@@ -18,6 +18,7 @@ from mar_desktop.permissions import Permission, Principal
 from mar_desktop.views import AlertView
 from ui.context import UiContext
 from ui.errors import describe
+from ui.touch import kinetic
 from ui.widgets.common import Banner, button, card, chip, clear_layout, label
 
 TITLES = {
@@ -57,6 +58,7 @@ class AlertsScreen(QWidget):
         holder = QWidget()
         self.rows = QVBoxLayout(holder)
         scroll.setWidget(holder)
+        kinetic(scroll)
         layout.addWidget(scroll, 1)
 
     def refresh(self) -> None:

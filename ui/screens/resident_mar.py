@@ -4,8 +4,10 @@ time; upcoming; done today; 7 days of history with voided entries struck through
 and note amendments with author and time.
 
 GUI thread; ``MarService.resident_mar`` (audited view) runs on the worker. A medication scan
-here finds the matching dose and opens the administration flow with it preselected. Shows PHI:
-``clear_phi()`` empties everything at once.
+here finds the matching dose and opens the administration flow with it preselected, with the
+wristband scan still in force (``ctx.wristbands``, :mod:`ui.wristbands`). Every opening starts
+at the top, with "Due now" and LATE in view. Shows PHI: ``clear_phi()`` empties everything at
+once.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from mar_desktop.views import AdministrationRecord, OrderState, ScheduledDose
 from ui import theme
 from ui.context import UiContext
 from ui.errors import describe
+from ui.touch import kinetic, stop_scrolling
 from ui.widgets.common import Banner, button, label
 from ui.widgets.identity import IdentityBanner
 from ui.widgets.scan import ScanField
@@ -106,7 +109,6 @@ class ResidentMarScreen(QWidget):
         self._ctx = ctx
         self._data: MarData | None = None
         self._resident_id = ""
-        self._wristband = ""
         self.read_asked_at = 0.0
         """``time.monotonic()`` of the last read asked for (see ``WorkArea.apply_changes``)."""
         layout = QVBoxLayout(self)
@@ -131,6 +133,7 @@ class ResidentMarScreen(QWidget):
         self.scroll_area = QScrollArea()
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        kinetic(self.scroll_area)
         layout.addWidget(self.scroll_area, 1)
         self.content = QWidget()
         self.scroll_area.setWidget(self.content)
@@ -200,11 +203,18 @@ class ResidentMarScreen(QWidget):
         return self._data
 
     def open(self, resident_id: str, wristband_scan: str = "") -> None:
+        """Shows ``resident_id``'s MAR scrolled to the top, where "Due now" and LATE are, and
+        reads it on the worker. ``wristband_scan``, the scan that found the resident, confirms
+        identity for a while (:mod:`ui.wristbands`); any other resident's scan is forgotten."""
         if resident_id != self._resident_id:
             self.clear_phi()
         self._resident_id = resident_id
+        wristbands = self._ctx.wristbands
+        wristbands.resident_opened(resident_id)
         if wristband_scan:
-            self._wristband = wristband_scan
+            wristbands.remember(resident_id, wristband_scan)
+        stop_scrolling(self.scroll_area)
+        self.scroll_area.verticalScrollBar().setValue(0)
         self.refresh()
 
     def refresh(self) -> None:
@@ -238,7 +248,6 @@ class ResidentMarScreen(QWidget):
 
     def clear_phi(self) -> None:
         self._data = None
-        self._wristband = ""
         self.identity.clear()
         self.identity_state.clear()
         self.banner.clear_message()
@@ -258,7 +267,8 @@ class ResidentMarScreen(QWidget):
         mar, zone = data.mar, data.facility.zone
         self.identity.show_resident(mar.resident, mar.as_of.astimezone(zone).date())
         self.identity_state.setText(
-            "✓ Wristband scanned" if self._wristband else "○ Wristband not scanned"
+            "✓ Wristband scanned" if self._ctx.wristbands.valid_for(self._resident_id)
+            else "○ Wristband not scanned"
         )
         orders = {s.order_id: s for s in mar.orders}
         names = data.names
@@ -429,7 +439,8 @@ class ResidentMarScreen(QWidget):
             self.banner.show_message("warning", why)
             return
         self.administer.emit(
-            AdminTarget(data.mar, data.facility, state, dose, prn, self._wristband,
+            AdminTarget(data.mar, data.facility, state, dose, prn,
+                        self._ctx.wristbands.valid_for(data.mar.resident.resident_id),
                         medication_scan)
         )
 
@@ -438,7 +449,7 @@ class ResidentMarScreen(QWidget):
         if data is None:
             return
         if text.strip() == data.mar.resident.wristband_id:
-            self._wristband = text
+            self._ctx.wristbands.remember(data.mar.resident.resident_id, text)
             self.identity_state.setText("✓ Wristband scanned")
             self.banner.show_message("ok", "Wristband matches. Now scan the medication.")
             return

@@ -31,6 +31,7 @@ from mar_desktop.permissions import Permission, Principal
 from mar_desktop.services.mar import ResidentSummary
 from ui.context import UiContext
 from ui.errors import describe
+from ui.touch import kinetic
 from ui.widgets.common import Banner, button, label
 from ui.widgets.scan import ScanField
 
@@ -118,6 +119,7 @@ class UnitOverview(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # the name gets the room
         self.table.cellClicked.connect(self._clicked)
+        kinetic(self.table)
         layout.addWidget(self.table, 1)
 
     # ---- data ---------------------------------------------------------------------------------

@@ -65,15 +65,19 @@ class Banner(QLabel):
         super().__init__(parent)
         self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.PlainText)
+        self.message: tuple[str, str] | None = None
+        """The (kind, text) on show, None while empty: to show it again later."""
         self.hide()
 
     def show_message(self, kind: str, text: str) -> None:
         theme.set_prop(self, "banner", kind)
         self.setText(f"{BANNER_GLYPH.get(kind, '')}  {text}")
+        self.message = (kind, text)
         self.show()
 
     def clear_message(self) -> None:
         self.clear()
+        self.message = None
         self.hide()
 
 

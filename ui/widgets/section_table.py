@@ -2,7 +2,9 @@
 rows on every refresh: table items are not widgets, so a refill costs no style polish and the
 GUI thread stays responsive. Rows are touch-sized; a tap emits ``activated(payload)``.
 Status cells carry glyph + words (never colour alone); voided rows are struck through.
-GUI thread only."""
+The table is as tall as its rows and never scrolls itself: a finger or mouse drag over it
+scrolls the screen's kinetic scroll area around it (:func:`ui.touch.kinetic`), and a tap on a
+row still activates it. GUI thread only."""
 
 from __future__ import annotations
 
