@@ -74,8 +74,7 @@ for _name, *_words in _COUNT_FORMS:
 
 def unit_of(text: str) -> DoseUnit | None:
     """The dose unit ``text`` names, or None (unknown, or an error-prone abbreviation)."""
-    key = text.strip()
-    return UNITS.get(key) or UNITS.get(key.lower())
+    return UNITS.get(text.strip().lower())
 
 
 def parse_amount(text: str | Decimal, *, decimal_comma: bool = False) -> Decimal:

@@ -13,7 +13,7 @@ from mar_desktop.clinical.routes import route_of
 from mar_desktop.errors import RuleViolation
 from mar_desktop.model import FacilitySettings, Order, Role, User
 
-ROLE_WORDS: dict[Role, str] = {
+ROLE_WORDS: dict[Role, str] = {  # every role: a new one needs its words here
     Role.FACILITY_ADMIN: "facility administrator",
     Role.NURSE: "nurse",
     Role.CNA: "CNA / medication aide",
@@ -38,7 +38,7 @@ def scope_limit(user: User, order: Order, settings: FacilitySettings) -> str | N
 def _refusal(user: User, order: Order, settings: FacilitySettings) -> tuple[str, str] | None:
     if user.licensed:
         return None
-    who = ROLE_WORDS.get(user.role, user.role.value)
+    who = ROLE_WORDS[user.role]
     scope = next((s for s in settings.scope if s.role == user.role), None)
     if scope is None:
         why = f"A {who} may not give medications at this facility; ask a licensed nurse."

@@ -136,3 +136,62 @@ def test_the_confirmation_says_what_will_be_signed() -> None:
     )
     assert describe_dose(order(dose=D(100), strength="30 mg")) == "Acetaminophen 100 mg oral"
     assert describe_dose(order(strength="", form="")) == "Acetaminophen 650 mg oral"
+
+
+# ---- boundaries the mutation run found unpinned ------------------------------------------------
+def test_a_negative_amount_is_named_as_negative() -> None:
+    assert "negative" in str(refused("dose_invalid", parse_amount, "-5"))
+    assert "negative" in str(refused("dose_invalid", parse_amount, D("-0.5")))
+
+
+def test_a_decimal_with_an_exponent_from_code_is_read_as_its_value() -> None:
+    assert check_dose(order(), D("6.5E+2")) == D(650)
+
+
+def test_a_strength_whose_unit_is_unknown_is_not_a_strength() -> None:
+    assert strength_of(order(strength="5 bananas")) is None
+    assert strength_of(order(strength="5 mg/spoon")) is None
+    assert strength_of(order(strength="5 mg/2 mL")) is not None
+
+
+def test_counts_of_a_form_without_a_strength_do_not_convert() -> None:
+    no_strength = order(strength="", form="tablet")
+    refused("dose_unit", check_dose, no_strength, "2", "tablets")
+
+
+def test_a_concentration_per_litre_and_litres_given_convert() -> None:
+    per_litre = order(drug="Saline", strength="500 mg/L", form="solution", dose=D(5),
+                      dose_unit="mg")
+    assert check_dose(per_litre, "10", "mL") == D(5)
+    refused("dose_mismatch", check_dose, per_litre, "100", "mL")
+    liquid = order(drug="Oxycodone", strength="5 mg/5 mL", form="solution", dose=D(5),
+                   dose_unit="mg")
+    assert check_dose(liquid, "0.005", "L") == D(5)
+    in_litres = order(drug="Lactulose", strength="1000 mg/L", form="solution",
+                      dose=D("0.005"), dose_unit="L")
+    assert check_dose(in_litres, "5", "mg") == D("0.005")
+    assert check_dose(order(drug="Saline", strength="1 mg/mL", form="solution",
+                            dose=D("0.005"), dose_unit="L"), "5", "mg") == D("0.005")
+
+
+def test_a_concentration_does_not_convert_to_a_count_of_another_form() -> None:
+    tabs = order(dose=D(1), dose_unit="tablet", strength="5 mg/mL", form="tablet")
+    refused("dose_unit", check_dose, tabs, "5", "mg")
+
+
+def test_the_confirmation_needs_a_form_of_countable_units_and_a_plain_strength() -> None:
+    assert describe_dose(order(dose=D(25), strength="25 mg", form="")) == (
+        "Acetaminophen 25 mg oral"
+    )
+    assert describe_dose(order(dose=D(5), strength="5 mg", form="mL")) == (
+        "Acetaminophen 5 mg oral"
+    )
+    assert describe_dose(order(dose=D(5), strength="5 mg/mL", form="tablet")) == (
+        "Acetaminophen 5 mg oral"
+    )
+    assert describe_dose(order(dose=D(650), dose_unit="scoop")) == "Acetaminophen 650 scoop oral"
+
+
+def test_a_comma_is_no_decimal_separator_unless_the_locale_says_so() -> None:
+    refused("dose_invalid", parse_amount, "2,5")
+    assert parse_amount("2,5", decimal_comma=True) == D("2.5")

@@ -105,3 +105,30 @@ def test_every_route_has_a_snomed_code_and_routes_compare_by_meaning() -> None:
     assert same_route("PO", "oral") and same_route("SQ", "subcutaneous")
     assert not same_route("IV", "oral") and not same_route("banana", "oral")
     assert same_route("Intrathecal", "intrathecal") and not same_route("intrathecal", "epidural")
+
+
+def test_the_refusals_name_the_role_and_what_it_may_not_give() -> None:
+    assert scope_refusal(CNA, order(route="SC"), SETTINGS) == (
+        "A CNA / medication aide may not give subcutaneous medications here; ask a licensed nurse."
+    )
+    assert scope_refusal(CNA, order(controlled_schedule="II"), SETTINGS) == (
+        "A CNA / medication aide may not give Schedule II medications here; ask a licensed nurse."
+    )
+    assert scope_refusal(CNA, order(route="intrathecal"), SETTINGS) == (
+        "The route “intrathecal” is not one this app knows, so only a licensed nurse may give it."
+    )
+    reviewer = user("u-r", Role.READ_ONLY)
+    assert scope_refusal(reviewer, order(route="PO"), SETTINGS) == (
+        "A read-only reviewer may not give medications at this facility; ask a licensed nurse."
+    )
+
+
+def test_unknown_routes_compare_by_their_words_with_spaces_folded() -> None:
+    assert same_route("spinal  block", "Spinal block")
+    assert same_route(" spinal block ", "spinal\tblock")
+
+
+def test_every_role_has_words_for_the_refusal() -> None:
+    from mar_desktop.clinical.scope import ROLE_WORDS
+
+    assert set(ROLE_WORDS) == set(Role)
