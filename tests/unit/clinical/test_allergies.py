@@ -155,3 +155,9 @@ def test_the_name_table_is_versioned_and_its_generics_are_words_the_matcher_read
     for brand, generic in NAMES.items():
         assert brand == brand.casefold() and generic
         assert allergies._plain_words(generic), brand
+
+
+def test_words_of_three_letters_count_and_shorter_ones_do_not() -> None:
+    assert allergies._plain_words("ASA 81 mg") == {"asa"}
+    assert allergies._plain_words("Ab zz") == set()
+    assert drug_allergy_matches((Allergy(substance="Zyx"),), "zyx cream")

@@ -125,6 +125,32 @@ def test_a_slot_after_the_order_stopped_says_why_it_cannot_be_given() -> None:
         check_scheduled_dose(state(order(fixed("08:00"))), SLOT + TICK, fac)
 
 
+def test_the_stopped_order_messages_and_their_exact_boundaries() -> None:
+    fac = facility()
+    said = {
+        "discontinued": "This order was discontinued; its doses are no longer given.",
+        "replaced": "This order was replaced by a changed order; give the new order instead.",
+        "ended": "This order has ended; its doses are no longer given.",
+        "not started": "This order has not started yet.",
+    }
+    stopped = state(order(fixed("08:00")), discontinued_at=SLOT)
+    with violation("order_inactive") as refused:
+        check_scheduled_dose(stopped, SLOT, fac)
+    assert str(refused.value) == said["discontinued"]
+    with violation("order_inactive") as refused:
+        check_scheduled_dose(replace(stopped, replaced_by="ord-2"), SLOT, fac)
+    assert str(refused.value) == said["replaced"]
+    ended_now = state(order(fixed("08:00"), end=SLOT))  # ends exactly at the slot
+    with violation("order_inactive") as refused:
+        check_scheduled_dose(ended_now, SLOT, fac)
+    assert str(refused.value) == said["ended"]
+    starts_now = state(order(fixed("08:00"), start=SLOT))  # starts exactly at the slot: runs
+    check_order_running(starts_now, SLOT)
+    with violation("order_inactive") as refused:
+        check_order_running(starts_now, SLOT - TICK)
+    assert str(refused.value) == said["not started"]
+
+
 def test_order_must_be_running_when_given() -> None:
     start = utc(2024, 6, 1)
     the_state = state(order(fixed("08:00"), start=start), discontinued_at=SLOT)
