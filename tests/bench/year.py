@@ -26,11 +26,12 @@ from mar_desktop.kinds import ScanRecord
 from mar_desktop.model import Outcome
 from mar_desktop.permissions import Principal
 from mar_desktop.services.base import Ports
+from mar_desktop.signing import DeviceSigner
 from storage.local_store import LocalStore
 from tests.integration.conftest import append_user
 
 CACHE = Path(".bench-cache")
-VERSION = 1
+VERSION = 2  # 2: the facility is configured by a server device, as in the field
 END = datetime(2026, 11, 2, 18, 0, tzinfo=UTC)  # "now" of the benchmarks (12:00 Chicago)
 DAYS = 365
 BATCH = 4000
@@ -42,6 +43,10 @@ class YearDb:
     key: bytes
     unit_id: str
     now: datetime
+    server_key: bytes
+    """The seed of the server device that configured the facility (its entry is seq 1 of that
+    device's chain in the ledger: a server taking the year in stores it as its own)."""
+    server_device_id: str
 
     def open(self, clock: FakeClock | None = None) -> LocalStore:
         return LocalStore.open(self.data_dir, self.key, clock or FakeClock(self.now))
@@ -50,22 +55,60 @@ class YearDb:
 def year_db(residents_per_unit: int = 60, days: int = DAYS) -> YearDb:
     folder = CACHE / f"year-v{VERSION}-{residents_per_unit}-{days}"
     meta = folder / "meta.json"
-    if meta.exists():
-        info = json.loads(meta.read_text())
-        return YearDb(folder / "data", bytes.fromhex(info["key"]), info["unit_id"], END)
-    folder.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    unit_id = _build(folder / "data", key, residents_per_unit, days)
-    meta.write_text(json.dumps({"key": key.hex(), "unit_id": unit_id}))
-    return YearDb(folder / "data", key, unit_id, END)
+    if not meta.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        key, server = secrets.token_bytes(32), DeviceSigner.generate()
+        server_device_id = new_id()
+        unit_id = _build(folder / "data", key, residents_per_unit, days, server, server_device_id)
+        meta.write_text(json.dumps({
+            "key": key.hex(), "unit_id": unit_id, "server_key": server.private_bytes().hex(),
+            "server_device_id": server_device_id,
+        }))
+    info = json.loads(meta.read_text())
+    return YearDb(
+        folder / "data", bytes.fromhex(info["key"]), info["unit_id"], END,
+        bytes.fromhex(info["server_key"]), info["server_device_id"],
+    )
 
 
-def _build(data_dir: Path, key: bytes, residents_per_unit: int, days: int) -> str:
+def _configured_by_server(
+    store: LocalStore, server: DeviceSigner, server_device_id: str, at: datetime
+) -> None:
+    """The demo facility configured by a server device, as ``mar-server init`` does: the
+    server's signed ``facility.configured`` entry, ingested like a pulled one."""
+    from mar_desktop.demo.facility import demo_facility
+    from mar_desktop.envelope import GENESIS, SYSTEM_ACTOR, seal
+    from storage.sync_state import SyncState
+
+    facility = demo_facility().facility.model_copy(update={"facility_id": store.facility_id})
+    body = kinds.body_json(kinds.FacilityConfigured(facility=facility))
+    entry = seal(
+        EntryDraft(kinds.FACILITY_CONFIGURED, SYSTEM_ACTOR, body),
+        facility_id=store.facility_id, device_id=server_device_id, seq=1, prev=GENESIS,
+        recorded_at=at, signer=server,
+    )
+    state = SyncState(store.connect_reader)
+    try:
+        state.register_keys([(server_device_id, server.public_hex, "mar-server")])
+    finally:
+        state.close()
+    store.ledger.ingest([entry])
+
+
+def _build(
+    data_dir: Path,
+    key: bytes,
+    residents_per_unit: int,
+    days: int,
+    server: DeviceSigner,
+    server_device_id: str,
+) -> str:
     from mar_desktop.demo.seed import seed_demo
 
     started = time.perf_counter()
     clock = FakeClock(END - timedelta(days=days + 1))
     store = LocalStore.create(data_dir, key, new_id(), clock)
+    _configured_by_server(store, server, server_device_id, clock.now())
     ports = Ports(store.ledger, store.reader, clock)
     seeded = seed_demo(
         ports, device_id=store.device_id, facility_id=store.facility_id,

@@ -1,8 +1,9 @@
 """Benchmark: a new tablet bootstrapping a year of a 60-resident facility until usable.
 
 ``bench_bootstrap()`` loads the cached year database (``tests/bench/year.py``), registers its
-facility and device on a fresh SQLite server (direct store writes: the year was recorded by a
-tablet that was never enrolled), stores its ledger chain through the server's own push checks,
+facility and devices on a fresh SQLite server whose key is the year's server key (direct store
+writes: the year was recorded by a tablet that was never enrolled), takes back the server's own
+``facility.configured`` entry (the relay path), stores the tablet's chain through the push checks,
 builds the server's reconciliation index (a long-running server holds it already; its one-off
 rebuild after a restart is reported apart), then enrols a NEW tablet over TLS 1.3 loopback and
 times its first sync (pull of the whole feed, signature and chain checks, projections) until the
@@ -22,6 +23,7 @@ from pathlib import Path
 import trustme
 
 from mar_desktop.clock import SystemClock
+from mar_desktop.signing import DeviceSigner
 from sync.engine import SyncEngine
 from sync.enroll import enroll
 from sync.server import config
@@ -41,16 +43,18 @@ def _load_year(
     store: Store, core: ServerCore, residents_per_unit: int, days: int
 ) -> tuple[str, int]:
     """The year's ledger chain stored on the server; returns (facility id, entries)."""
+    from sync.server.relay import relay
     from tests.bench.year import year_db
 
-    source = year_db(residents_per_unit, days).open()
+    year = year_db(residents_per_unit, days)
+    source = year.open()
     facility_id, device_id = source.facility_id, source.device_id
     now = core.now()
     with store.write() as txn:
         txn.add_facility(facility_id, "Year facility", now)
         txn.add_device(
             DeviceRecord(
-                f"srv-{facility_id}"[:64], facility_id, core.public_key, "mar-server", True, now
+                year.server_device_id, facility_id, core.public_key, "mar-server", True, now
             )
         )
         txn.add_device(
@@ -61,6 +65,10 @@ def _load_year(
     device = store.get_device(device_id)
     assert device is not None
     conn = source.connect_reader()
+    server_rows = conn.execute(
+        "SELECT raw FROM ledger WHERE device_id = ? ORDER BY seq", (year.server_device_id,)
+    ).fetchall()
+    relay(core, facility_id, [bytes(r[0]) for r in server_rows])  # its facility.configured
     verifier = Verifier("threads", 2)
     loaded = after = 0
     try:
@@ -93,7 +101,10 @@ def bench_bootstrap(residents_per_unit: int = 60, days: int = 365) -> list[Figur
         ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(cert))
         store = config.open_store(str(tmp / "server.sqlite3"))
         store.migrate()
-        core = ServerCore(store, config.create_server_key(tmp / "server"), SystemClock())
+        from tests.bench.year import year_db
+
+        server_key = year_db(residents_per_unit, days).server_key  # built first if not cached
+        core = ServerCore(store, DeviceSigner.from_private_bytes(server_key), SystemClock())
         t0 = time.perf_counter()
         facility_id, loaded = _load_year(store, core, residents_per_unit, days)
         load_s = time.perf_counter() - t0
