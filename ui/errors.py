@@ -37,7 +37,10 @@ HINTS: dict[str, str] = {
     "prn_reason": "Enter the reason for this as-needed dose.",
     "witness_required": "A second licensed person must sign in as witness first.",
     "witness_same_person": "The witness must be someone else.",
-    "witness_unlicensed": "The witness must be a nurse or facility admin.",
+    "witness_unlicensed": "The witness must be a nurse, or a facility admin whose account "
+    "records a nursing licence.",
+    "outside_scope": "Ask a licensed nurse to give this dose.",
+    "route_mismatch": "Give it by the route on the order, or ask the prescriber.",
     "witness_inactive": "Ask another licensed colleague to witness.",
     "witness_stale": "Ask the witness to sign in again.",
     "vitals_required": "Take and enter the vitals shown before recording this dose.",

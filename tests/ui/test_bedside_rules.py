@@ -121,3 +121,24 @@ def test_schedule_ii_needs_a_witness(
     (record,) = given_records(facility, "o-oxy")
     assert record.outcome is Outcome.GIVEN and record.witness_user_id == "u-nurse2"
     record_gui_lag(lag)
+
+
+def test_an_unknown_barcode_gets_its_own_message_and_blocks_nothing(
+    qtbot, window: MainWindow, facility: Facility1
+):
+    """A garbage scan after the right wristband is neither a wrong resident nor a block."""
+    sign_in(qtbot, window, facility, "nurse")
+    start_dose(qtbot, window, "WB100001", METOPROLOL_GTIN)
+    admin = window.administration
+    scan(qtbot, admin.scan, "WB100001")
+    idle(qtbot, window)
+    assert admin.form.outcome_buttons[Outcome.GIVEN].isEnabled()
+    scan(qtbot, admin.scan, "zz-garbage-42")
+    idle(qtbot, window)
+    said = admin.banner.text()
+    assert "not a wristband or a medication this app knows" in said
+    assert "Wrong resident" not in said and "BLOCKED" not in said
+    assert admin.form.outcome_buttons[Outcome.GIVEN].isEnabled()
+    scan(qtbot, admin.scan, "WB100002")  # another resident's band is still a wrong resident
+    idle(qtbot, window)
+    assert "Wrong resident" in admin.banner.text() and "BLOCKED" in admin.banner.text()

@@ -152,9 +152,14 @@ class AdministrationScreen(QWidget):
         assert target is not None
         resident, order, facility = target.mar.resident, target.state.order, target.facility
 
+        reader = self._ctx.backend.ports.reader
+
+        def worn(text: str) -> bool:
+            return reader().resident_by_wristband(text.strip()) is not None
+
         def work(_p: Principal) -> ScanCheck:
             return check_scans(wristband, medication, resident, order, clock=self._ctx.clock,
-                               zone=facility.zone)
+                               zone=facility.zone, is_wristband=worn)
 
         def ok(result: ScanCheck) -> None:
             if scanned and result[0] and self._target is not None:
@@ -176,7 +181,12 @@ class AdministrationScreen(QWidget):
         self._refresh_state()
 
     def _scan_refused(self, error: BaseException) -> None:
+        """A scan the rules refuse blocks Given; a barcode the app does not know at all only
+        says so (the scans accepted before stay)."""
         text = describe(error)
+        if text.code == "unknown_barcode":
+            self.banner.show_message("warning", text.message)
+            return
         self._blocked = True
         self.banner.show_message("error", f"BLOCKED – {text.message} {text.hint}")
         self._refresh_state()

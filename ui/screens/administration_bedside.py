@@ -12,6 +12,7 @@ shows and holds PHI (the resident, the accepted scans) until :meth:`BedsidePanel
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -48,15 +49,23 @@ def dose_timing(target: AdminTarget, now: datetime) -> tuple[str, bool]:
     ), not inside
 
 
+UNKNOWN_BARCODE = (
+    "This barcode is not a wristband or a medication this app knows. Scan the resident's "
+    "wristband or the medication package."
+)
+
+
 def check_scans(
     wristband: str, medication: str, resident: Resident, order: Order, *, clock: Clock,
-    zone: ZoneInfo,
+    zone: ZoneInfo, is_wristband: Callable[[str], bool] = lambda _text: True,
 ) -> ScanCheck:
     """Worker thread. Checks a wristband scan against ``resident`` and a medication scan
     against ``order`` (its product, not expired today in ``zone``); either may be "". A medication
     scan that is no medication barcode is checked as a wristband, so another resident's band
-    is refused as ``wrong_resident``. Returns the scans, the allergy warnings ``order`` raises
-    for ``resident`` and the lot/expiry line. Raises ``RuleViolation``; writes nothing."""
+    is refused as ``wrong_resident``; one that is no wristband either (``is_wristband``: some
+    resident of the facility wears it) is ``unknown_barcode``. Returns the scans, the allergy
+    warnings ``order`` raises for ``resident`` and the lot/expiry line. Raises
+    ``RuleViolation``; writes nothing."""
     from mar_desktop.clinical import barcodes
     from mar_desktop.clinical.allergies import allergy_matches
 
@@ -67,6 +76,8 @@ def check_scans(
         try:
             scanned = barcodes.parse_scan(medication)
         except RuleViolation:
+            if not is_wristband(medication):
+                raise RuleViolation(UNKNOWN_BARCODE, code="unknown_barcode") from None
             barcodes.check_wristband(medication, resident)  # a wristband, not ours
             raise
         barcodes.check_medication_scan(scanned, order, now=clock.now(), zone=zone)
