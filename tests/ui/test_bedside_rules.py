@@ -142,3 +142,15 @@ def test_an_unknown_barcode_gets_its_own_message_and_blocks_nothing(
     scan(qtbot, admin.scan, "WB100002")  # another resident's band is still a wrong resident
     idle(qtbot, window)
     assert "Wrong resident" in admin.banner.text() and "BLOCKED" in admin.banner.text()
+
+
+def test_no_known_allergies_is_not_shown_as_an_alarm(
+    qtbot, window: MainWindow, facility: Facility1
+):
+    sign_in(qtbot, window, facility, "nurse")
+    start_dose(qtbot, window, "WB100002", INSULIN_GTIN)  # Bernard Osei: no allergies
+    line = window.administration.bedside.allergy
+    assert line.text() == "No known allergies" and line.property("none") is True
+    window.administration._cancel()
+    start_dose(qtbot, window, "WB100001", METOPROLOL_GTIN)  # Agnes Holloway: penicillin
+    assert "Penicillin" in line.text() and line.property("none") is False

@@ -154,6 +154,9 @@ class BedsidePanel(QWidget):
         )
         self.allergy.setText(f"⚠ {allergy_text(resident)}" if resident.allergies else
                              "No known allergies")
+        self.allergy.setProperty("none", not resident.allergies)  # no alarm colours for none
+        self.allergy.style().unpolish(self.allergy)
+        self.allergy.style().polish(self.allergy)
         self.allergy.setVisible(True)
         self.drug.setText(order_title(order))
         detail = order_line(order)

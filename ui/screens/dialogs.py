@@ -71,8 +71,17 @@ class FormDialog(QDialog):
     def values(self) -> dict[str, object]:
         return {}
 
+    def missing(self) -> str:
+        """What the person still has to fill in, in words (shown on the form; nothing is sent),
+        or "" when the form can be submitted."""
+        return ""
+
     def _submit(self) -> None:
         self.banner.clear_message()
+        needed = self.missing()
+        if needed:
+            self.banner.show_message("warning", needed)
+            return
         self.ok.setEnabled(False)
         self.submitted.emit(self.values())
 
@@ -141,6 +150,11 @@ class FollowupDialog(FormDialog):
         self.pain_score.setRange(0, 10)
         self.fields.addWidget(self.pain_score)
         self.note = self.text_field("Note (optional)")
+
+    def missing(self) -> str:
+        if self.group.checkedButton() is None:
+            return "Choose how well it worked: Effective, Partly effective or Not effective."
+        return ""
 
     def values(self) -> dict[str, object]:
         chosen = self.group.checkedButton()
