@@ -174,11 +174,18 @@ def _serve(args: argparse.Namespace) -> int:
             verify_threads=1,
             log_level="warning",
         )
-        # until the parent closes the pipe (or dies)
-        serve(core, options, on_ready=ready, until=sys.stdin.buffer.read)
+        serve(core, options, on_ready=ready, until=_parent_gone)
     finally:
         core.store.close()
     return 0
+
+
+def _parent_gone() -> None:
+    """Returns once the parent closes the pipe or dies (end of file on stdin). Reads the raw
+    descriptor, not ``sys.stdin``: a thread blocked in the buffered reader holds its lock, and
+    a child stopped by SIGTERM would then abort at interpreter shutdown."""
+    while os.read(0, 4096):
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
