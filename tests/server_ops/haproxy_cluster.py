@@ -4,10 +4,8 @@ the shipped ``packaging/haproxy/mar-server.cfg`` (only addresses and file paths 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -20,6 +18,7 @@ import pytest
 
 from sync.server.devcert import make_loopback_cert
 from sync.server.simtablet import SimTablet
+from tests.processes import free_port, wait_listening
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "packaging" / "haproxy" / "mar-server.cfg"
@@ -32,24 +31,6 @@ def haproxy_or_skip() -> str:
             pytest.fail("haproxy is not installed; CI must run this test (.ci/run installs it)")
         pytest.skip("haproxy is not installed (apt-get install -y haproxy); CI runs this test")
     return found
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_listening(port: int, process: subprocess.Popen[str], what: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            _, err = process.communicate()
-            pytest.fail(f"{what} exited: {err[-2000:]}")
-        assert time.monotonic() < deadline, f"{what} did not start listening"
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return
-        time.sleep(0.05)
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
@@ -75,8 +56,8 @@ class Cluster:
         self.cert = make_loopback_cert(tmp / "tls")
         self.ca_file = tmp / "ca.pem"
         self.ca_file.write_text(self.cert.ca_pem)
-        self.ports = [_free_port() for _ in range(processes)]
-        self.lb_port = _free_port()
+        self.ports = [free_port() for _ in range(processes)]
+        self.lb_port = free_port()
         self.apps: list[subprocess.Popen[str]] = []
         self.lb: subprocess.Popen[str] | None = None
 
@@ -103,13 +84,13 @@ class Cluster:
         )
         assert check.returncode == 0, check.stdout + check.stderr
         for port, app in zip(self.ports, self.apps, strict=True):
-            _wait_listening(port, app, f"mar-server on port {port}")
+            wait_listening(port, app, f"mar-server on port {port}")
         self.lb = subprocess.Popen(
             [haproxy, "-db", "-f", str(cfg)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             start_new_session=True,
         )  # fmt: skip
-        _wait_listening(self.lb_port, self.lb, "haproxy")
+        wait_listening(self.lb_port, self.lb, "haproxy")
 
     def config(self) -> str:
         """The shipped configuration with this test's addresses and files."""

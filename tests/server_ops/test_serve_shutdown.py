@@ -5,10 +5,8 @@ behind."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,12 +15,7 @@ from pathlib import Path
 import pytest
 
 from sync.server.cli import main
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.processes import free_port, wait_listening
 
 
 def _group_alive(pgid: int) -> bool:
@@ -38,7 +31,7 @@ def test_sigterm_stops_serve_cleanly_with_worker_processes(tmp_path: Path, targe
     data, db = tmp_path / "data", tmp_path / "server.sqlite3"
     common = ["--data", str(data), "--db", str(db)]
     assert main([*common, "init", "--facility-name", "Maple House", "--json"]) == 0
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "sync.server.cli", *common, "serve", "--insecure-http-loopback",
          "--port", str(port), "--verify-workers", "2", "--log-level", "warning"],
@@ -48,13 +41,7 @@ def test_sigterm_stops_serve_cleanly_with_worker_processes(tmp_path: Path, targe
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, "mar-server serve exited"
-            assert time.monotonic() < deadline, "mar-server serve did not start"
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                break
-            time.sleep(0.05)
+        wait_listening(port, process, "mar-server serve")
         if target == "group":
             os.killpg(process.pid, signal.SIGTERM)
         else:

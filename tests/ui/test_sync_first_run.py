@@ -6,12 +6,9 @@ no sync thread behind."""
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +20,7 @@ from PySide6.QtWidgets import QApplication
 from mar_desktop.clock import SystemClock
 from sync.server import config
 from sync.server.core import ServerCore
+from tests.processes import free_port, wait_listening
 from tests.ui.steps import MONITORS, record_gui_lag, tap, wait
 from ui import theme
 from ui.errors import ErrorPresenter
@@ -48,12 +46,6 @@ class ServedSite:
         return self.core.make_enrol_code(self.facility_id)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[ServedSite]:
     ca = trustme.CA()
@@ -64,7 +56,7 @@ def site(tmp_path: Path) -> Iterator[ServedSite]:
     store.migrate()
     core = ServerCore(store, config.create_server_key(data), SystemClock())
     facility_id, _ = core.create_facility("Maple House", "America/Chicago")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "sync.server.cli", "--data", str(data), "--db", str(db), "serve",
          "--host", "127.0.0.1", "--port", str(port), "--cert", str(cert), "--key", str(cert),
@@ -72,13 +64,7 @@ def site(tmp_path: Path) -> Iterator[ServedSite]:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, "mar-server serve exited"
-            assert time.monotonic() < deadline, "mar-server serve did not start"
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                break
-            time.sleep(0.05)
+        wait_listening(port, process, "mar-server serve")
         url = f"https://127.0.0.1:{port}"
         yield ServedSite(core, facility_id, url, ca.cert_pem.bytes().decode())
     finally:
