@@ -36,8 +36,8 @@ def changes_in(result: object) -> Changes:
     service; anything else changed nothing a screen shows."""
     if isinstance(result, Entry):
         entries: Sequence[object] = (result,)
-    elif isinstance(result, list | tuple):
-        entries = result
+    elif isinstance(result, list | tuple) and result and isinstance(result[0], Entry):
+        entries = result  # a service's entries; a read's long list of views is not walked
     else:
         return NO_CHANGES
     return changes_of((e.kind, e.body) for e in entries if isinstance(e, Entry))
