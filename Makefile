@@ -25,8 +25,8 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/mypy tests/mutation
 	$(BIN)/lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n 2 -q --ignore=tests/ui
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -p no:xdist -q tests/ui
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n 2 -q -m 'not gui'
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -p no:xdist -q -m gui tests/ui
 	$(BIN)/python -m tests.mutation.run --ci
 
 # Every mutant of every safety-core module ([tool.mutmut] only_mutate in pyproject.toml), module

@@ -1,14 +1,65 @@
-"""Fixtures shared by every test folder: a test keyring, a database key, a fake clock and an
-opened local store on it."""
+"""Fixtures shared by every test folder: a test keyring, a database key, a fake clock, an
+opened local store on it, and the check that no test leaves a thread running.
+
+Fixtures used by one folder live in that folder's ``conftest.py``; the demo facility that
+service, report, sync and benchmark tests build on is ``tests/facility.py``.
+
+Tests under ``tests/ui`` that drive Qt (everything there but ``tests/ui/cli``) are marked
+``gui``: ``make test`` runs them alone, after the parallel part, because they measure how long
+the GUI thread is blocked.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import keyring
 import pytest
 
 from tests.keyrings import MemoryKeyring, SecureMemoryKeyring  # noqa: F401 (re-exported)
+
+_UI = Path(__file__).parent / "ui"
+_UI_CLI = _UI / "cli"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks the Qt tests ``gui`` (see the module docstring)."""
+    for item in items:
+        path = item.path
+        if path.is_relative_to(_UI) and not path.is_relative_to(_UI_CLI):
+            item.add_marker(pytest.mark.gui)
+
+
+# --- no thread outlives its test -------------------------------------------------------------
+THREAD_GRACE_S = 5.0  # a thread told to stop by a fixture's teardown may take a moment
+# Idle workers a library keeps for reuse and ends by itself: AnyIO's thread pool (FastAPI's sync
+# endpoints under schemathesis's in-process transport) keeps each worker 10 s after its loop.
+LIBRARY_POOL_THREADS = frozenset({"AnyIO worker thread"})
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fails a test that leaves a thread running which it (or its function-scoped fixtures)
+    started. Threads of module- and session-scoped fixtures (a shared server) are running
+    before this fixture starts, so they are not counted; this fixture is set up before, and torn
+    down after, every other function-scoped fixture."""
+    before = {thread.ident for thread in threading.enumerate()}
+    yield
+    deadline = time.monotonic() + THREAD_GRACE_S
+    while True:
+        left = [thread for thread in threading.enumerate()
+                if thread.ident not in before and thread.is_alive()
+                and thread.name not in LIBRARY_POOL_THREADS
+                and not isinstance(thread, threading._DummyThread)]
+        if not left or time.monotonic() >= deadline:
+            break
+        left[0].join(0.05)
+    if left:
+        names = ", ".join(sorted(thread.name for thread in left))
+        pytest.fail(f"{request.node.nodeid} left threads running: {names}", pytrace=False)
 
 
 # --- a test keyring (never the real user's) ---------------------------------------------------
@@ -55,7 +106,5 @@ def store(tmp_path: Path, db_key: bytes, fake_clock: FakeClock) -> Iterator[Loca
 from typing import TYPE_CHECKING  # noqa: E402  (this section's own imports)
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from mar_desktop.clock import FakeClock
     from storage.local_store import LocalStore

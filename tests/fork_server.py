@@ -1,5 +1,5 @@
-"""The loop of the crash tests' child processes (``tests/reliability/kill_child.py``,
-``tests/ops/rekey_child.py``): the parent writes a line per round; each line forks a worker
+"""The loop of the crash tests' child processes (``tests/storage/kill_child.py``,
+``tests/storage/rekey_child.py``): the parent writes a line per round; each line forks a worker
 that runs ``work()`` until the parent SIGKILLs it; "reap" waits for the killed worker. Forking
 from a process that already imported everything keeps each round fast."""
 

@@ -96,8 +96,11 @@ def create_app(
     max_body: int = MAX_BODY,
     behind_proxy: bool = False,
 ) -> FastAPI:
-    """The ASGI application. ``verifier`` defaults to 2 checking threads. ``behind_proxy``:
-    served behind a trusted load balancer, so ``/metrics`` always needs its token."""
+    """The ASGI application. ``verifier`` defaults to 2 checking threads, owned by the app and
+    shut down with it (lifespan shutdown); a verifier passed in stays the caller's to close.
+    ``behind_proxy``: served behind a trusted load balancer, so ``/metrics`` always needs its
+    token."""
+    owned = verifier is None
     verifier = verifier or Verifier("threads", 2)
     auth = auth or Authenticator(core.store, clock=core.clock)
     app = FastAPI(
@@ -108,6 +111,8 @@ def create_app(
         redoc_url=None,
     )
     app.state.core, app.state.verifier, app.state.auth = core, verifier, auth
+    if owned:
+        app.router.on_shutdown.append(verifier.close)
     reconciler = app.state.reconciler = Reconciler(core)  # clinical alerts (reconciliation.py)
     # ... run after each push's receipt is sent; reads of alerts and server entries wait for it
     live = app.state.live_reconciliation = LiveReconciliation(reconciler)

@@ -12,7 +12,16 @@ from datetime import timedelta
 from mar_desktop.clinical.schedule import due_now, expand_schedule
 from mar_desktop.model import Outcome
 from tests.bench.table import Figure, median, p99, timed_ms
-from tests.unit.clinical.factories import every, facility, fixed, order, prn, record, state, utc
+from tests.mar_desktop.clinical.factories import (
+    every,
+    facility,
+    fixed,
+    order,
+    prn,
+    record,
+    state,
+    utc,
+)
 
 RUNS = 300
 BUDGET_MS = 5.0

@@ -26,8 +26,8 @@ from sync.server.cli import main
 from sync.server.serving import open_core
 from sync.server.simtablet import SimTablet
 from tests.bench.table import Figure
-from tests.server.conftest import fresh_pg_schema
-from tests.server_ops.haproxy_cluster import Cluster, authenticated, retrying
+from tests.sync.server.conftest import fresh_pg_schema
+from tests.sync.server.ops.haproxy_cluster import Cluster, authenticated, retrying
 
 TABLETS = 4
 PER_TABLET = 2_500

@@ -29,7 +29,7 @@ from mar_desktop.views import OrderState
 from tests.bench.record_floor import StoredRows, floor_commits, stored_rows
 from tests.bench.record_pages import one_table_database, page_cost_us, pages_per_record
 from tests.bench.table import Figure, alternating_ms, median, p99, timed_ms
-from tests.integration.conftest import World, make_world
+from tests.facility import World, make_world
 
 RUNS = 400
 BLOCK = 25

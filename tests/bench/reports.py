@@ -4,7 +4,7 @@ data queries included (the reports' own benchmark)."""
 from __future__ import annotations
 
 from tests.bench.table import Figure
-from tests.reports.bench import bench_reports
+from tests.mar_desktop.reports.bench import bench_reports
 
 
 def run() -> list[Figure]:

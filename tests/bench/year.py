@@ -28,7 +28,7 @@ from mar_desktop.permissions import Principal
 from mar_desktop.services.base import Ports
 from mar_desktop.signing import DeviceSigner
 from storage.local_store import LocalStore
-from tests.integration.conftest import append_user
+from tests.facility import append_user
 
 CACHE = Path(".bench-cache")
 VERSION = 2  # 2: the facility is configured by a server device, as in the field

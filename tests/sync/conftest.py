@@ -24,7 +24,7 @@ from sync.server import config
 from sync.server.app import create_app
 from sync.server.core import ServerCore
 from sync.server.runner import ThreadServer, start_thread_server, tls13_context, uvicorn_config
-from tests.server.conftest import store_url
+from tests.sync.server.conftest import store_url
 
 __all__ = ["store_url"]
 

@@ -14,7 +14,7 @@ from mar_desktop.errors import DeviceRevoked, ForkDetected
 from storage.sync_state import FLAG_FORK
 from sync.server import cli
 from sync.server.app import alert_infos
-from tests.integration.conftest import NOW
+from tests.facility import NOW
 from tests.sync.conftest import Site, Tablet, restart_site, start_site, stop_site
 from tests.sync.world import (
     Cart,

@@ -17,7 +17,7 @@ from mar_desktop.services.base import Ports
 from mar_desktop.services.recording import AdministrationRequest, RecordingService
 from storage.verify import verify_store
 from sync.server.verify import verify_store as server_verify
-from tests.integration.conftest import NOW, append_user
+from tests.facility import NOW, append_user
 from tests.sync.conftest import Site, Tablet
 
 

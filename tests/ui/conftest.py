@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+import shiboken6
+from PySide6.QtCore import QThread, QTimer
 from PySide6.QtWidgets import QApplication
 
 from tests.ui import offscreen_screen
@@ -25,6 +27,38 @@ from ui.tasks import TaskRunner
 
 T = TypeVar("T")
 offscreen_screen.configure()  # before the first QApplication (pytest-qt makes it later)
+
+
+@pytest.fixture(autouse=True)
+def no_qt_timer_or_thread_left(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[None]:
+    """Fails a test that leaves a QTimer active or a QThread running that was started during it
+    (after pytest-qt closed its widgets and every fixture shut down what it owns). Timers and
+    threads the app starts are owned and stopped on shutdown; one left behind keeps firing into
+    a closed window or a closed store."""
+    timers: list[QTimer] = []
+    threads: list[QThread] = []
+    timer_start = QTimer.start
+    thread_start = QThread.start
+
+    def start_timer(timer: QTimer, *args: object) -> None:
+        timers.append(timer)
+        timer_start(timer, *args)  # type: ignore[arg-type]
+
+    def start_thread(thread: QThread, *args: object) -> None:
+        threads.append(thread)
+        thread_start(thread, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(QTimer, "start", start_timer)
+    monkeypatch.setattr(QThread, "start", start_thread)
+    yield
+    left = [f"timer {timer.objectName() or timer.interval()} ms" for timer in timers
+            if shiboken6.isValid(timer) and timer.isActive()]
+    left += [f"thread {thread.objectName() or type(thread).__name__}" for thread in threads
+             if shiboken6.isValid(thread) and thread.isRunning()]
+    if left:
+        pytest.fail(f"{request.node.nodeid} left running: {', '.join(left)}", pytrace=False)
 
 
 @pytest.fixture

@@ -1,0 +1,236 @@
+"""Cross-device reconciliation rules: each alert, its boundary and what it names."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from mar_desktop.clinical.reconcile import (
+    DoseFact,
+    alert_key,
+    clock_skew,
+    discontinued_dose,
+    double_dose,
+    prn_limits,
+)
+from mar_desktop.model import Outcome
+from tests.mar_desktop.clinical.factories import fixed, order, prn, utc
+
+SLOT = utc(2026, 1, 5, 13)
+
+
+def dose(
+    entry_id: str,
+    device_id: str = "dev-1",
+    *,
+    order_id: str = "ord-1",
+    scheduled_for: datetime | None = SLOT,
+    administered_at: datetime = SLOT,
+    outcome: Outcome = Outcome.GIVEN,
+) -> DoseFact:
+    return DoseFact(
+        entry_id=entry_id,
+        device_id=device_id,
+        resident_id="res-1",
+        order_id=order_id,
+        scheduled_for=scheduled_for,
+        administered_at=administered_at,
+        recorded_at=administered_at + timedelta(seconds=5),
+        outcome=outcome,
+    )
+
+
+def test_alert_key_ignores_order_and_repeats() -> None:
+    assert alert_key("double_dose", ["b", "a", "a"]) == ("double_dose", frozenset({"a", "b"}))
+    assert alert_key("double_dose", ["a"]) != alert_key("clock_skew", ["a"])
+
+
+def test_dose_fact_given_only_for_given_outcome() -> None:
+    assert dose("e1").given
+    assert not dose("e1", outcome=Outcome.REFUSED).given
+
+
+# ---- double dose --------------------------------------------------------------------------------
+def test_double_dose_names_the_clashing_records_and_the_new_one() -> None:
+    new = dose("e-new", "dev-2")
+    alert = double_dose(new, [dose("e-b", "dev-1"), dose("e-a", "dev-3")], voided=())
+    assert alert is not None
+    assert alert.alert_type == "double_dose"
+    assert alert.related_entry_ids == ("e-a", "e-b", "e-new")
+    assert (alert.resident_id, alert.order_id, alert.device_id) == ("res-1", "ord-1", "dev-2")
+    assert alert.alert_id
+    assert "3 devices" in alert.detail
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        dose("e-new", "dev-1"),  # the same entry again
+        dose("e-old", "dev-2"),  # the same device
+        dose("e-old", "dev-1", order_id="ord-2"),  # another order
+        dose("e-old", "dev-1", scheduled_for=SLOT + timedelta(hours=1)),  # another slot
+        dose("e-old", "dev-1", outcome=Outcome.REFUSED),  # not given
+        dose("e-void", "dev-1"),  # voided
+    ],
+)
+def test_double_dose_needs_a_counted_dose_of_the_same_slot_on_another_device(
+    other: DoseFact,
+) -> None:
+    assert double_dose(dose("e-new", "dev-2"), [other], voided={"e-void"}) is None
+
+
+@pytest.mark.parametrize(
+    "new",
+    [
+        dose("e-new", "dev-2", scheduled_for=None),
+        dose("e-new", "dev-2", outcome=Outcome.HELD),
+        dose("e-void", "dev-2"),
+    ],
+)
+def test_double_dose_ignores_a_new_dose_that_does_not_count(new: DoseFact) -> None:
+    assert double_dose(new, [dose("e-old", "dev-1")], voided={"e-void"}) is None
+
+
+# ---- discontinued -------------------------------------------------------------------------------
+def test_discontinued_dose_at_the_discontinuation_alerts_one_second_before_does_not() -> None:
+    at = dose("e1", "dev-2", administered_at=SLOT)
+    alert = discontinued_dose(at, SLOT, "e-dc", voided=())
+    assert alert is not None
+    assert alert.alert_type == "discontinued_order_dose"
+    assert alert.related_entry_ids == ("e-dc", "e1")
+    assert (alert.resident_id, alert.order_id, alert.device_id) == ("res-1", "ord-1", "dev-2")
+    before = dose("e1", administered_at=SLOT - timedelta(seconds=1))
+    assert discontinued_dose(before, SLOT, "e-dc", voided=()) is None
+
+
+def test_discontinued_dose_ignores_running_orders_and_doses_that_do_not_count() -> None:
+    assert discontinued_dose(dose("e1"), None, "e-dc", voided=()) is None
+    assert discontinued_dose(dose("e1"), SLOT, "e-dc", voided={"e1"}) is None
+    refused = dose("e1", outcome=Outcome.REFUSED)
+    assert discontinued_dose(refused, SLOT, "e-dc", voided=()) is None
+
+
+# ---- PRN ----------------------------------------------------------------------------------------
+def prn_dose(entry_id: str, device_id: str, hours: float, **fields: object) -> DoseFact:
+    return dose(
+        entry_id,
+        device_id,
+        scheduled_for=None,
+        administered_at=SLOT + timedelta(hours=hours),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+PRN = order(prn(min_interval=240, max_24h=2), start=utc(2024, 1, 1))
+
+
+def test_prn_interval_broken_across_devices_names_the_near_doses() -> None:
+    new = prn_dose("e-new", "dev-2", 3)
+    others = [prn_dose("e-a", "dev-1", 0), prn_dose("e-far", "dev-1", -30)]
+    alert = prn_limits(PRN, new, others, voided=())
+    assert alert is not None
+    assert alert.alert_type == "prn_interval"
+    assert alert.related_entry_ids == ("e-a", "e-new")
+    assert (alert.resident_id, alert.order_id, alert.device_id) == ("res-1", "ord-1", "dev-2")
+    assert "break the order's minimum interval. " in alert.detail
+
+
+def test_prn_interval_met_exactly_raises_nothing() -> None:
+    others = [prn_dose("e-a", "dev-1", 0)]
+    assert prn_limits(PRN, prn_dose("e-new", "dev-2", 4), others, voided=()) is None
+
+
+def test_prn_daily_maximum_broken_across_devices() -> None:
+    others = [prn_dose("e-a", "dev-1", 0), prn_dose("e-b", "dev-1", 5)]
+    alert = prn_limits(PRN, prn_dose("e-new", "dev-2", 10), others, voided=())
+    assert alert is not None
+    assert alert.alert_type == "prn_daily_max"
+    assert alert.related_entry_ids == ("e-a", "e-b", "e-new")
+    assert "break the order's 24-hour maximum. " in alert.detail
+
+
+@pytest.mark.parametrize(
+    ("new", "others", "voided"),
+    [
+        # only the same device's doses: its own rules already checked them
+        (prn_dose("e-new", "dev-2", 1), [prn_dose("e-a", "dev-2", 0)], ()),
+        # the other device's dose is voided, or was not given
+        (prn_dose("e-new", "dev-2", 1), [prn_dose("e-a", "dev-1", 0)], {"e-a"}),
+        (
+            prn_dose("e-new", "dev-2", 1),
+            [prn_dose("e-a", "dev-1", 0, outcome=Outcome.REFUSED)],
+            (),
+        ),
+        # another order's dose, or the new entry itself sent again
+        (prn_dose("e-new", "dev-2", 1), [prn_dose("e-a", "dev-1", 0, order_id="ord-9")], ()),
+        (prn_dose("e-new", "dev-2", 1), [prn_dose("e-new", "dev-1", 0)], ()),
+        # the new dose does not count
+        (prn_dose("e-new", "dev-2", 1), [prn_dose("e-a", "dev-1", 0)], {"e-new"}),
+        (
+            prn_dose("e-new", "dev-2", 1, outcome=Outcome.REFUSED),
+            [prn_dose("e-a", "dev-1", 0)],
+            (),
+        ),
+    ],
+)
+def test_prn_limits_only_count_other_devices_counted_doses_of_the_order(
+    new: DoseFact, others: list[DoseFact], voided: set[str]
+) -> None:
+    assert prn_limits(PRN, new, others, voided=voided) is None
+
+
+def test_prn_limits_count_a_same_device_dose_once_another_device_is_involved() -> None:
+    others = [prn_dose("e-own", "dev-2", 0), prn_dose("e-far", "dev-1", -12)]
+    alert = prn_limits(PRN, prn_dose("e-new", "dev-2", 1), others, voided=())
+    assert alert is not None
+    assert alert.related_entry_ids == ("e-far", "e-new", "e-own")
+
+
+def test_prn_limits_skip_a_voided_near_dose_in_the_names() -> None:
+    others = [prn_dose("e-a", "dev-1", 0), prn_dose("e-void", "dev-1", 2)]
+    alert = prn_limits(PRN, prn_dose("e-new", "dev-2", 1), others, voided={"e-void"})
+    assert alert is not None
+    assert alert.related_entry_ids == ("e-a", "e-new")
+
+
+def test_prn_limits_near_means_less_than_a_day_apart() -> None:
+    daily = order(prn(min_interval=None, max_24h=1), start=utc(2024, 1, 1))
+    others = [prn_dose("e-a", "dev-1", -23), prn_dose("e-old", "dev-1", -24)]
+    alert = prn_limits(daily, prn_dose("e-new", "dev-2", 0), others, voided=())
+    assert alert is not None
+    assert alert.related_entry_ids == ("e-a", "e-new")
+
+
+def test_prn_limits_ignore_scheduled_orders() -> None:
+    scheduled = order(fixed("08:00"), start=utc(2024, 1, 1))
+    others = [prn_dose("e-a", "dev-1", 0)]
+    assert prn_limits(scheduled, prn_dose("e-new", "dev-2", 0), others, voided=()) is None
+
+
+# ---- clock skew ---------------------------------------------------------------------------------
+def test_clock_skew_alerts_only_beyond_the_threshold() -> None:
+    received = SLOT
+    assert clock_skew("dev-1", "e1", received + timedelta(seconds=300), received, 300) is None
+    alert = clock_skew("dev-1", "e1", received + timedelta(seconds=301), received, 300)
+    assert alert is not None
+    assert alert.alert_type == "clock_skew"
+    assert alert.related_entry_ids == ("e1",)
+    assert alert.device_id == "dev-1"
+    assert (alert.resident_id, alert.order_id) == (None, None)
+
+
+def test_clock_running_behind_is_not_alerted() -> None:
+    assert clock_skew("dev-1", "e1", SLOT - timedelta(hours=5), SLOT, 300) is None
+
+
+def test_clock_skew_detail_gives_whole_minutes_ahead() -> None:
+    alert = clock_skew("dev-1", "e1", SLOT + timedelta(seconds=619), SLOT, 300)
+    assert alert is not None
+    assert "about 10 minute(s) ahead" in alert.detail
+
+
+def test_prn_limits_leave_out_a_voided_dose_from_the_limits_themselves() -> None:
+    # The voided dose an hour before would break the interval; the counted one is far away.
+    others = [prn_dose("e-void", "dev-1", -1), prn_dose("e-far", "dev-1", -12)]
+    assert prn_limits(PRN, prn_dose("e-new", "dev-2", 0), others, voided={"e-void"}) is None
