@@ -11,8 +11,6 @@ the GUI thread is blocked.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import keyring
 import pytest
 
 from tests.keyrings import MemoryKeyring, SecureMemoryKeyring  # noqa: F401 (re-exported)
+from tests.leaks import running_thread_ids, threads_started_since
 
 _UI = Path(__file__).parent / "ui"
 _UI_CLI = _UI / "cli"
@@ -34,29 +33,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # --- no thread outlives its test -------------------------------------------------------------
-THREAD_GRACE_S = 5.0  # a thread told to stop by a fixture's teardown may take a moment
-# Idle workers a library keeps for reuse and ends by itself: AnyIO's thread pool (FastAPI's sync
-# endpoints under schemathesis's in-process transport) keeps each worker 10 s after its loop.
-LIBRARY_POOL_THREADS = frozenset({"AnyIO worker thread"})
-
-
 @pytest.fixture(autouse=True)
 def no_thread_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fails a test that leaves a thread running which it (or its function-scoped fixtures)
     started. Threads of module- and session-scoped fixtures (a shared server) are running
     before this fixture starts, so they are not counted; this fixture is set up before, and torn
     down after, every other function-scoped fixture."""
-    before = {thread.ident for thread in threading.enumerate()}
+    before = running_thread_ids()
     yield
-    deadline = time.monotonic() + THREAD_GRACE_S
-    while True:
-        left = [thread for thread in threading.enumerate()
-                if thread.ident not in before and thread.is_alive()
-                and thread.name not in LIBRARY_POOL_THREADS
-                and not isinstance(thread, threading._DummyThread)]
-        if not left or time.monotonic() >= deadline:
-            break
-        left[0].join(0.05)
+    left = threads_started_since(before)
     if left:
         names = ", ".join(sorted(thread.name for thread in left))
         pytest.fail(f"{request.node.nodeid} left threads running: {names}", pytrace=False)

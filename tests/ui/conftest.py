@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-import shiboken6
 from PySide6.QtCore import QThread, QTimer
 from PySide6.QtWidgets import QApplication
 
 from tests.ui import offscreen_screen
 from tests.ui.harness import Facility1, build_facility
+from tests.ui.qt_leaks import qt_left_running
 from ui import theme
 from ui.errors import ErrorPresenter
 from ui.lag import EventLoopLagMonitor
@@ -53,10 +53,7 @@ def no_qt_timer_or_thread_left(
     monkeypatch.setattr(QTimer, "start", start_timer)
     monkeypatch.setattr(QThread, "start", start_thread)
     yield
-    left = [f"timer {timer.objectName() or timer.interval()} ms" for timer in timers
-            if shiboken6.isValid(timer) and timer.isActive()]
-    left += [f"thread {thread.objectName() or type(thread).__name__}" for thread in threads
-             if shiboken6.isValid(thread) and thread.isRunning()]
+    left = qt_left_running(timers, threads)
     if left:
         pytest.fail(f"{request.node.nodeid} left running: {', '.join(left)}", pytrace=False)
 

@@ -14,6 +14,7 @@ import hashlib
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from mar_desktop.permissions import Permission, Principal
@@ -110,8 +111,12 @@ class DevicesScreen(AdminScreen):
         source = self.ctx.backend.sync_status
         self.fields["sync"].setText(describe_sync(source.status() if source else None,
                                                   self.ctx.clock.now()))
-        if not self.isVisible():
-            self._timer.stop()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        """The sync line is only kept current while the screen is shown (another section or a
+        closed window stops the timer; ``refresh`` starts it again)."""
+        self._timer.stop()
+        super().hideEvent(event)
 
     def _loaded(self, info: DeviceInfo) -> None:
         self.fields["device_id"].setText(info.device_id)
