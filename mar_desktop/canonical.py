@@ -7,10 +7,10 @@ in ``tests/mar_desktop/test_envelope_vectors.py`` fail if it changes.
 The reference encoder is the standard library's (``_ENCODER``). Values made only of exact JSON
 types are encoded by orjson instead, about 10x faster, and orjson's bytes are the reference's:
 the same escapes (only ``"``, ``\\`` and U+0000–U+001F, in the same forms), keys sorted by code
-point, the same compact separators. ``tests/mar_desktop/test_canonical_fast_path.py`` checks this for
-every code point and for random documents, and ``_FAST`` checks the installed orjson against
-the reference at import. What orjson refuses (integers beyond 64 bits, lone surrogates, nesting
-deeper than 254) goes to the reference encoder, so nothing changes there.
+point, the same compact separators. ``tests/mar_desktop/test_canonical_fast_path.py`` checks
+this for every code point and for random documents, and ``_FAST`` checks the installed orjson
+against the reference at import. What orjson refuses (integers beyond 64 bits, lone surrogates,
+nesting deeper than 254) goes to the reference encoder, so nothing changes there.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ abbreviations ISMP lists as in use (for recognition only; the app itself never w
 Chosen for what LTC MARs commonly carry; it errs toward more entries, never fewer. A facility
 that needs another name adds it to :data:`NAMES` in a release (keys lower case, values the
 generic words :mod:`mar_desktop.clinical.allergies` matches), with a test in
-``tests/mar_desktop/clinical/test_allergies.py``; :data:`TABLE_VERSION` says which table a build has.
+``tests/mar_desktop/clinical/test_allergies.py``; :data:`TABLE_VERSION` says which table a build
+has.
 """
 
 from __future__ import annotations
