@@ -24,7 +24,8 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from mar_desktop.people.totp import code_at  # noqa: E402
-from sync.status import StatusBoard, SyncStatus  # noqa: E402
+from mar_desktop.sync_status import SyncStatus  # noqa: E402
+from sync.status import StatusBoard  # noqa: E402
 from tests.ui.harness import (  # noqa: E402
     INSULIN_GTIN,
     METOPROLOL_GTIN,

@@ -38,6 +38,7 @@ from mar_desktop.errors import (
     SyncError,
     TransportRefused,
 )
+from mar_desktop.sync_status import State, SyncStatus
 from storage.credentials import SqlCredentialStore
 from storage.local_store import LocalStore
 from storage.sync_state import (
@@ -53,7 +54,7 @@ from sync.client import ServerClient
 from sync.credsync import CredentialResult, pull_credentials, push_credentials
 from sync.pull import pull_feed
 from sync.push import CHAINS, PushResult, push_chain, relay_server_chain
-from sync.status import Listeners, State, StatusBoard, SyncStatus
+from sync.status import Listeners, StatusBoard
 from sync.unsynced import oldest_unsynced_at
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""What the UI shows about sync: a frozen :class:`SyncStatus` and a :class:`StatusBoard`.
+"""The board the sync engine publishes its :class:`~mar_desktop.sync_status.SyncStatus` on, and
+the listeners it tells.
 
 Thread contract: the board may be updated from the engine's thread and read or subscribed to
 from any thread. Callbacks run on the thread that made the change (usually the engine's sync
@@ -12,63 +13,11 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
+
+from mar_desktop.sync_status import SyncStatus
 
 log = logging.getLogger(__name__)
-
-State = Literal[
-    "not_enrolled",
-    "idle",
-    "syncing",
-    "online",
-    "offline",
-    "refused",
-    "revoked",
-    "fork",
-    "stopped",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class SyncStatus:
-    """A snapshot of sync for the status bar.
-
-    ``online``: the last attempt reached the server. ``pending``: this tablet's entries not yet
-    acknowledged by the server. ``alerts``: open (unacknowledged) alerts on this tablet.
-    ``quarantined``: entries held back with a reason. ``last_error``: plain words, or None.
-    ``next_attempt_in``: seconds until background sync tries again (None when nothing is
-    scheduled: a one-shot sync, or stopped); the summary promises a retry only then.
-    ``oldest_unsynced_at``: when this tablet's oldest unacknowledged entry was recorded (UTC),
-    or None; the UI turns it into the long-outage warning (:mod:`sync.unsynced`).
-    """
-
-    state: State = "idle"
-    online: bool = False
-    pending: int = 0
-    last_success: datetime | None = None
-    last_attempt: datetime | None = None
-    alerts: int = 0
-    quarantined: int = 0
-    last_error: str | None = None
-    next_attempt_in: float | None = None
-    oldest_unsynced_at: datetime | None = None
-
-    def summary(self) -> str:
-        if self.state == "syncing":
-            return "Syncing…"
-        when = "never" if self.last_success is None else self.last_success.strftime("%H:%M")
-        head = "Online" if self.online else "Offline"
-        text = f"{head} · {self.pending} waiting · last sync {when}"
-        if self.alerts:
-            text += f" · {self.alerts} alert(s)"
-        if self.last_error:
-            text += f" · {self.last_error}"
-            if self.next_attempt_in is not None and self.state in ("offline", "refused"):
-                text += f" Trying again in {max(1, round(self.next_attempt_in))} s."
-        return text
-
 
 T = TypeVar("T")
 Listener = Callable[[SyncStatus], None]

@@ -23,6 +23,7 @@ PACKAGES = ("mar_desktop", "storage", "sync", "ui")
 
 SERVER_ALONE = "The server and the wire format import no storage, ui or tablet-side sync"
 TABLET_NO_SERVER = "Tablet-side sync never imports the server"
+SCREENS_FACADE = "Screens, admin screens and widgets import no storage or sync"
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -77,7 +78,7 @@ def _write(tree: Path, throwaway: dict[str, str], modules: dict[str, str]) -> No
 def test_the_copy_keeps_every_contract(tree: Path) -> None:
     code, status = _lint(tree)
     assert code == 0, status
-    assert status[SERVER_ALONE] == status[TABLET_NO_SERVER] == "KEPT"
+    assert status[SERVER_ALONE] == status[TABLET_NO_SERVER] == status[SCREENS_FACADE] == "KEPT"
 
 
 @pytest.mark.parametrize(
@@ -131,6 +132,27 @@ def test_tablet_side_sync_importing_the_server_breaks_its_contract(
     assert code != 0
     assert status[TABLET_NO_SERVER] == "BROKEN"
     assert status[SERVER_ALONE] == "KEPT"
+
+
+@pytest.mark.parametrize(
+    ("importer", "source"),
+    [
+        pytest.param("ui/screens/_throwaway.py", "from storage import local_store\n",
+                     id="screen-storage"),
+        pytest.param("ui/admin/_throwaway.py", "import storage.report_queries\n",
+                     id="admin-storage"),
+        pytest.param("ui/widgets/_throwaway.py", "from sync import engine\n", id="widget-sync"),
+        pytest.param("ui/screens/_throwaway.py", "import ui.app\n",
+                     id="screen-through-the-composition-root"),
+    ],
+)
+def test_a_screen_reaching_storage_or_sync_breaks_its_contract(
+    tree: Path, throwaway: dict[str, str], importer: str, source: str
+) -> None:
+    _write(tree, throwaway, {importer: source})
+    code, status = _lint(tree)
+    assert code != 0
+    assert status[SCREENS_FACADE] == "BROKEN"
 
 
 def test_the_ui_may_still_import_the_server(tree: Path, throwaway: dict[str, str]) -> None:

@@ -1,7 +1,7 @@
 """The composition root: the services the app runs on, built over an open store.
 
 :func:`opened_store` builds the screens' :class:`~ui.backend.Backend` (sessions, sign-in, the
-bedside services) over an open :class:`~storage.local_store.LocalStore` and, for a store
+bedside and admin services) over an open :class:`~storage.local_store.LocalStore` and, for a store
 enrolled with a server, its sync engine (not started yet); :class:`Opened` carries both to the
 GUI thread, where :mod:`ui.startup` attaches them to the main window.
 
@@ -27,7 +27,7 @@ from storage.credentials import SqlCredentialStore
 from storage.local_store import LocalStore
 from storage.sync_state import SyncState
 from ui.auth_adapter import AuthAdapter
-from ui.backend import Backend, DemoAccount, SyncStatusSource, build_services
+from ui.backend import AdminServices, Backend, DemoAccount, SyncStatusSource
 
 if TYPE_CHECKING:
     from sync.engine import SyncEngine
@@ -61,28 +61,52 @@ def build_backend(
 
     ``defer`` moves audit writes of session events that fire on the GUI thread (the
     inactivity lock) to the worker; see :func:`ui.startup.gui_deferral`."""
+    from mar_desktop.people.accounts import AccountService
+    from mar_desktop.people.audit_query import AuditQueryService
+    from mar_desktop.reports.exporting import ExportService
+    from mar_desktop.reports.gather import ReportService
+    from mar_desktop.services.admin_reads import AdminReads, DeviceIdentity
+    from mar_desktop.services.mar import MarService
+    from mar_desktop.services.recording import RecordingService
+    from mar_desktop.services.reference import ReferenceService
+    from storage.credentials import SqlAuditLog
+    from storage.report_queries import ReportQueries
+
     ports = Ports(store.ledger, store.reader, clock)
     facility = ports.reader().facility()
     sessions = SessionManager(clock, store.device_id, facility.settings if facility else None)
     credentials = SqlCredentialStore(store.connect_reader, clock)
+    audit_log = SqlAuditLog(store.connect_reader)
     auth = AuthService(ports, credentials, sessions, defer_audit=defer)
-    mar, recording, reference = build_services(ports)
+    reference = ReferenceService(ports)
+    reports = ReportService(ports)
+    device = DeviceIdentity(store.device_id, store.facility_id, store.ledger.public_key_hex)
+
+    def open_export_ledger() -> ReportQueries:  # one verifying process: the GUI's worker
+        return ReportQueries(store.connect_reader(), verify_workers=1)
 
     def close() -> None:
         sessions.end("app_closed")
         credentials.close()
+        audit_log.close()
         store.close()
 
     return Backend(
         sessions=sessions,
         auth=AuthAdapter(auth, AccessService(auth)),
-        ports=ports,
-        mar=mar,
-        recording=recording,
+        mar=MarService(ports),
+        recording=RecordingService(ports),
         reference=reference,
+        admin=AdminServices(
+            accounts=AccountService(ports, credentials),
+            audit=AuditQueryService(ports, audit_log),
+            reports=reports,
+            exports=ExportService(reports, open_export_ledger),
+            reads=AdminReads(ports, credentials, device),
+            reference=reference,
+        ),
         sync_status=sync_status,
         close=close,
-        store=store,
     )
 
 

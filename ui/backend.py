@@ -1,9 +1,13 @@
-"""What the screens need from the layers below, gathered in one object the composition root
-builds (:mod:`ui.app`) and tests build from fakes.
+"""The application facade: everything the screens may call, as typed services of the core. The
+composition root (:func:`ui.app.build_backend`) builds it over an open store; screens never see
+the store, the storage ports or SQL, so every read and write goes through a service that checks
+the permission and audits (the import contracts in ``pyproject.toml`` forbid ``ui.screens``,
+``ui.admin`` and ``ui.widgets`` to import ``storage`` or ``sync``).
 
-Everything on :class:`Backend` except ``sessions`` is called on the TaskRunner worker thread,
-never on the GUI thread. ``sessions`` (the in-memory :class:`SessionManager`) is thread-safe and
-cheap; the GUI thread reads it (trivial reads) to get the principal before submitting work.
+Everything on :class:`Backend` except ``sessions`` and ``sync_status`` is called on the
+TaskRunner worker thread, never on the GUI thread. ``sessions`` (the in-memory
+:class:`SessionManager`) is thread-safe and cheap; the GUI thread reads it (trivial reads) to get
+the principal before submitting work. ``sync_status`` is a cheap in-memory read, any thread.
 
 :class:`AuthPort` is the small surface the screens need for signing in.
 :class:`mar_desktop.people.auth.AuthService` implements it (directly or through a thin adapter in
@@ -22,13 +26,17 @@ from mar_desktop.kinds import WitnessAttestation
 from mar_desktop.model import User
 from mar_desktop.people.sessions import SessionManager
 from mar_desktop.permissions import Principal
-from mar_desktop.services.base import Ports
+from mar_desktop.sync_status import SyncStatus  # what the status bar shows
 
 if TYPE_CHECKING:  # imported by the worker when the store opens, not before the login window
+    from mar_desktop.people.accounts import AccountService
+    from mar_desktop.people.audit_query import AuditQueryService
+    from mar_desktop.reports.exporting import ExportService
+    from mar_desktop.reports.gather import ReportService
+    from mar_desktop.services.admin_reads import AdminReads
     from mar_desktop.services.mar import MarService
     from mar_desktop.services.recording import RecordingService
     from mar_desktop.services.reference import ReferenceService
-from sync.status import SyncStatus  # what the status bar shows
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,33 +122,38 @@ class DemoAccount:
     code: Callable[[], str] = field(repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class AdminServices:
+    """The admin screens' services (worker thread): accounts, the audit log, prints, exports,
+    the admin reads (:class:`~mar_desktop.services.admin_reads.AdminReads`) and the reference
+    data (residents, orders, settings)."""
+
+    accounts: AccountService
+    audit: AuditQueryService
+    reports: ReportService
+    exports: ExportService
+    reads: AdminReads
+    reference: ReferenceService
+
+
 @dataclass
 class Backend:
+    """See the module docstring. ``close`` ends the session (audited) and closes the store:
+    called once, on the worker, when the app quits or the store is replaced."""
+
     sessions: SessionManager
     auth: AuthPort
-    ports: Ports
     mar: MarService
     recording: RecordingService
     reference: ReferenceService
+    admin: AdminServices
     sync_status: SyncStatusSource | None = None
     close: Callable[[], None] = lambda: None
-    store: object | None = None  # the open storage.local_store.LocalStore (worker-thread use)
     user_names: dict[str, str] = field(default_factory=dict)  # user id -> printed name (cache)
 
     def user_name(self, user_id: str) -> str:
         """Printed name of a user (worker thread: reads the read model on a cache miss)."""
         name = self.user_names.get(user_id)
         if name is None:
-            user = self.ports.reader().user(user_id)
-            name = f"{user.full_name}, {user.credentials}".rstrip(", ") if user else user_id
-            self.user_names[user_id] = name
+            name = self.user_names[user_id] = self.mar.printed_name(user_id)
         return name
-
-
-def build_services(ports: Ports) -> tuple[MarService, RecordingService, ReferenceService]:
-    """The bedside services over ``ports``. Worker thread (imports them there)."""
-    from mar_desktop.services.mar import MarService
-    from mar_desktop.services.recording import RecordingService
-    from mar_desktop.services.reference import ReferenceService
-
-    return MarService(ports), RecordingService(ports), ReferenceService(ports)

@@ -38,7 +38,7 @@ from mar_desktop.clock import Clock
 from mar_desktop.model import Unit
 from mar_desktop.people.sessions import SessionEvent, SessionEventKind
 from mar_desktop.permissions import Permission
-from sync.status import SyncStatus
+from mar_desktop.sync_status import SyncStatus
 from ui.backend import Backend, DemoAccount
 from ui.context import UiContext
 from ui.emergency import request_emergency_access, show_emergency

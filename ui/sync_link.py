@@ -21,7 +21,8 @@ from typing import Protocol
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from mar_desktop.changes import Changes
-from sync.status import Listeners, StatusBoard, SyncStatus
+from mar_desktop.sync_status import SyncStatus
+from sync.status import Listeners, StatusBoard
 
 
 class EngineLike(Protocol):

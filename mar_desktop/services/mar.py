@@ -16,7 +16,7 @@ from mar_desktop import audit
 from mar_desktop.clinical.rules import prn_next_allowed_at
 from mar_desktop.clinical.schedule import dose_statuses, due_now, due_now_lookback
 from mar_desktop.errors import NotFound, PermissionDenied
-from mar_desktop.model import DoseStatus, Facility, Resident
+from mar_desktop.model import DoseStatus, Facility, Resident, Unit
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.services.base import Service
 from mar_desktop.views import AdministrationRecord, AlertView, OrderState, ScheduledDose
@@ -191,6 +191,24 @@ class MarService(Service):
             visible.append(alert)
         visible.sort(key=lambda a: a.raised_at, reverse=True)
         return visible
+
+    def facility(self) -> Facility:
+        """The facility (name, time zone, settings; no PHI). NotFound before it is configured."""
+        return self._facility()
+
+    def units(self) -> list[Unit]:
+        """Every unit of the facility (names only; no PHI)."""
+        return self._read.units()
+
+    def wristband_worn(self, wristband_id: str) -> bool:
+        """Whether any resident's wristband carries this id (a scan check: tells a wrong
+        resident's band from a label that is no wristband at all; names no one)."""
+        return self._read.resident_by_wristband(wristband_id.strip()) is not None
+
+    def printed_name(self, user_id: str) -> str:
+        """A user as printed on the record ("Full Name, CREDENTIALS"), or the id if unknown."""
+        user = self._read.user(user_id)
+        return f"{user.full_name}, {user.credentials}".rstrip(", ") if user else user_id
 
     def find_by_wristband(self, principal: Principal, wristband_id: str) -> Resident:
         """The resident wearing this wristband, if in the principal's scope."""

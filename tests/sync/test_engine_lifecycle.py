@@ -102,7 +102,7 @@ def test_start_stop_start_again_syncs(site: Site) -> None:
 
 
 def test_only_a_scheduled_retry_is_promised_in_the_status() -> None:
-    from sync.status import SyncStatus
+    from mar_desktop.sync_status import SyncStatus
 
     failed = SyncStatus(state="offline", last_error="The server could not be reached.")
     assert "again" not in failed.summary().lower()

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from mar_desktop.clock import FakeClock
 from mar_desktop.model import FacilitySettings
+from mar_desktop.sync_status import unsynced_warning
 from storage.local_store import LocalStore
 from storage.sync_state import SyncState, acked_cursor
-from sync.unsynced import oldest_unsynced_at, unsynced_warning
+from sync.unsynced import oldest_unsynced_at
 from tests import factories as f
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)

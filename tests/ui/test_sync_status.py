@@ -13,7 +13,8 @@ from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
 from mar_desktop.changes import Changes
-from sync.status import Listeners, StatusBoard, SyncStatus
+from mar_desktop.sync_status import SyncStatus
+from sync.status import Listeners, StatusBoard
 from tests.ui.harness import Facility1
 from tests.ui.steps import wait
 from ui import theme

@@ -4,8 +4,7 @@ audit log, and printing and exports.
 :func:`register` adds one sidebar section per screen to the main window (``ui.startup`` calls it).
 Each section names the permission it needs; the main window hides the entries a role cannot
 use, and the services check again (a refused call changes nothing, is audited, and its message
-is shown). All screens share one :class:`~ui.admin.hub.AdminHub`, which builds the account,
-audit and report services on the worker thread the first time they are needed.
+is shown). The screens call the backend's :class:`~ui.backend.AdminServices` only.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import functools
 from typing import TYPE_CHECKING
 
 from mar_desktop.permissions import Permission
-from ui.admin.hub import AdminHub
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
@@ -34,38 +32,36 @@ SECTIONS: tuple[tuple[str, str, Permission], ...] = (
 ADMIN_KEYS = frozenset(key for key, _title, _permission in SECTIONS)
 
 
-def make_screen(key: str, ctx: UiContext, hub: AdminHub) -> QWidget:
+def make_screen(key: str, ctx: UiContext) -> QWidget:
     """Builds the screen of section ``key`` (GUI thread)."""
     if key == "admin_users":
         from ui.admin.users import UsersScreen
 
-        return UsersScreen(ctx, hub)
+        return UsersScreen(ctx)
     if key == "admin_residents":
         from ui.admin.residents import ResidentsScreen
 
-        return ResidentsScreen(ctx, hub)
+        return ResidentsScreen(ctx)
     if key == "admin_settings":
         from ui.admin.settings import SettingsScreen
 
-        return SettingsScreen(ctx, hub)
+        return SettingsScreen(ctx)
     if key == "admin_devices":
         from ui.admin.devices import DevicesScreen
 
-        return DevicesScreen(ctx, hub)
+        return DevicesScreen(ctx)
     if key == "admin_audit":
         from ui.admin.audit_viewer import AuditScreen
 
-        return AuditScreen(ctx, hub)
+        return AuditScreen(ctx)
     if key == "admin_reports":
         from ui.admin.reports import ReportsScreen
 
-        return ReportsScreen(ctx, hub)
+        return ReportsScreen(ctx)
     raise KeyError(key)
 
 
-def register(window: MainWindow) -> AdminHub:
-    """Adds the admin sections to ``window`` (before ``attach``). Returns the shared hub."""
-    hub = AdminHub()
+def register(window: MainWindow) -> None:
+    """Adds the admin sections to ``window`` (before ``attach``)."""
     for key, title, permission in SECTIONS:
-        window.add_section(key, title, functools.partial(make_screen, key, hub=hub), permission)
-    return hub
+        window.add_section(key, title, functools.partial(make_screen, key), permission)

@@ -29,9 +29,10 @@ from PySide6.QtWidgets import (
 from mar_desktop import audit as audit_actions
 from mar_desktop.clock import parse_utc
 from mar_desktop.people.audit_query import AuditFilter, AuditRecord
-from mar_desktop.permissions import Permission, Principal
+from mar_desktop.permissions import Principal
+from mar_desktop.services.admin_reads import AuditChoices
 from ui.admin.base import AdminScreen, table
-from ui.admin.hub import AdminHub, AdminServices
+from ui.backend import AdminServices
 from ui.context import UiContext
 from ui.widgets.common import button, card, label
 
@@ -50,15 +51,6 @@ def action_words(action: str) -> str:
 
 
 @dataclass(frozen=True)
-class Choices:
-    """What the filters offer: people, residents (PHI), the facility's zone."""
-
-    users: list[tuple[str, str]]  # (user id, "Name (role)")
-    residents: list[tuple[str, str]]  # (resident id, "Family, Given · room")
-    zone: str
-
-
-@dataclass(frozen=True)
 class Page:
     records: list[AuditRecord]
     has_more: bool
@@ -72,15 +64,8 @@ class Paging:
     index: int = 0
 
 
-def load_choices(principal: Principal, services: AdminServices) -> Choices:
-    services.guard.require(principal, Permission.VIEW_AUDIT, entity_type="audit")
-    read = services.store.reader()
-    facility = read.facility()
-    users = [(u.user_id, f"{u.full_name} ({u.role.value.replace('_', ' ')})")
-             for u in sorted(read.users(include_inactive=True), key=lambda u: u.full_name)]
-    residents = [(r.resident_id, f"{r.display_name} · room {r.room}")
-                 for r in read.residents(include_inactive=True)]
-    return Choices(users, residents, facility.timezone if facility else "UTC")
+def load_choices(principal: Principal, services: AdminServices) -> AuditChoices:
+    return services.reads.audit_choices(principal)
 
 
 def search_page(services: AdminServices, principal: Principal, query: AuditFilter,
@@ -102,11 +87,11 @@ def _summary(value: object) -> str:
 
 
 class AuditScreen(AdminScreen):
-    def __init__(self, ctx: UiContext, hub: AdminHub, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, hub, "Audit log",
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, "Audit log",
                          "Every sign-in, record opened, change, print and export, newest first. "
                          "Viewing the log is itself recorded.", parent)
-        self.choices = Choices([], [], "UTC")
+        self.choices = AuditChoices([], [], "UTC")
         self.records: list[AuditRecord] = []
         self.paging = Paging()
         self.query = AuditFilter()
@@ -227,7 +212,7 @@ class AuditScreen(AdminScreen):
     def refresh(self) -> None:
         self.run(load_choices, self._choices_loaded)
 
-    def _choices_loaded(self, choices: Choices) -> None:
+    def _choices_loaded(self, choices: AuditChoices) -> None:
         first = not self.choices.users
         self.choices = choices
         for combo, items, anyone in ((self.user, choices.users, "Anyone"),
@@ -341,4 +326,4 @@ class AuditScreen(AdminScreen):
         self.detail.setText("")
         for combo in (self.user, self.resident):
             combo.clear()
-        self.choices = Choices([], [], self.choices.zone)
+        self.choices = AuditChoices([], [], self.choices.zone)

@@ -2,7 +2,7 @@
 running work for the signed-in admin on the worker, and simple dialogs (a reason, a choice).
 
 GUI thread only. ``run(work)`` calls ``work(principal, services)`` on the TaskRunner worker,
-where ``services`` is the :class:`~ui.admin.hub.AdminServices` of this backend; failures show
+where ``services`` is the backend's :class:`~ui.backend.AdminServices`; failures show
 in the screen's banner through :func:`ui.errors.describe` unless a handler is given.
 """
 
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from mar_desktop.permissions import Principal
 from ui.admin.forms import AdminForm, FieldError, text_of
-from ui.admin.hub import AdminHub, AdminServices
+from ui.backend import AdminServices
 from ui.context import UiContext
 from ui.errors import describe
 from ui.tasks import TaskHandle
@@ -47,11 +47,10 @@ QPushButton[kind="danger"]:disabled { color: #6b7580; border-color: #aab3bd; bac
 class AdminScreen(QWidget):
     """Base of the admin screens: header, banner, worker calls."""
 
-    def __init__(self, ctx: UiContext, hub: AdminHub, title: str, intro: str,
+    def __init__(self, ctx: UiContext, title: str, intro: str,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.hub = hub
         self.setStyleSheet(ADMIN_QSS)
         self.outer = QVBoxLayout(self)
         self.outer.setContentsMargins(20, 16, 20, 12)
@@ -70,10 +69,9 @@ class AdminScreen(QWidget):
 
     def run(self, work: Work, on_success: Callable[[Any], None] | None = None,
             on_failure: Callable[[BaseException], None] | None = None) -> TaskHandle | None:
-        backend = self.ctx.backend
-        hub = self.hub
+        services = self.ctx.backend.admin
         return self.ctx.run(
-            lambda principal: work(principal, hub.services(backend)),
+            lambda principal: work(principal, services),
             on_success,
             on_failure or self.show_error,
         )

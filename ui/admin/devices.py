@@ -10,16 +10,14 @@ GUI thread; the identity is read on the worker.
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
-
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
-from mar_desktop.permissions import Permission, Principal
+from mar_desktop.permissions import Principal
+from mar_desktop.services.admin_reads import DeviceInfo
 from ui.admin.base import AdminScreen
-from ui.admin.hub import AdminHub, AdminServices
+from ui.backend import AdminServices
 from ui.context import UiContext
 from ui.widgets.common import card, label
 from ui.widgets.sync_status import describe_sync
@@ -33,31 +31,9 @@ SERVER_STEPS = (
 )
 
 
-@dataclass(frozen=True)
-class DeviceInfo:
-    device_id: str
-    facility_id: str
-    facility_name: str
-    key_fingerprint: str
-
-
 def load_device(principal: Principal, services: AdminServices) -> DeviceInfo:
     """This device's identity. Worker thread; needs ``manage_devices`` (refusal audited)."""
-    from storage.report_queries import ReportQueries
-
-    services.guard.require(principal, Permission.MANAGE_DEVICES, entity_type="device")
-    store = services.store
-    queries = ReportQueries(store.connect_reader())
-    try:
-        _device, signer = queries.device_signer()
-    finally:
-        queries.close()
-    facility = store.reader().facility()
-    fingerprint = hashlib.sha256(bytes.fromhex(signer.public_hex)).hexdigest()[:32]
-    return DeviceInfo(
-        store.device_id, store.facility_id, facility.name if facility else "",
-        " ".join(fingerprint[i:i + 4] for i in range(0, 32, 4)),
-    )
+    return services.reads.device(principal)
 
 
 def _value(text: str, name: str) -> QLabel:
@@ -69,8 +45,8 @@ def _value(text: str, name: str) -> QLabel:
 
 
 class DevicesScreen(AdminScreen):
-    def __init__(self, ctx: UiContext, hub: AdminHub, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, hub, "Devices and enrolment", "", parent)
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, "Devices and enrolment", "", parent)
         row = QHBoxLayout()
         row.setSpacing(16)
         this, box = card()

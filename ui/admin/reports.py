@@ -12,7 +12,6 @@ either way and its message is shown. Where files go is asked through ``ask_save_
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,15 +32,14 @@ from PySide6.QtWidgets import (
 )
 
 from mar_desktop.errors import ValidationError
-from mar_desktop.model import Resident, Unit
 from mar_desktop.permissions import Permission, Principal
-from mar_desktop.private_files import write_private
 from mar_desktop.reports.shifts import DEFAULT_SHIFTS
+from mar_desktop.services.admin_reads import PrintChoices
 from ui import theme
 from ui.admin.base import AdminScreen
 from ui.admin.forms import date_of
-from ui.admin.hub import AdminHub, AdminServices
 from ui.admin.printing import Cancelled, ProgressRunner, paint_pages, rasterise
+from ui.backend import AdminServices
 from ui.context import UiContext
 from ui.errors import describe
 from ui.touch import kinetic
@@ -50,28 +48,16 @@ from ui.widgets.common import button, card, label
 PAGE_SIZES = (("US Letter, landscape", "letter"), ("A4, landscape", "a4"))
 
 
-@dataclass(frozen=True)
-class Choices:
-    units: list[Unit]
-    residents: list[Resident]
-    zone: str
-
-
-def load_choices(principal: Principal, services: AdminServices) -> Choices:
+def load_choices(principal: Principal, services: AdminServices) -> PrintChoices:
     """Units and residents the user may print for. Worker thread. Also loads the renderers
     and their fonts here, so the first print does not pay for it."""
     import mar_desktop.reports.monthly
     import mar_desktop.reports.shift_sheet  # noqa: F401
     from mar_desktop.reports.pdfkit import ensure_fonts
 
-    services.guard.require(principal, Permission.PRINT_REPORTS, entity_type="report")
+    choices = services.reads.print_choices(principal)
     ensure_fonts()
-    read = services.store.reader()
-    facility = read.facility()
-    clock_now = services.clock.now()
-    units = [u for u in read.units() if principal.may_see_unit(u.unit_id, clock_now)]
-    residents = read.residents([u.unit_id for u in units])
-    return Choices(units, residents, facility.timezone if facility else "UTC")
+    return choices
 
 
 def render_shift(principal: Principal, services: AdminServices, out: Path | io.BytesIO, *,
@@ -98,42 +84,16 @@ def render_month(principal: Principal, services: AdminServices, out: Path | io.B
 def surveyor_export(principal: Principal, services: AdminServices, out_dir: Path,
                     since: datetime, until: datetime, report: Any) -> int:
     """Writes the signed surveyor export of ``[since, until)`` into ``out_dir``. Worker."""
-    from mar_desktop.reports.export import write_surveyor_export
-    from storage.report_queries import ReportQueries
-    from storage.verify import verify_store
-
-    report(0.0, "Reading the ledger")
-    queries = ReportQueries(services.store.connect_reader())
-    try:
-        data = services.reports.export_data(principal, since=since, until=until,
-                                            entries=queries)
-        report(0.05, "Verifying the ledger")
-        verification = verify_store(queries._conn, workers=1).summary()
-        device_id, signer = queries.device_signer()
-    finally:
-        queries.close()
-    manifest = write_surveyor_export(data, out_dir, signer=signer, device_id=device_id,
-                                     verification=verification, progress=report)
-    return int(manifest["entries"])
+    return services.exports.surveyor_export(principal, out_dir, since=since, until=until,
+                                            progress=report).entries
 
 
 def fhir_export(principal: Principal, services: AdminServices, out_file: Path,
                 since: datetime, until: datetime, report: Any) -> int:
     """Writes the FHIR R4 Bundle of ``[since, until)`` to ``out_file``. Worker thread; the
     service checks EXPORT_FACILITY and audits the export."""
-    from mar_desktop.reports.fhir_export import fhir_bundle_json
-    from storage.report_queries import ReportQueries
-
-    report(0.0, "Reading the ledger")
-    queries = ReportQueries(services.store.connect_reader())
-    try:
-        data = services.reports.export_data(principal, since=since, until=until,
-                                            entries=queries, report="fhir_export")
-    finally:
-        queries.close()
-    report(0.6, "Writing the FHIR bundle")
-    write_private(out_file, fhir_bundle_json(data))
-    return len(data.records)
+    return services.exports.fhir_export(principal, out_file, since=since, until=until,
+                                        progress=report)
 
 
 def _date_edit(fmt: str = "yyyy-MM-dd") -> QDateEdit:
@@ -154,11 +114,11 @@ def _combo(name: str, items: tuple[tuple[str, object], ...] = ()) -> QComboBox:
 
 
 class ReportsScreen(AdminScreen):
-    def __init__(self, ctx: UiContext, hub: AdminHub, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, hub, "Print and export",
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, "Print and export",
                          "Every print and export is recorded in the audit log with the time "
                          "window and the residents it contains.", parent)
-        self.choices = Choices([], [], "UTC")
+        self.choices = PrintChoices([], [], "UTC")
         self.last_output: Path | None = None
         self.last_images: list[Any] = []
         grid = QGridLayout()
@@ -279,7 +239,7 @@ class ReportsScreen(AdminScreen):
         self.export_refused.setVisible(not may_export)
         self.run(load_choices, self._loaded)
 
-    def _loaded(self, choices: Choices) -> None:
+    def _loaded(self, choices: PrintChoices) -> None:
         if self.ctx.principal() is None:
             return
         first = not self.choices.units
@@ -338,10 +298,10 @@ class ReportsScreen(AdminScreen):
         principal = self.ctx.principal()
         if principal is None:
             return
-        backend, hub = self.ctx.backend, self.hub
+        services = self.ctx.backend.admin
         self.banner.clear_message()
         started = self.progress.start(
-            title, lambda report: work(principal, hub.services(backend), report),
+            title, lambda report: work(principal, services, report),
             done, self._failed)
         if started is None:
             self.banner.show_message("info", "Another print or export is still running.")

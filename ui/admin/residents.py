@@ -8,7 +8,6 @@ are shown next to the field in the dialog. Shows PHI: ``clear_phi()`` empties it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt
@@ -22,14 +21,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mar_desktop.model import Order, Resident, Unit
-from mar_desktop.permissions import Permission, Principal
+from mar_desktop.model import Order, Resident
+from mar_desktop.permissions import Principal
+from mar_desktop.services.admin_reads import ResidentRegister
 from mar_desktop.views import OrderState, OrderStatus
 from ui import theme
 from ui.admin.base import AdminScreen, ReasonDialog, table
-from ui.admin.hub import AdminHub, AdminServices
 from ui.admin.order_dialog import OrderDialog
 from ui.admin.resident_dialogs import ResidentDialog, TransferDialog
+from ui.backend import AdminServices
 from ui.context import UiContext
 from ui.widgets.common import button, label
 
@@ -39,19 +39,8 @@ STATUS_WORDS = {OrderStatus.ACTIVE: "✓ Active", OrderStatus.HELD: "‖ ON HOLD
                 OrderStatus.DISCONTINUED: "⊘ Discontinued"}
 
 
-@dataclass(frozen=True)
-class ResidentsData:
-    residents: list[Resident]
-    units: list[Unit]
-    zone: str
-
-
-def load_residents(principal: Principal, services: AdminServices) -> ResidentsData:
-    services.guard.require(principal, Permission.MANAGE_RESIDENTS, entity_type="resident")
-    read = services.store.reader()
-    facility = read.facility()
-    return ResidentsData(read.residents(include_inactive=True), read.units(),
-                         facility.timezone if facility else "UTC")
+def load_residents(principal: Principal, services: AdminServices) -> ResidentRegister:
+    return services.reads.resident_register(principal)
 
 
 def schedule_text(order: Order) -> str:
@@ -87,11 +76,11 @@ def order_flags(order: Order) -> str:
 
 
 class ResidentsScreen(AdminScreen):
-    def __init__(self, ctx: UiContext, hub: AdminHub, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, hub, "Residents and orders", "", parent)
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, "Residents and orders", "", parent)
         self.head.insertWidget(2, button("+ Admit…", "primary", self.admit,
                                          name="admitResident"))
-        self.data = ResidentsData([], [], "UTC")
+        self.data = ResidentRegister([], [], "UTC")
         self.orders: list[OrderState] = []
         self.show_discharged = QCheckBox("Show discharged")
         self.show_discharged.setMinimumHeight(48)  # a touch target
@@ -160,7 +149,7 @@ class ResidentsScreen(AdminScreen):
     def refresh(self) -> None:
         self.run(load_residents, self._loaded)
 
-    def _loaded(self, data: ResidentsData) -> None:
+    def _loaded(self, data: ResidentRegister) -> None:
         if self.ctx.principal() is None:
             return
         self.data = data
@@ -219,9 +208,7 @@ class ResidentsScreen(AdminScreen):
 
     def _load_orders(self, resident_id: str) -> None:
         def work(principal: Principal, services: AdminServices) -> list[OrderState]:
-            services.guard.require(principal, Permission.MANAGE_ORDERS, entity_type="resident",
-                                   entity_id=resident_id)
-            return services.store.reader().orders([resident_id], include_discontinued=True)
+            return services.reads.resident_orders(principal, resident_id)
 
         self.run(work, self._orders_loaded)
 
@@ -271,7 +258,7 @@ class ResidentsScreen(AdminScreen):
 
     def clear_phi(self) -> None:
         super().clear_phi()
-        self.data = ResidentsData([], [], self.data.zone)
+        self.data = ResidentRegister([], [], self.data.zone)
         self.orders = []
         for widget in (self.table, self.order_table):
             widget.clearContents()
@@ -285,7 +272,7 @@ class ResidentsScreen(AdminScreen):
             self.run(load_residents, lambda data: self._reloaded(data, resident_id))
         return done
 
-    def _reloaded(self, data: ResidentsData, resident_id: str | None) -> None:
+    def _reloaded(self, data: ResidentRegister, resident_id: str | None) -> None:
         self._loaded(data)
         if resident_id is not None:
             self.select_resident(resident_id)

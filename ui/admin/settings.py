@@ -23,7 +23,7 @@ from mar_desktop.model import Facility, FacilitySettings, Outcome, ReasonCode
 from mar_desktop.permissions import Principal
 from ui.admin.base import AdminScreen, cell_text, table
 from ui.admin.forms import FieldError, FieldGrid, banner_text
-from ui.admin.hub import AdminHub, AdminServices
+from ui.backend import AdminServices
 from ui.context import UiContext
 from ui.touch import kinetic
 from ui.widgets.common import button, card, label
@@ -45,19 +45,12 @@ CODE_COLUMNS = ("Code", "Meaning", "For outcomes (empty: any)")
 
 
 def load_facility(principal: Principal, services: AdminServices) -> Facility:
-    from mar_desktop.errors import NotFound
-    from mar_desktop.permissions import Permission
-
-    services.guard.require(principal, Permission.MANAGE_SETTINGS, entity_type="facility")
-    facility = services.store.reader().facility()
-    if facility is None:
-        raise NotFound("This device has no facility configured yet.")
-    return facility
+    return services.reads.facility_settings(principal)
 
 
 class SettingsScreen(AdminScreen):
-    def __init__(self, ctx: UiContext, hub: AdminHub, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, hub, "Facility settings",
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, "Facility settings",
                          "These apply on every tablet of the facility once synced. Each change "
                          "is recorded with the old and new values.", parent)
         self.save_button = button("✓ Save settings", "primary", self.save, name="saveSettings")

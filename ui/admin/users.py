@@ -20,74 +20,53 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QTableWidgetItem, QWidget
 
 from mar_desktop.model import Role, Unit, User
-from mar_desktop.permissions import Permission, Principal
+from mar_desktop.permissions import Principal
+from mar_desktop.services.admin_reads import StaffAccount
 from ui.admin.base import AdminScreen, ReasonDialog, table
-from ui.admin.hub import AdminHub, AdminServices
 from ui.admin.user_dialogs import (
     ROLE_NAMES,
     NewUserDialog,
     TemporaryPasswordDialog,
     UnitsDialog,
 )
+from ui.backend import AdminServices
 from ui.context import UiContext
 from ui.widgets.common import button, card, label
 
 COLUMNS = ("Name and username", "Role", "Units", "Account")
 
 
-@dataclass(frozen=True)
-class UserRow:
-    user: User
-    failures: int = 0
-    locked: bool = False
-    has_credentials: bool = False
-    mfa_enrolled: bool = False
-    must_change_password: bool = False
-
-    def state_text(self) -> str:
-        parts = ["✓ Active" if self.user.active else "⊘ Deactivated"]
-        if self.locked:
-            parts.append("✕ LOCKED")
-        elif self.failures:
-            parts.append(f"⚠ {self.failures} failed sign-ins")
-        if not self.has_credentials:
-            parts.append("– no password")
-        elif self.must_change_password:
-            parts.append("◷ temporary password")
-        if self.has_credentials and not self.mfa_enrolled:
-            parts.append("○ no authenticator")
-        return " · ".join(parts)
+def state_text(row: StaffAccount) -> str:
+    """The account's state in words and symbols, e.g. "✓ Active · ◷ temporary password"."""
+    parts = ["✓ Active" if row.user.active else "⊘ Deactivated"]
+    if row.locked:
+        parts.append("✕ LOCKED")
+    elif row.failures:
+        parts.append(f"⚠ {row.failures} failed sign-ins")
+    if not row.has_credentials:
+        parts.append("– no password")
+    elif row.must_change_password:
+        parts.append("◷ temporary password")
+    if row.has_credentials and not row.mfa_enrolled:
+        parts.append("○ no authenticator")
+    return " · ".join(parts)
 
 
 @dataclass(frozen=True)
 class UsersData:
-    rows: list[UserRow]
+    rows: list[StaffAccount]
     units: list[Unit]
 
 
 def load_users(principal: Principal, services: AdminServices) -> UsersData:
     """Accounts with their sign-in state. Worker thread. Checks ``manage_users`` (audited)."""
-    services.guard.require(principal, Permission.MANAGE_USERS, entity_type="user")
-    read = services.store.reader()
-    rows = []
-    for user in read.users(include_inactive=True):
-        record = services.credentials.latest(user.user_id)
-        state = services.credentials.throttle_state(user.user_id)
-        rows.append(UserRow(
-            user=user,
-            failures=state.failures,
-            locked=state.locked,
-            has_credentials=record is not None,
-            mfa_enrolled=bool(record and record.totp_enrolled),
-            must_change_password=bool(record and record.must_change_password),
-        ))
-    rows.sort(key=lambda r: (not r.user.active, r.user.full_name.lower()))
-    return UsersData(rows, read.units())
+    staff = services.reads.staff(principal)
+    return UsersData(staff.accounts, staff.units)
 
 
 class UsersScreen(AdminScreen):
-    def __init__(self, ctx: UiContext, hub: AdminHub, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, hub, "Staff accounts",
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, "Staff accounts",
                          "Create accounts, change roles and unit assignments, unlock and reset "
                          "sign-in. Every change is recorded with your name and reason.", parent)
         self.new_button = button("+ New account…", "primary", self.new_user, name="newUser")
@@ -146,7 +125,7 @@ class UsersScreen(AdminScreen):
             name = f"{user.full_name}, {user.credentials}" if user.credentials \
                 else user.full_name
             values = (f"{name}\n{user.username}", ROLE_NAMES[user.role], units,
-                      row.state_text().replace(" · ", "\n"))
+                      state_text(row).replace(" · ", "\n"))
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, user.user_id)
@@ -156,7 +135,7 @@ class UsersScreen(AdminScreen):
         self.table.resizeRowsToContents()
         self._selected()
 
-    def rows_by_username(self) -> dict[str, UserRow]:
+    def rows_by_username(self) -> dict[str, StaffAccount]:
         return {r.user.username: r for r in self.data.rows}
 
     def select_username(self, username: str) -> None:
@@ -165,7 +144,7 @@ class UsersScreen(AdminScreen):
                 self.table.selectRow(index)
                 return
 
-    def selected_user(self) -> UserRow | None:
+    def selected_user(self) -> StaffAccount | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
         if not rows:
             return None
@@ -183,7 +162,7 @@ class UsersScreen(AdminScreen):
             return
         user = row.user
         self.who.setText(user.full_name)
-        self.detail.setText(f"{ROLE_NAMES[user.role]} · {user.username}\n{row.state_text()}")
+        self.detail.setText(f"{ROLE_NAMES[user.role]} · {user.username}\n{state_text(row)}")
         active_button = self.account_actions["active"]
         active_button.setText("Deactivate…" if user.active else "Reactivate…")  # type: ignore[attr-defined]
         me = self.ctx.principal()
@@ -246,7 +225,7 @@ class UsersScreen(AdminScreen):
         self.submit_form(dialog, work, done or self._done(message))
 
     def change_role(self) -> None:
-        def setup(dialog: ReasonDialog, row: UserRow) -> None:
+        def setup(dialog: ReasonDialog, row: StaffAccount) -> None:
             dialog.add_choice("role", "New role", [(ROLE_NAMES[r], r) for r in Role],
                               row.user.role)
 

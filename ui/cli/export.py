@@ -10,23 +10,13 @@ from __future__ import annotations
 
 import argparse
 
-from mar_desktop.reports.export import write_surveyor_export
-from storage.report_queries import ReportQueries
-from storage.verify import verify_store
 from ui.cli.session import signed_in
 
 
 def run(args: argparse.Namespace) -> int:
     with signed_in(args.data_dir, args.user) as session:
-        conn = session.store.connect_reader()
-        queries = ReportQueries(conn)
-        try:
-            data = session.export_data(queries, args.since, args.until, "surveyor_export")
-            summary = verify_store(conn).summary()
-            device_id, signer = queries.device_signer()
-            write_surveyor_export(data, args.out, signer=signer, device_id=device_id,
-                                  verification=summary)
-        finally:
-            queries.close()
-    print(f"Wrote the export to {args.out} (ledger verification: {summary}).")
+        since, until = session.window(args.since, args.until)
+        written = session.exports().surveyor_export(session.principal, args.out,
+                                                    since=since, until=until)
+    print(f"Wrote the export to {args.out} (ledger verification: {written.verification}).")
     return 0

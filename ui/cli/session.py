@@ -21,7 +21,8 @@ from mar_desktop.model import Facility, Unit
 from mar_desktop.people.auth import AuthService, LoginStep
 from mar_desktop.people.sessions import SessionManager
 from mar_desktop.permissions import Principal
-from mar_desktop.reports.gather import ExportData, ReportService
+from mar_desktop.reports.exporting import ExportService
+from mar_desktop.reports.gather import ReportService
 from mar_desktop.services.base import Ports
 from storage.credentials import SqlCredentialStore
 from storage.local_store import LocalStore
@@ -52,15 +53,17 @@ class SignedIn:
         names = ", ".join(u.name for u in units)
         raise ValidationError(f"No unit {wanted!r}; units are: {names}.")
 
-    def export_data(self, queries: ReportQueries, since: date | datetime,
-                    until: date | datetime, report: str) -> ExportData:
-        """The permitted, audited data of the window ``since``–``until`` (a parsed ``--from``
-        and ``--to``: a bare date is the facility's midnight). ``PermissionDenied`` if the
-        person may not export; the export is audited as ``report``."""
+    def window(self, since: date | datetime, until: date | datetime) -> tuple[datetime, datetime]:
+        """A parsed ``--from`` and ``--to`` as UTC times: a bare date is the facility's
+        midnight."""
         facility = self.facility()
-        return ReportService(self.ports).export_data(
-            self.principal, since=_moment(since, facility), until=_moment(until, facility),
-            entries=queries, report=report)
+        return _moment(since, facility), _moment(until, facility)
+
+    def exports(self) -> ExportService:
+        """The export service over this store (verification on every CPU)."""
+        store = self.store
+        return ExportService(ReportService(self.ports),
+                             lambda: ReportQueries(store.connect_reader()))
 
 
 def _moment(value: date | datetime, facility: Facility) -> datetime:

@@ -152,10 +152,7 @@ class AdministrationScreen(QWidget):
         assert target is not None
         resident, order, facility = target.mar.resident, target.state.order, target.facility
 
-        reader = self._ctx.backend.ports.reader
-
-        def worn(text: str) -> bool:
-            return reader().resident_by_wristband(text.strip()) is not None
+        worn = self._ctx.backend.mar.wristband_worn
 
         def work(_p: Principal) -> ScanCheck:
             return check_scans(wristband, medication, resident, order, clock=self._ctx.clock,

@@ -226,8 +226,7 @@ class ResidentMarScreen(QWidget):
 
         def work(principal: Principal) -> MarData:
             mar = backend.mar.resident_mar(principal, resident_id)
-            facility = backend.ports.reader().facility()
-            assert facility is not None
+            facility = backend.mar.facility()
             ids = {r.actor_user_id for r in mar.history}
             ids |= {a.author_user_id for r in mar.history for a in r.amendments}
             ids |= {r.voided_by for r in mar.history if r.voided_by}

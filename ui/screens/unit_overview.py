@@ -133,12 +133,12 @@ class UnitOverview(QWidget):
             return
         self.read_asked_at = time.monotonic()
         unit_id = self.selected_unit()
-        backend = self._ctx.backend
+        backend, clock = self._ctx.backend, self._ctx.clock
         self.emergency_button.setVisible(self._emergency_possible())
 
         def work(principal: Principal) -> OverviewData:
-            units = backend.ports.reader().units()
-            now = backend.ports.clock.now()
+            units = backend.mar.units()
+            now = clock.now()
             visible = [u for u in units if principal.may_see_unit(u.unit_id, now)]
             summaries = backend.mar.unit_overview(principal, unit_id)
             return OverviewData(visible, summaries, units)

@@ -8,8 +8,9 @@ Updates: :meth:`SyncStatusBar.show_status` is called with each new status on the
 (the composition root connects :class:`ui.sync_link.SyncLink`'s ``changed`` signal, which
 is already marshalled from the sync thread); a 2 s timer on the GUI thread also re-reads
 ``source.status()`` (a cheap in-memory read) and re-evaluates the time-based parts ("last sync
-N min ago" and the unsynced-too-long warning of :func:`sync.unsynced.unsynced_warning`, which
-can start while nothing changes, since time passes while offline). Owned by the main window.
+N min ago" and the unsynced-too-long warning of
+:func:`mar_desktop.sync_status.unsynced_warning`, which can start while nothing changes, since
+time passes while offline). Owned by the main window.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from mar_desktop.clock import Clock
 from mar_desktop.model import FacilitySettings
-from sync.status import SyncStatus
+from mar_desktop.sync_status import SyncStatus, unsynced_warning
 from ui import theme
 from ui.backend import SyncStatusSource
 from ui.widgets.common import Banner
@@ -132,10 +133,6 @@ class SyncStatusBar(QFrame):
             theme.set_prop(self.sync_label, "sync", style)
         warning = None
         if status is not None:
-            # imported here: it pulls in storage, which start-up loads on the worker before
-            # any status exists (so this costs nothing then), never before the window shows
-            from sync.unsynced import unsynced_warning
-
             warning = unsynced_warning(status.oldest_unsynced_at, now, self._settings())
         if warning is None:
             if self.warning.isVisible() or self.warning.text():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
+from tests.ui.harness import Facility1
 from tests.ui.steps import idle, tap, wait
 from ui.main_window import MainWindow
 
@@ -35,13 +36,13 @@ def submit(qtbot: object, window: MainWindow, dialog: QDialog) -> None:
     idle(qtbot, window)
 
 
-def audit_actions(window: MainWindow, entity_id: str | None = None) -> list[str]:
+def audit_actions(facility: Facility1, window: MainWindow,
+                  entity_id: str | None = None) -> list[str]:
     """Audit actions recorded so far (newest first), read directly from the store."""
     from storage.credentials import SqlAuditLog
-    from ui.admin.hub import store_of
 
     def read() -> list[str]:
-        log = SqlAuditLog(store_of(window.ctx.backend).connect_reader)  # type: ignore[union-attr]
+        log = SqlAuditLog(facility.store.connect_reader)
         try:
             return [e.kind.removeprefix("audit.") for e in log.audit_entries()
                     if entity_id is None or e.body.get("entity_id") == entity_id]

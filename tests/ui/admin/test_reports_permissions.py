@@ -28,7 +28,7 @@ def test_shift_sheet_pdf_is_rendered_off_the_gui_thread(qtbot, window: MainWindo
     assert target.read_bytes().startswith(b"%PDF")
     assert "Saved shift.pdf" in screen.banner.text()
     record_gui_lag(monitor)
-    assert "printed" in audit_actions(window)
+    assert "printed" in audit_actions(facility, window)
 
 
 def test_print_goes_through_the_print_dialog_to_the_printer(qtbot, window: MainWindow,
@@ -67,7 +67,7 @@ def test_surveyor_export_writes_a_checkable_folder(qtbot, window: MainWindow,
     wait(qtbot, lambda: screen.last_output is not None, timeout=30_000)
     idle(qtbot, window)
     assert check_export(screen.last_output).ok
-    assert "exported" in audit_actions(window)
+    assert "exported" in audit_actions(facility, window)
 
 
 def test_fhir_bundle_export_validates(qtbot, window: MainWindow, facility: Facility1,
@@ -86,7 +86,7 @@ def test_fhir_bundle_export_validates(qtbot, window: MainWindow, facility: Facil
     bundle = json.loads(screen.last_output.read_bytes())
     assert Bundle.model_validate(bundle).type == "collection"
     assert any(e["resource"]["resourceType"] == "Patient" for e in bundle["entry"])
-    assert "exported" in audit_actions(window)
+    assert "exported" in audit_actions(facility, window)
 
 
 def test_nurse_sees_no_admin_section_and_services_refuse(qtbot, window: MainWindow,
@@ -100,20 +100,20 @@ def test_nurse_sees_no_admin_section_and_services_refuse(qtbot, window: MainWind
     assert window.nav["admin_reports"].isVisible()
     reports = open_section(qtbot, window, "admin_reports")
     assert not reports.export_card.isVisible() and reports.export_refused.isVisible()
-    hub_screen = window._section_widgets["admin_users"]
+    users_screen = window._section_widgets["admin_users"]
     principal = window.ctx.principal()  # type: ignore[union-attr]
     intruder = User(user_id="u-x", username="x", full_name="X Y", initials="XY",
                     role=Role.FACILITY_ADMIN)
 
     def create() -> object:
-        services = hub_screen.hub.services(window.ctx.backend)  # type: ignore[union-attr]
+        services = window.ctx.backend.admin  # type: ignore[union-attr]
         return services.accounts.create_user(principal, intruder)
 
     with pytest.raises(PermissionDenied):
         window.runner.run_on_worker(create)
-    assert "permission_refused" in audit_actions(window)
+    assert "permission_refused" in audit_actions(facility, window)
     # the screen's own load is refused by the service too, and the message is shown
-    hub_screen.refresh()
+    users_screen.refresh()
     idle(qtbot, window)
-    assert "does not allow" in hub_screen.banner.text()
-    assert hub_screen.data.rows == []
+    assert "does not allow" in users_screen.banner.text()
+    assert users_screen.data.rows == []

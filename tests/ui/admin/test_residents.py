@@ -12,9 +12,8 @@ from ui.admin.resident_dialogs import ResidentDialog
 from ui.main_window import MainWindow
 
 
-def _reader(window: MainWindow):  # type: ignore[no-untyped-def]
-    backend = window.ctx.backend  # type: ignore[union-attr]
-    return lambda fn: window.runner.run_on_worker(lambda: fn(backend.ports.reader()))
+def _reader(window: MainWindow, facility: Facility1):  # type: ignore[no-untyped-def]
+    return lambda fn: window.runner.run_on_worker(lambda: fn(facility.store.reader()))
 
 
 def test_admit_resident_and_add_insulin_with_hold_parameter(qtbot, window: MainWindow,
@@ -60,7 +59,7 @@ def test_admit_resident_and_add_insulin_with_hold_parameter(qtbot, window: MainW
     submit(qtbot, window, order_form)
     wait(qtbot, lambda: not order_form.isVisible())
     idle(qtbot, window)
-    read = _reader(window)
+    read = _reader(window, facility)
     orders = read(lambda r: r.orders([resident.resident_id]))
     assert len(orders) == 1
     order = orders[0].order
@@ -117,14 +116,14 @@ def test_discontinue_an_order_with_a_reason(qtbot, window: MainWindow, facility:
     submit(qtbot, window, dialog)
     wait(qtbot, lambda: not dialog.isVisible())
     idle(qtbot, window)
-    state = _reader(window)(lambda r: r.order("o-ins"))
+    state = _reader(window, facility)(lambda r: r.order("o-ins"))
     assert state.status.value == "discontinued"
     statuses = [screen.order_table.item(r, 3).text() for r in range(screen.order_table.rowCount())]
     assert "⊘ Discontinued" in statuses
     # hold then resume another order, each with its reason
     screen.select_order("Oxycodone")
     run_reason_dialog(qtbot, window, screen.order_actions["hold"], "NPO for procedure")
-    assert _reader(window)(lambda r: r.order("o-oxy")).status.value == "held"
+    assert _reader(window, facility)(lambda r: r.order("o-oxy")).status.value == "held"
     screen.select_order("Oxycodone")
     run_reason_dialog(qtbot, window, screen.order_actions["resume"], "Procedure done")
-    assert _reader(window)(lambda r: r.order("o-oxy")).status.value == "active"
+    assert _reader(window, facility)(lambda r: r.order("o-oxy")).status.value == "active"

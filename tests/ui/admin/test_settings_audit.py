@@ -27,11 +27,10 @@ def test_settings_change_persists_and_is_audited(qtbot, window: MainWindow,
     tap(qtbot, screen.save_button)
     idle(qtbot, window)
     assert "Settings saved" in screen.banner.text()
-    backend = window.ctx.backend  # type: ignore[union-attr]
-    settings = window.runner.run_on_worker(lambda: backend.ports.reader().facility()).settings
+    settings = window.runner.run_on_worker(lambda: facility.store.reader().facility()).settings
     assert settings.missed_after_minutes == 180 and settings.password_min_length == 14
     assert settings.reason_codes[-1].code == "DIAL"
-    assert "settings_changed" in audit_actions(window)
+    assert "settings_changed" in audit_actions(facility, window)
     open_section(qtbot, window, "admin_settings")  # reloaded from the store
     assert screen.inputs["missed_after_minutes"].text() == "180"
 
@@ -97,7 +96,7 @@ def test_audit_pages_lose_and_repeat_nothing(qtbot, window: MainWindow, facility
             break
         tap(qtbot, audit.older)
         idle(qtbot, window)
-    expected = [a for a in audit_actions(window) if a == "record_created"]
+    expected = [a for a in audit_actions(facility, window) if a == "record_created"]
     assert len(seen) == len(set(seen)) == len(expected) > 8
     tap(qtbot, audit.newer)
     idle(qtbot, window)

@@ -6,6 +6,7 @@ from tests.ui.admin.steps import audit_actions, dialog_of, open_section, submit
 from tests.ui.harness import Facility1
 from tests.ui.steps import idle, sign_in, tap, visible_texts, wait
 from ui.admin.user_dialogs import NewUserDialog, TemporaryPasswordDialog
+from ui.admin.users import state_text
 from ui.main_window import MainWindow
 
 
@@ -35,7 +36,7 @@ def test_create_user_shows_temporary_password_once(qtbot, window: MainWindow,
     texts = visible_texts(window)
     assert any(t.startswith("Priya Raman, LPN\np.raman") for t in texts)
     assert not any(password in t for t in texts)
-    assert "user_created" in audit_actions(window, row.user.user_id)
+    assert "user_created" in audit_actions(facility, window, row.user.user_id)
 
 
 def test_bad_username_is_shown_next_to_the_field(qtbot, window: MainWindow,
@@ -57,13 +58,11 @@ def test_unlock_mfa_reset_and_deactivate_are_audited(qtbot, window: MainWindow,
                                                      facility: Facility1):
     from mar_desktop.people.throttle import ThrottleState
     from tests.ui.admin.steps import run_reason_dialog, select_row
-    from ui.admin.hub import store_of
 
     def lock_nurse2() -> None:
         from storage.credentials import SqlCredentialStore
 
-        store = store_of(facility.backend)
-        credentials = SqlCredentialStore(store.connect_reader, facility.clock)
+        credentials = SqlCredentialStore(facility.store.connect_reader, facility.clock)
         credentials.save_throttle_state(
             "u-nurse2", ThrottleState(failures=10, locked_at=facility.clock.now()))
         credentials.close()
@@ -81,7 +80,7 @@ def test_unlock_mfa_reset_and_deactivate_are_audited(qtbot, window: MainWindow,
     wait(qtbot, lambda: not screen.rows_by_username()["nurse2"].user.active)
     row = screen.rows_by_username()["nurse2"]
     assert not row.locked and not row.mfa_enrolled and not row.user.active
-    assert "Deactivated" in row.state_text()
+    assert "Deactivated" in state_text(row)
     audit = open_section(qtbot, window, "admin_audit")
     audit.entity.setText("u-nurse2")
     tap(qtbot, audit.search_button)
