@@ -8,6 +8,7 @@ are shown next to the field in the dialog. Shows PHI: ``clear_phi()`` empties it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt
@@ -266,7 +267,8 @@ class ResidentsScreen(AdminScreen):
         self.orders_title.setText("Orders")
 
     # ---- resident actions ---------------------------------------------------------------------
-    def _after(self, message: str, resident_id: str | None = None):  # type: ignore[no-untyped-def]
+    def _after(self, message: str,
+               resident_id: str | None = None) -> Callable[[object], None]:
         def done(_result: object) -> None:
             self.banner.show_message("ok", message)
             self.run(load_residents, lambda data: self._reloaded(data, resident_id))
@@ -330,7 +332,7 @@ class ResidentsScreen(AdminScreen):
         self.submit_form(dialog, work, self._after("Resident discharged."))
 
     # ---- order actions ------------------------------------------------------------------------
-    def _order_done(self, message: str):  # type: ignore[no-untyped-def]
+    def _order_done(self, message: str) -> Callable[[object], None]:
         def done(_result: object) -> None:
             self.banner.show_message("ok", message)
             resident = self.selected_resident()

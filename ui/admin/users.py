@@ -14,12 +14,14 @@ GUI thread only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QTableWidgetItem, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTableWidgetItem, QWidget
 
 from mar_desktop.model import Role, Unit, User
+from mar_desktop.people.accounts import IssuedPassword
 from mar_desktop.permissions import Principal
 from mar_desktop.services.admin_reads import StaffAccount
 from ui.admin.base import AdminScreen, ReasonDialog, table
@@ -91,7 +93,7 @@ class UsersScreen(AdminScreen):
         side.addWidget(self.who)
         self.detail = label("", "muted", wrap=True)
         side.addWidget(self.detail)
-        self.account_actions: dict[str, QWidget] = {}
+        self.account_actions: dict[str, QPushButton] = {}
         for key, text, kind, handler in (
             ("role", "Change role…", "", self.change_role),
             ("units", "Assigned units…", "", self.change_units),
@@ -164,7 +166,7 @@ class UsersScreen(AdminScreen):
         self.who.setText(user.full_name)
         self.detail.setText(f"{ROLE_NAMES[user.role]} · {user.username}\n{state_text(row)}")
         active_button = self.account_actions["active"]
-        active_button.setText("Deactivate…" if user.active else "Reactivate…")  # type: ignore[attr-defined]
+        active_button.setText("Deactivate…" if user.active else "Reactivate…")
         me = self.ctx.principal()
         self_selected = me is not None and me.user.user_id == user.user_id
         active_button.setEnabled(not (self_selected and user.active))
@@ -180,7 +182,7 @@ class UsersScreen(AdminScreen):
         self._selected()
 
     # ---- actions ------------------------------------------------------------------------------
-    def _done(self, message: str):  # type: ignore[no-untyped-def]
+    def _done(self, message: str) -> Callable[[object], None]:
         def done(_result: object) -> None:
             self.banner.show_message("ok", message)
             self.refresh()
@@ -189,16 +191,16 @@ class UsersScreen(AdminScreen):
     def new_user(self) -> None:
         dialog = NewUserDialog(self.data.units, self)
 
-        def work(principal: Principal, services: AdminServices, user: object) -> object:
+        def work(principal: Principal, services: AdminServices, user: object) -> IssuedPassword:
             assert isinstance(user, User)
             return services.accounts.create_user(principal, user)
 
         self.submit_form(dialog, work, self._issued)
 
-    def _issued(self, issued: object) -> None:
-        user = issued.user  # type: ignore[attr-defined]
+    def _issued(self, issued: IssuedPassword) -> None:
+        user = issued.user
         self.last_issued = user.user_id
-        shown = TemporaryPasswordDialog(user, issued.temporary_password, self)  # type: ignore[attr-defined]
+        shown = TemporaryPasswordDialog(user, issued.temporary_password, self)
         del issued
         shown.open()
         self.banner.show_message(

@@ -12,10 +12,12 @@ import functools
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QVBoxLayout,
     QWidget,
@@ -188,7 +190,7 @@ class DemoPanel(QFrame):
         grid.setVerticalSpacing(8)
         for col, head in enumerate(("Who", "Username", "Password", "Code", "")):
             grid.addWidget(label(f"<b>{head}</b>"), 0, col)
-        self._codes: list[tuple[QWidget, DemoAccount]] = []
+        self._codes: list[tuple[QLabel, DemoAccount]] = []
         for row, account in enumerate(accounts, start=1):
             grid.addWidget(label(f"{account.name}<br><small>{account.role}</small>"), row, 0)
             grid.addWidget(label(account.username), row, 1)
@@ -212,13 +214,13 @@ class DemoPanel(QFrame):
 
     def refresh(self) -> None:
         for widget, account in self._codes:
-            widget.setText(account.code())  # type: ignore[attr-defined]
+            widget.setText(account.code())
 
-    def showEvent(self, event: object) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         self.refresh()
         self._timer.start()
-        super().showEvent(event)  # type: ignore[arg-type]
+        super().showEvent(event)
 
-    def hideEvent(self, event: object) -> None:
+    def hideEvent(self, event: QHideEvent) -> None:
         self._timer.stop()
-        super().hideEvent(event)  # type: ignore[arg-type]
+        super().hideEvent(event)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Signal
@@ -42,6 +43,9 @@ from ui.widgets.common import Banner, button, label
 from ui.widgets.identity import IdentityBanner
 from ui.widgets.scan import ScanField
 from ui.widgets.section_table import Row, SectionTable
+
+if TYPE_CHECKING:
+    from ui.screens.dialogs import FormDialog
 
 ACTIONABLE = (DoseStatus.LATE, DoseStatus.DUE, DoseStatus.MISSED)
 DONE = (
@@ -514,13 +518,16 @@ class ResidentMarScreen(QWidget):
         )
         dialog.open()
 
-    def _submit(self, dialog: object, work: object, done: str) -> None:
+    def _submit(self, dialog: FormDialog, work: Callable[[Principal], object],
+                done: str) -> None:
+        """Runs ``work`` for the dialog's values: success closes it and says ``done``; an error
+        shows in the dialog; a locked session closes it (nothing is written)."""
         def ok(_entry: object) -> None:
-            dialog.accept()  # type: ignore[attr-defined]
+            dialog.accept()
             self.banner.show_message("ok", done)
             self.refresh()
 
-        handle = self._ctx.run(work, ok, dialog.fail)  # type: ignore[arg-type, attr-defined]
+        handle = self._ctx.run(work, ok, dialog.fail)
         if handle is None:
-            dialog.reject()  # type: ignore[attr-defined]
+            dialog.reject()
 
