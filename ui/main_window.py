@@ -45,6 +45,7 @@ from ui.emergency import request_emergency_access, show_emergency
 from ui.errors import ErrorPresenter
 from ui.lag import settle_long_lived_objects
 from ui.screens.alerts import AlertsScreen
+from ui.screens.pass_list import PassListScreen
 from ui.screens.resident_mar import AdminTarget, ResidentMarScreen
 from ui.screens.unit_overview import UnitOverview
 from ui.session_bridge import SessionBridge
@@ -170,9 +171,11 @@ class MainWindow(QMainWindow):
     mar: Part[ResidentMarScreen] = Part()
     administration: Part[AdministrationScreen] = Part()
     alerts: Part[AlertsScreen] = Part()
+    pass_list: Part[PassListScreen] = Part()
     _section_widgets: Part[dict[str, QWidget]] = Part("section_widgets")
     show_overview: Part[Callable[[], None]] = Part()  # re-read, focus in the scan field
     show_alerts: Part[Callable[[], None]] = Part()
+    show_pass: Part[Callable[[], None]] = Part()
     open_resident: Part[Callable[[str, str], None]] = Part()  # (resident_id, wristband_scan)
     open_administration: Part[Callable[[AdminTarget], None]] = Part()
 

@@ -35,9 +35,10 @@ class Sidebar(QFrame):
         self._user_label: QLabel | None = None
         self._column = QVBoxLayout(self)
 
-    def add_top(self, residents: Callable[[], None], alerts: Callable[[], None]) -> None:
-        """The brand, the (empty) user line and the Residents and Alerts buttons, which call
-        ``residents`` and ``alerts`` when tapped."""
+    def add_top(self, residents: Callable[[], None], med_pass: Callable[[], None],
+                alerts: Callable[[], None]) -> None:
+        """The brand, the (empty) user line and the Residents, Med pass and Alerts buttons,
+        which call ``residents``, ``med_pass`` and ``alerts`` when tapped."""
         side = self._column
         side.setContentsMargins(SIDEBAR_MARGIN, 16, SIDEBAR_MARGIN, 12)
         side.setSpacing(6)
@@ -50,6 +51,7 @@ class Sidebar(QFrame):
         side.addWidget(self._user_label)
         side.addSpacing(12)
         self.add_nav("residents", "☰  Residents", residents)
+        self.add_nav("pass", "◷  Med pass", med_pass)
         self.add_nav("alerts", "⚠  Alerts", alerts)
 
     def add_nav(self, key: str, text: str, action: Callable[[], None]) -> None:

@@ -15,6 +15,7 @@ Emits ``lock_requested`` and ``sign_out_requested`` (the sidebar buttons) and
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, cast, overload
 
 from PySide6.QtCore import QSize, Signal
@@ -24,6 +25,7 @@ from mar_desktop.changes import Changes
 from mar_desktop.permissions import Permission
 from ui.context import UiContext
 from ui.screens.alerts import AlertsScreen
+from ui.screens.pass_list import PassListScreen
 from ui.screens.resident_mar import AdminTarget, ResidentMarScreen
 from ui.screens.unit_overview import UnitOverview
 from ui.sidebar import Sidebar
@@ -62,6 +64,7 @@ class WorkArea(QWidget):
     mar: ResidentMarScreen
     administration: AdministrationScreen
     alerts: AlertsScreen
+    pass_list: PassListScreen
 
     def __init__(self, window_width: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,7 +89,7 @@ class WorkArea(QWidget):
         stack, side = self.stack, self.sidebar
 
         def sidebar_top() -> None:
-            side.add_top(self.show_overview, self.show_alerts)
+            side.add_top(self.show_overview, self.show_pass, self.show_alerts)
 
         def overview() -> None:
             self.overview = UnitOverview(ctx, stack)
@@ -108,6 +111,10 @@ class WorkArea(QWidget):
         def alerts() -> None:
             self.alerts = AlertsScreen(ctx, stack)
             stack.addWidget(self.alerts)
+
+        def med_pass() -> None:
+            self.pass_list = PassListScreen(ctx, stack)
+            stack.addWidget(self.pass_list)
 
         def section(key: str, title: str, factory: SectionFactory) -> Callable[[], None]:
             def build() -> None:
@@ -134,8 +141,8 @@ class WorkArea(QWidget):
             self.built = True
 
         built = [section(key, title, factory) for key, title, factory, _ in sections]
-        pages = 4 + len(built)
-        return [sidebar_top, overview, mar, administration, alerts, *built, assemble,
+        pages = 5 + len(built)
+        return [sidebar_top, overview, mar, administration, alerts, med_pass, *built, assemble,
                 *[prepare(i) for i in range(pages)], finish]
 
     def _connect_screens(self) -> None:
@@ -146,6 +153,7 @@ class WorkArea(QWidget):
         self.administration.cancelled.connect(lambda: self._back_to_mar(""))
         self.administration.recorded.connect(self._back_to_mar)
         self.alerts.count_changed.connect(self._alerts_counted)
+        self.pass_list.open_dose.connect(self.open_dose)
 
     def apply_changes(self, changes: Changes, stored_by: float) -> None:
         """Re-reads the screen on show if ``changes`` (local or pulled, see
@@ -154,12 +162,14 @@ class WorkArea(QWidget):
         shows them already: e.g. the MAR re-read on return from a recorded dose). Other screens
         re-read when they are next shown, as always."""
         shown = self.stack.currentWidget()
-        screen: UnitOverview | ResidentMarScreen | AlertsScreen
+        screen: UnitOverview | ResidentMarScreen | AlertsScreen | PassListScreen
         if shown is self.mar:
             resident = self.mar.resident_id
             screen, touched = self.mar, bool(resident) and changes.touches(resident)
         elif shown is self.overview:
             screen, touched = self.overview, changes.any_resident
+        elif shown is self.pass_list:
+            screen, touched = self.pass_list, changes.any_resident
         elif shown is self.alerts:
             screen, touched = self.alerts, changes.alerts
         else:
@@ -177,6 +187,12 @@ class WorkArea(QWidget):
         self.stack.setCurrentWidget(self.overview)
         self.overview.refresh()
         self.overview.scan.setFocus()
+
+    def show_pass(self) -> None:
+        """The unit's med pass, re-read."""
+        self.sidebar.nav["pass"].setChecked(True)
+        self.stack.setCurrentWidget(self.pass_list)
+        self.pass_list.refresh()
 
     def show_alerts(self) -> None:
         """The alerts list, re-read."""
@@ -196,6 +212,13 @@ class WorkArea(QWidget):
         scan that found the resident, if any, and counts as the identity check."""
         self.sidebar.nav["residents"].setChecked(True)
         self.mar.open(resident_id, wristband_scan)
+        self.stack.setCurrentWidget(self.mar)
+
+    def open_dose(self, resident_id: str, order_id: str, scheduled_for: datetime) -> None:
+        """From the med pass: the resident's MAR, then that dose's administration screen (the
+        wristband and medication scans are still asked for there)."""
+        self.sidebar.nav["pass"].setChecked(True)
+        self.mar.open(resident_id, dose=(order_id, scheduled_for))
         self.stack.setCurrentWidget(self.mar)
 
     def open_administration(self, target: AdminTarget) -> None:
@@ -226,6 +249,8 @@ class WorkArea(QWidget):
         current = self.stack.currentWidget()
         if current is self.mar and self.mar.resident_id:
             self.mar.refresh()
+        elif current is self.pass_list:
+            self.pass_list.refresh()
         elif current is self.alerts:
             self.alerts.refresh()
         else:
@@ -244,7 +269,7 @@ class WorkArea(QWidget):
     def clear_phi(self) -> None:
         """Drops the content of every screen that shows PHI (their ``clear_phi()``), at once."""
         for screen in (self.overview, self.mar, self.administration, self.alerts,
-                       *self.section_widgets.values()):
+                       self.pass_list, *self.section_widgets.values()):
             clear = getattr(screen, "clear_phi", None)
             if clear is not None:
                 clear()

@@ -19,6 +19,7 @@ from mar_desktop.errors import NotFound, PermissionDenied
 from mar_desktop.model import DoseStatus, Facility, Resident, Unit
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.services.base import Service
+from mar_desktop.services.pass_list import PassList, build_pass_list, pass_window
 from mar_desktop.views import AdministrationRecord, AlertView, OrderState, ScheduledDose
 
 _DAY = timedelta(hours=24)
@@ -191,6 +192,23 @@ class MarService(Service):
             visible.append(alert)
         visible.sort(key=lambda a: a.raised_at, reverse=True)
         return visible
+
+    def pass_list(self, principal: Principal, unit_id: str | None = None) -> PassList:
+        """The med pass of the unit (or of every unit in scope): doses late, due and coming up
+        in the next hour, and how many of the pass are done (:mod:`mar_desktop.services.pass_list`).
+        Needs ``view_mar`` on the unit (refusal audited); a list, not one resident's record, so
+        not audited per view (as the overview)."""
+        facility = self._facility()
+        residents = self._scoped_residents(principal, unit_id)
+        now = self._clock.now()
+        ids = [r.resident_id for r in residents]
+        start, end = pass_window(facility, now)
+        records = self._read.administrations(
+            since=start, until=end + timedelta(seconds=1), resident_ids=ids
+        )
+        return build_pass_list(
+            residents, self._read.orders(ids), records, now=now, facility=facility
+        )
 
     def facility(self) -> Facility:
         """The facility (name, time zone, settings; no PHI). NotFound before it is configured."""

@@ -85,8 +85,9 @@ def scheduled(seeded: SeedResult) -> tuple[Resident, Order]:
     raise LookupError("no plain scheduled order")
 
 
-def plain_orders(seeded: SeedResult, n: int) -> list[tuple[Resident, Order]]:
-    """``n`` scheduled orders with no witness, hold parameters or site, with their residents."""
+def plain_orders(seeded: SeedResult, n: int | None = None) -> list[tuple[Resident, Order]]:
+    """``n`` (default: all) scheduled orders with no witness, hold parameters or site, with their
+    residents."""
     out = []
     for order in seeded.demo.orders:
         if order.is_prn or order.controlled_schedule or order.hold_parameters:
@@ -95,8 +96,8 @@ def plain_orders(seeded: SeedResult, n: int) -> list[tuple[Resident, Order]]:
             continue
         resident = next(r for r in seeded.demo.residents if r.resident_id == order.resident_id)
         out.append((resident, order))
-    assert len(out) >= n
-    return out[:n]
+    assert n is None or len(out) >= n
+    return out if n is None else out[:n]
 
 
 def next_slot(c: Cart, order: Order) -> object:

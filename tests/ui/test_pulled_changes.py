@@ -1,6 +1,7 @@
 """Changes announce themselves: a dose recorded on tablet B, pushed to a real server and pulled
-by tablet A's background sync, appears on A's open resident MAR and on A's unit overview with no
-user action (the sync link hands the pulled changes to the change hub on the GUI thread)."""
+by tablet A's background sync, appears on A's open resident MAR, A's unit overview and A's med
+pass with no user action (the sync link hands the pulled changes to the change hub on the GUI
+thread)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from mar_desktop.changes import Changes, changes_of
 from mar_desktop.demo.seed import SeedResult
+from mar_desktop.model import DoseStatus
 from mar_desktop.people.accounts import AccountService
 from mar_desktop.people.passwords import Argon2Parameters, PasswordHashing
 from mar_desktop.people.totp import code_at
@@ -45,7 +47,7 @@ def off_gui() -> Iterator[Callable[[Callable[[], T]], T]]:
         yield lambda fn: pool.submit(fn).result()
 
 
-def test_a_dose_pulled_from_another_tablet_appears_on_the_open_mar_and_overview(
+def test_a_dose_pulled_from_another_tablet_appears_on_the_open_mar_overview_and_pass(
     qtbot: object,
     tmp_path: Path,
     cert_files: Path,
@@ -144,6 +146,21 @@ def test_a_dose_pulled_from_another_tablet_appears_on_the_open_mar_and_overview(
         off_gui(b.tab.engine.sync_once)
         a.tab.engine.request_sync()
         wait(qtbot, lambda: due_of(other_resident.resident_id) == before - 1, timeout=20_000)
+
+        # On the med pass, a dose given on B leaves the list and counts as done.
+        window.show_pass()
+        wait(qtbot, lambda: window.pass_list.summary.text() != "")
+        plain = {order.order_id: (resident, order) for resident, order in plain_orders(seeded)}
+        item = next((i for i in window.pass_list.items
+                     if i.order.order_id in plain and i.dose.status is DoseStatus.DUE), None)
+        assert item is not None, "the seeded facility has a plain dose due at the slot"
+        done_before = window.pass_list.found.done  # type: ignore[union-attr]
+        off_gui(lambda: b.give(seeded, item.order, item.resident, item.dose.scheduled_for))
+        off_gui(b.tab.engine.sync_once)
+        a.tab.engine.request_sync()
+        wait(qtbot, lambda: item not in window.pass_list.items
+             and window.pass_list.found.done == done_before + 1,  # type: ignore[union-attr]
+             timeout=20_000)
     finally:
         if window is not None:
             window.shutdown()

@@ -232,7 +232,8 @@ def test_every_scrolling_view_of_the_main_screens_is_kinetic(
     wait(qtbot, lambda: window.stack.currentWidget() is window.administration)
     idle(qtbot, window)
     missing = []
-    for screen in (window.overview, window.mar, window.administration, window.alerts):
+    for screen in (window.overview, window.mar, window.administration, window.alerts,
+                   window.pass_list):
         for view in screen.findChildren(QAbstractScrollArea):
             inner = isinstance(view.parentWidget(), SectionTable)  # never scroll: fixed height
             if inner or not view.isVisible() or isinstance(view, QHeaderView | QPlainTextEdit):
@@ -267,6 +268,10 @@ def test_every_touch_target_of_the_main_screens_is_44_px(
     wait(qtbot, lambda: window.stack.currentWidget() is window.alerts)
     idle(qtbot, window)
     found += [f"alerts: {p}" for p in small_targets(window.alerts)]
+    window.nav["pass"].click()
+    wait(qtbot, lambda: window.pass_list.found is not None)
+    idle(qtbot, window)
+    found += [f"med pass: {p}" for p in small_targets(window.pass_list)]
     facility.clock.advance(timedelta(seconds=301))
     window.bridge.tick()
     wait(qtbot, lambda: window.root.currentWidget() is window.lock_screen)

@@ -113,6 +113,7 @@ class ResidentMarScreen(QWidget):
         self._ctx = ctx
         self._data: MarData | None = None
         self._resident_id = ""
+        self._wanted_dose: tuple[str, datetime] | None = None  # (order id, scheduled for)
         self.read_asked_at = 0.0
         """``time.monotonic()`` of the last read asked for (see ``WorkArea.apply_changes``)."""
         layout = QVBoxLayout(self)
@@ -206,13 +207,17 @@ class ResidentMarScreen(QWidget):
     def data(self) -> MarData | None:
         return self._data
 
-    def open(self, resident_id: str, wristband_scan: str = "") -> None:
+    def open(self, resident_id: str, wristband_scan: str = "",
+             dose: tuple[str, datetime] | None = None) -> None:
         """Shows ``resident_id``'s MAR scrolled to the top, where "Due now" and LATE are, and
         reads it on the worker. ``wristband_scan``, the scan that found the resident, confirms
-        identity for a while (:mod:`ui.wristbands`); any other resident's scan is forgotten."""
+        identity for a while (:mod:`ui.wristbands`); any other resident's scan is forgotten.
+        ``dose`` (order id, scheduled time), from the med pass: once read, that dose opens as if
+        tapped here, or the MAR says it is no longer due."""
         if resident_id != self._resident_id:
             self.clear_phi()
         self._resident_id = resident_id
+        self._wanted_dose = dose
         wristbands = self._ctx.wristbands
         wristbands.resident_opened(resident_id)
         if wristband_scan:
@@ -245,6 +250,20 @@ class ResidentMarScreen(QWidget):
         self.banner.clear_message()
         self._render()
         self.scan.setFocus()
+        if self._wanted_dose is not None:
+            self._open_wanted_dose(data, *self._wanted_dose)
+
+    def _open_wanted_dose(self, data: MarData, order_id: str, scheduled_for: datetime) -> None:
+        self._wanted_dose = None
+        dose = next((d for d in data.mar.doses_today
+                     if d.order_id == order_id and d.scheduled_for == scheduled_for), None)
+        actionable = (DoseStatus.DUE, DoseStatus.LATE, DoseStatus.UPCOMING)
+        if dose is None or dose.status not in actionable:
+            self.banner.show_message(
+                "info", "That dose is no longer due: it was documented or the order changed. "
+                "The MAR shows where it stands.")
+            return
+        self._give_dose(dose)
 
     def _failed(self, error: BaseException) -> None:
         self.banner.show_message("error", describe(error).full())

@@ -16,7 +16,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
@@ -34,8 +33,8 @@ from ui.errors import describe
 from ui.touch import kinetic
 from ui.widgets.common import Banner, button, label
 from ui.widgets.scan import ScanField
+from ui.widgets.unit_filter import UnitFilter
 
-ALL = "__all__"
 # two-line headers keep the count columns narrow, so names stay readable on a portrait tablet
 COLUMNS = ("Room", "Resident", "Due\nnow", "Late", "Missed\ntoday", "PRN\nfollow-up")
 _COLOURS = {2: "#0a2540", 3: "#5a3600", 4: "#7a0016", 5: "#5a3600"}
@@ -91,10 +90,8 @@ class UnitOverview(QWidget):
         layout.addWidget(self.scan)
         filters = QHBoxLayout()
         filters.addWidget(label("Unit"))
-        self.unit_filter = QComboBox()
-        self.unit_filter.setObjectName("unitFilter")
-        self.unit_filter.setMinimumWidth(260)
-        self.unit_filter.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.unit_filter = UnitFilter("unitFilter")
+        self.unit_filter.unit_changed.connect(self.refresh)
         filters.addWidget(self.unit_filter)
         filters.addSpacing(20)
         self.search = QLineEdit()
@@ -124,8 +121,7 @@ class UnitOverview(QWidget):
 
     # ---- data ---------------------------------------------------------------------------------
     def selected_unit(self) -> str | None:
-        data = self.unit_filter.currentData()
-        return None if data in (None, ALL) else str(data)
+        return self.unit_filter.selected_unit()
 
     def refresh(self) -> None:
         if self._loading:
@@ -161,7 +157,7 @@ class UnitOverview(QWidget):
         if self._ctx.principal() is None:
             return  # locked while loading: show nothing
         self.banner.clear_message()
-        self._set_units(data.units)
+        self.unit_filter.set_units(data.units)
         self._all_units = data.all_units
         self._summaries = data.summaries
         self._fill()
@@ -178,27 +174,8 @@ class UnitOverview(QWidget):
             self._read_again = False
             self.refresh()
 
-    def _set_units(self, units: list[Unit]) -> None:
-        current = self.unit_filter.currentData()
-        wanted = [(ALL, "All my units" if len(units) > 1 else "My unit")] + [
-            (u.unit_id, u.name) for u in units
-        ]
-        have = [
-            (self.unit_filter.itemData(i), self.unit_filter.itemText(i))
-            for i in range(self.unit_filter.count())
-        ]
-        if have == wanted:
-            return
-        self.unit_filter.blockSignals(True)
-        self.unit_filter.clear()
-        for data, text in wanted:
-            self.unit_filter.addItem(text, data)
-        index = self.unit_filter.findData(current)
-        self.unit_filter.setCurrentIndex(max(index, 0))
-        self.unit_filter.blockSignals(False)
-
     def unit_names(self) -> list[str]:
-        return [self.unit_filter.itemText(i) for i in range(self.unit_filter.count())]
+        return self.unit_filter.unit_names()
 
     def visible_summaries(self) -> list[ResidentSummary]:
         needle = self.search.text().strip().lower()

@@ -1,0 +1,251 @@
+"""The unit's med pass: every scheduled dose of the current pass for the nurse's units, late
+first, then due now, then coming up in the next hour, each in room order, with how many are done;
+tapping a dose opens that resident's MAR and the dose (``open_dose``).
+
+GUI thread; data comes from ``MarService.pass_list`` on the worker
+(:mod:`mar_desktop.services.pass_list`). Re-read when shown, when the unit changes, and when a
+change (recorded here or pulled by sync) touches a resident (``WorkArea.apply_changes``). Shows
+PHI (names, rooms, medications): ``clear_phi()`` empties it at once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mar_desktop.model import DoseStatus, Facility, Unit
+from mar_desktop.permissions import Principal
+from mar_desktop.services.pass_list import PassItem, PassList
+from ui.context import UiContext
+from ui.errors import describe
+from ui.screens.resident_mar import hhmm, order_line, order_title
+from ui.touch import kinetic
+from ui.widgets.common import Banner, button, label
+from ui.widgets.unit_filter import UnitFilter
+
+COLUMNS = ("Time", "Room", "Resident", "Medication", "Status")
+_ROOT = QModelIndex()
+STATUS_WORDS = {
+    DoseStatus.LATE: ("⚠ LATE", "#7a0016"),
+    DoseStatus.DUE: ("● Due now", "#0a2540"),
+    DoseStatus.UPCOMING: ("◷ Coming up", "#4a5561"),
+}
+
+
+@dataclass(frozen=True)
+class PassData:
+    units: list[Unit]  # the units in the user's scope
+    facility: Facility
+    found: PassList
+
+
+def summary_text(found: PassList) -> str:
+    """The pass in one line: what is left, by state, and what is done."""
+    parts = [
+        f"⚠ {found.count(DoseStatus.LATE)} late",
+        f"● {found.count(DoseStatus.DUE)} due now",
+        f"◷ {found.count(DoseStatus.UPCOMING)} in the next hour",
+        f"✓ {found.done} done",
+    ]
+    if found.missed:
+        parts.append(f"✕ {found.missed} missed")
+    return "   ·   ".join(parts)
+
+
+class PassModel(QAbstractTableModel):
+    """The doses of the pass as table rows; each cell's text is made when Qt asks for it, so
+    showing a pass costs the same for 20 doses or 300 (only the visible rows are drawn)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._items: list[PassItem] = []
+        self._zone: ZoneInfo | None = None
+
+    def show_items(self, items: list[PassItem], zone: ZoneInfo | None) -> None:
+        self.beginResetModel()
+        self._items, self._zone = items, zone
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._items)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid() or self._zone is None:
+            return None
+        item, column = self._items[index.row()], index.column()
+        status = item.dose.status
+        if role == Qt.ItemDataRole.DisplayRole:
+            return cell_text(item, column, self._zone)
+        if role == Qt.ItemDataRole.ForegroundRole and (column == 4 or status is DoseStatus.LATE):
+            return QBrush(QColor(STATUS_WORDS[status][1]))
+        if role == Qt.ItemDataRole.FontRole and column == 4 and status is not DoseStatus.UPCOMING:
+            font = QFont()
+            font.setBold(True)
+            return font
+        return None
+
+
+def cell_text(item: PassItem, column: int, zone: ZoneInfo) -> str:
+    if column == 0:
+        return hhmm(item.dose.scheduled_for, zone)
+    if column == 1:
+        return item.resident.room
+    if column == 2:
+        return item.resident.display_name
+    if column == 3:
+        return f"{order_title(item.order)}\n{order_line(item.order)}"
+    return STATUS_WORDS[item.dose.status][0]
+
+
+class PassListScreen(QWidget):
+    open_dose = Signal(str, str, object)  # resident id, order id, scheduled_for (datetime)
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self.items: list[PassItem] = []
+        """The doses on show, in the table's order."""
+        self.found: PassList | None = None
+        """The last pass read (counts included); None before the first read or after a lock."""
+        self._loading = False
+        self._read_again = False
+        self.read_asked_at = 0.0
+        """``time.monotonic()`` of the last read asked for (see ``WorkArea.apply_changes``)."""
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 16, 20, 12)
+        layout.setSpacing(12)
+        head = QHBoxLayout()
+        head.addWidget(label("Med pass", "title"))
+        head.addStretch(1)
+        self.unit_filter = UnitFilter("passUnitFilter")
+        self.unit_filter.unit_changed.connect(self.refresh)
+        head.addWidget(self.unit_filter)
+        head.addWidget(button("⟳ Refresh", "", self.refresh, name="passRefresh"))
+        layout.addLayout(head)
+        self.summary = label("", "section", wrap=True)
+        self.summary.setObjectName("passSummary")
+        layout.addWidget(self.summary)
+        self.banner = Banner()
+        layout.addWidget(self.banner)
+        self.model = PassModel(self)
+        self.table = QTableView()
+        self.table.setObjectName("passTable")
+        self.table.setModel(self.model)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(64)  # two lines: drug, then dose
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table.setWordWrap(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((0, 90), (1, 90), (2, 260), (4, 170)):
+            self.table.setColumnWidth(column, width)
+        self.table.clicked.connect(self._clicked)
+        kinetic(self.table)
+        layout.addWidget(self.table, 1)
+
+    # ---- data ---------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Reads the pass of the chosen unit on the worker (one read at a time; a refresh asked
+        for meanwhile reads again when it is done)."""
+        if self._loading:
+            self._read_again = True
+            return
+        self.read_asked_at = time.monotonic()
+        unit_id = self.unit_filter.selected_unit()
+        backend, clock = self._ctx.backend, self._ctx.clock
+
+        def work(principal: Principal) -> PassData:
+            now = clock.now()
+            units = [u for u in backend.mar.units() if principal.may_see_unit(u.unit_id, now)]
+            return PassData(units, backend.mar.facility(),
+                            backend.mar.pass_list(principal, unit_id))
+
+        self._loading = True
+        if self._ctx.run(work, self._loaded, self._failed) is None:
+            self._loading = False
+
+    def _loaded(self, data: PassData) -> None:
+        self._loading = False
+        if self._ctx.principal() is None:
+            return  # locked while loading: show nothing
+        self.banner.clear_message()
+        self.unit_filter.set_units(data.units)
+        self.items = list(data.found.items)
+        self.found = data.found
+        self.summary.setText(summary_text(data.found))
+        self._fill(data.facility)
+        if not self.items:
+            self.banner.show_message("ok", "Nothing due in this pass. Every dose is documented.")
+        self._read_again_if_asked()
+
+    def _failed(self, error: BaseException) -> None:
+        self._loading = False
+        self.banner.show_message("error", describe(error).full())
+        self._read_again_if_asked()
+
+    def _read_again_if_asked(self) -> None:
+        if self._read_again:
+            self._read_again = False
+            self.refresh()
+
+    def _fill(self, facility: Facility) -> None:
+        self.model.show_items(self.items, facility.zone)
+
+    def rows(self) -> list[tuple[str, ...]]:
+        """The table's text, row by row (what the nurse reads)."""
+        model = self.model
+        return [
+            tuple(str(model.data(model.index(r, c))) for c in range(len(COLUMNS)))
+            for r in range(model.rowCount())
+        ]
+
+    def clear_phi(self) -> None:
+        self.items = []
+        self.found = None
+        self.model.show_items([], None)
+        self.summary.clear()
+        self.banner.clear_message()
+
+    # ---- actions ------------------------------------------------------------------------------
+    def _clicked(self, index: QModelIndex) -> None:
+        row = index.row()
+        if 0 <= row < len(self.items):
+            item = self.items[row]
+            scheduled: datetime = item.dose.scheduled_for
+            self.open_dose.emit(item.resident.resident_id, item.order.order_id, scheduled)
