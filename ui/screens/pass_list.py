@@ -10,7 +10,7 @@ PHI (names, rooms, medications): ``clear_phi()`` empties it at once.
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -38,6 +38,7 @@ from mar_desktop.permissions import Principal
 from mar_desktop.services.pass_list import PassItem, PassList
 from ui.context import UiContext
 from ui.errors import describe
+from ui.screens.reads import ScreenRead
 from ui.screens.resident_mar import hhmm, order_line, order_title
 from ui.touch import kinetic
 from ui.widgets.common import Banner, button, label
@@ -137,10 +138,7 @@ class PassListScreen(QWidget):
         """The doses on show, in the table's order."""
         self.found: PassList | None = None
         """The last pass read (counts included); None before the first read or after a lock."""
-        self._loading = False
-        self._read_again = False
-        self.read_asked_at = 0.0
-        """``time.monotonic()`` of the last read asked for (see ``WorkArea.apply_changes``)."""
+        self._read = ScreenRead(ctx, self._work, self._loaded, self._failed)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 16, 20, 12)
         layout.setSpacing(12)
@@ -180,13 +178,16 @@ class PassListScreen(QWidget):
         layout.addWidget(self.table, 1)
 
     # ---- data ---------------------------------------------------------------------------------
+    @property
+    def read_asked_at(self) -> float:
+        """``time.monotonic()`` of the last read asked for (see ``WorkArea.apply_changes``)."""
+        return self._read.read_asked_at
+
     def refresh(self) -> None:
-        """Reads the pass of the chosen unit on the worker (one read at a time; a refresh asked
-        for meanwhile reads again when it is done)."""
-        if self._loading:
-            self._read_again = True
-            return
-        self.read_asked_at = time.monotonic()
+        """Reads the pass of the chosen unit on the worker (:class:`ScreenRead`)."""
+        self._read.refresh()
+
+    def _work(self) -> Callable[[Principal], PassData]:
         unit_id = self.unit_filter.selected_unit()
         backend, clock = self._ctx.backend, self._ctx.clock
 
@@ -196,14 +197,9 @@ class PassListScreen(QWidget):
             return PassData(units, backend.mar.facility(),
                             backend.mar.pass_list(principal, unit_id))
 
-        self._loading = True
-        if self._ctx.run(work, self._loaded, self._failed) is None:
-            self._loading = False
+        return work
 
     def _loaded(self, data: PassData) -> None:
-        self._loading = False
-        if self._ctx.principal() is None:
-            return  # locked while loading: show nothing
         self.banner.clear_message()
         self.unit_filter.set_units(data.units)
         self.items = list(data.found.items)
@@ -212,17 +208,9 @@ class PassListScreen(QWidget):
         self._fill(data.facility)
         if not self.items:
             self.banner.show_message("ok", "Nothing due in this pass. Every dose is documented.")
-        self._read_again_if_asked()
 
     def _failed(self, error: BaseException) -> None:
-        self._loading = False
         self.banner.show_message("error", describe(error).full())
-        self._read_again_if_asked()
-
-    def _read_again_if_asked(self) -> None:
-        if self._read_again:
-            self._read_again = False
-            self.refresh()
 
     def _fill(self, facility: Facility) -> None:
         self.model.show_items(self.items, facility.zone)

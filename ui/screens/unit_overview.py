@@ -9,7 +9,7 @@ wristband_scan or "")``.
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
@@ -30,6 +30,7 @@ from mar_desktop.permissions import Permission, Principal
 from mar_desktop.services.mar import ResidentSummary
 from ui.context import UiContext
 from ui.errors import describe
+from ui.screens.reads import ScreenRead
 from ui.touch import kinetic
 from ui.widgets.common import Banner, button, label
 from ui.widgets.scan import ScanField
@@ -68,10 +69,7 @@ class UnitOverview(QWidget):
         self._ctx = ctx
         self._summaries: list[ResidentSummary] = []
         self._all_units: list[Unit] = []
-        self._loading = False
-        self._read_again = False  # a refresh was asked for while a read was under way
-        self.read_asked_at = 0.0
-        """``time.monotonic()`` of the last read asked for (see ``WorkArea.apply_changes``)."""
+        self._read = ScreenRead(ctx, self._work, self._loaded, self._failed)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 16, 20, 12)
         layout.setSpacing(12)
@@ -123,14 +121,18 @@ class UnitOverview(QWidget):
     def selected_unit(self) -> str | None:
         return self.unit_filter.selected_unit()
 
+    @property
+    def read_asked_at(self) -> float:
+        """``time.monotonic()`` of the last read asked for (see ``WorkArea.apply_changes``)."""
+        return self._read.read_asked_at
+
     def refresh(self) -> None:
-        if self._loading:
-            self._read_again = True
-            return
-        self.read_asked_at = time.monotonic()
+        self.emergency_button.setVisible(self._emergency_possible())
+        self._read.refresh()
+
+    def _work(self) -> Callable[[Principal], OverviewData]:
         unit_id = self.selected_unit()
         backend, clock = self._ctx.backend, self._ctx.clock
-        self.emergency_button.setVisible(self._emergency_possible())
 
         def work(principal: Principal) -> OverviewData:
             units = backend.mar.units()
@@ -139,10 +141,7 @@ class UnitOverview(QWidget):
             summaries = backend.mar.unit_overview(principal, unit_id)
             return OverviewData(visible, summaries, units)
 
-        self._loading = True
-        handle = self._ctx.run(work, self._loaded, self._failed)
-        if handle is None:
-            self._loading = False
+        return work
 
     def _emergency_possible(self) -> bool:
         principal = self._ctx.principal()
@@ -153,26 +152,15 @@ class UnitOverview(QWidget):
         )
 
     def _loaded(self, data: OverviewData) -> None:
-        self._loading = False
-        if self._ctx.principal() is None:
-            return  # locked while loading: show nothing
         self.banner.clear_message()
         self.unit_filter.set_units(data.units)
         self._all_units = data.all_units
         self._summaries = data.summaries
         self._fill()
         self.scan.setFocus()
-        self._read_again_if_asked()
 
     def _failed(self, error: BaseException) -> None:
-        self._loading = False
         self.banner.show_message("error", describe(error).full())
-        self._read_again_if_asked()
-
-    def _read_again_if_asked(self) -> None:
-        if self._read_again:
-            self._read_again = False
-            self.refresh()
 
     def unit_names(self) -> list[str]:
         return self.unit_filter.unit_names()
