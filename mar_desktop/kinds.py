@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from mar_desktop.envelope import Actor, EntryDraft
@@ -226,7 +226,18 @@ class PrnFollowupRecorded(Body):
     assessed_at: UtcDatetime
 
 
+ALERT_TYPES_V1 = frozenset({
+    "double_dose", "discontinued_order_dose", "prn_interval", "prn_daily_max", "clock_skew", "fork",
+})
+
+
 class AlertRaised(Body):
+    """v2: an alert type an older tablet does not know (``held_order_dose``,
+    ``changed_order_dose``): such an alert is written as v2, so an older tablet keeps it unapplied
+    as "recorded by a newer version" instead of refusing its body; the types of v1 stay v1 and
+    every tablet shows them. Make alerts with :func:`alert_version`."""
+
+    v: Literal[1, 2] = 1  # type: ignore[assignment]
     alert_id: Id
     alert_type: Literal[
         "double_dose",
@@ -235,12 +246,25 @@ class AlertRaised(Body):
         "prn_daily_max",
         "clock_skew",
         "fork",  # the server holds different bytes for a device's seq (cloned/restored tablet)
+        "held_order_dose",  # v2: a dose given while the order was held
+        "changed_order_dose",  # v2: a dose of an order's old version after it was changed
     ]
     resident_id: Id | None = None
     order_id: Id | None = None
     related_entry_ids: tuple[Id, ...] = ()
     device_id: Id | None = None
     detail: Text = ""
+
+    @model_validator(mode="after")
+    def _version_knows_its_type(self) -> AlertRaised:
+        if self.v < alert_version(self.alert_type):
+            raise ValueError(f"alert type {self.alert_type} needs body version 2")
+        return self
+
+
+def alert_version(alert_type: str) -> Literal[1, 2]:
+    """The body version an alert of ``alert_type`` is written with."""
+    return 1 if alert_type in ALERT_TYPES_V1 else 2
 
 
 class AlertAcknowledged(Body):

@@ -10,6 +10,11 @@ Rules (all about doses that COUNT: outcome GIVEN and not voided):
 - ``discontinued_order_dose``: a dose whose ``administered_at`` is at or after the order's
   discontinuation ``effective_at`` (the recording device had not heard of it: it was offline).
   Checked both ways: when the dose arrives after the discontinuation and vice versa.
+- ``changed_order_dose``: the same for an order replaced by a change of dose, route, schedule
+  or hold parameters (``order.changed`` ends the old order at its ``effective_at``): the dose
+  followed the old version.
+- ``held_order_dose``: a dose whose ``administered_at`` lies in a hold of the order
+  (``order.held`` until the next ``order.resumed``, or still open). Checked both ways too.
 - ``prn_interval`` / ``prn_daily_max``: a PRN dose that breaks the minimum interval or the
   24-hour maximum counted with doses from OTHER devices (the limits are
   :func:`mar_desktop.clinical.rules.check_prn_limits`, not repeated here).
@@ -31,7 +36,7 @@ from datetime import datetime, timedelta
 from mar_desktop.clinical.rules import check_prn_limits
 from mar_desktop.envelope import new_id
 from mar_desktop.errors import RuleViolation
-from mar_desktop.kinds import AlertRaised
+from mar_desktop.kinds import AlertRaised, alert_version
 from mar_desktop.model import Order, Outcome
 from mar_desktop.views import AdministrationRecord
 
@@ -70,6 +75,7 @@ def _alert(
     device_id: str | None = None,
 ) -> AlertRaised:
     return AlertRaised(
+        v=alert_version(alert_type),
         alert_id=new_id(),
         alert_type=alert_type,
         resident_id=resident_id,
@@ -119,18 +125,69 @@ def discontinued_dose(
     discontinued_at: datetime | None,
     discontinue_entry_id: str,
     voided: Collection[str],
+    *,
+    changed: bool = False,
 ) -> AlertRaised | None:
-    """A counted dose given at or after the order's discontinuation."""
+    """A counted dose given at or after the order's discontinuation; ``changed``: the order
+    was ended by a change (``order.changed`` naming it as replaced), not discontinued."""
     if discontinued_at is None or not _counts(dose, voided):
         return None
     if dose.administered_at < discontinued_at:
         return None
+    if changed:
+        return _alert(
+            "changed_order_dose",
+            related=[dose.entry_id, discontinue_entry_id],
+            detail=(
+                "A dose was recorded as given by an order's previous version after the order "
+                "was changed (the device did not know yet). Check the dose given against the "
+                "new order and review the resident."
+            ),
+            resident_id=dose.resident_id,
+            order_id=dose.order_id,
+            device_id=dose.device_id,
+        )
     return _alert(
         "discontinued_order_dose",
         related=[dose.entry_id, discontinue_entry_id],
         detail=(
             "A dose was recorded as given after its order was discontinued (the device did not "
             "know yet). Review the resident and the record."
+        ),
+        resident_id=dose.resident_id,
+        order_id=dose.order_id,
+        device_id=dose.device_id,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HoldFact:
+    """One hold of an order: from ``start`` until ``end`` (None: not resumed yet)."""
+
+    entry_id: str
+    start: datetime
+    end: datetime | None = None
+
+    def covers(self, moment: datetime) -> bool:
+        return self.start <= moment and (self.end is None or moment < self.end)
+
+
+def held_dose(
+    dose: DoseFact, holds: Iterable[HoldFact], voided: Collection[str]
+) -> AlertRaised | None:
+    """A counted dose given while the order was held (the recording device did not know of
+    the hold). Names the dose and the hold's ``order.held`` entry."""
+    if not _counts(dose, voided):
+        return None
+    hold = next((h for h in holds if h.covers(dose.administered_at)), None)
+    if hold is None:
+        return None
+    return _alert(
+        "held_order_dose",
+        related=[dose.entry_id, hold.entry_id],
+        detail=(
+            "A dose was recorded as given while its order was on hold (the device did not know "
+            "yet). Review the resident and the record."
         ),
         resident_id=dose.resident_id,
         order_id=dose.order_id,

@@ -4,8 +4,9 @@ recorded as an ``alert.raised`` entry of the server device (so ``mar-server aler
 and every tablet pulls it with the feed). Entries are never changed or removed.
 
 How: one in-memory :class:`_Index` per facility (orders, PRN doses, doses per scheduled slot,
-voids, discontinuations, settings, alerts already raised) is built from the facility's ledger
-feed on first use and then moved forward along the feed after every push (``catch_up``). Because
+voids, discontinuations and changes, holds, settings, alerts already raised) is built from the
+facility's ledger feed on first use and then moved forward along the feed after every push
+(``catch_up``). Because
 it reads the feed, it sees entries from any device in feed order, survives a restart (it is
 rebuilt; :func:`~mar_desktop.clinical.reconcile.alert_key` of the alerts already in the feed
 keeps a re-run from raising an alert twice). Clock skew is judged only for entries arriving
@@ -60,7 +61,9 @@ class _Index:
     pos: int = 0
     settings: FacilitySettings = field(default_factory=FacilitySettings)
     orders: dict[str, Order] = field(default_factory=dict)
-    discontinued: dict[str, tuple[datetime, str]] = field(default_factory=dict)
+    discontinued: dict[str, tuple[datetime, str, bool]] = field(default_factory=dict)
+    """order id -> (effective at, the ending entry's id, ended by a change rather than a stop)"""
+    holds: dict[str, list[reconcile.HoldFact]] = field(default_factory=lambda: defaultdict(list))
     slots: dict[tuple[str, datetime], dict[str, list[reconcile.DoseFact]]] = field(
         default_factory=lambda: defaultdict(dict)
     )
@@ -312,9 +315,14 @@ class Reconciler:
             index.orders[body.order.order_id] = body.order
         elif isinstance(body, kinds.OrderChanged):
             index.orders[body.order.order_id] = body.order
-            out.extend(self._discontinue(index, body.replaces_order_id, body.effective_at, entry))
+            out.extend(self._discontinue(index, body.replaces_order_id, body.effective_at, entry,
+                                         changed=True))
         elif isinstance(body, kinds.OrderStatusChanged) and kind == kinds.ORDER_DISCONTINUED:
             out.extend(self._discontinue(index, body.order_id, body.effective_at, entry))
+        elif isinstance(body, kinds.OrderStatusChanged) and kind == kinds.ORDER_HELD:
+            out.extend(self._hold(index, body.order_id, body.effective_at, entry))
+        elif isinstance(body, kinds.OrderStatusChanged) and kind == kinds.ORDER_RESUMED:
+            _resume(index, body.order_id, body.effective_at)
         elif isinstance(body, kinds.EntryVoided):
             index.voided.add(body.target_entry_id)
         elif isinstance(body, kinds.AlertRaised) and entry.device_id == server_device:
@@ -328,14 +336,26 @@ class Reconciler:
         return [a for a in out if a is not None]
 
     def _discontinue(
+        self, index: _Index, order_id: str, at: datetime, entry: Entry, *, changed: bool = False
+    ) -> list[kinds.AlertRaised | None]:
+        ended = index.discontinued.get(order_id)
+        if ended is not None and ended[0] <= at:
+            return []
+        index.discontinued[order_id] = (at, entry.id, changed)
+        return [
+            reconcile.discontinued_dose(dose, at, entry.id, index.voided, changed=changed)
+            for dose in index.by_order.get(order_id, [])
+        ]
+
+    def _hold(
         self, index: _Index, order_id: str, at: datetime, entry: Entry
     ) -> list[kinds.AlertRaised | None]:
-        held = index.discontinued.get(order_id)
-        if held is not None and held[0] <= at:
-            return []
-        index.discontinued[order_id] = (at, entry.id)
+        """A hold from ``at`` (until a resume that follows it in the feed): doses already
+        held that fall in it are alerted; later doses are checked by :meth:`_dose`."""
+        hold = reconcile.HoldFact(entry.id, at)
+        index.holds[order_id].append(hold)
         return [
-            reconcile.discontinued_dose(dose, at, entry.id, index.voided)
+            reconcile.held_dose(dose, [hold], index.voided)
             for dose in index.by_order.get(order_id, [])
         ]
 
@@ -343,7 +363,11 @@ class Reconciler:
         out: list[kinds.AlertRaised | None] = []
         stop = index.discontinued.get(dose.order_id)
         if stop is not None:
-            out.append(reconcile.discontinued_dose(dose, stop[0], stop[1], index.voided))
+            out.append(reconcile.discontinued_dose(dose, stop[0], stop[1], index.voided,
+                                                   changed=stop[2]))
+        holds = index.holds.get(dose.order_id)
+        if holds:
+            out.append(reconcile.held_dose(dose, holds, index.voided))
         if dose.scheduled_for is not None:
             slot = index.slots[(dose.order_id, dose.scheduled_for)]
             others = [d for device, ds in slot.items() if device != dose.device_id for d in ds]
@@ -355,6 +379,15 @@ class Reconciler:
             out.append(reconcile.prn_limits(order, dose, doses, index.voided))
         index.by_order[dose.order_id].append(dose)
         return out
+
+
+def _resume(index: _Index, order_id: str, at: datetime) -> None:
+    """Ends the order's open hold that began at or before ``at`` (a resume ends one hold)."""
+    holds = index.holds.get(order_id, [])
+    for i in range(len(holds) - 1, -1, -1):
+        if holds[i].end is None and holds[i].start <= at:
+            holds[i] = reconcile.HoldFact(holds[i].entry_id, holds[i].start, at)
+            return
 
 
 def alert_subject(alert: kinds.AlertRaised) -> str:
@@ -400,6 +433,8 @@ _WATCHED = frozenset(
         kinds.ORDER_CREATED,
         kinds.ORDER_CHANGED,
         kinds.ORDER_DISCONTINUED,
+        kinds.ORDER_HELD,
+        kinds.ORDER_RESUMED,
         kinds.ENTRY_VOIDED,
         kinds.ALERT_RAISED,
         kinds.ADMINISTRATION_RECORDED,

@@ -24,6 +24,8 @@ from ui.widgets.common import Banner, button, card, chip, clear_layout, label
 TITLES = {
     "double_dose": "Same dose recorded on two devices",
     "discontinued_order_dose": "Dose given on a discontinued order",
+    "changed_order_dose": "Dose given by an order's old version after a change",
+    "held_order_dose": "Dose given while the order was on hold",
     "prn_interval": "PRN doses too close together (across devices)",
     "prn_daily_max": "PRN 24-hour maximum exceeded (across devices)",
     "clock_skew": "A device clock is wrong",
