@@ -20,6 +20,18 @@ Authentication (every sync)
     server's database (any server process accepts it). 401: bad/expired token, nonce
     or signature; 403 ``"device revoked"``: the device may no longer sync.
 
+Revocation (lost and retired tablets)
+    An admin revokes a tablet as ``lost`` (refused from that moment, every request 403) or
+    ``retire`` (it may still read its cursor, push, relay and put credentials — everything else
+    is 403 ``"device revoked (retiring)"``). Every such 403 body carries ``revocation``: the
+    ``device.revoked`` entry of the server device (raw canonical JSON text), which the tablet
+    checks against the server key it kept at enrolment before it obeys: it signs everyone out,
+    pushes what it holds (retire), then erases its database key. A retiring tablet that has
+    everything acknowledged confirms with ``POST /v1/retire`` :class:`RetireRequest` (its chain
+    heads) → :class:`RetireResult`; 409 when the server does not hold exactly those heads. From
+    then on it is refused like a lost one. A 403 without ``revocation`` (a device revoked by an
+    older server) is obeyed as "cannot sync", nothing is erased.
+
 Push (device → server)
     First ``GET /v1/cursor`` → :class:`CursorResponse`: the highest contiguous ``seq`` (and its
     digest) the server holds for each of the device's two chains. A server restored from a backup
@@ -176,6 +188,18 @@ class ChainHead(_Model):
 
     seq: Annotated[int, Field(ge=0)]
     digest: str
+
+
+class RetireRequest(_Model):
+    """A retiring tablet's chain heads: everything it ever recorded, all acknowledged."""
+
+    ledger: Annotated[int, Field(ge=0, le=2**63 - 1)]
+    audit: Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+class RetireResult(_Model):
+    device_id: str
+    retired_at: str
 
 
 class CursorResponse(_Model):

@@ -26,6 +26,7 @@ State = Literal[
     "offline",
     "refused",
     "revoked",
+    "erased",
     "fork",
     "stopped",
 ]
