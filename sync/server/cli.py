@@ -18,8 +18,8 @@ from typing import Any
 from mar_desktop.errors import MarError, NotFound, ValidationError
 from sync.server import config
 from sync.server.core import ServerCore
-from sync.server.store import DeviceRecord
 from sync.server.serving import ServeOptions, open_core, serve
+from sync.server.store import DeviceRecord
 
 EPILOG = """\
 environment:

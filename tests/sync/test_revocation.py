@@ -33,8 +33,8 @@ from sync.server import audit as server_audit
 from tests.facility import NOW
 from tests.keyrings import SecureMemoryKeyring
 from tests.sync.conftest import Site, start_site, stop_site
-from tests.sync.world import Cart, cart, ledger_rows, plain_orders, seed, server_rows
 from tests.sync.test_recovery import _give_all
+from tests.sync.world import Cart, cart, ledger_rows, plain_orders, seed, server_rows
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def _erased(c: Cart, keys: KeyStore, mode: str) -> None:
     note = erased_note(c.tab.data_dir)
     assert note is not None and note.mode == mode and note.device_id == c.tab.store.device_id
     assert (c.tab.data_dir / MARKER).stat().st_mode & 0o077 == 0
-    with pytest.raises(Exception):  # noqa: B017 - missing database or missing key
+    with pytest.raises(Exception):
         LocalStore.open(c.tab.data_dir, keys)
 
 

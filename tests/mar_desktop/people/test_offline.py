@@ -18,14 +18,13 @@ from mar_desktop.people.offline import (
     OfflineLimit,
     OfflineState,
 )
-from tests.mar_desktop.people.test_people_on_store import (  # noqa: F401 - the fixture
+from tests.mar_desktop.people.test_people_on_store import (
     ADMIN,
     ADMIN_PW,
     CNA,
     NURSE,
     NURSE_PW,
     World,
-    world,
 )
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -147,7 +146,7 @@ def test_an_idle_sync_saves_the_contact_at_most_every_half_hour() -> None:
     assert contacts.saves == 2
 
 
-def test_a_tablet_without_a_server_has_no_limit_and_an_enrolled_one_without_a_contact_is_locked() -> None:
+def test_no_server_no_limit_and_enrolled_without_a_contact_is_locked() -> None:
     clock = TabletClock()
     assert OfflineLimit(clock, NoOfflineLimit()).status().state is OfflineState.NOT_ENROLLED
     assert OfflineLimit(clock, Contacts()).status().state is OfflineState.EXPIRED
