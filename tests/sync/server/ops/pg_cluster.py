@@ -9,6 +9,7 @@ user owns; as anyone else they run as that user. Binaries: ``MAR_PG_BIN``, else 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -76,7 +77,7 @@ class Cluster:
         self.log = work / f"{data.name}.log"
 
     def run(self, program: str, *args: str, timeout: float = 120) -> str:
-        done = subprocess.run(  # noqa: S603 - our own argument list, no shell
+        done = subprocess.run(
             [*self.prefix, str(self.bin / program), *args],
             capture_output=True,
             text=True,
@@ -112,10 +113,8 @@ class Cluster:
         self.run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start")
 
     def stop(self, mode: str = "fast") -> None:
-        try:
+        with contextlib.suppress(AssertionError):  # already stopped
             self.run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", timeout=60)
-        except AssertionError:
-            pass  # already stopped
 
     @property
     def dsn(self) -> str:
