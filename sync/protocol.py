@@ -49,7 +49,8 @@ Push (device → server)
     for that ``seq``, or it does not link to the held entry) — the server raised an alert; do not
     retry it. 422: other rejections (bad signature, invalid body, gap…) — quarantine the
     rejected entry with the reason. An entry of a kind only the server records
-    (``facility.configured``, ``device.enrolled``, ``alert.raised``) is refused as
+    (``facility.configured``, ``device.enrolled``, ``device.revoked``, ``alert.raised``) is
+    refused as
     ``invalid_body``. Valid entries before a rejected one are stored; entries of the same chain
     after it are rejected as ``gap``.
 
@@ -70,7 +71,8 @@ The server's own chain (after a restore)
     the tablet's copy. Residual window, stated plainly: an entry the server writes after the
     restart but before the first tablet that holds the lost tail has synced (an enrolment, or
     an alert on another tablet's push) collides as above — after a restore, let the tablets
-    sync before enrolling new ones. Revocations are not entries: repeat them after a restore.
+    sync before enrolling new ones. A returned ``device.revoked`` revokes its device again
+    (revocations made before they were entries must be repeated after a restore).
 
 Pull (server → device)
     ``GET /v1/feed?after=N&limit=M`` → :class:`FeedPage`: the facility's **ledger**-chain entries

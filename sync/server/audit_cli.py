@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from mar_desktop.clock import parse_utc, utc_iso
-from mar_desktop.errors import ValidationError
+from mar_desktop.errors import NotFound, ValidationError
 from mar_desktop.private_files import write_private
+from sync.server import config
 from sync.server.audit import to_csv
+from sync.server.serving import open_core
 
 MAX_ROWS = 10_000_000
 
@@ -35,10 +37,10 @@ def _time(text: str | None, what: str) -> str | None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from sync.server.cli import _core, _facility
-
-    core = _core(args)
-    facility = _facility(core, args.facility) if args.facility else None
+    core = args.opened = open_core(config.data_dir(args.data), args.db)  # closed by the CLI
+    facility = args.facility
+    if facility is not None and facility not in core.store.facility_ids():
+        raise NotFound("unknown facility")
     since, until = _time(args.since, "--from"), _time(args.until, "--to")
     rows = core.store.audit_rows(facility, since, until, args.limit)
     text = to_csv(rows)
