@@ -50,6 +50,9 @@ WITNESS_SIGNED = "witness_signed"
 WITNESS_FAILED = "witness_failed"
 EMERGENCY_ACCESS_ENDED = "emergency_access_ended"
 AUDIT_VIEWED = "audit_viewed"
+OFFLINE_LIMIT_REFUSED = "offline_limit_refused"
+OFFLINE_BREAK_GLASS = "offline_break_glass"
+DEVICE_REVOKED = "device_revoked"
 
 # Every action the people services write (the audit viewer offers them as filters).
 PEOPLE_ACTIONS = frozenset(
@@ -77,6 +80,8 @@ PEOPLE_ACTIONS = frozenset(
         WITNESS_FAILED,
         EMERGENCY_ACCESS_ENDED,
         AUDIT_VIEWED,
+        OFFLINE_LIMIT_REFUSED,
+        OFFLINE_BREAK_GLASS,
     }
 )
 

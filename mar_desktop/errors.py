@@ -62,6 +62,18 @@ class SessionExpired(AuthError):
     """The session is locked, ended or needs re-authentication."""
 
 
+class OfflineLimitReached(AuthError):
+    """This tablet may not show PHI now: it has not reached its server for longer than the
+    facility allows (``break_glass``: an emergency sign-in with a reason is possible), or it
+    was revoked (no break-glass)."""
+
+    def __init__(self, message: str, *, break_glass: bool, challenge: object = None) -> None:
+        super().__init__(message)
+        self.break_glass = break_glass
+        self.challenge = challenge
+        """The sign-in challenge to pass to ``AuthService.break_glass`` (when possible)."""
+
+
 class PermissionDenied(MarError):
     """The signed-in user's role or unit scope does not allow the action; nothing changed."""
 
@@ -133,7 +145,13 @@ class TransportRefused(SyncError):
 
 
 class DeviceRevoked(SyncError):
-    """The server has revoked this device; it can no longer sync."""
+    """The server has revoked this device; it can no longer sync. ``revocation``: the signed
+    ``device.revoked`` entry the server sent with the refusal (raw bytes; not yet checked), or
+    None when it sent none."""
+
+    def __init__(self, message: str, revocation: bytes | None = None) -> None:
+        super().__init__(message)
+        self.revocation = revocation
 
 
 class ForkDetected(SyncError):

@@ -47,6 +47,7 @@ ORDER_DISCONTINUED = "order.discontinued"
 USER_CREATED = "user.created"
 USER_CHANGED = "user.changed"
 DEVICE_ENROLLED = "device.enrolled"
+DEVICE_REVOKED = "device.revoked"
 # ---- clinical ---------------------------------------------------------------------------------
 ADMINISTRATION_RECORDED = "administration.recorded"
 NOTE_AMENDED = "note.amended"
@@ -55,11 +56,14 @@ PRN_FOLLOWUP_RECORDED = "prn.followup_recorded"
 ALERT_RAISED = "alert.raised"
 ALERT_ACKNOWLEDGED = "alert.acknowledged"
 
-SERVER_ONLY_KINDS: frozenset[str] = frozenset({FACILITY_CONFIGURED, DEVICE_ENROLLED, ALERT_RAISED})
+SERVER_ONLY_KINDS: frozenset[str] = frozenset(
+    {FACILITY_CONFIGURED, DEVICE_ENROLLED, DEVICE_REVOKED, ALERT_RAISED}
+)
 """Kinds only the facility's server device records: the facility itself (made with it; its
 settings change through ``facility.settings_changed``), a device's enrolment (it registers a
-key every tablet then trusts) and alerts (forks, clinical reconciliation). The server refuses
-them from any other device. A stand-alone tablet (the demo) records its own facility."""
+key every tablet then trusts) and revocation (the revoked tablet erases itself on it), and
+alerts (forks, clinical reconciliation). The server refuses them from any other device. A
+stand-alone tablet (the demo) records its own facility."""
 
 
 class Body(Frozen):
@@ -67,16 +71,18 @@ class Body(Frozen):
 
 
 class FacilityConfigured(Body):
-    """v2: the settings carry the scope of practice (``FacilitySettings.scope``)."""
+    """v2: the settings carry the scope of practice (``FacilitySettings.scope``); v3: the
+    offline limit (``FacilitySettings.offline_signin_hours``)."""
 
-    v: Literal[1, 2] = 2  # type: ignore[assignment]
+    v: Literal[1, 2, 3] = 3  # type: ignore[assignment]
     facility: Facility
 
 
 class SettingsChanged(Body):
-    """v2: the settings carry the scope of practice (``FacilitySettings.scope``)."""
+    """v2: the settings carry the scope of practice (``FacilitySettings.scope``); v3: the
+    offline limit (``FacilitySettings.offline_signin_hours``)."""
 
-    v: Literal[1, 2] = 2  # type: ignore[assignment]
+    v: Literal[1, 2, 3] = 3  # type: ignore[assignment]
     before: FacilitySettings
     after: FacilitySettings
 
@@ -144,6 +150,18 @@ class DeviceEnrolled(Body):
     device_id: Id
     public_key: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     label: Annotated[str, Field(max_length=100)] = ""
+
+
+class DeviceRevoked(Body):
+    """The facility revoked a tablet (docs/architecture.md#lost-and-retired-tablets).
+
+    ``retire``: the tablet may still push what it holds until it confirms everything arrived,
+    then erases its database. ``lost``: refused from the revocation on; it erases at its next
+    contact. Signed by the server device, so the revoked tablet can check the order it obeys
+    against the server key it kept at enrolment. Past entries of the device stay valid."""
+
+    device_id: Id
+    mode: Literal["retire", "lost"]
 
 
 class Vitals(Frozen):
@@ -303,6 +321,7 @@ BODY_TYPES: dict[str, type[Body]] = {
     USER_CREATED: UserCreated,
     USER_CHANGED: UserChanged,
     DEVICE_ENROLLED: DeviceEnrolled,
+    DEVICE_REVOKED: DeviceRevoked,
     ADMINISTRATION_RECORDED: AdministrationRecorded,
     NOTE_AMENDED: NoteAmended,
     ENTRY_VOIDED: EntryVoided,

@@ -143,6 +143,9 @@ class FacilitySettings(Frozen):
     emergency_access_minutes: int = Field(60, ge=5, le=720)
     clock_skew_alert_seconds: int = Field(300, ge=10)
     unsynced_warning_hours: int = Field(4, ge=1, le=168)
+    offline_signin_hours: int = Field(72, ge=1, le=720)
+    """Sign-in without reaching the server: an enrolled tablet that has not synced for longer
+    shows no PHI except through audited break-glass (mar_desktop/people/offline.py)."""
     reason_codes: tuple[ReasonCode, ...] = DEFAULT_REASON_CODES
     scope: tuple[RoleScope, ...] = DEFAULT_SCOPE
     """Scope of practice of unlicensed roles; a licensed account is not narrowed by it, and an

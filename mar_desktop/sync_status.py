@@ -25,6 +25,7 @@ State = Literal[
     "offline",
     "refused",
     "revoked",
+    "erased",
     "fork",
     "stopped",
 ]

@@ -16,7 +16,8 @@ file.
 
 Contract: any thread, but the calls may block on the OS keyring (it may prompt to unlock), so
 the UI calls them off the GUI thread. Writes only the keyring entries named here: the current
-key in :meth:`KeyStore.create_new`, and both entries in the rekey methods below. The key never
+key in :meth:`KeyStore.create_new`, both entries in the rekey methods below, and deleting both
+in :meth:`KeyStore.erase` (a revoked tablet's crypto-erase, :mod:`storage.erase`). The key never
 appears in logs or exception messages.
 
 Rekeying adds a second entry, ``db-key-pending:`` + the same digest: the new key, stored
@@ -279,6 +280,24 @@ class KeyStore:
             raise StorageError(
                 f"The system key store ({backend_label(backend)}) did not keep the database key."
             )
+
+    def erase(self) -> None:
+        """Crypto-erase: deletes the current and any pending key of this data folder from every
+        backend in use and checks they are gone; the database can never be opened again.
+        Raises ``StorageError`` if an entry cannot be removed."""
+        for name in (self.key_name, self.pending_key_name):
+            for backend in self._backends:
+                try:
+                    if backend.get_password(SERVICE, name) is not None:
+                        backend.delete_password(SERVICE, name)
+                except Exception as exc:
+                    raise StorageError(
+                        f"The system key store ({backend_label(backend)}) could not erase the "
+                        "database key."
+                    ) from exc
+            if self._get_hex(name) is not None:
+                raise StorageError("The system key store still holds the database key.")
+        log.warning("the database key of this data folder was erased (crypto-erase)")
 
     def load_or_create(self) -> bytes:
         """The stored key, or a new one when none exists yet."""

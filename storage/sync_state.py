@@ -158,6 +158,11 @@ class SyncState:
             )
         )
 
+    def last_cursor_move(self) -> str | None:
+        """When any sync cursor last moved (device UTC text), or None."""
+        row = self._one("SELECT MAX(updated_at) FROM sync_cursor")
+        return None if row is None or row[0] is None else str(row[0])
+
     def note_newer_held(self, version: str) -> None:
         """Records that entries of a newer app version are held unapplied by ``version`` (the
         next app version to open the store re-applies them, see :mod:`storage.migrate`)."""

@@ -34,6 +34,8 @@ import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -279,6 +281,8 @@ class ServerClient:
         self._token: str | None = None
         self._identity: tuple[str, str, DeviceSigner] | None = None
         self.traffic = Traffic()
+        self.server_date: datetime | None = None
+        """The server's clock as its last cursor answer stated it (aware UTC), or None."""
         """Every request this client made (the calling thread's, see the module doc)."""
 
     def close(self) -> None:
@@ -347,7 +351,8 @@ class ServerClient:
         if resp.status_code == 403 and "revoked" in detail:
             raise DeviceRevoked(
                 "This tablet has been revoked by the facility administrator and can no longer "
-                "sync. Its records stay on this tablet."
+                "sync.",
+                self._revocation(resp),
             )
         if resp.status_code == 401:
             self._token = None
@@ -355,6 +360,24 @@ class ServerClient:
         if resp.status_code >= 500:
             raise SyncError("The server is having trouble.")
         raise SyncError(f"The server refused the request: {detail}")
+
+    @staticmethod
+    def _revocation(resp: httpx.Response) -> bytes | None:
+        try:
+            text = resp.json().get("revocation")
+        except (ValueError, AttributeError):
+            return None
+        return text.encode("utf-8") if isinstance(text, str) and len(text) < 10_000 else None
+
+    def _date(self, resp: httpx.Response) -> None:
+        moment = resp.headers.get("date")
+        if moment:
+            try:
+                when = parsedate_to_datetime(moment)
+            except (TypeError, ValueError):
+                return
+            if when.tzinfo is not None:
+                self.server_date = when
 
     @staticmethod
     def _parse(model: type[M], resp: httpx.Response) -> M:
@@ -407,7 +430,18 @@ class ServerClient:
         return self._token is not None
 
     def cursor(self) -> p.CursorResponse:
-        return self._call(p.CursorResponse, "GET", "/v1/cursor")
+        """The chain heads; also notes the server's clock (its ``Date`` header) as
+        :attr:`server_date`, which the offline limit counts from."""
+        resp = self._send("GET", "/v1/cursor")
+        self._check(resp)
+        self._date(resp)
+        return self._parse(p.CursorResponse, resp)
+
+    def retire(self, ledger: int, audit: int) -> p.RetireResult:
+        """Confirms a retirement (see the protocol); SyncError on 409."""
+        return self._call(
+            p.RetireResult, "POST", "/v1/retire", json={"ledger": ledger, "audit": audit}
+        )
 
     def push(self, raws: list[bytes]) -> tuple[int, p.Receipt]:
         """Pushes one batch; returns (status, receipt) for 200/409/422 with a receipt."""

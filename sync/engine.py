@@ -16,6 +16,12 @@ joins; whatever was half done is re-established by the next sync's cursor check 
 acknowledges identical re-sends, ingest skips held entries). The GUI's composition root owns
 the engine; no Qt here. Status changes go to :attr:`status` (:class:`StatusBoard`).
 
+After each success the engine notes the server's clock for the offline limit
+(:mod:`mar_desktop.people.offline`: :attr:`SyncEngine.offline`); after a failure it raises that
+limit's floor. A refusal carrying the server's signed revocation is obeyed by
+:class:`sync.revocation.Revocations` (sign everyone out, hand over what the tablet holds when it
+is retired, crypto-erase); its listeners are :attr:`SyncEngine.revocations`.
+
 Raises (from ``sync_once``): SyncError subclasses (TransportRefused, DeviceRevoked,
 ForkDetected) and StorageError. Logs hold counts and plain reasons only, never PHI or secrets.
 """
@@ -26,6 +32,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from mar_desktop import audit
 from mar_desktop.changes import NO_CHANGES, Changes
@@ -38,9 +45,12 @@ from mar_desktop.errors import (
     SyncError,
     TransportRefused,
 )
+from mar_desktop.people.offline import OfflineLimit
 from mar_desktop.sync_status import State, SyncStatus
 from storage.credentials import SqlCredentialStore
+from storage.erase import Eraser
 from storage.local_store import LocalStore
+from storage.offline_contact import SqlContactStore
 from storage.sync_state import (
     CREDENTIALS,
     CREDENTIALS_PUSHED,
@@ -54,6 +64,7 @@ from sync.client import ServerClient
 from sync.credsync import CredentialResult, pull_credentials, push_credentials
 from sync.pull import pull_feed
 from sync.push import CHAINS, PushResult, push_chain, relay_server_chain
+from sync.revocation import Revocations
 from sync.status import Listeners, StatusBoard
 from sync.unsynced import oldest_unsynced_at
 
@@ -149,10 +160,17 @@ class SyncEngine:
         page_size: int = 500,
         interval: float = 60.0,
         backoff: Backoff | None = None,
+        offline: OfflineLimit | None = None,
+        eraser: Eraser | None = None,
     ) -> None:
+        """``offline``: the app's offline limit (one is made over this store if None).
+        ``eraser``: crypto-erases the store when the server revokes the tablet (None: a revoked
+        tablet signs out and stops, but cannot erase itself)."""
         self.store = store
         self.clock = clock or SystemClock()
         self.state = SyncState(store.connect_reader, self.clock)
+        self.offline = offline or OfflineLimit(self.clock, SqlContactStore(self.state))
+        self.revocations = Revocations(store, self.state, self.offline, eraser, self.clock)
         self._creds = SqlCredentialStore(store.connect_reader, self.clock)
         self._client_maker = client_maker
         self.push_batch = push_batch
@@ -168,6 +186,7 @@ class SyncEngine:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._client: ServerClient | None = None
+        self._server_date: datetime | None = None
         self.relayed = 0
         """The server's own entries this engine returned to it (after a server restore)."""
 
@@ -197,64 +216,79 @@ class SyncEngine:
                 self._failed(exc)
                 raise
             self._succeeded(report)
+            self.offline.note_contact(self._server_date)
             return report
 
     def _run(self, info: ServerInfo) -> SyncReport:
         client = self._client_maker(info)
         self._client = client
+        self._server_date = None
         try:
-            if self._stopping():
-                raise _Stopped
-            store = self.store
-            signer = self.state.identity().signer
-            client.authenticate(store.device_id, info.server_id, signer)
-            pushed = self._push(client, info)
-            pulled = pull_feed(
-                client, self.state, store, page_size=self.page_size, stopping=self._stopping
-            )
-            if pushed.server_lost or pulled.rewound:
-                # a restored server lost credential versions too: send and read them all again
-                # (both sides store a version once, so what it still holds changes nothing)
-                self.state.set_cursor(CREDENTIALS_PUSHED, 0)
-                self.state.set_cursor(CREDENTIALS, 0)
-            creds = CredentialResult()
-            push_credentials(client, self.state, stopping=self._stopping, result=creds)
-            pull_credentials(
-                client,
-                self.state,
-                self._creds,
-                info.server_device_id,
-                stopping=self._stopping,
-                result=creds,
-            )
-            report = SyncReport(
-                pushed=pushed.pushed,
-                pulled=pulled.pulled,
-                quarantined=pushed.quarantined + pulled.quarantined + creds.rejected,
-                alerts=pulled.alerts,
-                credentials_pushed=creds.pushed,
-                credentials_pulled=creds.pulled,
-                credential_conflicts=creds.conflicts,
-                held_back=pushed.held_back,
-                server_rewound=pulled.rewound,
-                server_lost=pushed.server_lost,
-                changes=pulled.changes,
-                newer=pulled.newer,
-            )
-            if self._stopping():
-                raise _Stopped
-            if report.moved and not self.state.flag(FLAG_FORK):
-                store.ledger.append([self._audit(report, info)])
-                self._push(client, info, chains=("audit",))
-            traffic = client.traffic
-            return replace(
-                report,
-                requests=traffic.requests,
-                bytes_exchanged=traffic.bytes_sent + traffic.bytes_received,
-            )
+            return self._exchange(client, info)
+        except DeviceRevoked as refused:
+            raise self.revocations.obey(
+                refused, info, client, lambda c: self._hand_over(c, info), self.pending
+            ) from None
         finally:
+            self._server_date = client.server_date
             self._client = None
             client.close()
+
+    def _hand_over(self, client: ServerClient, info: ServerInfo) -> None:
+        """A retiring tablet's last push: both chains and its credential versions."""
+        self._push(client, info)
+        push_credentials(client, self.state, stopping=self._stopping, result=CredentialResult())
+
+    def _exchange(self, client: ServerClient, info: ServerInfo) -> SyncReport:
+        if self._stopping():
+            raise _Stopped
+        store = self.store
+        signer = self.state.identity().signer
+        client.authenticate(store.device_id, info.server_id, signer)
+        pushed = self._push(client, info)
+        pulled = pull_feed(
+            client, self.state, store, page_size=self.page_size, stopping=self._stopping
+        )
+        if pushed.server_lost or pulled.rewound:
+            # a restored server lost credential versions too: send and read them all again
+            # (both sides store a version once, so what it still holds changes nothing)
+            self.state.set_cursor(CREDENTIALS_PUSHED, 0)
+            self.state.set_cursor(CREDENTIALS, 0)
+        creds = CredentialResult()
+        push_credentials(client, self.state, stopping=self._stopping, result=creds)
+        pull_credentials(
+            client,
+            self.state,
+            self._creds,
+            info.server_device_id,
+            stopping=self._stopping,
+            result=creds,
+        )
+        report = SyncReport(
+            pushed=pushed.pushed,
+            pulled=pulled.pulled,
+            quarantined=pushed.quarantined + pulled.quarantined + creds.rejected,
+            alerts=pulled.alerts,
+            credentials_pushed=creds.pushed,
+            credentials_pulled=creds.pulled,
+            credential_conflicts=creds.conflicts,
+            held_back=pushed.held_back,
+            server_rewound=pulled.rewound,
+            server_lost=pushed.server_lost,
+            changes=pulled.changes,
+            newer=pulled.newer,
+        )
+        if self._stopping():
+            raise _Stopped
+        if report.moved and not self.state.flag(FLAG_FORK):
+            store.ledger.append([self._audit(report, info)])
+            self._push(client, info, chains=("audit",))
+        traffic = client.traffic
+        return replace(
+            report,
+            requests=traffic.requests,
+            bytes_exchanged=traffic.bytes_sent + traffic.bytes_received,
+        )
 
     def _push(
         self, client: ServerClient, info: ServerInfo, chains: tuple[str, ...] = CHAINS
@@ -338,7 +372,8 @@ class SyncEngine:
         if isinstance(exc, _Stopped):
             state, message = "stopped", None
         elif isinstance(exc, DeviceRevoked):
-            state, message, online = "revoked", str(exc), True
+            erased = self.revocations.erased_note is not None
+            state, message, online = ("erased" if erased else "revoked"), str(exc), True
         elif isinstance(exc, ForkDetected):
             state, message, online = "fork", str(exc), True
         elif isinstance(exc, TransportRefused):
@@ -350,6 +385,15 @@ class SyncEngine:
         if self._stopping() and not isinstance(exc, MarError):
             state, message = "stopped", None
         log.warning("sync failed: %s", message or state)
+        if state == "erased":  # the database is gone: nothing more to count or sync
+            self._stop.set()
+            self.status.update(state=state, online=online, last_error=message, pending=0)
+            return
+        if not isinstance(exc, DeviceRevoked | _Stopped):
+            try:
+                self.offline.persist_floor()
+            except MarError:
+                log.warning("the offline limit's floor could not be saved")
         self.status.update(state=state, online=online, last_error=message, **self._counts())
 
     # ---- the timer thread ---------------------------------------------------------------------

@@ -20,6 +20,18 @@ Authentication (every sync)
     server's database (any server process accepts it). 401: bad/expired token, nonce
     or signature; 403 ``"device revoked"``: the device may no longer sync.
 
+Revocation (lost and retired tablets)
+    An admin revokes a tablet as ``lost`` (refused from that moment, every request 403) or
+    ``retire`` (it may still read its cursor, push, relay and put credentials — everything else
+    is 403 ``"device revoked (retiring)"``). Every such 403 body carries ``revocation``: the
+    ``device.revoked`` entry of the server device (raw canonical JSON text), which the tablet
+    checks against the server key it kept at enrolment before it obeys: it signs everyone out,
+    pushes what it holds (retire), then erases its database key. A retiring tablet that has
+    everything acknowledged confirms with ``POST /v1/retire`` :class:`RetireRequest` (its chain
+    heads) → :class:`RetireResult`; 409 when the server does not hold exactly those heads. From
+    then on it is refused like a lost one. A 403 without ``revocation`` (a device revoked by an
+    older server) is obeyed as "cannot sync", nothing is erased.
+
 Push (device → server)
     First ``GET /v1/cursor`` → :class:`CursorResponse`: the highest contiguous ``seq`` (and its
     digest) the server holds for each of the device's two chains. A server restored from a backup
@@ -37,7 +49,8 @@ Push (device → server)
     for that ``seq``, or it does not link to the held entry) — the server raised an alert; do not
     retry it. 422: other rejections (bad signature, invalid body, gap…) — quarantine the
     rejected entry with the reason. An entry of a kind only the server records
-    (``facility.configured``, ``device.enrolled``, ``alert.raised``) is refused as
+    (``facility.configured``, ``device.enrolled``, ``device.revoked``, ``alert.raised``) is
+    refused as
     ``invalid_body``. Valid entries before a rejected one are stored; entries of the same chain
     after it are rejected as ``gap``.
 
@@ -58,7 +71,8 @@ The server's own chain (after a restore)
     the tablet's copy. Residual window, stated plainly: an entry the server writes after the
     restart but before the first tablet that holds the lost tail has synced (an enrolment, or
     an alert on another tablet's push) collides as above — after a restore, let the tablets
-    sync before enrolling new ones. Revocations are not entries: repeat them after a restore.
+    sync before enrolling new ones. A returned ``device.revoked`` revokes its device again
+    (revocations made before they were entries must be repeated after a restore).
 
 Pull (server → device)
     ``GET /v1/feed?after=N&limit=M`` → :class:`FeedPage`: the facility's **ledger**-chain entries
@@ -176,6 +190,18 @@ class ChainHead(_Model):
 
     seq: Annotated[int, Field(ge=0)]
     digest: str
+
+
+class RetireRequest(_Model):
+    """A retiring tablet's chain heads: everything it ever recorded, all acknowledged."""
+
+    ledger: Annotated[int, Field(ge=0, le=2**63 - 1)]
+    audit: Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+class RetireResult(_Model):
+    device_id: str
+    retired_at: str
 
 
 class CursorResponse(_Model):

@@ -20,11 +20,13 @@ from mar_desktop.clock import Clock
 from mar_desktop.demo.staff import DemoStaff
 from mar_desktop.people.access import AccessService
 from mar_desktop.people.auth import AuthService
+from mar_desktop.people.offline import OfflineLimit
 from mar_desktop.people.sessions import SessionManager
 from mar_desktop.people.totp import code_at
 from mar_desktop.services.base import Ports
 from storage.credentials import SqlCredentialStore
 from storage.local_store import LocalStore
+from storage.offline_contact import SqlContactStore
 from storage.sync_state import SyncState
 from ui.auth_adapter import AuthAdapter
 from ui.backend import AdminServices, Backend, DemoAccount, SyncStatusSource
@@ -75,6 +77,10 @@ def build_backend(
     ports = Ports(store.ledger, store.reader, clock)
     facility = ports.reader().facility()
     sessions = SessionManager(clock, store.device_id, facility.settings if facility else None)
+    contacts = SqlContactStore(SyncState(store.connect_reader, clock))
+    sessions.offline = OfflineLimit(
+        clock, contacts, hours=lambda: sessions.settings.offline_signin_hours
+    )
     credentials = SqlCredentialStore(store.connect_reader, clock)
     audit_log = SqlAuditLog(store.connect_reader)
     auth = AuthService(ports, credentials, sessions, defer_audit=defer)
@@ -89,6 +95,7 @@ def build_backend(
         sessions.end("app_closed")
         credentials.close()
         audit_log.close()
+        contacts.close()
         store.close()
 
     return Backend(
@@ -110,9 +117,12 @@ def build_backend(
     )
 
 
-def sync_engine_for(store: LocalStore, clock: Clock) -> SyncEngine | None:
+def sync_engine_for(
+    store: LocalStore, clock: Clock, offline: OfflineLimit | None = None
+) -> SyncEngine | None:
     """A sync engine for ``store`` if it is enrolled with a server (its ``sync_server``
-    record), else None. Worker thread; not started.
+    record), else None. Worker thread; not started. It shares ``offline`` with the sessions
+    and crypto-erases the store through its key store if the server revokes the tablet.
 
     The engine (and with it httpx and the TLS stack, ~10 MB) is imported only for an enrolled
     store: a stand-alone tablet never loads it."""
@@ -123,16 +133,20 @@ def sync_engine_for(store: LocalStore, clock: Clock) -> SyncEngine | None:
         state.close()
     if not enrolled:
         return None
+    from storage.erase import Eraser
+    from storage.keystore import KeyStore
     from sync.engine import SyncEngine
 
-    return SyncEngine(store, clock=clock)
+    data_dir = store.path.parent
+    eraser = Eraser(data_dir, KeyStore(data_dir))
+    return SyncEngine(store, clock=clock, offline=offline, eraser=eraser)
 
 
 def opened_store(store: LocalStore, clock: Clock, defer: Defer | None = None) -> Opened:
     """The backend and sync engine over an open store (closed again on failure). Worker."""
     try:
         backend = build_backend(store, clock, defer=defer)
-        return Opened(backend, engine=sync_engine_for(store, clock))
+        return Opened(backend, engine=sync_engine_for(store, clock, backend.sessions.offline))
     except BaseException:
         store.close()
         raise

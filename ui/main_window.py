@@ -121,7 +121,12 @@ class MainWindow(QMainWindow):
         self.bridge = SessionBridge(backend.sessions, self)
         self.bridge.session_event.connect(self.on_session_event)
         self.bridge.start()
-        self.status.set_source(backend.sync_status, lambda: backend.sessions.settings)
+        offline = backend.sessions.offline
+        self.status.set_source(
+            backend.sync_status,
+            lambda: backend.sessions.settings,
+            offline.status if offline is not None else None,
+        )
         changed = getattr(backend.sync_status, "changed", None)
         if changed is not None:  # a SyncLink: statuses arrive already on the GUI thread
             changed.connect(self.on_sync_status)

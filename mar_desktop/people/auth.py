@@ -8,6 +8,13 @@ authenticator yet) or ``totp``. The challenge lives only in this object's memory
 ``challenge_seconds`` (5 min). When the last step succeeds the throttle counters reset and
 :class:`~mar_desktop.people.sessions.SessionManager` starts the session.
 
+The offline limit (:mod:`mar_desktop.people.offline`, the session manager's ``offline``): on a
+revoked tablet sign-in is refused before any factor is checked; past the limit it is refused
+after both factors (:class:`~mar_desktop.errors.OfflineLimitReached` carrying a
+``break_glass`` challenge, audited as ``offline_limit_refused``), and
+:meth:`AuthService.break_glass` then starts the session with a stated reason, for a role allowed
+emergency access (audited as ``offline_break_glass``), for the facility's emergency minutes.
+
 Every session transition (sign-in, lock, unlock, re-auth due/done, emergency access start and
 end, logout, replacement by another user) is written to the audit chain by the observer this
 service subscribes to its session manager; failures and lockouts are audited by
@@ -24,17 +31,19 @@ from enum import StrEnum
 
 from mar_desktop import audit
 from mar_desktop.clock import utc_iso
-from mar_desktop.envelope import Actor, EntryDraft
-from mar_desktop.errors import AuthError, SessionExpired
+from mar_desktop.envelope import SYSTEM_ACTOR, Actor, EntryDraft
+from mar_desktop.errors import AuthError, OfflineLimitReached, PermissionDenied, SessionExpired
 from mar_desktop.model import User
 from mar_desktop.people import recovery, throttle
 from mar_desktop.people.credentials import RecoverySlot
 from mar_desktop.people.factors import Attempt, Factors
+from mar_desktop.people.offline import OfflineState, OfflineStatus
 from mar_desktop.people.passwords import PasswordHashing, PasswordPolicy
 from mar_desktop.people.ports import CredentialStore
 from mar_desktop.people.sessions import Session, SessionEvent, SessionEventKind, SessionManager
 from mar_desktop.people.totp import DEFAULT_ISSUER, TotpEnrolment, TotpOutcome, check_code
-from mar_desktop.services.base import Ports, Service
+from mar_desktop.permissions import Permission, allowed
+from mar_desktop.services.base import Ports, Service, nonblank
 
 _SESSION_ACTIONS = {
     SessionEventKind.STARTED: audit.LOGIN,
@@ -52,6 +61,8 @@ class LoginStep(StrEnum):
     CHANGE_PASSWORD = "change_password"  # noqa: S105 (a step name)
     ENROL_TOTP = "enrol_totp"
     TOTP = "totp"
+    BREAK_GLASS = "break_glass"
+    """Both factors passed, but the tablet is past its offline limit: see ``break_glass``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +131,7 @@ class AuthService(Service):
         """First factor. Raises AuthError (wrong or unknown — not told apart), Throttled,
         AccountLocked; a deactivated account is refused after a correct password."""
         attempt = self._attempt("sign-in")
+        self._refuse_if_revoked(username)
         user = self._read.user_by_username(username.strip().lower())
         if user is None:
             self.factors.unknown_user(attempt)
@@ -194,6 +206,53 @@ class AuthService(Service):
         self.factors.check_recovery_code(user, code, self._attempt("sign-in"))
         self._pending.pop(challenge.token, None)
         return self._finish(user)
+
+    def break_glass(self, challenge: LoginChallenge, reason: str) -> Session:
+        """Signs in past the offline limit (step ``break_glass``) with a stated reason, for the
+        facility's emergency minutes. Raises PermissionDenied (the role may not; audited),
+        ValidationError (no reason), OfflineLimitReached (the tablet is revoked)."""
+        _, user = self._take(challenge, LoginStep.BREAK_GLASS, consume=False)
+        text = nonblank(reason, "A reason for break-glass access")
+        status = self._offline_status()
+        if status is not None and status.state is OfflineState.REVOKED:
+            self._pending.pop(challenge.token, None)
+            raise OfflineLimitReached(status.message() or "revoked", break_glass=False)
+        if not allowed(user.role, Permission.EMERGENCY_ACCESS):
+            self._append(
+                [
+                    self._user_audit(
+                        user,
+                        audit.PERMISSION_REFUSED,
+                        f"{Permission.EMERGENCY_ACCESS.value}: break-glass past the offline "
+                        f"limit refused for role {user.role.value}",
+                    )
+                ]
+            )
+            raise PermissionDenied(
+                "Your role may not use break-glass access. Ask a nurse or administrator."
+            )
+        self._pending.pop(challenge.token, None)
+        minutes = self.sessions.settings.emergency_access_minutes
+        after = {
+            "reason": text,
+            "minutes": minutes,
+            "offline_limit_hours": status.limit_hours if status is not None else None,
+        }
+        self._append(
+            [
+                audit.audit_draft(
+                    audit.OFFLINE_BREAK_GLASS,
+                    actor=Actor(user_id=user.user_id, role=user.role.value),
+                    user_name=user.full_name,
+                    ip=self.ip,
+                    entity_type="user",
+                    entity_id=user.user_id,
+                    after=after,
+                    detail=f"Break-glass past the offline limit: {text}",
+                )
+            ]
+        )
+        return self.sessions.start(user, offline_override=True)
 
     def cancel(self, challenge: LoginChallenge) -> None:
         self._pending.pop(challenge.token, None)
@@ -309,7 +368,39 @@ class AuthService(Service):
         facility = self._read.facility()
         if facility is not None:
             self.sessions.update_settings(facility.settings)
+        status = self._offline_status()
+        if status is not None and status.blocks_phi:
+            message = status.message() or "This tablet may not show patient data now."
+            self._append([self._user_audit(user, audit.OFFLINE_LIMIT_REFUSED, message)])
+            if status.state is OfflineState.REVOKED:
+                raise OfflineLimitReached(message, break_glass=False)
+            challenge = self._challenge(user, LoginStep.BREAK_GLASS)
+            raise OfflineLimitReached(message, break_glass=True, challenge=challenge)
         return self.sessions.start(user)
+
+    def _offline_status(self) -> OfflineStatus | None:
+        offline = self.sessions.offline
+        return None if offline is None else offline.status()
+
+    def _refuse_if_revoked(self, username: str) -> None:
+        status = self._offline_status()
+        if status is None or status.state is not OfflineState.REVOKED:
+            return
+        message = status.message() or "This tablet was revoked."
+        self._append(
+            [
+                audit.audit_draft(
+                    audit.OFFLINE_LIMIT_REFUSED,
+                    actor=SYSTEM_ACTOR,
+                    user_name="system",
+                    ip=self.ip,
+                    entity_type="user",
+                    entity_id=username.strip().lower()[:64],
+                    detail="sign-in refused: the tablet is revoked",
+                )
+            ]
+        )
+        raise OfflineLimitReached(message, break_glass=False)
 
     def _user_audit(self, user: User, action: str, detail: str) -> EntryDraft:
         return audit.audit_draft(

@@ -30,6 +30,7 @@ from mar_desktop.clock import Clock
 from mar_desktop.envelope import new_id
 from mar_desktop.errors import SessionExpired, ValidationError
 from mar_desktop.model import FacilitySettings, User
+from mar_desktop.people.offline import OfflineLimit, OfflineState
 from mar_desktop.permissions import Principal
 
 
@@ -92,6 +93,9 @@ class Session:
         self._activity_mono = mono
         self._full_auth_mono = mono
         self._emergency_until_mono: float | None = None
+        self.offline_override_until: datetime | None = None
+        """Break-glass past the offline limit: until when (None: not taken)."""
+        self._offline_override_mono: float | None = None
 
     @property
     def principal(self) -> Principal:
@@ -127,11 +131,15 @@ class SessionManager:
         settings: FacilitySettings | None = None,
         *,
         ip: str | None = None,
+        offline: OfflineLimit | None = None,
     ) -> None:
+        """``offline``: the tablet's offline limit; a session ends when it is reached (unless
+        break-glass was taken at sign-in) or the tablet is revoked. None: no limit."""
         self._clock = clock
         self._device_id = device_id
         self._settings = settings or FacilitySettings()
         self._ip = ip
+        self.offline = offline
         self._session: Session | None = None
         self._observers: list[Observer] = []
         self._lock = threading.RLock()
@@ -210,8 +218,10 @@ class SessionManager:
                 session.last_activity = self._clock.now()
                 session._activity_mono = self._clock.monotonic()
 
-    def start(self, user: User) -> Session:
-        """Begins a session for ``user`` after a full sign-in; ends any current session."""
+    def start(self, user: User, *, offline_override: bool = False) -> Session:
+        """Begins a session for ``user`` after a full sign-in; ends any current session.
+        ``offline_override``: break-glass past the offline limit (the auth service checked the
+        permission and audits it) for the facility's emergency minutes."""
         pending = _Pending()
         with self._lock:
             if self._session is not None:
@@ -219,6 +229,10 @@ class SessionManager:
                 self._end(pending, reason)
             now, mono = self._clock.now(), self._clock.monotonic()
             session = Session(user, self._device_id, self._ip, now, mono)
+            if offline_override:
+                minutes = self._settings.emergency_access_minutes
+                session.offline_override_until = now + timedelta(minutes=minutes)
+                session._offline_override_mono = mono + minutes * 60
             self._session = session
             pending.events.append(self._event(SessionEventKind.STARTED, session))
         self._fire(pending)
@@ -328,6 +342,15 @@ class SessionManager:
         if session is None:
             return
         mono = self._clock.monotonic()
+        if self.offline is not None:
+            standing = self.offline.status().state
+            override = session._offline_override_mono
+            if standing is OfflineState.REVOKED or (
+                standing is OfflineState.EXPIRED and (override is None or mono >= override)
+            ):
+                reason = "revoked" if standing is OfflineState.REVOKED else "offline_limit"
+                self._end(pending, reason)
+                return
         until = session._emergency_until_mono
         if session.emergency is not None and until is not None and mono >= until:
             self._stop_emergency(pending, session, "expired")

@@ -2,8 +2,11 @@
 
 Every endpoint but ``/health``, ``/v1/enroll`` and ``/v1/auth/*`` needs a bearer token; the
 device it names is looked up on every request (a revoked device is refused at once, 403
-``device revoked``) and every query is scoped by THAT device's facility, never by a request
-field. Handlers are plain functions: FastAPI runs them on its worker threads, where blocking
+``device revoked`` with the signed ``device.revoked`` entry as ``revocation``; a *retiring*
+one may still read its cursor, push, relay, put credentials and confirm its retirement) and
+every query is scoped by THAT device's facility, never by a request field. What a device did,
+and from which address, goes to the server audit (:mod:`sync.server.audit`).
+Handlers are plain functions: FastAPI runs them on its worker threads, where blocking
 database calls are fine. Expected failures are 4xx with a ``detail`` reason; an unusable
 database is 503 (retry later).
 """
@@ -36,6 +39,7 @@ from mar_desktop.errors import (
 from mar_desktop.people.credentials import CredentialRecord, parse_stored_record
 from mar_desktop.signing import load_public_key, signature_valid
 from sync import protocol as p
+from sync.server import audit as server_audit
 from sync.server import ingest, relay
 from sync.server.auth import Authenticator
 from sync.server.checker import Verifier
@@ -59,17 +63,31 @@ Limit = Annotated[int, Query(ge=1, le=p.MAX_PAGE)]
 
 
 class _Refused(Exception):
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, revocation: bytes | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.revocation = revocation
 
 
-def current_device(
-    request: Request,
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> DeviceRecord:
-    """The authenticated device (its facility scopes every query). 401/403 otherwise."""
+def _revoked(request: Request, record: DeviceRecord, *, retiring: bool = False) -> _Refused:
+    """403 ``device revoked`` carrying the signed revocation entry; the contact is audited."""
+    core: ServerCore = request.app.state.core
+    what = "retiring: push what it holds, then confirm" if retiring else "refused"
+    core.store.add_audit(
+        server_audit.row(
+            core.clock,
+            server_audit.REVOKED_CONTACT,
+            address=server_audit.client_address(request),
+            device=record,
+            detail=f"{request.method} {request.url.path}: {what}",
+        )
+    )
+    detail = "device revoked (retiring)" if retiring else "device revoked"
+    return _Refused(403, detail, core.revocation_entry(record))
+
+
+def _authenticated(request: Request, creds: HTTPAuthorizationCredentials | None) -> DeviceRecord:
     core: ServerCore = request.app.state.core
     auth: Authenticator = request.app.state.auth
     if creds is None or creds.scheme.lower() != "bearer":
@@ -78,12 +96,33 @@ def current_device(
     record = None if device_id is None else core.store.get_device(device_id)
     if record is None:
         raise _Refused(401, "token unknown or expired: authenticate again")
-    if record.revoked:
-        raise _Refused(403, "device revoked")
+    if record.refused:
+        raise _revoked(request, record)
     return record
 
 
+def current_device(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> DeviceRecord:
+    """The authenticated device (its facility scopes every query). 401/403 otherwise; a
+    retiring device is refused here too (it reads nothing more)."""
+    record = _authenticated(request, creds)
+    if record.retiring:
+        raise _revoked(request, record, retiring=True)
+    return record
+
+
+def sending_device(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> DeviceRecord:
+    """:func:`current_device` for what a retiring tablet may still do: hand over what it holds."""
+    return _authenticated(request, creds)
+
+
 Device = Annotated[DeviceRecord, Depends(current_device)]
+Sender = Annotated[DeviceRecord, Depends(sending_device)]
 
 _STATUS = {AuthError: 401, NotFound: 404, Conflict: 409, ValidationError: 422, StorageError: 503}
 
@@ -120,7 +159,21 @@ def create_app(
     @app.exception_handler(_Refused)
     async def _refused(_: Request, exc: _Refused) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+        body: dict[str, str] = {"detail": exc.detail}
+        if exc.revocation is not None:
+            body["revocation"] = exc.revocation.decode("utf-8")
+        return JSONResponse(body, status_code=exc.status, headers=headers)
+
+    def audit(request: Request, action: str, device: DeviceRecord, detail: str = "") -> None:
+        core.store.add_audit(
+            server_audit.row(
+                core.clock,
+                action,
+                address=server_audit.client_address(request),
+                device=device,
+                detail=detail,
+            )
+        )
 
     @app.exception_handler(MarError)
     async def _mar_error(_: Request, exc: MarError) -> JSONResponse:
@@ -147,12 +200,31 @@ def create_app(
         tags=["enrolment"],
         responses={401: {"description": "code not valid, used or expired"}},
     )
-    def enroll(req: p.EnrollRequest) -> p.EnrollResponse:
+    def enroll(req: p.EnrollRequest, request: Request) -> p.EnrollResponse:
         try:
             load_public_key(req.public_key)
         except ValueError:
             raise _Refused(422, "public_key is not an Ed25519 public key") from None
-        done = core.enroll(req.code, req.public_key, req.label)
+        address = server_audit.client_address(request)
+        try:
+            done = core.enroll(req.code, req.public_key, req.label)
+        except AuthError as exc:
+            core.store.add_audit(
+                server_audit.row(
+                    core.clock, server_audit.ENROL_REFUSED, address=address, detail=str(exc)
+                )
+            )
+            raise
+        core.store.add_audit(
+            server_audit.row(
+                core.clock,
+                server_audit.ENROLLED,
+                address=address,
+                facility_id=done.facility_id,
+                device_id=done.device_id,
+                detail=f"label: {req.label}",
+            )
+        )
         server = core.store.server_device(done.facility_id)
         assert server is not None
         return p.EnrollResponse(
@@ -164,12 +236,12 @@ def create_app(
         )
 
     @app.post("/v1/auth/challenge", response_model=p.ChallengeResponse, tags=["auth"])
-    def challenge(req: p.ChallengeRequest) -> p.ChallengeResponse:
+    def challenge(req: p.ChallengeRequest, request: Request) -> p.ChallengeResponse:
         record = core.store.get_device(req.device_id)
         if record is None or record.is_server:
             raise _Refused(401, "unknown device: enrol it first")
-        if record.revoked:
-            raise _Refused(403, "device revoked")
+        if record.refused:
+            raise _revoked(request, record)
         return p.ChallengeResponse(
             nonce=auth.challenge(req.device_id),
             server_id=core.server_id,
@@ -177,23 +249,29 @@ def create_app(
         )
 
     @app.post("/v1/auth/token", response_model=p.TokenResponse, tags=["auth"])
-    def token(req: p.TokenRequest) -> p.TokenResponse:
+    def token(req: p.TokenRequest, request: Request) -> p.TokenResponse:
         record = core.store.get_device(req.device_id)
         if record is None or record.is_server:
             raise _Refused(401, "unknown device: enrol it first")
-        if record.revoked:
-            raise _Refused(403, "device revoked")
+        if record.refused:
+            raise _revoked(request, record)
+        why = None
         if not auth.take_nonce(req.device_id, req.nonce):
-            raise _Refused(401, "challenge unknown, expired or already used: ask for a new one")
-        message = p.auth_message(core.server_id, req.device_id, req.nonce)
-        if not signature_valid(
-            load_public_key(record.public_key), bytes.fromhex(req.signature), message
+            why = "challenge unknown, expired or already used: ask for a new one"
+        elif not signature_valid(
+            load_public_key(record.public_key),
+            bytes.fromhex(req.signature),
+            p.auth_message(core.server_id, req.device_id, req.nonce),
         ):
-            raise _Refused(401, "challenge signature does not verify with the device key")
+            why = "challenge signature does not verify with the device key"
+        if why is not None:
+            audit(request, server_audit.SIGN_IN_REFUSED, record, why)
+            raise _Refused(401, why)
+        audit(request, server_audit.SIGNED_IN, record, "retiring" if record.retiring else "")
         return p.TokenResponse(token=auth.issue_token(record.device_id), expires_in=auth.token_ttl)
 
     @app.get("/v1/cursor", response_model=p.CursorResponse, tags=["push"])
-    def cursor(me: Device) -> p.CursorResponse:
+    def cursor(me: Sender) -> p.CursorResponse:
         live.settle(me.facility_id)  # the server head includes this device's pushes' alerts
         heads = core.store.heads(me.device_id)
         server = core.store.server_device(me.facility_id)
@@ -211,14 +289,17 @@ def create_app(
         tags=["push"],
         responses={409: {"description": "the server holds different entries of its own there"}},
     )
-    def relay_own(req: p.PushRequest, me: Device) -> p.RelayResult:
+    def relay_own(req: p.PushRequest, me: Sender, request: Request) -> p.RelayResult:
         raws: list[bytes] = []
         for index, text in enumerate(req.entries):
             try:
                 raws.append(p.decode_entry(text))
             except ValueError as exc:
                 raise _Refused(422, f"entries[{index}]: {exc}") from None
-        return relay.relay(core, me.facility_id, raws)
+        result = relay.relay(core, me.facility_id, raws)
+        if result.stored:
+            audit(request, server_audit.RELAYED, me, f"server entries stored: {result.stored}")
+        return result
 
     @app.post(
         "/v1/push",
@@ -229,7 +310,7 @@ def create_app(
             422: {"description": "entries refused (Receipt with rejections) or invalid request"},
         },
     )
-    def push(req: p.PushRequest, me: Device) -> JSONResponse:
+    def push(req: p.PushRequest, me: Sender, request: Request) -> JSONResponse:
         raws: list[bytes] = []
         for index, text in enumerate(req.entries):
             try:
@@ -237,6 +318,15 @@ def create_app(
             except ValueError as exc:
                 raise _Refused(422, f"entries[{index}]: {exc}") from None
         outcome = ingest.push(core, verifier, me, raws)
+        receipt = outcome.receipt
+        audit(
+            request,
+            server_audit.PUSHED,
+            me,
+            f"offered {len(raws)}, stored {receipt.stored}, duplicates {receipt.duplicates}, "
+            f"refused {len(receipt.rejections)}; heads ledger {receipt.heads.get('ledger')} "
+            f"audit {receipt.heads.get('audit')}",
+        )
         after = None
         if outcome.stored:  # clinical reconciliation, once the receipt is sent (reconcile_live)
             ticket = live.begin(me.facility_id, core.clock.now(), outcome.doses)
@@ -256,13 +346,19 @@ def create_app(
         return Response(_FEED_JSON(body).encode("utf-8"), media_type="application/json")
 
     @app.get("/v1/feed", response_model=p.FeedPage, tags=["pull"])
-    def feed(me: Device, after: After = 0, limit: Limit = 500) -> Response:
+    def feed(me: Device, request: Request, after: After = 0, limit: Limit = 500) -> Response:
         live.settle(me.facility_id)
-        return page(core.store.feed(me.facility_id, "ledger", after, limit), after, limit)
+        entries = core.store.feed(me.facility_id, "ledger", after, limit)
+        if entries:
+            audit(request, server_audit.PULLED, me, _span(entries))
+        return page(entries, after, limit)
 
     @app.get("/v1/audit/feed", response_model=p.FeedPage, tags=["pull"])
-    def audit_feed(me: Device, after: After = 0, limit: Limit = 500) -> Response:
-        return page(core.store.feed(me.facility_id, "audit", after, limit), after, limit)
+    def audit_feed(me: Device, request: Request, after: After = 0, limit: Limit = 500) -> Response:
+        entries = core.store.feed(me.facility_id, "audit", after, limit)
+        if entries:
+            audit(request, server_audit.AUDIT_PULLED, me, _span(entries))
+        return page(entries, after, limit)
 
     @app.get("/v1/devices", response_model=p.DevicesResponse, tags=["pull"])
     def devices(me: Device) -> p.DevicesResponse:
@@ -288,20 +384,47 @@ def create_app(
         return p.AlertsResponse(alerts=alert_infos(core, me.facility_id))
 
     @app.put("/v1/credentials/{user_id}", response_model=p.CredentialStored, tags=["people"])
-    def put_credential(user_id: UserId, req: p.CredentialPut, me: Device) -> p.CredentialStored:
-        row, created = core.put_credential(me.facility_id, user_id, req.version, req.record)
+    def put_credential(
+        user_id: UserId, req: p.CredentialPut, me: Sender, request: Request
+    ) -> p.CredentialStored:
+        what = f"user {user_id} version {req.version}"
+        try:
+            row, created = core.put_credential(me.facility_id, user_id, req.version, req.record)
+        except MarError as exc:
+            audit(request, server_audit.CREDENTIAL_REFUSED, me, f"{what}: {exc}")
+            raise
+        if created:
+            audit(request, server_audit.CREDENTIAL_STORED, me, what)
         return p.CredentialStored(
             user_id=user_id, version=row.version, pos=row.pos, created=created
         )
 
     @app.get("/v1/credentials", response_model=p.CredentialPage, tags=["people"])
-    def credentials(me: Device, after: After = 0, limit: Limit = 500) -> p.CredentialPage:
+    def credentials(
+        me: Device, request: Request, after: After = 0, limit: Limit = 500
+    ) -> p.CredentialPage:
         rows = core.store.credentials(me.facility_id, after, limit)
+        if rows:
+            where = f"positions {rows[0].pos}-{rows[-1].pos}, {len(rows)} records"
+            audit(request, server_audit.CREDENTIALS_PULLED, me, where)
         return p.CredentialPage(
             items=credential_items(me.facility_id, rows),
             next=rows[-1].pos if rows else after,
             more=len(rows) == limit,
         )
+
+    @app.post(
+        "/v1/retire",
+        response_model=p.RetireResult,
+        tags=["push"],
+        responses={409: {"description": "the server does not hold everything yet, or the "
+                                        "device is not retiring"}},
+    )
+    def retire(req: p.RetireRequest, me: Sender, request: Request) -> p.RetireResult:
+        at = core.confirm_retired(
+            me, req.ledger, req.audit, server_audit.client_address(request)
+        )
+        return p.RetireResult(device_id=me.device_id, retired_at=at)
 
     # operations hook: /metrics and its counting middleware, outermost (sync/server/metrics.py)
     return install_metrics(_wrap(app, max_body), core, behind_proxy=behind_proxy)
@@ -311,6 +434,10 @@ def _wrap(app: FastAPI, max_body: int) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=max_body)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _span(entries: Sequence[StoredEntry]) -> str:
+    return f"positions {entries[0].pos}-{entries[-1].pos}, {len(entries)} entries"
 
 
 def credential_items(facility_id: str, rows: Sequence[CredentialRow]) -> list[p.CredentialItem]:

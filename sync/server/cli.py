@@ -19,6 +19,7 @@ from mar_desktop.errors import MarError, NotFound, ValidationError
 from sync.server import config
 from sync.server.core import ServerCore
 from sync.server.serving import ServeOptions, open_core, serve
+from sync.server.store import DeviceRecord
 
 EPILOG = """\
 environment:
@@ -114,23 +115,44 @@ def cmd_devices(args: argparse.Namespace) -> int:
                 "is_server": d.is_server,
                 "enrolled_at": d.enrolled_at,
                 "revoked_at": d.revoked_at,
+                "revoke_mode": d.revoke_mode,
+                "retired_at": d.retired_at,
             }
             for d in rows
         ]
     }
     lines = [
         f"{d.device_id}  {d.facility_id}  {'server ' if d.is_server else ''}"
-        f"{'REVOKED ' if d.revoked else ''}{d.label}  enrolled {d.enrolled_at}"
+        f"{_standing(d)}{d.label}  enrolled {d.enrolled_at}"
         for d in rows
     ]
     _out(args, data, "\n".join(lines) or "no devices")
     return 0
 
 
+def _standing(d: DeviceRecord) -> str:
+    if not d.revoked:
+        return ""
+    if d.retiring:
+        return "RETIRING "
+    return "RETIRED " if d.retired_at else "REVOKED "
+
+
 def cmd_revoke(args: argparse.Namespace) -> int:
+    from sync.server.audit import cli_address
+
     core = _core(args)
-    core.revoke(args.device_id)
-    print(f"Device {args.device_id} revoked; its past entries stay valid.")
+    core.revoke(args.device_id, args.mode, address=cli_address(), reason=args.reason or "")
+    if args.mode == "retire":
+        print(
+            f"Device {args.device_id} is retiring: it may still send what it holds; once it has "
+            "confirmed, it erases itself and is refused. Its past entries stay valid."
+        )
+    else:
+        print(
+            f"Device {args.device_id} revoked as lost: refused from now on; it erases itself at "
+            "its next contact. Its past entries stay valid."
+        )
     return 0
 
 
@@ -253,8 +275,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_devices)
 
-    p = sub.add_parser("revoke-device", help="revoke a device (it can no longer sync)")
+    p = sub.add_parser(
+        "revoke-device",
+        help="revoke a tablet: 'lost' (refused at once, erases itself at next contact) or "
+        "'retire' (sends what it holds, then erases itself)",
+    )
     p.add_argument("device_id")
+    p.add_argument("--mode", choices=("lost", "retire"), default="lost")
+    p.add_argument("--reason", help="why (kept in the server audit)")
     p.set_defaults(func=cmd_revoke)
 
     p = sub.add_parser("verify", help="check every stored chain and signature")
@@ -276,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sync.server.backup_cli import add_parsers as add_backup_parsers
 
     add_backup_parsers(sub)
+    from sync.server.audit_cli import add_parser as add_audit_parser
+
+    add_audit_parser(sub)
     return parser
 
 

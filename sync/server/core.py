@@ -28,8 +28,9 @@ from mar_desktop.errors import AuthError, Conflict, NotFound, ValidationError
 from mar_desktop.model import Facility, Role, User
 from mar_desktop.people.credentials import AnyCredentialRecord, CredentialRecord, FirstAdminRecord
 from mar_desktop.signing import DeviceSigner
+from sync.server import audit as server_audit
 from sync.server.config import server_id_of
-from sync.server.store import CredentialRow, DeviceRecord, NewEntry, Store, WriteTxn
+from sync.server.store import CredentialRow, DeviceRecord, NewEntry, RevokeMode, Store, WriteTxn
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 _PASSWORD_ALPHABET = "abcdefghijkmnopqrstuvwxyz23456789"  # noqa: S105 - the alphabet only
@@ -166,11 +167,90 @@ class ServerCore:
             )
         return Enrolled(device_id, facility_id)
 
-    def revoke(self, device_id: str) -> None:
-        """Revokes a tablet. Its stored entries stay valid. Raises ``NotFound``."""
+    def revoke(
+        self,
+        device_id: str,
+        mode: RevokeMode = "lost",
+        *,
+        address: str | None = None,
+        reason: str = "",
+    ) -> Entry:
+        """Revokes a tablet (``retire`` or ``lost``, see :class:`kinds.DeviceRevoked`) with a
+        ``device.revoked`` entry of the server device and an audit row, in one transaction;
+        returns the entry. A retiring tablet may be revoked again as lost. Its stored entries
+        stay valid. Raises ``NotFound`` (unknown, the server itself), ``Conflict`` (already
+        revoked so)."""
+        device = self.store.get_device(device_id)
+        if device is None or device.is_server:
+            raise NotFound("no such device, or the server itself")
         with self.store.write() as txn:
-            if not txn.revoke_device(device_id, self.now()):
-                raise NotFound("no such device, already revoked, or the server itself")
+            txn.lock_facility(device.facility_id)
+            if not txn.revoke_device(device_id, self.now(), mode):
+                raise Conflict(
+                    "the device is already revoked (a retiring tablet can still be revoked "
+                    "as lost; a lost or retired one stays so)"
+                )
+            body = kinds.DeviceRevoked(device_id=device_id, mode=mode)
+            [entry] = self.append_server_entries(
+                txn,
+                device.facility_id,
+                [EntryDraft(kinds.DEVICE_REVOKED, SYSTEM_ACTOR, kinds.body_json(body))],
+            )
+            detail = f"mode={mode}" + (f"; reason: {reason}" if reason else "")
+            txn.add_audit(
+                server_audit.row(
+                    self.clock, server_audit.REVOKED, address=address, device=device, detail=detail
+                )
+            )
+        return entry
+
+    def revocation_entry(self, device: DeviceRecord) -> bytes | None:
+        """The signed ``device.revoked`` entry now in force for ``device`` (the latest one), or
+        None (not revoked, or revoked before revocations were entries)."""
+        if not device.revoked:
+            return None
+        server = self.store.server_device(device.facility_id)
+        if server is None:
+            return None
+        found = None
+        for stored in self.store.entries_of_kind(
+            device.facility_id, server.device_id, kinds.DEVICE_REVOKED
+        ):
+            body = json.loads(stored.raw)["body"]
+            if body.get("device_id") == device.device_id:
+                found = stored.raw
+        return found
+
+    def confirm_retired(
+        self, device: DeviceRecord, ledger_seq: int, audit_seq: int, address: str | None
+    ) -> str:
+        """A retiring tablet says it has nothing more: its chain heads must be what the server
+        holds. Marks it retired (refused from now on) with an audit row; returns the time.
+        Raises ``Conflict`` when the heads differ (push first) or it is not retiring."""
+        if not device.retiring:
+            raise Conflict("this device is not retiring")
+        heads = self.store.heads(device.device_id)
+        if heads["ledger"].seq != ledger_seq or heads["audit"].seq != audit_seq:
+            raise Conflict(
+                f"the server holds ledger up to {heads['ledger'].seq} and audit up to "
+                f"{heads['audit'].seq} of this tablet, not {ledger_seq} and {audit_seq}: "
+                "push everything first; nothing was erased"
+            )
+        at = self.now()
+        with self.store.write() as txn:
+            txn.lock_facility(device.facility_id)
+            if not txn.confirm_retired(device.device_id, at):
+                raise Conflict("this device is not retiring")
+            txn.add_audit(
+                server_audit.row(
+                    self.clock,
+                    server_audit.RETIRED,
+                    address=address,
+                    device=device,
+                    detail=f"ledger={ledger_seq} audit={audit_seq}; the tablet erases itself",
+                )
+            )
+        return at
 
     # ---- people -------------------------------------------------------------------------------
     def create_first_admin(self, facility_id: str, username: str, full_name: str) -> FirstAdmin:

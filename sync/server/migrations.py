@@ -67,14 +67,14 @@ CREATE TABLE credentials (
 );
 """
 
-APPEND_ONLY_TABLES = ("entries", "credentials", "forks")
+APPEND_ONLY_TABLES = ("entries", "credentials", "forks", "server_audit")
 SHARED_STATE_TABLES = ("auth_challenges", "auth_tokens", "alert_keys")
 """Tables of migration SQLite 2 / PostgreSQL 3 (:data:`_SHARED_STATE`)."""
 
 
-def _sqlite_guards() -> str:
+def _sqlite_guards(tables: tuple[str, ...] = APPEND_ONLY_TABLES) -> str:
     parts = []
-    for table in APPEND_ONLY_TABLES:
+    for table in tables:
         for op in ("UPDATE", "DELETE"):
             parts.append(
                 f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
@@ -83,12 +83,16 @@ def _sqlite_guards() -> str:
     return "\n".join(parts)
 
 
-def _postgres_guards() -> str:
-    parts = [
-        "CREATE FUNCTION mar_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $fn$ "
-        "BEGIN RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP; END $fn$;"
-    ]
-    for table in APPEND_ONLY_TABLES:
+def _postgres_guards(tables: tuple[str, ...] = APPEND_ONLY_TABLES, *, first: bool = True) -> str:
+    parts = (
+        [
+            "CREATE FUNCTION mar_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $fn$ "
+            "BEGIN RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP; END $fn$;"
+        ]
+        if first
+        else []
+    )
+    for table in tables:
         parts.append(
             f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
             "FOR EACH ROW EXECUTE FUNCTION mar_refuse_change();"
@@ -100,8 +104,10 @@ def _postgres_guards() -> str:
     return "\n".join(parts)
 
 
+_FIRST_TABLES = ("entries", "credentials", "forks")
+
 SQLITE: list[tuple[int, str]] = [
-    (1, _TABLES.replace("{blob}", "BLOB") + _sqlite_guards()),
+    (1, _TABLES.replace("{blob}", "BLOB") + _sqlite_guards(_FIRST_TABLES)),
 ]
 
 
@@ -190,8 +196,41 @@ expire."""
 
 SQLITE.append((2, _SHARED_STATE))
 
+_REVOCATION_AND_AUDIT = """
+ALTER TABLE devices ADD COLUMN revoke_mode TEXT CHECK (revoke_mode IN ('retire', 'lost'));
+ALTER TABLE devices ADD COLUMN retired_at TEXT;
+CREATE TABLE server_audit (
+    audit_id    {serial} PRIMARY KEY,
+    at          TEXT NOT NULL,
+    facility_id TEXT,
+    device_id   TEXT,
+    action      TEXT NOT NULL,
+    address     TEXT,
+    detail      TEXT NOT NULL
+);
+CREATE INDEX server_audit_by_facility ON server_audit (facility_id, at);
+"""
+"""Revocation modes and the server's own audit (SQLite 3, PostgreSQL 4).
+
+``revoke_mode``: how a revoked tablet is treated (``retire``: it may still push what it holds
+until it confirms, ``retired_at``; ``lost``: refused at once). A device revoked before this
+migration has ``revoked_at`` and no mode: refused like a lost one, but it was given no signed
+revocation entry, so it is not told to erase itself (revoke it again as ``lost`` for that).
+``server_audit``: who did what through the API or the command line, from which client address
+(the TCP peer, or the client a trusted proxy names): enrolment, sign-in, push, pull, credential
+changes, revocation. Append-only like the entries."""
+
+SQLITE.append(
+    (3, _REVOCATION_AND_AUDIT.replace("{serial}", "INTEGER") + _sqlite_guards(("server_audit",)))
+)
+
 POSTGRES: list[tuple[int, str]] = [
-    (1, _TABLES.replace("{blob}", "BYTEA") + _postgres_guards()),
+    (1, _TABLES.replace("{blob}", "BYTEA") + _postgres_guards(_FIRST_TABLES)),
     (2, _POSTGRES_ENTRY_REFERENCES),
     (3, _SHARED_STATE),
+    (
+        4,
+        _REVOCATION_AND_AUDIT.replace("{serial}", "BIGSERIAL")
+        + _postgres_guards(("server_audit",), first=False),
+    ),
 ]

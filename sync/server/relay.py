@@ -16,7 +16,8 @@ entries it holds above it; the server stores them after the same checks as any p
   before any tablet returned the lost one; nothing of the batch is stored;
 - a returned ``device.enrolled`` whose device row was lost with the backup re-registers that
   device (same id, public key and label), so a tablet enrolled after the backup can sign in
-  again. Revocations are not entries: re-run ``revoke-device`` after a restore.
+  again; a returned ``device.revoked`` revokes that device again the same way. (A revocation
+  made before revocations were entries is not in the chain: re-run ``revoke-device``.)
 
 All-or-nothing per call, one write transaction under the facility lock (so it never races the
 server's own appends). Threads: request threads. Raises ``MarError`` subclasses.
@@ -117,6 +118,8 @@ def relay(core: ServerCore, facility_id: str, raws: Sequence[bytes]) -> p.RelayR
                         entry.recorded_at,
                     )
                 )
+            if isinstance(body, kinds.DeviceRevoked):  # a revocation the restore lost
+                txn.revoke_device(body.device_id, entry.recorded_at, body.mode)
         txn.insert_entries(rows)
         stored = len(rows)
     return p.RelayResult(stored=stored, duplicates=duplicates, head=head.seq)

@@ -15,12 +15,14 @@ from typing import Any, Generic, TypeVar, cast
 from mar_desktop.envelope import Chain
 from mar_desktop.errors import StorageError
 from sync.server.store import (
+    AuditRow,
     CredentialRow,
     DeviceRecord,
     FeedHead,
     ForkRecord,
     Head,
     NewEntry,
+    RevokeMode,
     StoredEntry,
 )
 
@@ -29,7 +31,12 @@ C = TypeVar("C")
 _ENTRY_COLS = "facility_id, device_id, chain, seq, pos, entry_id, kind, digest, recorded_at, raw"
 ENTRY_INSERT_COLS = f"{_ENTRY_COLS}, stored_at"
 """Column order of the rows given to :meth:`SqlStore.insert_entry_rows`."""
-_DEVICE_COLS = "device_id, facility_id, public_key, label, is_server, enrolled_at, revoked_at"
+_DEVICE_COLS = (
+    "device_id, facility_id, public_key, label, is_server, enrolled_at, revoked_at, "
+    "revoke_mode, retired_at"
+)
+_NEW_DEVICE_COLS = "device_id, facility_id, public_key, label, is_server, enrolled_at"
+_AUDIT_COLS = "at, facility_id, device_id, action, address, detail"
 
 
 _FEED_PAGE = "WHERE facility_id = ? AND chain = ? AND pos > ? ORDER BY pos LIMIT ?"
@@ -105,7 +112,13 @@ def _device(row: Sequence[Any]) -> DeviceRecord:
         is_server=bool(row[4]),
         enrolled_at=row[5],
         revoked_at=row[6],
+        revoke_mode=row[7],
+        retired_at=row[8],
     )
+
+
+def _audit_params(row: AuditRow) -> tuple[Any, ...]:
+    return (row.at, row.facility_id, row.device_id, row.action, row.address, row.detail)
 
 
 class SqlTxn:
@@ -136,7 +149,8 @@ class SqlTxn:
 
     def add_device(self, device: DeviceRecord) -> None:
         self._exec(
-            f"INSERT INTO devices ({_DEVICE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            # a new device row is never revoked: the revocation columns keep their NULL
+            f"INSERT INTO devices ({_NEW_DEVICE_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
             (
                 device.device_id,
                 device.facility_id,
@@ -144,17 +158,34 @@ class SqlTxn:
                 device.label,
                 int(device.is_server),
                 device.enrolled_at,
-                device.revoked_at,
             ),
         )
 
-    def revoke_device(self, device_id: str, at: str) -> bool:
+    def revoke_device(self, device_id: str, at: str, mode: RevokeMode) -> bool:
+        # A retiring tablet may become lost (refused from ``at``); nothing else changes a
+        # revocation, and a retired or lost tablet stays as it is.
+        stricter = " OR revoke_mode = 'retire'" if mode == "lost" else ""
         row = self._one(
-            "UPDATE devices SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL "
-            "AND is_server = 0 RETURNING device_id",
+            "UPDATE devices SET revoked_at = ?, revoke_mode = ? WHERE device_id = ? "
+            f"AND is_server = 0 AND retired_at IS NULL AND (revoked_at IS NULL{stricter}) "
+            "RETURNING device_id",
+            (at, mode, device_id),
+        )
+        return row is not None
+
+    def confirm_retired(self, device_id: str, at: str) -> bool:
+        row = self._one(
+            "UPDATE devices SET retired_at = ? WHERE device_id = ? AND revoke_mode = 'retire' "
+            "AND retired_at IS NULL RETURNING device_id",
             (at, device_id),
         )
         return row is not None
+
+    def add_audit(self, row: AuditRow) -> None:
+        self._exec(
+            f"INSERT INTO server_audit ({_AUDIT_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
+            _audit_params(row),
+        )
 
     def add_enrol_code(
         self, code_hash: str, facility_id: str, created_at: str, expires_at: str
@@ -418,6 +449,40 @@ class SqlStore(Generic[C]):
             (facility_id, after, limit),
         )
         return [CredentialRow(int(r[0]), r[1], int(r[2]), r[3], r[4]) for r in rows]
+
+    # ---- the server's own audit ---------------------------------------------------------------
+    def add_audit(self, row: AuditRow) -> None:
+        with self._pool.connection() as conn, self.transaction(conn):
+            self.run(
+                conn,
+                f"INSERT INTO server_audit ({_AUDIT_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
+                _audit_params(row),
+            )
+
+    def audit_rows(
+        self, facility_id: str | None, since: str | None, until: str | None, limit: int
+    ) -> list[AuditRow]:
+        where, params = ["at >= ?", "at < ?"], [since or "", until or "~"]
+        if facility_id is not None:
+            where.append("facility_id = ?")
+            params.append(facility_id)
+        rows = self._rows(
+            f"SELECT {_AUDIT_COLS}, audit_id FROM server_audit WHERE {' AND '.join(where)} "
+            "ORDER BY at, audit_id LIMIT ?",
+            (*params, limit),
+        )
+        return [
+            AuditRow(
+                at=r[0],
+                facility_id=r[1],
+                device_id=r[2],
+                action=r[3],
+                address=r[4],
+                detail=r[5],
+                audit_id=int(r[6]),
+            )
+            for r in rows
+        ]
 
     # ---- state shared by every server process -------------------------------------------------
     def add_challenge(self, nonce_hash: str, device_id: str, expires_at: str, now: str) -> None:

@@ -18,9 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from mar_desktop.envelope import GENESIS, Chain
+
+RevokeMode = Literal["retire", "lost"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +34,37 @@ class DeviceRecord:
     is_server: bool
     enrolled_at: str
     revoked_at: str | None = None
+    revoke_mode: RevokeMode | None = None
+    """``retire`` or ``lost`` (None: not revoked, or revoked before modes existed)."""
+    retired_at: str | None = None
+    """When a retiring tablet confirmed that the server holds everything it had."""
 
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def retiring(self) -> bool:
+        """Revoked as ``retire`` and not confirmed yet: it may still push what it holds."""
+        return self.revoked_at is not None and self.revoke_mode == "retire" and not self.retired_at
+
+    @property
+    def refused(self) -> bool:
+        """Refused outright: revoked and not (or no longer) retiring."""
+        return self.revoked and not self.retiring
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    """One row of the server's own audit (``server_audit``): never a secret or PHI."""
+
+    at: str
+    facility_id: str | None
+    device_id: str | None
+    action: str
+    address: str | None
+    detail: str
+    audit_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +145,19 @@ class WriteTxn(Protocol):
 
     def add_device(self, device: DeviceRecord) -> None: ...
 
-    def revoke_device(self, device_id: str, at: str) -> bool:
-        """Marks the device revoked (first time only). False if unknown or already revoked."""
+    def revoke_device(self, device_id: str, at: str, mode: RevokeMode) -> bool:
+        """Marks the tablet revoked with ``mode``; a retiring tablet may be revoked again as
+        ``lost`` (from ``at`` on). False if unknown, the server itself, already revoked (as
+        lost, or retired), or ``mode`` would not make it stricter."""
+        ...
+
+    def confirm_retired(self, device_id: str, at: str) -> bool:
+        """Marks a retiring tablet retired (it confirmed; refused from now on). False if it is
+        not retiring."""
+        ...
+
+    def add_audit(self, row: AuditRow) -> None:
+        """Appends one row to the server audit in this transaction."""
         ...
 
     def add_enrol_code(
@@ -206,6 +246,18 @@ class Store(Protocol):
     def entries_of_kind(self, facility_id: str, device_id: str, kind: str) -> list[StoredEntry]: ...
 
     def credentials(self, facility_id: str, after: int, limit: int) -> list[CredentialRow]: ...
+
+    # ---- the server's own audit (sync.server.audit) --------------------------------------------
+    def add_audit(self, row: AuditRow) -> None:
+        """Appends one audit row in its own committed transaction."""
+        ...
+
+    def audit_rows(
+        self, facility_id: str | None, since: str | None, until: str | None, limit: int
+    ) -> list[AuditRow]:
+        """Audit rows of the facility (every facility's and none's if None) with
+        ``since <= at < until``, oldest first, at most ``limit``."""
+        ...
 
     # ---- state shared by every server process (sync.server.auth) -------------------------------
     def add_challenge(self, nonce_hash: str, device_id: str, expires_at: str, now: str) -> None:

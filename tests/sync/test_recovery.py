@@ -264,7 +264,15 @@ def test_revoked_tablet_is_refused_and_its_past_entries_stay_valid(
         assert status.last_error is not None and "revoked" in status.last_error
         assert "administrator" in status.last_error  # plain words, not a status code
         assert own_rows(site, device, "ledger") + own_rows(site, device, "audit") == held
-        assert a.tab.engine.pending() == pending
+        # nothing was sent or lost; the tablet audited what it learned (it has no key store
+        # to erase here, so its records stay)
+        assert a.tab.engine.pending() == pending + 1
+        conn = a.tab.store.connect_reader()
+        try:
+            kinds_held = {r[0] for r in conn.execute("SELECT kind FROM audit").fetchall()}
+        finally:
+            conn.close()
+        assert "audit.device_revoked" in kinds_held
 
         # Its past entries stay valid: the server verifies them, the other tablet holds them.
         b.tab.engine.sync_once()

@@ -161,3 +161,40 @@ def test_quit_stops_the_engine_before_the_store_closes(qtbot, synced, facility):
     owner.shutdown()
     assert engine.stopped
     assert order == ["store"]
+
+
+def test_the_offline_limit_counts_down_its_last_day(qtbot, synced, facility):
+    from mar_desktop.people.offline import Contact, OfflineLimit
+
+    class Contacts:
+        def __init__(self, at):
+            self.contact = Contact(at, at, 0.0)
+
+        def load_contact(self):
+            return self.contact
+
+        def save_contact(self, contact):
+            self.contact = contact
+
+        def enrolled(self):
+            return True
+
+        def revocation_mode(self):
+            return None
+
+    window, engine, _owner = synced
+    clock = facility.clock
+    warning = window.status.warning
+    limit = OfflineLimit(clock, Contacts(clock.now() - timedelta(hours=47)), hours=lambda: 72)
+    window.status.set_source(window.status._source, offline=limit.status)
+    engine.publish(state="offline", pending=0)
+    wait(qtbot, lambda: "Offline" in window.status.sync_label.text())
+    assert not warning.isVisible(), "25 hours left: not the last day yet"
+
+    clock.advance(timedelta(hours=2))  # the bar's timer re-checks: 23 h left
+    wait(qtbot, warning.isVisible, timeout=5000)
+    assert "23 h 00 min left before this tablet stops showing patient data" in warning.text()
+    clock.advance(timedelta(hours=22, minutes=30))
+    wait(qtbot, lambda: "30 min left" in warning.text(), timeout=5000)
+    clock.advance(timedelta(hours=1))
+    wait(qtbot, lambda: "shows no patient data" in warning.text(), timeout=5000)

@@ -19,6 +19,7 @@ from mar_desktop.clock import SystemClock
 from mar_desktop.errors import AuthError, NotFound, ValidationError
 from mar_desktop.model import Facility, Unit
 from mar_desktop.people.auth import AuthService, LoginStep
+from mar_desktop.people.offline import OfflineLimit
 from mar_desktop.people.sessions import SessionManager
 from mar_desktop.permissions import Principal
 from mar_desktop.reports.exporting import ExportService
@@ -26,7 +27,9 @@ from mar_desktop.reports.gather import ReportService
 from mar_desktop.services.base import Ports
 from storage.credentials import SqlCredentialStore
 from storage.local_store import LocalStore
+from storage.offline_contact import SqlContactStore
 from storage.report_queries import ReportQueries
+from storage.sync_state import SyncState
 from ui.cli.store import open_store
 
 
@@ -92,6 +95,10 @@ def signed_in(data_dir: Path, username: str) -> Iterator[SignedIn]:
         ports = Ports(store.ledger, store.reader, clock)
         facility = ports.reader().facility()
         sessions = SessionManager(clock, store.device_id, facility.settings if facility else None)
+        contacts = SqlContactStore(SyncState(store.connect_reader, clock))
+        sessions.offline = OfflineLimit(
+            clock, contacts, hours=lambda: sessions.settings.offline_signin_hours
+        )
         credentials = SqlCredentialStore(store.connect_reader, clock)
         auth = AuthService(ports, credentials, sessions)
         try:
@@ -109,3 +116,4 @@ def signed_in(data_dir: Path, username: str) -> Iterator[SignedIn]:
                 auth.logout()
         finally:
             credentials.close()
+            contacts.close()

@@ -10,7 +10,8 @@ is already marshalled from the sync thread); a 2 s timer on the GUI thread also 
 ``source.status()`` (a cheap in-memory read) and re-evaluates the time-based parts ("last sync
 N min ago" and the unsynced-too-long warning of
 :func:`mar_desktop.sync_status.unsynced_warning`, which can start while nothing changes, since
-time passes while offline). Owned by the main window.
+time passes while offline). The offline limit's message (its last day counted down, then "shows
+no patient data") takes the warning line when there is one. Owned by the main window.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from mar_desktop.clock import Clock
 from mar_desktop.model import FacilitySettings
+from mar_desktop.people.offline import OfflineStatus
 from mar_desktop.sync_status import SyncStatus, unsynced_warning
 from ui import theme
 from ui.backend import SyncStatusSource
@@ -39,6 +41,7 @@ STATES: dict[str, tuple[str, str, str]] = {
     "stopped": ("⊘", "Offline", "offline"),
     "refused": ("⛔", "Offline – secure connection refused", "problem"),
     "revoked": ("⛔", "Tablet revoked – cannot sync", "problem"),
+    "erased": ("⛔", "Tablet revoked – its data was erased", "problem"),
     "fork": ("⚠", "Sending stopped – call the administrator", "problem"),
     "not_enrolled": ("⊘", "Offline – not yet configured", "offline"),
 }
@@ -87,6 +90,7 @@ class SyncStatusBar(QFrame):
         self._source = source
         self._clock = clock
         self._settings: Callable[[], FacilitySettings | None] = lambda: None
+        self._offline: Callable[[], OfflineStatus] | None = None
         self._status: SyncStatus | None = None
         column = QVBoxLayout(self)
         column.setContentsMargins(14, 6, 14, 6)
@@ -112,11 +116,15 @@ class SyncStatusBar(QFrame):
         self,
         source: SyncStatusSource | None,
         settings: Callable[[], FacilitySettings | None] | None = None,
+        offline: Callable[[], OfflineStatus] | None = None,
     ) -> None:
-        """The status source and the facility settings (for the warning's threshold)."""
+        """The status source, the facility settings (for the warning's threshold) and the
+        offline limit's status (its last day counts down in the warning line; memory only)."""
         self._source = source
         if settings is not None:
             self._settings = settings
+        if offline is not None:
+            self._offline = offline
         self.refresh()
 
     def refresh(self) -> None:
@@ -134,6 +142,8 @@ class SyncStatusBar(QFrame):
         warning = None
         if status is not None:
             warning = unsynced_warning(status.oldest_unsynced_at, now, self._settings())
+        if self._offline is not None:  # the offline limit's last day outranks the outage line
+            warning = self._offline().message() or warning
         if warning is None:
             if self.warning.isVisible() or self.warning.text():
                 self.warning.clear_message()

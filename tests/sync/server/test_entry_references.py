@@ -115,6 +115,7 @@ def test_postgres_upgrade_from_version_1_keeps_entries_and_their_references(
         assert sorted(versions) == [1, 2]
         assert references == []
         assert store.feed(facility_id, "ledger", 0, 1000) == held
+        assert store.migrate() == len(migrations.POSTGRES)  # the rest, as a server start does
         assert verify_store(store).ok
 
         server_device = store.server_device(facility_id)
