@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from mar_desktop.demo.avatars import avatar_png_b64
 from mar_desktop.demo.catalog import BY_KEY, Medication
 from mar_desktop.envelope import new_id
 from mar_desktop.model import Allergy, Facility, Order, Resident, Unit
@@ -172,15 +173,17 @@ def demo_facility(
         for index in range(residents_per_unit):
             number = (unit_index + 1) * 100 + index // 2 + 1
             allergies = tuple(rng.sample(ALLERGY_CHOICES, k=rng.choice((0, 0, 1, 1, 2))))
+            given, family = rng.choice(GIVEN_NAMES), rng.choice(FAMILY_NAMES)
             resident = Resident(
                 resident_id=new_id(),
                 unit_id=unit.unit_id,
-                given_name=rng.choice(GIVEN_NAMES),
-                family_name=rng.choice(FAMILY_NAMES),
+                given_name=given,
+                family_name=family,
                 date_of_birth=date(rng.randint(1928, 1952), rng.randint(1, 12), rng.randint(1, 28)),
                 room=f"{number}{'AB'[index % 2]}",
                 wristband_id=f"WB{wristbands[len(residents)]}",
                 allergies=allergies,
+                photo_png_b64=avatar_png_b64(given[:1] + family[:1], len(residents)),
             )
             residents.append(resident)
             scheduled, prns = REGIMENS[(unit_index * residents_per_unit + index) % len(REGIMENS)]

@@ -22,6 +22,7 @@ from mar_desktop.envelope import new_id
 from mar_desktop.model import Allergy, Resident, Unit
 from ui.admin.base import cell_text, table
 from ui.admin.forms import AdminForm, FieldError, date_of, text_of
+from ui.admin.photos import PhotoPicker
 from ui.widgets.common import button, label
 
 SEVERITIES = ("unknown", "mild", "moderate", "severe")
@@ -122,6 +123,8 @@ class ResidentDialog(AdminForm):
         self.allergy_editor = AllergyEditor(resident.allergies if resident else ())
         self.add("allergies", "Allergies (reaction and severity)", self.allergy_editor,
                  span=True)
+        self.photo = PhotoPicker(resident)
+        self.add("photo_png_b64", "Photo (optional)", self.photo, span=True)
         self.form.aliases = {"allergies": "allergies"}
 
     def build(self) -> Resident:
@@ -136,6 +139,7 @@ class ResidentDialog(AdminForm):
             wristband_id=text_of(self.wristband),
             unit_id=self.unit.currentData() or "",
             allergies=self.allergy_editor.allergies(),
+            photo_png_b64=self.photo.photo(),
         )
         if not data["unit_id"]:
             raise FieldError("unit_id", "Create a unit first.")

@@ -29,6 +29,7 @@ from mar_desktop.views import OrderState, OrderStatus
 from ui import theme
 from ui.admin.base import AdminScreen, ReasonDialog, table
 from ui.admin.order_dialog import OrderDialog
+from ui.admin.photos import photo_from_file
 from ui.admin.resident_dialogs import ResidentDialog, TransferDialog
 from ui.backend import AdminServices
 from ui.context import UiContext
@@ -279,8 +280,17 @@ class ResidentsScreen(AdminScreen):
         if resident_id is not None:
             self.select_resident(resident_id)
 
+    def _photos_read_on_the_worker(self, dialog: ResidentDialog) -> None:
+        """A photo file the admin picks is read and scaled on the worker, then shown."""
+        def read(path: str) -> None:
+            self.ctx.run(lambda _p: photo_from_file(path), dialog.photo.set_photo,
+                         dialog.photo.show_error)
+
+        dialog.photo.file_chosen.connect(read)
+
     def admit(self) -> None:
         dialog = ResidentDialog(self.data.units, self)
+        self._photos_read_on_the_worker(dialog)
 
         def work(principal: Principal, services: AdminServices, resident: object) -> Resident:
             assert isinstance(resident, Resident)
@@ -294,6 +304,7 @@ class ResidentsScreen(AdminScreen):
         if resident is None:
             return
         dialog = ResidentDialog(self.data.units, self, resident)
+        self._photos_read_on_the_worker(dialog)
 
         def work(principal: Principal, services: AdminServices, value: object) -> Resident:
             assert isinstance(value, Resident)

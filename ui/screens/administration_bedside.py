@@ -24,7 +24,7 @@ from mar_desktop.errors import RuleViolation
 from mar_desktop.model import Order, Resident
 from ui.screens.resident_mar import AdminTarget, hhmm, order_line, order_title
 from ui.widgets.common import button, card, label
-from ui.widgets.identity import allergy_text
+from ui.widgets.identity import ResidentPhoto, allergy_text
 
 # (wristband, medication, allergy warnings, "lot … · exp …" of the medication scan)
 ScanCheck = tuple[str, str, list[str], str]
@@ -111,10 +111,15 @@ class BedsidePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)  # the screen's spacing, which these had as its direct items
-        self.who = label("")
+        self.who = label("", wrap=True)
         self.who.setObjectName("adminResident")
         self.who.setStyleSheet("font-size: 20px; font-weight: bold;")
-        layout.addWidget(self.who)
+        self.photo = ResidentPhoto(72)  # the face to match before the dose
+        who_row = QHBoxLayout()
+        who_row.setSpacing(12)
+        who_row.addWidget(self.photo)
+        who_row.addWidget(self.who, 1)
+        layout.addLayout(who_row)
         self.allergy = label("", wrap=True)
         self.allergy.setObjectName("allergies")
         layout.addWidget(self.allergy)
@@ -148,6 +153,7 @@ class BedsidePanel(QWidget):
         """Shows the resident and the order of ``target`` at ``now``. True if the dose is
         outside its window (a reason is needed)."""
         order, resident = target.state.order, target.mar.resident
+        self.photo.show_resident(resident)
         self.who.setText(
             f"{resident.display_name}  ·  Room {resident.room}  ·  Born "
             f"{resident.date_of_birth.strftime('%d %b %Y')}"
@@ -206,6 +212,6 @@ class BedsidePanel(QWidget):
         """Empties every line and forgets the scans and the by-hand confirmations."""
         self.wristband = self.medication = self.lot = ""
         self.identity_confirmed = self.medication_confirmed = False
-        for widget in (self.who, self.allergy, self.drug, self.order_detail, self.timing,
-                       self.identity_check, self.medication_check):
+        for widget in (self.who, self.photo, self.allergy, self.drug, self.order_detail,
+                       self.timing, self.identity_check, self.medication_check):
             widget.clear()

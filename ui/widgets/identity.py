@@ -29,6 +29,41 @@ def allergy_text(resident: Resident) -> str:
     return "ALLERGIES: " + "; ".join(parts)
 
 
+class ResidentPhoto(QLabel):
+    """The resident's photo at ``size`` px, or their initials when there is none: a face to
+    match at the bedside before a dose. Shows PHI: ``clear()`` empties it."""
+
+    def __init__(self, size: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("photo")
+        self.setFixedSize(size, size)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._size = size
+
+    def show_resident(self, resident: Resident) -> None:
+        self.show_photo(resident.photo_png_b64, resident.given_name[:1] + resident.family_name[:1])
+
+    def show_photo(self, photo_png_b64: str | None, initials: str) -> None:
+        """The photo (base64 PNG or JPEG), or ``initials`` when there is none or it is
+        unreadable."""
+        self.clear()
+        pixmap = QPixmap()
+        if photo_png_b64 and pixmap.loadFromData(base64.b64decode(photo_png_b64, validate=False)):
+            self.setPixmap(pixmap.scaled(
+                self._size, self._size, Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            ))
+            self.setToolTip("Photo on file")
+        else:
+            self.setText(initials)
+            self.setToolTip("No photo on file")
+
+    @property
+    def has_photo(self) -> bool:
+        pixmap = self.pixmap()
+        return pixmap is not None and not pixmap.isNull()
+
+
 class IdentityBanner(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -36,10 +71,7 @@ class IdentityBanner(QFrame):
         row = QHBoxLayout(self)
         row.setContentsMargins(14, 12, 14, 12)
         row.setSpacing(16)
-        self.photo = QLabel()
-        self.photo.setObjectName("photo")
-        self.photo.setFixedSize(96, 96)
-        self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.photo = ResidentPhoto(96)
         row.addWidget(self.photo)
         text = QVBoxLayout()
         text.setSpacing(4)
@@ -65,13 +97,7 @@ class IdentityBanner(QFrame):
             f"Room {resident.room}   ·   Born {born.strftime('%d %b %Y')} "
             f"(age {age_on(born, today)})   ·   Wristband {resident.wristband_id}"
         )
-        self.photo.clear()
-        if resident.photo_png_b64:
-            pixmap = QPixmap()
-            pixmap.loadFromData(base64.b64decode(resident.photo_png_b64))
-            self.photo.setPixmap(pixmap.scaled(96, 96, Qt.AspectRatioMode.KeepAspectRatio))
-        else:
-            self.photo.setText(resident.given_name[:1] + resident.family_name[:1])
+        self.photo.show_resident(resident)
         if resident.allergies:
             self.allergies.setText(f"{theme.GLYPH_WARNING} {allergy_text(resident)}")
             self.no_allergies.clear()
