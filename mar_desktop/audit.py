@@ -35,6 +35,8 @@ USER_CHANGED = "user_changed"
 SETTINGS_CHANGED = "settings_changed"
 DEVICE_ENROLLED = "device_enrolled"
 SYNCED = "synced"
+CLOCK_OFF = "clock_off"  # this device's clock found off the server's by more than the limit
+CLOCK_RIGHT = "clock_right"  # ... and back within it
 ALERT_ACKNOWLEDGED = "alert_acknowledged"
 # Accounts and sign-in (people services).
 USER_CREATED = "user_created"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from mar_desktop.clinical.reconcile import clock_words
 from mar_desktop.model import FacilitySettings
 
 DEFAULT_HOURS = FacilitySettings.model_fields["unsynced_warning_hours"].default
@@ -40,6 +41,8 @@ class SyncStatus:
     ``quarantined``: entries held back with a reason. ``last_error``: plain words, or None.
     ``next_attempt_in``: seconds until background sync tries again (None when nothing is
     scheduled: a one-shot sync, or stopped); the summary promises a retry only then.
+    ``clock_offset_seconds``: this tablet's clock minus the server's, when it is off by more
+    than the facility allows (None while right): :func:`clock_warning`.
     ``oldest_unsynced_at``: when this tablet's oldest unacknowledged entry was recorded (UTC),
     or None; the UI turns it into the long-outage warning (:func:`unsynced_warning`).
     """
@@ -54,6 +57,7 @@ class SyncStatus:
     last_error: str | None = None
     next_attempt_in: float | None = None
     oldest_unsynced_at: datetime | None = None
+    clock_offset_seconds: float | None = None
 
     def summary(self) -> str:
         if self.state == "syncing":
@@ -98,4 +102,15 @@ def unsynced_warning(
     return (
         f"Records have waited {_words(age)} without reaching the server. Check the network; "
         "if it stays down, ask the administrator to export them (mar-desktop export-pending)."
+    )
+
+
+def clock_warning(status: SyncStatus | None) -> str | None:
+    """The status bar's warning while this tablet's clock is off the server's, else None."""
+    if status is None or status.clock_offset_seconds is None:
+        return None
+    return (
+        f"This tablet's clock runs {clock_words(status.clock_offset_seconds)} the server's, so "
+        "doses are recorded with the wrong time. Ask IT to set the clock; the server has "
+        "raised an alert."
     )

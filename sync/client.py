@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from mar_desktop.clock import parse_utc, utc_iso
 from mar_desktop.errors import DeviceRevoked, SyncError, TransportRefused
 from mar_desktop.signing import DeviceSigner
 from sync import protocol as p
@@ -282,6 +283,8 @@ class ServerClient:
         self._identity: tuple[str, str, DeviceSigner] | None = None
         self.traffic = Traffic()
         self.server_date: datetime | None = None
+        self.clock_offset: float | None = None
+        """This tablet's clock minus the server's at the last cursor read (seconds), or None."""
         """The server's clock as its last cursor answer stated it (aware UTC), or None."""
         """Every request this client made (the calling thread's, see the module doc)."""
 
@@ -308,10 +311,18 @@ class ServerClient:
 
     # ---- low level ----------------------------------------------------------------------------
     def _send(
-        self, method: str, path: str, *, json: Any = None, params: Any = None, auth: bool = True
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Any = None,
+        auth: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
+        extra = headers or {}
         for attempt in (1, 2):
-            headers = {}
+            headers = dict(extra)
             if auth:
                 if self._token is None and self._identity is not None:
                     self.authenticate(*self._identity)
@@ -429,12 +440,19 @@ class ServerClient:
     def authenticated(self) -> bool:
         return self._token is not None
 
-    def cursor(self) -> p.CursorResponse:
+    def cursor(self, client_time: datetime | None = None) -> p.CursorResponse:
         """The chain heads; also notes the server's clock (its ``Date`` header) as
-        :attr:`server_date`, which the offline limit counts from."""
-        resp = self._send("GET", "/v1/cursor")
+        :attr:`server_date`, which the offline limit counts from. ``client_time``, this tablet's
+        clock, is sent for the server to compare with its own; the server's own clock comes back
+        (:attr:`clock_offset` is then this tablet's clock minus the server's, in seconds)."""
+        headers = {} if client_time is None else {p.CLIENT_TIME_HEADER: utc_iso(client_time)}
+        resp = self._send("GET", "/v1/cursor", headers=headers)
         self._check(resp)
         self._date(resp)
+        if client_time is not None:
+            server_time = _server_time(resp) or self.server_date
+            if server_time is not None:
+                self.clock_offset = (client_time - server_time).total_seconds()
         return self._parse(p.CursorResponse, resp)
 
     def retire(self, ledger: int, audit: int) -> p.RetireResult:
@@ -493,3 +511,14 @@ class ServerClient:
 
 
 ClientFactory = Callable[[], ServerClient]
+
+
+def _server_time(resp: httpx.Response) -> datetime | None:
+    """The server's clock from its ``X-MAR-Server-Time`` header (newer servers), or None."""
+    value = resp.headers.get(p.SERVER_TIME_HEADER)
+    if not value or len(value) > 40:
+        return None
+    try:
+        return parse_utc(value)
+    except ValueError:
+        return None

@@ -36,6 +36,7 @@ from datetime import datetime
 
 from mar_desktop import audit
 from mar_desktop.changes import NO_CHANGES, Changes
+from mar_desktop.clinical.reconcile import clock_words
 from mar_desktop.clock import Clock, SystemClock
 from mar_desktop.envelope import SYSTEM_ACTOR, EntryDraft
 from mar_desktop.errors import (
@@ -45,6 +46,7 @@ from mar_desktop.errors import (
     SyncError,
     TransportRefused,
 )
+from mar_desktop.model import FacilitySettings
 from mar_desktop.people.offline import OfflineLimit
 from mar_desktop.sync_status import State, SyncStatus
 from storage.credentials import SqlCredentialStore
@@ -69,6 +71,9 @@ from sync.status import Listeners, StatusBoard
 from sync.unsynced import oldest_unsynced_at
 
 log = logging.getLogger(__name__)
+FLAG_CLOCK_OFF = "clock_off_seconds"
+"""Device-local: the clock offset last recorded as off ("" once it was right again)."""
+DEFAULT_CLOCK_LIMIT = FacilitySettings.model_fields["clock_skew_alert_seconds"].default
 
 ClientMaker = Callable[[ServerInfo], ServerClient]
 
@@ -162,10 +167,13 @@ class SyncEngine:
         backoff: Backoff | None = None,
         offline: OfflineLimit | None = None,
         eraser: Eraser | None = None,
+        compare_clocks: bool = True,
     ) -> None:
         """``offline``: the app's offline limit (one is made over this store if None).
         ``eraser``: crypto-erases the store when the server revokes the tablet (None: a revoked
-        tablet signs out and stops, but cannot erase itself)."""
+        tablet signs out and stops, but cannot erase itself). ``compare_clocks``: send this
+        tablet's clock with each sync and warn while it is off the server's (False only where
+        the tablet's clock is simulated and travels in time against a real server's)."""
         self.store = store
         self.clock = clock or SystemClock()
         self.state = SyncState(store.connect_reader, self.clock)
@@ -187,6 +195,8 @@ class SyncEngine:
         self._thread: threading.Thread | None = None
         self._client: ServerClient | None = None
         self._server_date: datetime | None = None
+        self._clock_offset: float | None = None
+        self._compare_clocks = compare_clocks
         self.relayed = 0
         """The server's own entries this engine returned to it (after a server restore)."""
 
@@ -217,6 +227,7 @@ class SyncEngine:
                 raise
             self._succeeded(report)
             self.offline.note_contact(self._server_date)
+            self._judge_clock(self._clock_offset)
             return report
 
     def _run(self, info: ServerInfo) -> SyncReport:
@@ -231,6 +242,7 @@ class SyncEngine:
             ) from None
         finally:
             self._server_date = client.server_date
+            self._clock_offset = client.clock_offset
             self._client = None
             client.close()
 
@@ -300,7 +312,7 @@ class SyncEngine:
                 "Sending is stopped: the server holds different records for this tablet. "
                 "Call the administrator."
             )
-        cursor = client.cursor()
+        cursor = client.cursor(self.clock.now() if self._compare_clocks else None)
         if cursor.device_id != self.store.device_id:
             raise SyncError("The server answered for another device; nothing was sent.")
         self.relayed += relay_server_chain(
@@ -352,6 +364,33 @@ class SyncEngine:
             }
         except MarError:
             return {}
+
+    def _judge_clock(self, offset: float | None) -> None:
+        """This tablet's clock against the server's (measured at the last cursor read): beyond
+        the facility's ``clock_skew_alert_seconds`` either way, the status carries the offset
+        (the status bar warns until it is fixed) and a ``clock_off`` audit entry records it,
+        with ``clock_right`` when it is back. Written only when the state changes (or the
+        offset moves by a minute), so a steady sync writes nothing."""
+        if offset is None:
+            return
+        facility = self.store.reader().facility()
+        limit = facility.settings.clock_skew_alert_seconds if facility else DEFAULT_CLOCK_LIMIT
+        off = abs(offset) > limit
+        noted = self.state.flag(FLAG_CLOCK_OFF)
+        action = None
+        if off and (not noted or abs(float(noted) - offset) >= 60):
+            self.state.set_flag(FLAG_CLOCK_OFF, f"{offset:.0f}")
+            action = audit.CLOCK_OFF
+        elif not off and noted:
+            self.state.set_flag(FLAG_CLOCK_OFF, "")
+            action = audit.CLOCK_RIGHT
+        if action is not None:
+            self.store.ledger.append([audit.audit_draft(
+                action, actor=SYSTEM_ACTOR, user_name="system", entity_type="device",
+                entity_id=self.store.device_id,
+                detail=f"clock {clock_words(offset)} the server's ({offset:+.0f} s)",
+            )])
+        self.status.update(clock_offset_seconds=offset if off else None)
 
     def _succeeded(self, report: SyncReport) -> None:
         if report.changes:

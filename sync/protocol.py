@@ -121,6 +121,14 @@ MAX_BATCH = 2000
 """Most entries in one push; the body is also limited (4 MiB by default)."""
 MAX_PAGE = 1000
 """Most entries in one feed page."""
+CLIENT_TIME_HEADER = "X-MAR-Client-Time"
+"""Sent with ``GET /v1/cursor``: the tablet's clock (UTC ISO 8601). The server compares it with
+its own and alerts on a clock more than the facility's ``clock_skew_alert_seconds`` off either
+way. Optional (older tablets do not send it)."""
+SERVER_TIME_HEADER = "X-MAR-Server-Time"
+"""Answered with ``GET /v1/cursor``: the server's clock (UTC ISO 8601), which the tablet
+compares with its own to warn while it is off. A tablet falls back to the HTTP ``Date`` header
+when an older server does not send it."""
 
 Hex32 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 """32 bytes as lowercase hex (Ed25519 public keys, SHA-256 digests)."""

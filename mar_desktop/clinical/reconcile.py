@@ -20,8 +20,10 @@ Rules (all about doses that COUNT: outcome GIVEN and not voided):
   :func:`mar_desktop.clinical.rules.check_prn_limits`, not repeated here).
 - ``clock_skew``: an entry's ``recorded_at`` lies more than
   ``FacilitySettings.clock_skew_alert_seconds`` after the server's receive time (a device
-  clock running ahead). A clock running behind cannot be told apart from an entry recorded
-  offline and sent later, so it is not alerted on.
+  clock running ahead); or, at a sync, the device's clock (sent with the request) differs from
+  the server's by more than that, either way (:func:`device_clock_skew`). A clock running
+  behind cannot be told from its entries alone (an entry recorded offline and sent later looks
+  the same), so it is judged from the clocks compared at sync.
 
 :func:`alert_key` identifies an alert by type and the entries it names, so a rule re-run over
 the same facts (a server restart, a re-sent batch) never raises the same alert twice.
@@ -246,6 +248,37 @@ def prn_limits(
             device_id=new.device_id,
         )
     return None
+
+
+def clock_words(offset_seconds: float) -> str:
+    """An offset in words: "about 2 h 5 min behind", "about 7 min ahead"."""
+    minutes = int(abs(offset_seconds) // 60)
+    hours, rest = divmod(minutes, 60)
+    size = f"{hours} h {rest} min" if hours else f"{minutes} min"
+    return f"about {size} {'ahead of' if offset_seconds > 0 else 'behind'}"
+
+
+def device_clock_skew(
+    device_id: str,
+    device_time: datetime,
+    server_time: datetime,
+    threshold_seconds: int,
+    head_entry_id: str | None = None,
+) -> AlertRaised | None:
+    """A device whose clock, compared with the server's at a sync, is more than
+    ``threshold_seconds`` off either way. Names the device's newest entry when there is one."""
+    offset = (device_time - server_time).total_seconds()
+    if abs(offset) <= threshold_seconds:
+        return None
+    return _alert(
+        "clock_skew",
+        related=[head_entry_id] if head_entry_id else [],
+        detail=(
+            f"This device's clock runs {clock_words(offset)} the server's; the times of doses "
+            "it records while so are wrong by as much. Set the device clock."
+        ),
+        device_id=device_id,
+    )
 
 
 def clock_skew(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Path, Query, Request
@@ -27,6 +28,7 @@ from starlette.background import BackgroundTask
 from mar_desktop import kinds
 from mar_desktop.bounds import PRINTABLE_ASCII
 from mar_desktop.chain import check_signature
+from mar_desktop.clock import parse_utc, utc_iso
 from mar_desktop.envelope import parse_raw
 from mar_desktop.errors import (
     AuthError,
@@ -125,6 +127,16 @@ Device = Annotated[DeviceRecord, Depends(current_device)]
 Sender = Annotated[DeviceRecord, Depends(sending_device)]
 
 _STATUS = {AuthError: 401, NotFound: 404, Conflict: 409, ValidationError: 422, StorageError: 503}
+
+
+def _client_time(value: str | None) -> datetime | None:
+    """The tablet's clock from its header, or None when absent or not a UTC time."""
+    if not value or len(value) > 40:
+        return None
+    try:
+        return parse_utc(value)
+    except ValueError:
+        return None
 
 
 def create_app(
@@ -271,9 +283,13 @@ def create_app(
         return p.TokenResponse(token=auth.issue_token(record.device_id), expires_in=auth.token_ttl)
 
     @app.get("/v1/cursor", response_model=p.CursorResponse, tags=["push"])
-    def cursor(me: Sender) -> p.CursorResponse:
+    def cursor(me: Sender, request: Request, response: Response) -> p.CursorResponse:
         live.settle(me.facility_id)  # the server head includes this device's pushes' alerts
         heads = core.store.heads(me.device_id)
+        response.headers[p.SERVER_TIME_HEADER] = utc_iso(core.clock.now())
+        device_time = _client_time(request.headers.get(p.CLIENT_TIME_HEADER))
+        if device_time is not None:
+            reconciler.judge_device_clock(me.facility_id, me.device_id, device_time, None)
         server = core.store.server_device(me.facility_id)
         own = None if server is None else core.store.heads(server.device_id)["ledger"]
         return p.CursorResponse(

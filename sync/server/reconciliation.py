@@ -220,6 +220,14 @@ class Reconciler:
                     index.skewed.add(device_id)
                     found.append(alert)
         index.built = True
+        return self._store_alerts(index, facility_id, found)
+
+    def _store_alerts(
+        self, index: _Index, facility_id: str, found: list[kinds.AlertRaised]
+    ) -> int:
+        """Appends the alerts not raised before (by this process: ``raised``; by any: a claimed
+        ``alert_keys`` row) as server entries; how many were stored. Caller holds
+        ``index.lock``."""
         fresh = []
         for alert in found:
             key = reconcile.alert_key(alert.alert_type, alert.related_entry_ids)
@@ -248,6 +256,31 @@ class Reconciler:
             # so the read barrier (``behind``) does not read them back
             index.pos = start + len(drafts) - 1
         return len(drafts)
+
+    def judge_device_clock(
+        self, facility_id: str, device_id: str, device_time: datetime, head_entry_id: str | None
+    ) -> bool:
+        """Compares a device's clock, sent with its sync, with the server's; raises one
+        ``clock_skew`` alert per device (behind as well as ahead) when it is off by more than
+        the facility's ``clock_skew_alert_seconds``. True if the clock is off. Never raises
+        ``MarError`` (logged)."""
+        index, _fresh = self._index(facility_id)
+        server_time = self._core.clock.now()
+        alert = reconcile.device_clock_skew(
+            device_id, device_time, server_time, index.settings.clock_skew_alert_seconds,
+            head_entry_id,
+        )
+        if alert is None:
+            return False
+        if device_id in index.skewed:
+            return True
+        with index.lock:
+            index.skewed.add(device_id)
+            try:
+                self._store_alerts(index, facility_id, [alert])
+            except MarError:
+                log.exception("the clock-skew alert could not be stored")
+        return True
 
     def behind(self, facility_id: str) -> bool:
         """True if this process's index of the facility is built and the ledger feed holds

@@ -89,8 +89,11 @@ class Site:
         pin: str | None = None,
         push_batch: int = 500,
         page_size: int = 500,
+        compare_clocks: bool | None = None,
     ) -> Tablet:
-        """Enrols a fresh tablet (new encrypted database under ``tmp/name``)."""
+        """Enrols a fresh tablet (new encrypted database under ``tmp/name``). A tablet on a
+        test clock compares it with the server's only when asked (``compare_clocks``): test
+        clocks jump to dose times while the site's server keeps the real time."""
         key = secrets.token_bytes(32)
         data_dir = self.tmp / name
         store = enroll(
@@ -104,7 +107,8 @@ class Site:
             clock=clock,
         )
         engine = SyncEngine(
-            store, clock=clock, push_batch=push_batch, page_size=page_size, interval=3600
+            store, clock=clock, push_batch=push_batch, page_size=page_size, interval=3600,
+            compare_clocks=clock is None if compare_clocks is None else compare_clocks,
         )
         tab = Tablet(store, engine, data_dir, key)
         self.tablets.append(tab)
@@ -112,7 +116,8 @@ class Site:
 
     def reopen(self, tab: Tablet, data_dir: Path, clock: Clock | None = None) -> Tablet:
         store = LocalStore.open(data_dir, tab.key, clock)
-        new = Tablet(store, SyncEngine(store, clock=clock, interval=3600), data_dir, tab.key)
+        engine = SyncEngine(store, clock=clock, interval=3600, compare_clocks=clock is None)
+        new = Tablet(store, engine, data_dir, tab.key)
         self.tablets.append(new)
         return new
 

@@ -56,6 +56,7 @@ def _with_key_store(c: Cart, client_maker: object = default_client) -> KeyStore:
         c.tab.store,
         clock=c.clock,
         interval=3600,
+        compare_clocks=False,  # a test clock against the site's real one
         eraser=Eraser(c.tab.data_dir, keys),
         client_maker=client_maker,  # type: ignore[arg-type]
     )

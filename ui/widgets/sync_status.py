@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from mar_desktop.clock import Clock
 from mar_desktop.model import FacilitySettings
 from mar_desktop.people.offline import OfflineStatus
-from mar_desktop.sync_status import SyncStatus, unsynced_warning
+from mar_desktop.sync_status import SyncStatus, clock_warning, unsynced_warning
 from ui import theme
 from ui.backend import SyncStatusSource
 from ui.widgets.common import Banner
@@ -142,6 +142,7 @@ class SyncStatusBar(QFrame):
         warning = None
         if status is not None:
             warning = unsynced_warning(status.oldest_unsynced_at, now, self._settings())
+            warning = clock_warning(status) or warning  # a wrong clock makes every time wrong
         if self._offline is not None:  # the offline limit's last day outranks the outage line
             warning = self._offline().message() or warning
         if warning is None:

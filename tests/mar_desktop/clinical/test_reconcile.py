@@ -11,6 +11,8 @@ from mar_desktop.clinical.reconcile import (
     HoldFact,
     alert_key,
     clock_skew,
+    clock_words,
+    device_clock_skew,
     discontinued_dose,
     double_dose,
     held_dose,
@@ -297,3 +299,25 @@ def test_prn_limits_leave_out_a_voided_dose_from_the_limits_themselves() -> None
     # The voided dose an hour before would break the interval; the counted one is far away.
     others = [prn_dose("e-void", "dev-1", -1), prn_dose("e-far", "dev-1", -12)]
     assert prn_limits(PRN, prn_dose("e-new", "dev-2", 0), others, voided={"e-void"}) is None
+
+
+# ---- clocks compared at sync --------------------------------------------------------------------
+@pytest.mark.parametrize("seconds", [-300, 0, 300])
+def test_a_device_clock_within_the_limit_either_way_is_not_alerted(seconds: int) -> None:
+    assert device_clock_skew("dev-1", SLOT + timedelta(seconds=seconds), SLOT, 300) is None
+
+
+@pytest.mark.parametrize(("seconds", "word"), [(-301, "behind"), (301, "ahead of")])
+def test_a_device_clock_past_the_limit_either_way_is_alerted(seconds: int, word: str) -> None:
+    alert = device_clock_skew("dev-1", SLOT + timedelta(seconds=seconds), SLOT, 300, "e-head")
+    assert alert is not None and alert.alert_type == "clock_skew" and alert.v == 1
+    assert word in alert.detail and alert.device_id == "dev-1"
+    assert alert.related_entry_ids == ("e-head",)
+    bare = device_clock_skew("dev-1", SLOT + timedelta(seconds=seconds), SLOT, 300)
+    assert bare is not None and bare.related_entry_ids == ()
+
+
+def test_clock_offsets_in_words() -> None:
+    assert clock_words(-7500) == "about 2 h 5 min behind"
+    assert clock_words(420) == "about 7 min ahead of"
+    assert clock_words(-59) == "about 0 min behind"
