@@ -130,7 +130,7 @@ _NAME_PHRASES = {_phrase(key): value for key, value in NAMES.items() if key not 
 
 
 @functools.lru_cache(maxsize=_TEXTS_CACHED)
-def _words(text: str) -> frozenset[str]:
+def drug_words(text: str) -> frozenset[str]:
     """Significant lower-case words; hyphenated words count whole and by their parts; a brand
     name or abbreviation of :data:`~mar_desktop.clinical.drug_names.NAMES` adds its generic
     ingredients. Pure, so cached per text (any thread): a dose recorded checks the same drug
@@ -176,15 +176,15 @@ def allergy_matches(resident: Resident, order: Order) -> tuple[AllergyMatch, ...
 
 def drug_allergy_matches(allergies: tuple[Allergy, ...], drug: str) -> tuple[AllergyMatch, ...]:
     """As :func:`allergy_matches` for a drug name and a list of allergies."""
-    drug_words = _words(drug)
+    words_of_drug = drug_words(drug)
     matches: list[AllergyMatch] = []
     for allergy in allergies:
-        direct = sorted(_words(allergy.substance) & drug_words)
+        direct = sorted(drug_words(allergy.substance) & words_of_drug)
         if direct:
             matches.append(AllergyMatch(allergy, "direct", direct[0]))
             continue
         for drug_class in _classes_named(allergy.substance):
-            in_class = sorted(drug_words & drug_class.members)
+            in_class = sorted(words_of_drug & drug_class.members)
             if in_class:
                 matches.append(AllergyMatch(allergy, "class", in_class[0], drug_class.name))
                 break
@@ -194,8 +194,8 @@ def drug_allergy_matches(allergies: tuple[Allergy, ...], drug: str) -> tuple[All
 @functools.lru_cache(maxsize=_TEXTS_CACHED)
 def _classes_named(substance: str) -> tuple[DrugClass, ...]:
     """The classes, in table order, that an allergy to ``substance`` warns for: those it names
-    (an alias) and those it is a member of. Pure, cached per substance like :func:`_words`."""
-    words = _words(substance)
+    (an alias) and those it is a member of. Pure, cached per substance like :func:`drug_words`."""
+    words = drug_words(substance)
     phrase = _phrase(substance)
     return tuple(
         drug_class

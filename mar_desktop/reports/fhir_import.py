@@ -11,7 +11,9 @@ dose (``doseQuantity``, UCUM mapped back), route, schedule (``timeOfDay`` [+ ``d
 fixed times; ``frequency 1 per N h`` → every N hours; ``asNeededBoolean`` → PRN with
 ``period``/``periodUnit`` as minimum interval and ``maxDosePerPeriod`` per 24 h), text →
 instructions; validityPeriod (else authoredOn, else now) → start/end; requester.display →
-prescriber; the ``urn:mar-desktop:fhir:controlled-schedule`` extension → controlled schedule.
+prescriber; the controlled schedule from the medication's names and RxNorm codes
+(:mod:`mar_desktop.clinical.controlled`) and the ``urn:mar-desktop:fhir:controlled-schedule``
+extension, which must agree when both are given.
 Only ``status: active`` with intent order/original-order is accepted.
 
 Each accepted request has a **source key**, what makes a second import of it recognisable: its
@@ -35,6 +37,8 @@ from typing import Any
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from pydantic import ValidationError as PydanticValidationError
 
+from mar_desktop.clinical.controlled import RXNORM, schedule_of
+from mar_desktop.clinical.controlled import TABLE_VERSION as CONTROLLED_TABLE
 from mar_desktop.clock import parse_utc
 from mar_desktop.errors import ValidationError
 from mar_desktop.model import Order, Resident, Schedule
@@ -169,7 +173,22 @@ def _medication(resource: dict[str, Any], ctx: _Context) -> dict[str, Any]:
     if not drug:
         raise Refused("the medication has no name")
     ndcs = tuple(str(c["code"]) for c in codings if c.get("system") == fc.NDC and c.get("code"))
-    return {"drug": str(drug), "strength": strength, "form": form, "ndcs": ndcs}
+    names = [str(drug), *(str(c["display"]) for c in codings if c.get("display"))]
+    rxnorm = [str(c["code"]) for c in codings if c.get("system") == RXNORM and c.get("code")]
+    return {"drug": str(drug), "strength": strength, "form": form, "ndcs": ndcs,
+            "schedule": schedule_of(names, rxnorm)}
+
+
+def _controlled(extension: str | None, standard: str | None) -> str | None:
+    """The order's controlled schedule: the pharmacy's extension and the medication's standard
+    schedule (:mod:`mar_desktop.clinical.controlled`) must agree when both are given."""
+    if extension and standard and extension != standard:
+        raise Refused(
+            f"the bundle marks it Schedule {extension}, but the medication is Schedule "
+            f"{standard} (DEA schedules, table {CONTROLLED_TABLE}); check the order with the "
+            "pharmacy"
+        )
+    return extension or standard
 
 
 def _schedule(dosage: dict[str, Any]) -> Schedule:
@@ -254,7 +273,9 @@ def _order(resource: dict[str, Any], ctx: _Context, now: datetime, key: str) -> 
             end=parse_utc(validity["end"]) if validity.get("end") else None,
             instructions=instructions[:2000],
             prescriber=str((resource.get("requester") or {}).get("display", ""))[:200],
-            controlled_schedule=extension.get(fc.CONTROLLED_SCHEDULE_EXT),
+            controlled_schedule=_controlled(
+                extension.get(fc.CONTROLLED_SCHEDULE_EXT), medication["schedule"]
+            ),
         )
     except PydanticValidationError as exc:
         first = exc.errors()[0]

@@ -107,7 +107,7 @@ def test_cached_words_never_mix_up_allergies_or_change_answers() -> None:
     warm = [drug_allergy_matches((severe, mild), drug) for drug in drugs]
     assert [m.allergy for m in warm[0]] == [severe, mild]
     assert [m.allergy for m in drug_allergy_matches((mild,), "Amoxicillin")] == [mild]
-    allergies._words.cache_clear()
+    allergies.drug_words.cache_clear()
     allergies._classes_named.cache_clear()
     assert [drug_allergy_matches((severe, mild), drug) for drug in drugs] == warm
 
