@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mar_desktop.clock import Clock
@@ -134,12 +135,26 @@ def sync_engine_for(
     if not enrolled:
         return None
     from storage.erase import Eraser
-    from storage.keystore import KeyStore
     from sync.engine import SyncEngine
 
     data_dir = store.path.parent
-    eraser = Eraser(data_dir, KeyStore(data_dir))
+    eraser = Eraser(data_dir, FolderKey(data_dir))
     return SyncEngine(store, clock=clock, offline=offline, eraser=eraser)
+
+
+class FolderKey:
+    """A data folder's key in the system key store, reached only to erase it: opening the key
+    store earlier would refuse a store whose key is not kept there (the demo's is in memory and
+    goes when the app quits). Raises what :meth:`storage.keystore.KeyStore.erase` raises, and
+    ``InsecureKeystore`` where no key store may hold a key."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._data_dir = data_dir
+
+    def erase(self) -> None:
+        from storage.keystore import KeyStore
+
+        KeyStore(self._data_dir).erase()
 
 
 def opened_store(store: LocalStore, clock: Clock, defer: Defer | None = None) -> Opened:
