@@ -31,6 +31,7 @@ from mar_desktop.envelope import new_id
 from mar_desktop.errors import SessionExpired, ValidationError
 from mar_desktop.model import FacilitySettings, User
 from mar_desktop.permissions import Principal
+from mar_desktop.signing import DeviceSigner
 
 
 class SessionState(StrEnum):
@@ -80,6 +81,7 @@ class Session:
 
     def __init__(self, user: User, device_id: str, ip: str | None, now: datetime, mono: float):
         self.session_id = new_id()
+        self.user_key: DeviceSigner | None = None  # the user's own key, for the session only
         self.user = user
         self.device_id = device_id
         self.ip = ip
@@ -110,6 +112,7 @@ class Session:
         self.emergency = None
         self._emergency_until_mono = None
         self.held.clear()
+        self.user_key = None
 
 
 @dataclass
@@ -210,8 +213,10 @@ class SessionManager:
                 session.last_activity = self._clock.now()
                 session._activity_mono = self._clock.monotonic()
 
-    def start(self, user: User) -> Session:
-        """Begins a session for ``user`` after a full sign-in; ends any current session."""
+    def start(self, user: User, user_key: DeviceSigner | None = None) -> Session:
+        """Begins a session for ``user`` after a full sign-in; ends any current session.
+        ``user_key`` (the user's own key, unwrapped by the sign-in) is held for the session
+        only and forgotten when it ends."""
         pending = _Pending()
         with self._lock:
             if self._session is not None:
@@ -219,10 +224,22 @@ class SessionManager:
                 self._end(pending, reason)
             now, mono = self._clock.now(), self._clock.monotonic()
             session = Session(user, self._device_id, self._ip, now, mono)
+            session.user_key = user_key
             self._session = session
             pending.events.append(self._event(SessionEventKind.STARTED, session))
         self._fire(pending)
         return session
+
+    def user_key(self, user_id: str) -> DeviceSigner | None:
+        """The signed-in user's own key while ``user_id``'s session is ACTIVE, else None. What
+        an administrator's account changes are signed with."""
+        with self._lock:
+            session = self._session
+            if session is None or session.user.user_id != user_id:
+                return None
+            if session.state is not SessionState.ACTIVE:
+                return None
+            return session.user_key
 
     def lock(self, reason: str = "manual") -> None:
         """Locks an ACTIVE session at once (PHI hidden)."""
