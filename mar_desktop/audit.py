@@ -50,6 +50,8 @@ WITNESS_SIGNED = "witness_signed"
 WITNESS_FAILED = "witness_failed"
 EMERGENCY_ACCESS_ENDED = "emergency_access_ended"
 AUDIT_VIEWED = "audit_viewed"
+CREDENTIAL_REFUSED = "credential_refused"
+"""An account record that reached this tablet did not verify as authorised; not stored."""
 
 # Every action the people services write (the audit viewer offers them as filters).
 PEOPLE_ACTIONS = frozenset(
@@ -77,6 +79,7 @@ PEOPLE_ACTIONS = frozenset(
         WITNESS_FAILED,
         EMERGENCY_ACCESS_ENDED,
         AUDIT_VIEWED,
+        CREDENTIAL_REFUSED,
     }
 )
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from mar_desktop.envelope import Actor, EntryDraft
@@ -227,6 +227,11 @@ class PrnFollowupRecorded(Body):
 
 
 class AlertRaised(Body):
+    """v2: ``credential_refused`` (an account record that did not verify as authorised). Every
+    other type is still written as v1, so older tablets keep applying them; they keep a v2
+    alert unapplied (recorded by a newer version)."""
+
+    v: Literal[1, 2] = 1  # type: ignore[assignment]
     alert_id: Id
     alert_type: Literal[
         "double_dose",
@@ -235,12 +240,20 @@ class AlertRaised(Body):
         "prn_daily_max",
         "clock_skew",
         "fork",  # the server holds different bytes for a device's seq (cloned/restored tablet)
+        "credential_refused",  # v2
     ]
     resident_id: Id | None = None
     order_id: Id | None = None
     related_entry_ids: tuple[Id, ...] = ()
     device_id: Id | None = None
     detail: Text = ""
+
+
+    @model_validator(mode="after")
+    def _version_of_type(self) -> AlertRaised:
+        if (self.alert_type == "credential_refused") != (self.v == 2):
+            raise ValueError("credential_refused alerts are v2, every other type v1")
+        return self
 
 
 class AlertAcknowledged(Body):

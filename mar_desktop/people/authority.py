@@ -9,8 +9,9 @@ storing an account record (docs/architecture.md#credentials).
 * an **admin change** (``created``, ``account_changed``, ``unlocked``, ``password_reset``,
   ``mfa_reset``) is signed by the user key of an active facility admin — as that admin's
   current record on the checking side says — and, wherever it travelled, co-signed by the
-  server (:data:`Origin.SYNCED`); what the server makes itself (``updated_by = "system"``,
-  the first admin of ``mar-server init``) carries only the server's signature;
+  server (:data:`Origin.SYNCED`); what the server makes itself (``updated_by = "system"``:
+  the first admin of ``mar-server init``, the reset of ``mar-server reset-admin``) carries
+  only the server's signature;
 * a **self change** (password, authenticator, recovery codes) is signed by the account's own
   key in force; the first key after a creation or reset (``key_bound``) is signed by the new key
   and by the binding key that the creation or reset statement named for the temporary
@@ -159,7 +160,7 @@ def _admin(
         raise refuse("an account is created once, as its first version")
     if new.updated_by == SYSTEM:
         # Only the server makes these (mar-server init); they travel with its signature alone.
-        if origin is not Origin.SYNCED or new.change != "created":
+        if origin is not Origin.SYNCED or new.change not in ("created", "password_reset"):
             raise refuse("only the server itself makes a system account record")
         if not new.server_sig_valid(server):
             raise refuse("not signed by the facility's server")
@@ -187,7 +188,8 @@ def _admin(
         if new.change == "password_reset":
             return  # an unsigned earlier record: the reset sets the whole account afresh
         raise refuse("this account must first be carried over or reset by an administrator")
-    _only(prev, new, _ALLOWED[new.change])
+    # the server's own reset (mar-server reset-admin) also names who the admin is
+    _only(prev, new, _ALLOWED[new.change] | (_ACCOUNT if new.updated_by == SYSTEM else set()))
     if new.change == "unlocked" and new.unlocked_at is None:
         raise refuse("an unlock names its time")
     if new.change == "mfa_reset" and (

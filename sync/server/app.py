@@ -30,10 +30,11 @@ from mar_desktop.errors import (
     Conflict,
     MarError,
     NotFound,
+    PermissionDenied,
     StorageError,
     ValidationError,
 )
-from mar_desktop.people.credentials import CredentialRecord, parse_stored_record
+from mar_desktop.people.statements import parse_record, record_version
 from mar_desktop.signing import load_public_key, signature_valid
 from sync import protocol as p
 from sync.server import ingest, relay
@@ -85,7 +86,14 @@ def current_device(
 
 Device = Annotated[DeviceRecord, Depends(current_device)]
 
-_STATUS = {AuthError: 401, NotFound: 404, Conflict: 409, ValidationError: 422, StorageError: 503}
+_STATUS = {
+    AuthError: 401,
+    PermissionDenied: 403,
+    NotFound: 404,
+    Conflict: 409,
+    ValidationError: 422,
+    StorageError: 503,
+}
 
 
 def create_app(
@@ -289,10 +297,16 @@ def create_app(
 
     @app.put("/v1/credentials/{user_id}", response_model=p.CredentialStored, tags=["people"])
     def put_credential(user_id: UserId, req: p.CredentialPut, me: Device) -> p.CredentialStored:
-        row, created = core.put_credential(me.facility_id, user_id, req.version, req.record)
+        row, created = core.put_credential(
+            me.facility_id, user_id, req.version, req.record, me.device_id
+        )
         return p.CredentialStored(
             user_id=user_id, version=row.version, pos=row.pos, created=created
         )
+
+    @app.post("/v1/credentials/refused", status_code=204, tags=["people"])
+    def credential_refused(req: p.CredentialRefusedReport, me: Device) -> None:
+        core.credential_refused_by_tablet(me.facility_id, me.device_id, req)
 
     @app.get("/v1/credentials", response_model=p.CredentialPage, tags=["people"])
     def credentials(me: Device, after: After = 0, limit: Limit = 500) -> p.CredentialPage:
@@ -322,11 +336,11 @@ def credential_items(facility_id: str, rows: Sequence[CredentialRow]) -> list[p.
     items: list[p.CredentialItem] = []
     for row in rows:
         try:
-            record = parse_stored_record(row.record_json)
+            record = parse_record(row.record_json)
         except ValidationError as exc:
             why = str(exc)
         else:
-            version = record.version if isinstance(record, CredentialRecord) else 1
+            version = record_version(record)
             if record.user_id == row.user_id and version == row.version:
                 items.append(
                     p.CredentialItem(

@@ -86,7 +86,7 @@ def build_services(backend: Backend) -> AdminServices:
         store=store,
         clock=ports.clock,
         reference=backend.reference,
-        accounts=AccountService(ports, credentials),
+        accounts=AccountService(ports, credentials, user_key=backend.sessions.user_key),
         audit=AuditQueryService(ports, audit_log),
         reports=ReportService(ports),
         credentials=credentials,
