@@ -85,7 +85,8 @@ def put_account(
             return _put(core, txn, facility_id, record)
     except CredentialRefused as refused:
         raise_refusal_alert(
-            core, facility_id, device_id, record.user_id, record.version, str(refused)
+            core, facility_id, device_id, record.user_id, record.version, str(refused),
+            record.digest(),
         )
         raise
 
@@ -131,10 +132,18 @@ def _insert(core: ServerCore, txn: WriteTxn, facility_id: str, record: AnyRecord
 
 
 def raise_refusal_alert(
-    core: ServerCore, facility_id: str, device_id: str, user_id: str, version: int, reason: str
+    core: ServerCore,
+    facility_id: str,
+    device_id: str,
+    user_id: str,
+    version: int,
+    reason: str,
+    digest: str = "reported",
 ) -> None:
-    """One ``credential_refused`` alert (server-signed entry) per device, account, version."""
-    subject = f"credential:{device_id}:{user_id}:{version}"
+    """One ``credential_refused`` alert (server-signed entry) per device, account, version and
+    record content (``digest``; a tablet's report counts once): re-sending the same record
+    does not flood the alerts, each different forgery is seen."""
+    subject = f"credential:{device_id}:{user_id}:{version}:{digest}"
     with core.store.write() as txn:
         txn.lock_facility(facility_id)
         if not txn.claim_alert(facility_id, "credential_refused", subject, core.now()):
