@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mar_desktop.people import userkeys
+from mar_desktop.people import issue
 from mar_desktop.people.ports import CredentialStore
 from mar_desktop.people.statements import AccountRecord
 from mar_desktop.signing import DeviceSigner
@@ -17,10 +17,9 @@ def open_key(creds: CredentialStore, user_id: str, password: str) -> DeviceSigne
     """The user's key from their record in force (AssertionError if it does not open)."""
     record = creds.latest(user_id)
     assert isinstance(record, AccountRecord), "the account has no signed record"
-    assert record.wrapped_key is not None and record.user_public is not None
-    derived = userkeys.check(record.password, password)
-    assert derived is not None, "wrong password"
-    return userkeys.unwrap(record.wrapped_key, derived.wrap_key, user_id, record.user_public)
+    key = issue.open_key(record, password)
+    assert key is not None, "wrong password or no key yet"
+    return key
 
 
 class Keys:

@@ -94,3 +94,16 @@ def bind_key(
         change="key_bound", at=at, by=prev.user_id, device_id=device_id, **fields
     )
     return record.signed(key).bound(temp_keys.binding_signer()), key
+
+
+def open_key(record: AccountRecord, password: str) -> DeviceSigner | None:
+    """The user's own key from their record with their password (one Argon2id run), or None
+    when the password does not match or the record holds no key yet."""
+    if record.wrapped_key is None or record.user_public is None:
+        return None
+    derived = userkeys.check(record.password, password)
+    if derived is None:
+        return None
+    return userkeys.unwrap(
+        record.wrapped_key, derived.wrap_key, record.user_id, record.user_public
+    )

@@ -163,7 +163,9 @@ def test_an_admins_changes_on_one_tablet_are_honoured_on_another_offline(
         tab_a.sync()
         # the admin raises the nurse to facility admin, then resets the password, on A
         tab_a.accounts.change_role(admin, NURSE.user_id, Role.FACILITY_ADMIN, "acting manager")
-        issued = tab_a.accounts.reset_password(admin, NURSE.user_id, "forgotten", "reset words 77 go")
+        issued = tab_a.accounts.reset_password(
+            admin, NURSE.user_id, "forgotten", "reset words 77 go"
+        )
         assert tab_a.sync().credentials_refused == 0
         tab_b.sync()
         site.stop_server()

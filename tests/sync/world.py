@@ -90,7 +90,7 @@ def signed_in_admin(site: Site, c: Cart, auth: AuthService, username: str = "chi
     return done.session.principal
 
 
-ADMIN_PASSWORD = "copper lantern over the quiet harbour"  # noqa: S105 - a test value
+ADMIN_PASSWORD = "copper lantern over the quiet harbour"
 
 
 def scheduled(seeded: SeedResult) -> tuple[Resident, Order]:

@@ -39,9 +39,8 @@ def signed_admin(server: Any, username: str = "admin") -> Signed:
     """``mar-server init``'s first admin of ``server``'s facility with their own key bound
     (through the server's verified path, as a tablet's first sign-in does)."""
     first = server.core.create_first_admin(server.facility_id, username, "Dana Whitfield")
-    row = next(
-        r for r in server.store.credentials(server.facility_id, 0, 1000) if r.user_id == first.user_id
-    )
+    rows = server.store.credentials(server.facility_id, 0, 1000)
+    row = next(r for r in rows if r.user_id == first.user_id)
     created = AccountRecord.from_canonical(row.record_json)
     derived = userkeys.check(created.password, first.temporary_password)
     assert derived is not None

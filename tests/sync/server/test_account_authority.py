@@ -19,7 +19,7 @@ from tests.statements import AT, FAST_PARAMS, OWN, TEMP, Signed
 from tests.sync.server.conftest import Server
 from tests.sync.server.records import account_json, signed_admin
 
-ROGUE_PASSWORD = "rogue took this account over"  # noqa: S105 - a test value
+ROGUE_PASSWORD = "rogue took this account over"
 
 
 def put(tab: SimTablet, record: AccountRecord | dict[str, Any]) -> Any:
@@ -101,7 +101,7 @@ def test_the_reported_takeover_is_refused(server: Server) -> None:
             update={"server_sig": rogue_key.sign(b"anything").hex()}
         ),
     ]
-    for number, record in enumerate(attempts, start=1):
+    for record in attempts:
         resp = put(rogue, record)
         assert resp.status_code == 403, resp.text
         assert "refused" in resp.json()["detail"]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from mar_desktop.envelope import parse_raw
+from mar_desktop.people.statements import AccountRecord
+from mar_desktop.signing import load_public_key
 from sync.protocol import FeedPage
 from sync.server.simtablet import SimTablet
 from tests.sync.server.conftest import Server
-from mar_desktop.people.statements import AccountRecord
-from mar_desktop.signing import load_public_key
 from tests.sync.server.records import account_json, signed_admin
 
 
