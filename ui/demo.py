@@ -39,7 +39,7 @@ from mar_desktop.demo.facility import demo_facility
 from mar_desktop.demo.seed import SeedResult, seed_demo
 from mar_desktop.demo.staff import DemoStaff
 from mar_desktop.envelope import new_id
-from mar_desktop.people import issue, userkeys
+from mar_desktop.people import issue
 from mar_desktop.people.accounts import AccountService
 from mar_desktop.people.passwords import PasswordHashing
 from mar_desktop.people.statements import AccountRecord
@@ -91,15 +91,11 @@ def seed_into(store: LocalStore, *, days: int, residents_per_unit: int,
         # created by the admin with the demo password as temporary one: the member's first
         # sign-in, done here (their key bound, the demo authenticator secret enrolled)
         assert isinstance(latest, AccountRecord)
-        temp_keys = userkeys.check(latest.password, member.password)
-        assert temp_keys is not None
-        bound, key = issue.bind_key(latest, temp_keys, member.password, params,
-                                    at=clock.now(), device_id=store.device_id)
-        credentials.append(bound)
-        credentials.append(bound.revise(
-            change="totp_enrolled", at=clock.now(), by=user_id, device_id=store.device_id,
-            totp_secret=member.totp_secret, totp_enrolled=True,
-        ).signed(key))
+        for record in issue.first_sign_in(
+            latest, member.password, member.password, member.totp_secret, params,
+            at=clock.now(), device_id=store.device_id,
+        ):
+            credentials.append(record)
 
     try:
         return seed_demo(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from mar_desktop.errors import ValidationError
 from mar_desktop.model import Role
 from mar_desktop.people import userkeys
 from mar_desktop.people.passwords import Argon2Parameters
@@ -107,3 +108,32 @@ def open_key(record: AccountRecord, password: str) -> DeviceSigner | None:
     return userkeys.unwrap(
         record.wrapped_key, derived.wrap_key, record.user_id, record.user_public
     )
+
+
+def first_sign_in(
+    created: AccountRecord,
+    temp: str,
+    password: str,
+    totp_secret: str,
+    params: Argon2Parameters,
+    *,
+    at: datetime,
+    device_id: str,
+) -> list[AccountRecord]:
+    """What a user's first sign-in stores after an account creation (the key bound with the
+    temporary password ``temp``, then the authenticator ``totp_secret`` enrolled), made at
+    once: for seeding a demo facility or a test one. Raises ValidationError when ``temp``
+    does not open ``created``."""
+    temp_keys = userkeys.check(created.password, temp)
+    if temp_keys is None:
+        raise ValidationError("the temporary password does not match the account")
+    bound, key = bind_key(created, temp_keys, password, params, at=at, device_id=device_id)
+    enrolled = bound.revise(
+        change="totp_enrolled",
+        at=at,
+        by=created.user_id,
+        device_id=device_id,
+        totp_secret=totp_secret,
+        totp_enrolled=True,
+    ).signed(key)
+    return [bound, enrolled]
