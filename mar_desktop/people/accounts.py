@@ -28,7 +28,6 @@ from mar_desktop.envelope import SYSTEM_ACTOR, EntryDraft
 from mar_desktop.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from mar_desktop.model import Role, User
 from mar_desktop.people import issue, throttle
-from mar_desktop.people.authority import expected_prev
 from mar_desktop.people.passwords import PasswordHashing, PasswordPolicy
 from mar_desktop.people.ports import CredentialStore
 from mar_desktop.people.statements import (
@@ -342,22 +341,11 @@ class AccountService(Service):
             )
         else:  # an unsigned earlier record: the reset sets the whole account afresh
             held = self._credentials.latest(user.user_id)
-            version, prev = expected_prev(held)
-            updated = build(
-                {
-                    "user_id": user.user_id,
-                    "version": version,
-                    "prev": prev,
-                    "username": user.username,
-                    "role": user.role,
-                    "unit_ids": user.unit_ids,
-                    "active": user.active,
-                    **fields,
-                    "change": "password_reset",
-                    "updated_at": self._clock.now(),
-                    "updated_by": principal.user.user_id,
-                    "updated_by_device": self._ledger.device_id,
-                }
+            if held is None:
+                raise NotFound("This account has no credentials yet.")
+            updated = issue.after_unsigned(
+                held, user, "password_reset", fields, at=self._clock.now(),
+                by=principal.user.user_id, device_id=self._ledger.device_id,
             )
         self._credentials.append(updated.signed(key))
 

@@ -28,13 +28,12 @@ from mar_desktop.envelope import Actor, EntryDraft
 from mar_desktop.errors import AuthError, SessionExpired
 from mar_desktop.model import User
 from mar_desktop.people import issue, recovery, throttle, userkeys
-from mar_desktop.people.authority import expected_prev
 from mar_desktop.people.credentials import RecoverySlot
 from mar_desktop.people.factors import Attempt, Factors, PasswordChecked
 from mar_desktop.people.passwords import PasswordHashing, PasswordPolicy
 from mar_desktop.people.ports import CredentialStore
 from mar_desktop.people.sessions import Session, SessionEvent, SessionEventKind, SessionManager
-from mar_desktop.people.statements import AccountRecord, HeldRecord, build
+from mar_desktop.people.statements import AccountRecord
 from mar_desktop.people.totp import DEFAULT_ISSUER, TotpEnrolment, TotpOutcome, check_code
 from mar_desktop.services.base import Ports, Service
 from mar_desktop.signing import DeviceSigner
@@ -300,34 +299,13 @@ class AuthService(Service):
             )
         else:
             fields, key = issue.key_fields(user.user_id, new_password, params)
-            updated = self._carried_over(user, record, fields).signed(key)
+            updated = issue.after_unsigned(
+                record, user, "legacy_rebound", fields, at=now, by=user.user_id,
+                device_id=device,
+            ).signed(key)
         self._credentials.append(updated)
         self._append([self._user_audit(user, audit.PASSWORD_CHANGED, "Password changed")])
         return updated, key
-
-    def _carried_over(
-        self, user: User, record: HeldRecord, fields: dict[str, object]
-    ) -> AccountRecord:
-        """The first signed version of an account held as an unsigned earlier record: who the
-        account is as this tablet knows it, the new password and key, no authenticator (it is
-        set up again, so the secret that sat unencrypted before is worthless)."""
-        version, prev = expected_prev(record)
-        return build(
-            {
-                "user_id": user.user_id,
-                "version": version,
-                "prev": prev,
-                "username": user.username,
-                "role": user.role,
-                "unit_ids": user.unit_ids,
-                "active": user.active,
-                **fields,
-                "change": "legacy_rebound",
-                "updated_at": self._clock.now(),
-                "updated_by": user.user_id,
-                "updated_by_device": self._ledger.device_id,
-            }
-        )
 
     def _challenge(
         self,

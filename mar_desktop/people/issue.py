@@ -10,10 +10,17 @@ from datetime import datetime
 from typing import Any
 
 from mar_desktop.errors import ValidationError
-from mar_desktop.model import Role
+from mar_desktop.model import Role, User
 from mar_desktop.people import userkeys
+from mar_desktop.people.authority import expected_prev
 from mar_desktop.people.passwords import Argon2Parameters
-from mar_desktop.people.statements import ZERO_DIGEST, AccountRecord, build
+from mar_desktop.people.statements import (
+    ZERO_DIGEST,
+    AccountRecord,
+    HeldRecord,
+    StatementChange,
+    build,
+)
 from mar_desktop.signing import DeviceSigner
 
 
@@ -137,3 +144,35 @@ def first_sign_in(
         totp_enrolled=True,
     ).signed(key)
     return [bound, enrolled]
+
+
+def after_unsigned(
+    prev: HeldRecord,
+    user: User,
+    change: StatementChange,
+    fields: dict[str, Any],
+    *,
+    at: datetime,
+    by: str,
+    device_id: str,
+) -> AccountRecord:
+    """The first signed version of an account held as an unsigned earlier record ``prev``: who
+    the account is as ``user`` says (the signer vouches for it), with ``fields`` (a password and
+    key, or a temporary password); no authenticator, so it is set up again."""
+    version, digest = expected_prev(prev)
+    return build(
+        {
+            "user_id": user.user_id,
+            "version": version,
+            "prev": digest,
+            "username": user.username,
+            "role": user.role,
+            "unit_ids": user.unit_ids,
+            "active": user.active,
+            **fields,
+            "change": change,
+            "updated_at": at,
+            "updated_by": by,
+            "updated_by_device": device_id,
+        }
+    )

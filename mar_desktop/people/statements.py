@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, StrictBool, StrictStr, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
@@ -61,19 +61,8 @@ signed version of an account carried over from an unsigned (pre-statement) recor
 the old password checked by the server and co-signed by it."""
 StatementChange = AdminChange | SelfChange | RootChange
 
-ADMIN_CHANGES: frozenset[str] = frozenset(
-    ("created", "account_changed", "unlocked", "password_reset", "mfa_reset")
-)
-SELF_CHANGES: frozenset[str] = frozenset(
-    (
-        "key_bound",
-        "password_changed",
-        "password_rehashed",
-        "totp_enrolled",
-        "recovery_code_used",
-        "recovery_codes_renewed",
-    )
-)
+ADMIN_CHANGES: frozenset[str] = frozenset(get_args(AdminChange))
+SELF_CHANGES: frozenset[str] = frozenset(get_args(SelfChange))
 
 Hex32 = Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")]
 Hex64 = Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{128}$", repr=False)]
