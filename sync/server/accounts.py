@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
 from mar_desktop import kinds
-from mar_desktop.envelope import SYSTEM_ACTOR, EntryDraft, new_id
+from mar_desktop.clock import Clock
+from mar_desktop.envelope import SYSTEM_ACTOR, Entry, EntryDraft, new_id
 from mar_desktop.errors import Conflict, CredentialRefused, ValidationError
 from mar_desktop.model import Role
 from mar_desktop.people import issue
@@ -36,11 +38,24 @@ from mar_desktop.people.statements import (
     build,
     parse_record,
 )
-from mar_desktop.signing import load_public_key
-from sync.server.store import CredentialRow, WriteTxn
+from mar_desktop.signing import DeviceSigner, load_public_key
+from sync.server.store import CredentialRow, Store, WriteTxn
 
-if TYPE_CHECKING:
-    from sync.server.core import ServerCore
+
+class ServerCore(Protocol):
+    """What these functions need of :class:`sync.server.core.ServerCore`."""
+
+    store: Store
+    signer: DeviceSigner
+    clock: Clock
+    public_key: str
+    server_id: str
+
+    def now(self) -> str: ...
+
+    def append_server_entries(
+        self, txn: WriteTxn, facility_id: str, drafts: Sequence[EntryDraft]
+    ) -> list[Entry]: ...
 
 _PASSWORD_ALPHABET = "abcdefghijkmnopqrstuvwxyz23456789"  # noqa: S105 - the alphabet only
 
