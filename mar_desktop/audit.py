@@ -55,6 +55,8 @@ AUDIT_VIEWED = "audit_viewed"
 OFFLINE_LIMIT_REFUSED = "offline_limit_refused"
 OFFLINE_BREAK_GLASS = "offline_break_glass"
 DEVICE_REVOKED = "device_revoked"
+CREDENTIAL_REFUSED = "credential_refused"
+"""An account record that reached this tablet did not verify as authorised; not stored."""
 
 # Every action the people services write (the audit viewer offers them as filters).
 PEOPLE_ACTIONS = frozenset(
@@ -84,6 +86,7 @@ PEOPLE_ACTIONS = frozenset(
         AUDIT_VIEWED,
         OFFLINE_LIMIT_REFUSED,
         OFFLINE_BREAK_GLASS,
+        CREDENTIAL_REFUSED,
     }
 )
 

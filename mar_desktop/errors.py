@@ -80,6 +80,11 @@ class PermissionDenied(MarError):
     exit_code = 4
 
 
+class CredentialRefused(PermissionDenied):
+    """An account record does not verify as authorised (wrong or missing signature, a version
+    that does not follow, a change touching what its signer may not); nothing was stored."""
+
+
 class PasswordRejected(ValidationError):
     """A new password does not meet the policy; ``reasons`` lists why, in plain words."""
 

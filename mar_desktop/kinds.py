@@ -251,8 +251,9 @@ ALERT_TYPES_V1 = frozenset({
 
 class AlertRaised(Body):
     """v2: an alert type an older tablet does not know (``held_order_dose``,
-    ``changed_order_dose``): such an alert is written as v2, so an older tablet keeps it unapplied
-    as "recorded by a newer version" instead of refusing its body; the types of v1 stay v1 and
+    ``changed_order_dose``, ``credential_refused``: an account record that did not verify as
+    authorised): such an alert is written as v2, so an older tablet keeps it unapplied as
+    "recorded by a newer version" instead of refusing its body; the types of v1 stay v1 and
     every tablet shows them. Make alerts with :func:`alert_version`."""
 
     v: Literal[1, 2] = 1  # type: ignore[assignment]
@@ -266,6 +267,7 @@ class AlertRaised(Body):
         "fork",  # the server holds different bytes for a device's seq (cloned/restored tablet)
         "held_order_dose",  # v2: a dose given while the order was held
         "changed_order_dose",  # v2: a dose of an order's old version after it was changed
+        "credential_refused",  # v2: an account record that did not verify as authorised
     ]
     resident_id: Id | None = None
     order_id: Id | None = None

@@ -1,38 +1,40 @@
-"""Credential records and device-local sign-in state (throttle: migration 0003; the last
-accepted TOTP step: 0009) on the encrypted database, and the audit-log reader for the audit
-viewer.
+"""Account records (signed statements, migration 0010; unsigned version-1 records, 0003) and
+device-local sign-in state (throttle: 0003; the last accepted TOTP step: 0009) on the encrypted
+database, and the audit-log reader for the audit viewer.
 
 :class:`SqlCredentialStore` implements :class:`mar_desktop.people.ports.CredentialStore`;
 :class:`SqlAuditLog` implements :class:`mar_desktop.people.ports.AuditLog`.
 
 Contract: each calling thread gets its own connection (opened on first use from the factory
 given, e.g. ``LocalStore.connect_reader``); writes are single ``BEGIN IMMEDIATE`` transactions,
-committed durably (``synchronous=FULL``) before returning. Credential versions are append-only
-(the triggers refuse UPDATE/DELETE; no code path tries). SQLite failures become
-:class:`~mar_desktop.errors.StorageError` subclasses whose messages hold no data; a record is
-never part of an error message or a log line.
+committed durably (``synchronous=FULL``) before returning. Account versions are append-only
+(the triggers refuse UPDATE/DELETE; no code path tries); each is verified as authorised
+(:func:`mar_desktop.people.authority.check_next`) in the transaction that stores it. SQLite
+failures become :class:`~mar_desktop.errors.StorageError` subclasses whose messages hold no
+data; a record is never part of an error message or a log line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlcipher3
 
 from mar_desktop.clock import Clock, SystemClock, parse_utc, utc_iso
 from mar_desktop.envelope import Entry, parse_raw
-from mar_desktop.errors import Conflict, StorageError
+from mar_desktop.errors import StorageError
+from mar_desktop.people.authority import Origin
 from mar_desktop.people.credentials import CredentialRecord
+from mar_desktop.people.statements import AccountRecord, HeldRecord
 from mar_desktop.people.throttle import ThrottleState
+from mar_desktop.signing import PublicKey
+from storage import account_chain
 from storage.database import Connection, PerThreadConnections
 from storage.database_errors import translate
 
-_LATEST = (
-    "SELECT record FROM credential_records WHERE user_id = ?"
-    " ORDER BY version DESC, updated_at DESC, updated_by_device DESC LIMIT 1"
-)
+_T = TypeVar("_T")
 
 
 def _storage(exc: BaseException) -> BaseException:
@@ -51,78 +53,81 @@ class SqlCredentialStore:
     def close(self) -> None:
         self._conns.close()
 
-    # ---- credential records -------------------------------------------------------------------
-    def latest(self, user_id: str) -> CredentialRecord | None:
-        row = self._query_one(_LATEST, (user_id,))
-        return None if row is None else CredentialRecord.from_canonical(bytes(row[0]))
+    # ---- account records ----------------------------------------------------------------------
+    def latest(self, user_id: str) -> HeldRecord | None:
+        """The account's version in force (see :mod:`storage.account_chain`), or None."""
+        try:
+            return account_chain.head(self._conns.conn(), user_id)
+        except sqlcipher3.Error as exc:
+            raise _storage(exc) from None
 
-    def history(self, user_id: str) -> list[CredentialRecord]:
-        rows = self._query(
-            "SELECT record FROM credential_records WHERE user_id = ?"
-            " ORDER BY version, updated_at, updated_by_device",
-            (user_id,),
+    def history(self, user_id: str) -> list[HeldRecord]:
+        """The versions in force, oldest first (superseded ones left out)."""
+        try:
+            return account_chain.chain(self._conns.conn(), user_id)
+        except sqlcipher3.Error as exc:
+            raise _storage(exc) from None
+
+    def append(self, record: AccountRecord) -> None:
+        """Stores a version made on this tablet, after :func:`check_next` (origin LOCAL).
+        Raises Conflict unless it follows the head, CredentialRefused if not authorised."""
+        self._in_transaction(
+            lambda conn: account_chain.verify_and_insert(
+                conn, record, origin=Origin.LOCAL, server_key=None, now=self._clock.now()
+            )
         )
-        return [CredentialRecord.from_canonical(bytes(r[0])) for r in rows]
 
-    def append(self, record: CredentialRecord) -> None:
-        """Stores ``record`` if it is exactly the next version (Conflict otherwise)."""
+    def store_synced(self, record: AccountRecord, server_key: PublicKey) -> bool:
+        """Keeps a version received from the server after verifying it (origin SYNCED: admin
+        changes must carry the server's co-signature). False if already held. Raises
+        CredentialRefused (nothing stored) when it does not verify."""
+        return self._in_transaction(
+            lambda conn: account_chain.verify_and_insert(
+                conn, record, origin=Origin.SYNCED, server_key=server_key, now=self._clock.now()
+            )
+        )
+
+    def store_legacy(self, record: CredentialRecord) -> bool:
+        """Keeps an unsigned version-1 record the server held from before signed statements
+        (the server refuses new ones); False if that version from that device is held."""
+
+        def insert(conn: Connection) -> bool:
+            exists = conn.execute(
+                "SELECT 1 FROM credential_records"
+                " WHERE user_id = ? AND version = ? AND updated_by_device = ?",
+                (record.user_id, record.version, record.updated_by_device),
+            ).fetchone()
+            if not exists:
+                conn.execute(
+                    "INSERT INTO credential_records (user_id, version, updated_at,"
+                    " updated_by_device, record, stored_at, source)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 'sync')",
+                    (
+                        record.user_id,
+                        record.version,
+                        utc_iso(record.updated_at),
+                        record.updated_by_device,
+                        record.to_canonical(),
+                        utc_iso(self._clock.now()),
+                    ),
+                )
+            return not exists
+
+        return self._in_transaction(insert)
+
+    def _in_transaction(self, work: Callable[[Connection], _T]) -> _T:
         conn = self._conns.conn()
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                row = conn.execute(
-                    "SELECT max(version) FROM credential_records WHERE user_id = ?",
-                    (record.user_id,),
-                ).fetchone()
-                current = int(row[0] or 0)
-                if record.version != current + 1:
-                    raise Conflict(
-                        "The account's sign-in data changed meanwhile. Please try again."
-                    )
-                self._insert(conn, record, "local")
+                result = work(conn)
                 conn.execute("COMMIT")
+                return result
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
         except sqlcipher3.Error as exc:
             raise _storage(exc) from None
-
-    def store_synced(self, record: CredentialRecord) -> bool:
-        """Keeps a version received through sync (any version number); False if the very same
-        version from the same device is already stored. For the sync engine."""
-        conn = self._conns.conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                exists = conn.execute(
-                    "SELECT 1 FROM credential_records"
-                    " WHERE user_id = ? AND version = ? AND updated_by_device = ?",
-                    (record.user_id, record.version, record.updated_by_device),
-                ).fetchone()
-                if not exists:
-                    self._insert(conn, record, "sync")
-                conn.execute("COMMIT")
-                return not exists
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except sqlcipher3.Error as exc:
-            raise _storage(exc) from None
-
-    def _insert(self, conn: Connection, record: CredentialRecord, source: str) -> None:
-        conn.execute(
-            "INSERT INTO credential_records (user_id, version, updated_at, updated_by_device,"
-            " record, stored_at, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                record.user_id,
-                record.version,
-                utc_iso(record.updated_at),
-                record.updated_by_device,
-                record.to_canonical(),
-                utc_iso(self._clock.now()),
-                source,
-            ),
-        )
 
     # ---- throttle state -----------------------------------------------------------------------
     def throttle_state(self, user_id: str) -> ThrottleState:

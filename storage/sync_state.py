@@ -34,6 +34,9 @@ from storage.projections_reference import register_device_key
 FEED = "feed"
 CREDENTIALS = "credentials"
 CREDENTIALS_PUSHED = "credentials_pushed"
+"""Unsigned version-1 records pushed (before migration 0010; no longer moves)."""
+ACCOUNTS_PUSHED = "accounts_pushed"
+"""Signed account records made on this tablet and pushed (``account_records.id``)."""
 FLAG_FORK = "fork"
 
 
@@ -282,10 +285,10 @@ class SyncState:
 
     # ---- credentials --------------------------------------------------------------------------
     def local_credentials_after(self, rowid: int, limit: int) -> list[tuple[int, bytes]]:
-        """``(rowid, canonical record)`` of credential versions made on this tablet."""
+        """``(id, canonical record)`` of signed account versions made on this tablet."""
         rows = self._rows(
-            "SELECT rowid, record FROM credential_records WHERE source = 'local' AND rowid > ? "
-            "ORDER BY rowid LIMIT ?",
+            "SELECT id, record FROM account_records WHERE source = 'local' AND id > ? "
+            "ORDER BY id LIMIT ?",
             (rowid, limit),
         )
         return [(int(r[0]), bytes(r[1])) for r in rows]

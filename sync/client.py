@@ -504,10 +504,17 @@ class ServerClient:
         """Stores a credential version; returns the HTTP status (200 stored, 409 conflict)."""
         path = f"/v1/credentials/{quote(user_id, safe='')}"
         resp = self._send("PUT", path, json={"version": version, "record": record})
-        if resp.status_code == 409:
-            return 409
+        if resp.status_code in (403, 409):
+            return resp.status_code  # refused as not authorised / that version held otherwise
         self._check(resp)
         return 200
+
+    def report_refused_credential(self, user_id: str, version: int, reason: str) -> None:
+        """Tells the server that a record it served did not verify here (it raises the
+        alert). ``reason`` holds no secret."""
+        body = p.CredentialRefusedReport(user_id=user_id, version=version, reason=reason[:500])
+        resp = self._send("POST", "/v1/credentials/refused", json=body.model_dump())
+        self._check(resp, ok=(204,))
 
 
 ClientFactory = Callable[[], ServerClient]

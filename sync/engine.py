@@ -54,8 +54,8 @@ from storage.erase import Eraser
 from storage.local_store import LocalStore
 from storage.offline_contact import SqlContactStore
 from storage.sync_state import (
+    ACCOUNTS_PUSHED,
     CREDENTIALS,
-    CREDENTIALS_PUSHED,
     FLAG_FORK,
     ServerInfo,
     SyncState,
@@ -97,6 +97,9 @@ class SyncReport:
     credentials_pushed: int = 0
     credentials_pulled: int = 0
     credential_conflicts: int = 0
+    credentials_refused: int = 0
+    """Account records that did not verify as authorised: refused by the server (pushed from
+    here) or by this tablet (pulled; audited, quarantined and reported to the server)."""
     held_back: bool = False
     server_rewound: bool = False
     server_lost: bool = False
@@ -132,6 +135,11 @@ class SyncReport:
         ]
         if self.credential_conflicts:
             out.append(f"credential conflicts: {self.credential_conflicts}")
+        if self.credentials_refused:
+            out.append(
+                f"account changes refused as not authorised: {self.credentials_refused} "
+                "(see quarantine; the server raised an alert)"
+            )
         if self.held_back:
             out.append("some records are held back (see quarantine)")
         if self.server_lost:
@@ -264,7 +272,7 @@ class SyncEngine:
         if pushed.server_lost or pulled.rewound:
             # a restored server lost credential versions too: send and read them all again
             # (both sides store a version once, so what it still holds changes nothing)
-            self.state.set_cursor(CREDENTIALS_PUSHED, 0)
+            self.state.set_cursor(ACCOUNTS_PUSHED, 0)
             self.state.set_cursor(CREDENTIALS, 0)
         creds = CredentialResult()
         push_credentials(client, self.state, stopping=self._stopping, result=creds)
@@ -273,8 +281,12 @@ class SyncEngine:
             self.state,
             self._creds,
             info.server_device_id,
+            info.server_public_key,
             stopping=self._stopping,
             result=creds,
+            on_refused=lambda user_id, version, reason: self._refused(
+                client, user_id, version, reason
+            ),
         )
         report = SyncReport(
             pushed=pushed.pushed,
@@ -284,6 +296,7 @@ class SyncEngine:
             credentials_pushed=creds.pushed,
             credentials_pulled=creds.pulled,
             credential_conflicts=creds.conflicts,
+            credentials_refused=creds.refused,
             held_back=pushed.held_back,
             server_rewound=pulled.rewound,
             server_lost=pushed.server_lost,
@@ -343,6 +356,24 @@ class SyncEngine:
             total.held_back = total.held_back or result.held_back
             total.server_lost = total.server_lost or result.server_lost
         return total
+
+    def _refused(self, client: ServerClient, user_id: str, version: int, reason: str) -> None:
+        """A pulled account record did not verify: an audit entry here, and a report to the
+        server, which raises the alert (tablets never raise alerts themselves)."""
+        self.store.ledger.append(
+            [
+                audit.audit_draft(
+                    audit.CREDENTIAL_REFUSED,
+                    actor=SYSTEM_ACTOR,
+                    user_name="system",
+                    entity_type="user",
+                    entity_id=user_id,
+                    after={"version": version},
+                    detail=reason,
+                )
+            ]
+        )
+        client.report_refused_credential(user_id, version, reason)
 
     def _audit(self, report: SyncReport, info: ServerInfo) -> EntryDraft:
         return audit.audit_draft(

@@ -87,12 +87,20 @@ Pull (server → device)
 Credentials (people records)
     ``PUT /v1/credentials/{user_id}`` :class:`CredentialPut` → :class:`CredentialStored`;
     ``GET /v1/credentials?after=N`` → :class:`CredentialPage`. Records versioned per user:
-    versions are kept and never edited; the highest version wins. Re-sending a stored version
-    with the same record is acknowledged; with a different record it is refused (409). A put
-    record is a closed :class:`~mar_desktop.people.credentials.CredentialRecord` whose
-    ``user_id`` and ``version`` are the path's and the body's (422 otherwise). A page holds only
-    records of a known shape: a stored row that is not (stored before the shapes were closed) is
-    left out, and ``next`` still moves past it.
+    versions are kept and never edited. A put record is a closed, signed
+    :class:`~mar_desktop.people.statements.AccountRecord` whose ``user_id`` and ``version`` are
+    the path's and the body's (422 otherwise; an older tablet's unsigned record: 422). The
+    server checks it like every tablet does (``mar_desktop.people.authority.check_next``: it
+    follows the user's highest version, signed by the user for a self change, by an active
+    facility admin's own key for an admin change) and co-signs an admin change; a record that
+    does not verify is refused with 403, nothing stored, and raises a ``credential_refused``
+    alert. Re-sending a stored version with the same content is acknowledged; with a different
+    one it is refused (409). Pull the feed to get the co-signed copy. A tablet verifies every
+    record it pulls the same way and reports one that does not verify with
+    ``POST /v1/credentials/refused`` :class:`CredentialRefusedReport` (204); the server raises
+    the alert. A page holds only records
+    of a known shape: a stored row that is not (stored before the shapes were closed) is left
+    out, and ``next`` still moves past it.
 
 Shapes
     Every request body is closed (unknown fields: 422) and typed without coercion. Integers fit
@@ -111,7 +119,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from mar_desktop.bounds import PRINTABLE_ASCII, PRINTABLE_TEXT, IdText, Version64
 from mar_desktop.canonical import canonical_bytes
-from mar_desktop.people.credentials import CredentialRecord
+from mar_desktop.people.statements import AccountRecord
 from mar_desktop.signing import load_public_key, signature_valid
 
 PROTOCOL_VERSION = 1
@@ -355,11 +363,22 @@ class AlertsResponse(_Model):
 
 # ---- credentials ------------------------------------------------------------------------------
 class CredentialPut(_Model):
-    """A tablet's credential version: ``record`` is closed (see
-    :mod:`mar_desktop.people.credentials`) and must name the path's user and this version."""
+    """A tablet's account version: ``record`` is a closed, signed
+    :class:`~mar_desktop.people.statements.AccountRecord` that must name the path's user and
+    this version (an unsigned version-1 record of an older tablet: 422)."""
 
     version: Version64
-    record: CredentialRecord
+    record: AccountRecord
+
+
+class CredentialRefusedReport(_Model):
+    """A tablet's report that a record of the credential feed did not verify there
+    (``POST /v1/credentials/refused`` → 204): the server raises a ``credential_refused``
+    alert naming the reporting device."""
+
+    user_id: IdText
+    version: Version64
+    reason: Annotated[StrictStr, Field(max_length=500, pattern=PRINTABLE_TEXT)]
 
 
 class CredentialStored(_Model):

@@ -106,7 +106,7 @@ def build_backend(
         recording=RecordingService(ports),
         reference=reference,
         admin=AdminServices(
-            accounts=AccountService(ports, credentials),
+            accounts=AccountService(ports, credentials, user_key=sessions.user_key),
             audit=AuditQueryService(ports, audit_log),
             reports=reports,
             exports=ExportService(reports, open_export_ledger),

@@ -39,10 +39,13 @@ from mar_desktop.demo.facility import demo_facility
 from mar_desktop.demo.seed import SeedResult, seed_demo
 from mar_desktop.demo.staff import DemoStaff
 from mar_desktop.envelope import new_id
+from mar_desktop.people import issue
 from mar_desktop.people.accounts import AccountService
 from mar_desktop.people.passwords import PasswordHashing
+from mar_desktop.people.statements import AccountRecord
 from mar_desktop.permissions import Principal
 from mar_desktop.services.base import Ports
+from mar_desktop.signing import DeviceSigner
 from storage.credentials import SqlCredentialStore
 from storage.local_store import LocalStore
 
@@ -66,23 +69,33 @@ def seed_into(store: LocalStore, *, days: int, residents_per_unit: int,
     clock = FakeClock()
     ports = Ports(store.ledger, store.reader, clock)
     credentials = SqlCredentialStore(store.connect_reader, clock)
-    accounts = AccountService(ports, credentials)
-    hashing = PasswordHashing()
+    keys: dict[str, DeviceSigner] = {}
+    accounts = AccountService(ports, credentials, user_key=keys.get)
+    params = PasswordHashing().params
 
     def create_user(admin: Principal, member: DemoStaff) -> None:
         accounts.create_user(admin, member.user, member.password)
 
     def set_credentials(member: DemoStaff) -> None:
-        latest = credentials.latest(member.user.user_id)
-        if latest is None:
-            accounts.install_credentials(member.user.user_id, member.password,
+        user_id = member.user.user_id
+        latest = credentials.latest(user_id)
+        if latest is None:  # the admin: installed on this tablet, with the admin's own key
+            accounts.install_credentials(user_id, member.password,
                                          totp_secret=member.totp_secret)
+            installed = credentials.latest(user_id)
+            assert isinstance(installed, AccountRecord)
+            key = issue.open_key(installed, member.password)
+            assert key is not None
+            keys[user_id] = key
             return
-        credentials.append(latest.revise(
-            change="password_changed", at=clock.now(), by="system",
-            device_id=store.device_id, password_hash=hashing.hash(member.password),
-            must_change_password=False, totp_secret=member.totp_secret, totp_enrolled=True,
-        ))
+        # created by the admin with the demo password as temporary one: the member's first
+        # sign-in, done here (their key bound, the demo authenticator secret enrolled)
+        assert isinstance(latest, AccountRecord)
+        for record in issue.first_sign_in(
+            latest, member.password, member.password, member.totp_secret, params,
+            at=clock.now(), device_id=store.device_id,
+        ):
+            credentials.append(record)
 
     try:
         return seed_demo(

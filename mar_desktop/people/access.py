@@ -49,7 +49,7 @@ class AccessService(Service):
             raise AuthError("The witness must be a different person.")
         self._factors.check_password(witness, password, attempt)
         self._factors.check_totp(witness, code, attempt)
-        current = self._read.user(witness.user_id) or witness
+        current = self._factors.authority(self._read.user(witness.user_id) or witness)
         if not current.active:
             self._refuse(principal.user, current, "witness account is deactivated")
             raise AuthError("This witness account is deactivated.")

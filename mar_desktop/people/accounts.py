@@ -2,29 +2,47 @@
 password resets.
 
 Every method: worker thread; checks ``manage_users`` first (a refusal is audited and nothing
-else is written); then writes the credential record (if any) and appends the ``user.created``
+else is written); then writes the account record (if any) and appends the ``user.created``
 / ``user.changed`` ledger entry together with its ``audit.*`` entry (before/after values, never
-a secret) in one ledger transaction. The credential record is stored first: if the process dies
-in between, an unused credential version is left over, never an account without credentials.
-Raises PermissionDenied, ValidationError (PasswordRejected), NotFound or Conflict.
+a secret) in one ledger transaction. The account record is stored first: if the process dies
+in between, an unused account version is left over, never an account without credentials.
+
+Each account record an admin makes is a statement signed with the admin's own user key, held by
+the admin's session (``user_key``: e.g. ``SessionManager.user_key``); it takes effect on this
+tablet at once and on every other one only after the server co-signs it at the next sync (see
+:mod:`mar_desktop.people.authority`). Account creation and a password reset name the binding
+key of the temporary password, which authorises the user's first key at their next sign-in.
+Raises PermissionDenied (also: no signing key in this session), ValidationError
+(PasswordRejected), NotFound or Conflict.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from mar_desktop import audit, kinds
 from mar_desktop.envelope import SYSTEM_ACTOR, EntryDraft
-from mar_desktop.errors import Conflict, NotFound, ValidationError
+from mar_desktop.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from mar_desktop.model import Role, User
-from mar_desktop.people import throttle
-from mar_desktop.people.credentials import CredentialRecord
+from mar_desktop.people import issue, throttle
 from mar_desktop.people.passwords import PasswordHashing, PasswordPolicy
 from mar_desktop.people.ports import CredentialStore
+from mar_desktop.people.statements import (
+    SYSTEM,
+    ZERO_DIGEST,
+    AccountRecord,
+    StatementChange,
+    build,
+)
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.services.base import Ports, Service, nonblank
+from mar_desktop.signing import DeviceSigner
+
+KeySource = Callable[[str], DeviceSigner | None]
+"""The signed-in user's own key by user id (None when that user has no open session)."""
 
 _TEMP_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 
@@ -51,10 +69,12 @@ class AccountService(Service):
         ports: Ports,
         credentials: CredentialStore,
         hashing: PasswordHashing | None = None,
+        user_key: KeySource | None = None,
     ) -> None:
         super().__init__(ports)
         self._credentials = credentials
         self._hashing = hashing or PasswordHashing()
+        self._user_key = user_key or (lambda _user_id: None)
 
     # ---- creating -----------------------------------------------------------------------------
     def create_user(
@@ -69,17 +89,21 @@ class AccountService(Service):
         if read.user_by_username(user.username) is not None:
             raise Conflict("This username is taken.")
         self._known_units(user.unit_ids)
+        key = self._admin_key(principal)
         temp = password if password is not None else temporary_password()
         self._policy().check(temp, username=user.username, full_name=user.full_name)
-        record = CredentialRecord(
+        record = issue.new_account(
             user_id=user.user_id,
-            version=1,
-            password_hash=self._hashing.hash(temp),
-            must_change_password=True,
-            updated_at=self._clock.now(),
-            updated_by=principal.user.user_id,
-            updated_by_device=self._ledger.device_id,
-        )
+            username=user.username,
+            role=user.role,
+            unit_ids=user.unit_ids,
+            active=user.active,
+            temp=temp,
+            params=self._hashing.params,
+            at=self._clock.now(),
+            by=principal.user.user_id,
+            device_id=self._ledger.device_id,
+        ).signed(key)
         self._credentials.append(record)
         self._append(
             [
@@ -145,6 +169,8 @@ class AccountService(Service):
         """Clears this device's lockout and failure counters for the account."""
         user = self._target(principal, user_id)
         before = self._credentials.throttle_state(user_id)
+        if isinstance(self._credentials.latest(user_id), AccountRecord):
+            self._sign(principal, user_id, "unlocked", unlocked_at=self._clock.now())
         self._credentials.save_throttle_state(user_id, throttle.unlock(before))
         self._record_change(
             principal,
@@ -161,17 +187,11 @@ class AccountService(Service):
         """Removes the authenticator secret and recovery codes; the user enrols again at the
         next sign-in (after the password)."""
         user = self._target(principal, user_id)
-        record = self._record(user_id)
-        self._credentials.append(
-            record.revise(
-                change="mfa_reset",
-                at=self._clock.now(),
-                by=principal.user.user_id,
-                device_id=self._ledger.device_id,
-                totp_secret=None,
-                totp_enrolled=False,
-                recovery_codes=(),
-            )
+        held = self._credentials.latest(user_id)
+        enrolled = held is not None and held.totp_enrolled
+        self._sign(
+            principal, user_id, "mfa_reset", totp_secret=None, totp_enrolled=False,
+            recovery_codes=(),
         )
         self._record_change(
             principal,
@@ -179,7 +199,7 @@ class AccountService(Service):
             user,
             nonblank(reason, "A reason"),
             audit.MFA_RESET,
-            before_audit={"totp_enrolled": record.totp_enrolled},
+            before_audit={"totp_enrolled": enrolled},
             after_audit={"totp_enrolled": False},
         )
         return user
@@ -192,23 +212,14 @@ class AccountService(Service):
         record = self._record(user_id)
         temp = password if password is not None else temporary_password()
         self._policy().check(temp, username=user.username, full_name=user.full_name)
-        self._credentials.append(
-            record.revise(
-                change="password_reset",
-                at=self._clock.now(),
-                by=principal.user.user_id,
-                device_id=self._ledger.device_id,
-                password_hash=self._hashing.hash(temp),
-                must_change_password=True,
-            )
-        )
+        self._reset(principal, user, record, temp)
         self._record_change(
             principal,
             user,
             user,
             nonblank(reason, "A reason"),
             audit.PASSWORD_RESET,
-            before_audit={"must_change_password": record.must_change_password},
+            before_audit={"must_change_password": record is None or record.must_change_password},
             after_audit={"must_change_password": True},
         )
         return IssuedPassword(user, temp)
@@ -221,28 +232,38 @@ class AccountService(Service):
         totp_secret: str | None = None,
         must_change_password: bool = False,
     ) -> None:
-        """First run and demo seeding only: the *first* credential record of an existing
-        account (e.g. the bootstrap admin), as the system. Raises Conflict if the account
-        already has credentials, NotFound if it does not exist, PasswordRejected."""
+        """Demo seeding and a tablet without a server only: the *first* record of an existing
+        account, as the system (``installed``, with the user's own key made here). Trusted by
+        this tablet only: the server and every other tablet refuse it (a facility's first
+        admin comes from ``mar-server init``). Raises Conflict if the account already has
+        credentials, NotFound if it does not exist, PasswordRejected."""
         user = self._read.user(user_id)
         if user is None:
             raise NotFound("No such account.")
         if self._credentials.latest(user_id) is not None:
             raise Conflict("This account already has credentials; use a reset instead.")
         self._policy().check(password, username=user.username, full_name=user.full_name)
-        self._credentials.append(
-            CredentialRecord(
-                user_id=user_id,
-                version=1,
-                password_hash=self._hashing.hash(password),
-                must_change_password=must_change_password,
-                totp_secret=totp_secret,
-                totp_enrolled=totp_secret is not None,
-                updated_at=self._clock.now(),
-                updated_by="system",
-                updated_by_device=self._ledger.device_id,
-            )
-        )
+        fields, key = issue.key_fields(user_id, password, self._hashing.params)
+        record = build(
+            {
+                "user_id": user_id,
+                "version": 1,
+                "prev": ZERO_DIGEST,
+                "username": user.username,
+                "role": user.role,
+                "unit_ids": user.unit_ids,
+                "active": user.active,
+                **fields,
+                "must_change_password": must_change_password,
+                "totp_secret": totp_secret,
+                "totp_enrolled": totp_secret is not None,
+                "change": "installed",
+                "updated_at": self._clock.now(),
+                "updated_by": SYSTEM,
+                "updated_by_device": self._ledger.device_id,
+            }
+        ).signed(key)
+        self._credentials.append(record)
         self._append(
             [
                 audit.audit_draft(
@@ -270,11 +291,63 @@ class AccountService(Service):
             raise NotFound("No such account.")
         return user
 
-    def _record(self, user_id: str) -> CredentialRecord:
+    def _record(self, user_id: str) -> AccountRecord | None:
+        """The signed record in force; None for an unsigned earlier one (before signed
+        statements). Raises NotFound when the account has no credentials at all."""
         record = self._credentials.latest(user_id)
         if record is None:
             raise NotFound("This account has no credentials yet.")
-        return record
+        return record if isinstance(record, AccountRecord) else None
+
+    def _admin_key(self, principal: Principal) -> DeviceSigner:
+        key = self._user_key(principal.user.user_id)
+        if key is None:
+            raise PermissionDenied(
+                "Account changes are signed with your own key: sign in again on this device."
+            )
+        return key
+
+    def _sign(
+        self, principal: Principal, user_id: str, change: StatementChange, **fields: Any
+    ) -> AccountRecord | None:
+        """Stores the admin's signed ``change`` of a signed account record; None (nothing
+        stored) for an account still on an unsigned earlier record."""
+        key = self._admin_key(principal)
+        record = self._record(user_id)
+        if record is None:
+            return None
+        updated = record.revise(
+            change=change,
+            at=self._clock.now(),
+            by=principal.user.user_id,
+            device_id=self._ledger.device_id,
+            **fields,
+        ).signed(key)
+        self._credentials.append(updated)
+        return updated
+
+    def _reset(
+        self, principal: Principal, user: User, record: AccountRecord | None, temp: str
+    ) -> None:
+        key = self._admin_key(principal)
+        fields = issue.temporary_fields(temp, self._hashing.params)
+        if record is not None:
+            updated = record.revise(
+                change="password_reset",
+                at=self._clock.now(),
+                by=principal.user.user_id,
+                device_id=self._ledger.device_id,
+                **fields,
+            )
+        else:  # an unsigned earlier record: the reset sets the whole account afresh
+            held = self._credentials.latest(user.user_id)
+            if held is None:
+                raise NotFound("This account has no credentials yet.")
+            updated = issue.after_unsigned(
+                held, user, "password_reset", fields, at=self._clock.now(),
+                by=principal.user.user_id, device_id=self._ledger.device_id,
+            )
+        self._credentials.append(updated.signed(key))
 
     def _known_units(self, unit_ids: Sequence[str]) -> None:
         known = {unit.unit_id for unit in self._read.units()}
@@ -293,6 +366,9 @@ class AccountService(Service):
             raise ValidationError(f"{what}: the new values are not valid.") from None
         if after == before:
             raise ValidationError("Nothing would change.")
+        authority = {"role": after.role, "unit_ids": after.unit_ids, "active": after.active}
+        if authority != {"role": before.role, "unit_ids": before.unit_ids, "active": before.active}:
+            self._sign(principal, user_id, "account_changed", **authority)
         self._record_change(
             principal, before, after, reason.strip() or what, audit.USER_CHANGED, before, after
         )

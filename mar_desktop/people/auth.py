@@ -34,16 +34,18 @@ from mar_desktop.clock import utc_iso
 from mar_desktop.envelope import SYSTEM_ACTOR, Actor, EntryDraft
 from mar_desktop.errors import AuthError, OfflineLimitReached, PermissionDenied, SessionExpired
 from mar_desktop.model import User
-from mar_desktop.people import recovery, throttle
+from mar_desktop.people import issue, recovery, throttle, userkeys
 from mar_desktop.people.credentials import RecoverySlot
-from mar_desktop.people.factors import Attempt, Factors
+from mar_desktop.people.factors import Attempt, Factors, PasswordChecked
 from mar_desktop.people.offline import OfflineState, OfflineStatus
 from mar_desktop.people.passwords import PasswordHashing, PasswordPolicy
 from mar_desktop.people.ports import CredentialStore
 from mar_desktop.people.sessions import Session, SessionEvent, SessionEventKind, SessionManager
+from mar_desktop.people.statements import AccountRecord
 from mar_desktop.people.totp import DEFAULT_ISSUER, TotpEnrolment, TotpOutcome, check_code
 from mar_desktop.permissions import Permission, allowed
 from mar_desktop.services.base import Ports, Service, nonblank
+from mar_desktop.signing import DeviceSigner
 
 _SESSION_ACTIONS = {
     SessionEventKind.STARTED: audit.LOGIN,
@@ -88,6 +90,8 @@ class _Pending:
     step: LoginStep
     expires: float  # clock monotonic
     enrolment_secret: str | None = field(default=None, repr=False)
+    checked: PasswordChecked | None = field(default=None, repr=False)
+    user_key: DeviceSigner | None = field(default=None, repr=False)
 
 
 class AuthService(Service):
@@ -135,23 +139,25 @@ class AuthService(Service):
         user = self._read.user_by_username(username.strip().lower())
         if user is None:
             self.factors.unknown_user(attempt)
-        record = self.factors.check_password(user, password, attempt)
+        checked = self.factors.check_password(user, password, attempt)
         self._refuse_inactive(user, attempt)
-        if record.must_change_password:
+        record = checked.record
+        if record.must_change_password or not isinstance(record, AccountRecord):
+            # an unsigned earlier record: a new password and authenticator, with the user's key
             step = LoginStep.CHANGE_PASSWORD
         elif not record.totp_enrolled:
             step = LoginStep.ENROL_TOTP
         else:
             step = LoginStep.TOTP
-        return self._challenge(user, step)
+        return self._challenge(user, step, checked=checked)
 
     def set_new_password(self, challenge: LoginChallenge, new_password: str) -> LoginChallenge:
         """Replaces a temporary password (step ``change_password``). Raises PasswordRejected."""
-        _, user = self._take(challenge, LoginStep.CHANGE_PASSWORD, consume=False)
-        self._store_new_password(user, new_password, user.user_id)
-        record = self.factors.record(user)
+        pending, user = self._take(challenge, LoginStep.CHANGE_PASSWORD, consume=False)
+        record, key = self._store_new_password(user, new_password, pending.checked)
         step = LoginStep.TOTP if record.totp_enrolled else LoginStep.ENROL_TOTP
-        return self._challenge(user, step, replaces=challenge.token)
+        checked = PasswordChecked(record, None, key)
+        return self._challenge(user, step, replaces=challenge.token, checked=checked)
 
     def begin_enrolment(self, challenge: LoginChallenge) -> TotpEnrolment:
         """The QR code and manual key for step ``enrol_totp``. The secret is kept in memory
@@ -174,6 +180,9 @@ class AuthService(Service):
             self.factors.fail(user, attempt, "wrong set-up code", "The code is not correct.")
         codes = recovery.generate()
         record = self.factors.record(user)
+        key = pending.user_key
+        if not isinstance(record, AccountRecord) or key is None:
+            raise AuthError("Set a new password first. Please start the sign-in again.")
         self._credentials.append(
             record.revise(
                 change="totp_enrolled",
@@ -182,36 +191,37 @@ class AuthService(Service):
                 device_id=self._ledger.device_id,
                 totp_secret=pending.enrolment_secret,
                 totp_enrolled=True,
-                last_totp_step=result.step,
                 recovery_codes=tuple(
                     RecoverySlot(code_hash=recovery.hash_code(user.user_id, c)) for c in codes
                 ),
-            )
+            ).signed(key)
         )
+        if result.step is not None:
+            self._credentials.save_totp_step(user.user_id, result.step)
         self._pending.pop(challenge.token, None)
         self._append([self._user_audit(user, audit.MFA_ENROLLED, "Authenticator app set up")])
-        return EnrolmentComplete(self._finish(user), tuple(codes))
+        return EnrolmentComplete(self._finish(user, key), tuple(codes))
 
     def submit_totp(self, challenge: LoginChallenge, code: str) -> Session:
         """Second factor (step ``totp``). Raises AuthError (wrong or reused code), Throttled,
         AccountLocked; the challenge stays open after a wrong code."""
-        _, user = self._take(challenge, LoginStep.TOTP, consume=False)
+        pending, user = self._take(challenge, LoginStep.TOTP, consume=False)
         self.factors.check_totp(user, code, self._attempt("sign-in"))
         self._pending.pop(challenge.token, None)
-        return self._finish(user)
+        return self._finish(user, pending.user_key)
 
     def submit_recovery_code(self, challenge: LoginChallenge, code: str) -> Session:
         """Second factor by a single-use recovery code instead of the app."""
-        _, user = self._take(challenge, LoginStep.TOTP, consume=False)
-        self.factors.check_recovery_code(user, code, self._attempt("sign-in"))
+        pending, user = self._take(challenge, LoginStep.TOTP, consume=False)
+        self.factors.check_recovery_code(user, code, self._attempt("sign-in"), pending.user_key)
         self._pending.pop(challenge.token, None)
-        return self._finish(user)
+        return self._finish(user, pending.user_key)
 
     def break_glass(self, challenge: LoginChallenge, reason: str) -> Session:
         """Signs in past the offline limit (step ``break_glass``) with a stated reason, for the
         facility's emergency minutes. Raises PermissionDenied (the role may not; audited),
         ValidationError (no reason), OfflineLimitReached (the tablet is revoked)."""
-        _, user = self._take(challenge, LoginStep.BREAK_GLASS, consume=False)
+        pending, user = self._take(challenge, LoginStep.BREAK_GLASS, consume=False)
         text = nonblank(reason, "A reason for break-glass access")
         status = self._offline_status()
         if status is not None and status.state is OfflineState.REVOKED:
@@ -252,7 +262,9 @@ class AuthService(Service):
                 )
             ]
         )
-        return self.sessions.start(user, offline_override=True)
+        return self.sessions.start(
+            self._authority(user), pending.user_key, offline_override=True
+        )
 
     def cancel(self, challenge: LoginChallenge) -> None:
         self._pending.pop(challenge.token, None)
@@ -292,8 +304,8 @@ class AuthService(Service):
         """The signed-in user changes their password (current one required)."""
         principal = self.sessions.principal(touch=True)
         user = principal.user
-        self.factors.check_password(user, current, self._attempt("password change"))
-        self._store_new_password(user, new, user.user_id)
+        checked = self.factors.check_password(user, current, self._attempt("password change"))
+        self._store_new_password(user, new, checked)
 
     # ---- internals ----------------------------------------------------------------------------
     def _attempt(self, purpose: str) -> Attempt:
@@ -306,41 +318,76 @@ class AuthService(Service):
         return session
 
     def _refuse_inactive(self, user: User, attempt: Attempt) -> None:
-        current = self._read.user(user.user_id) or user
+        current = self._authority(self._read.user(user.user_id) or user)
         if not current.active:
             self._append(
                 [self._user_audit(current, attempt.failure_action, "account is deactivated")]
             )
             raise AuthError("This account is deactivated. Ask a facility administrator.")
 
-    def _store_new_password(self, user: User, new_password: str, by: str) -> None:
+    def _store_new_password(
+        self, user: User, new_password: str, checked: PasswordChecked | None
+    ) -> tuple[AccountRecord, DeviceSigner]:
+        """The user's new password as a self-signed statement: the user's first key after a
+        creation or reset (``key_bound``, also signed by the temporary password's binding
+        key), the first signed version of an unsigned earlier record (``legacy_rebound``,
+        authenticator set up again), or the same key rewrapped (``password_changed``).
+        Returns the stored record and the user's key. Raises PasswordRejected, AuthError."""
         facility = self._read.facility()
         policy = PasswordPolicy(facility.settings.password_min_length if facility else 12)
         policy.check(new_password, username=user.username, full_name=user.full_name)
         record = self.factors.record(user)
-        if self.factors.hashing.verify(record.password_hash, new_password):
+        if checked is None or checked.record != record:
+            raise SessionExpired("The account changed meanwhile. Please sign in again.")
+        if isinstance(record, AccountRecord):
+            if userkeys.check(record.password, new_password) is not None:
+                raise AuthError("Choose a password different from the current one.")
+        elif self.factors.hashing.verify(record.password_hash, new_password):
             raise AuthError("Choose a password different from the current one.")
-        self._credentials.append(
-            record.revise(
-                change="password_changed",
-                at=self._clock.now(),
-                by=by,
-                device_id=self._ledger.device_id,
-                password_hash=self.factors.hashing.hash(new_password),
-                must_change_password=False,
+        params, now, device = self.factors.hashing.params, self._clock.now(), self._ledger.device_id
+        if isinstance(record, AccountRecord) and checked.user_key is not None:
+            fields, key = issue.key_fields(user.user_id, new_password, params, checked.user_key)
+            fields.pop("bind_public")
+            fields.pop("user_public")
+            updated = record.revise(
+                change="password_changed", at=now, by=user.user_id, device_id=device, **fields
+            ).signed(key)
+        elif isinstance(record, AccountRecord):
+            if checked.derived is None or record.bind_public is None:
+                raise AuthError("This account has no key. Ask a facility administrator.")
+            updated, key = issue.bind_key(
+                record, checked.derived, new_password, params, at=now, device_id=device
             )
-        )
+        else:
+            fields, key = issue.key_fields(user.user_id, new_password, params)
+            updated = issue.after_unsigned(
+                record, user, "legacy_rebound", fields, at=now, by=user.user_id,
+                device_id=device,
+            ).signed(key)
+        self._credentials.append(updated)
         self._append([self._user_audit(user, audit.PASSWORD_CHANGED, "Password changed")])
+        return updated, key
 
     def _challenge(
-        self, user: User, step: LoginStep, *, replaces: str | None = None
+        self,
+        user: User,
+        step: LoginStep,
+        *,
+        replaces: str | None = None,
+        checked: PasswordChecked | None = None,
     ) -> LoginChallenge:
         if replaces is not None:
             self._pending.pop(replaces, None)
         now = self._clock.monotonic()
         self._pending = {k: p for k, p in self._pending.items() if p.expires > now}
         token = secrets.token_urlsafe(24)
-        self._pending[token] = _Pending(user.user_id, step, now + self._challenge_seconds)
+        self._pending[token] = _Pending(
+            user.user_id,
+            step,
+            now + self._challenge_seconds,
+            checked=checked,
+            user_key=checked.user_key if checked is not None else None,
+        )
         return LoginChallenge(token, user, step)
 
     def _take(
@@ -363,7 +410,9 @@ class AuthService(Service):
             self._pending.pop(challenge.token, None)
         return pending, user
 
-    def _finish(self, user: User) -> Session:
+    def _finish(self, user: User, key: DeviceSigner | None) -> Session:
+        """Starts the session with the account's authority as its signed record states it
+        (role, units, active win over the ledger's view) and the user's key."""
         self.factors.succeeded(user)
         facility = self._read.facility()
         if facility is not None:
@@ -375,8 +424,12 @@ class AuthService(Service):
             if status.state is OfflineState.REVOKED:
                 raise OfflineLimitReached(message, break_glass=False)
             challenge = self._challenge(user, LoginStep.BREAK_GLASS)
+            self._pending[challenge.token].user_key = key  # for the break-glass session
             raise OfflineLimitReached(message, break_glass=True, challenge=challenge)
-        return self.sessions.start(user)
+        return self.sessions.start(self._authority(user), key)
+
+    def _authority(self, user: User) -> User:
+        return self.factors.authority(user)
 
     def _offline_status(self) -> OfflineStatus | None:
         offline = self.sessions.offline

@@ -12,7 +12,7 @@ Error messages are for the screen and never include what was typed. Worker threa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NoReturn
 
 from mar_desktop import audit
@@ -20,12 +20,14 @@ from mar_desktop.clock import Clock
 from mar_desktop.envelope import Actor, EntryDraft
 from mar_desktop.errors import AccountLocked, AuthError, Throttled
 from mar_desktop.model import User
-from mar_desktop.people import recovery, throttle
-from mar_desktop.people.credentials import CredentialRecord, RecoverySlot
+from mar_desktop.people import recovery, throttle, userkeys
+from mar_desktop.people.credentials import RecoverySlot
 from mar_desktop.people.passwords import PasswordHashing
 from mar_desktop.people.ports import CredentialStore
+from mar_desktop.people.statements import AccountRecord, HeldRecord
 from mar_desktop.people.totp import TotpOutcome, check_code
 from mar_desktop.ports import LedgerWriter
+from mar_desktop.signing import DeviceSigner
 
 WRONG_PASSWORD = "The username or password is not correct."  # noqa: S105 (a message)
 WRONG_CODE = "The code is not correct. Check the time on your phone and try the newest code."
@@ -43,6 +45,17 @@ class Attempt:
     @property
     def failure_action(self) -> str:
         return audit.WITNESS_FAILED if self.purpose == "witness" else audit.LOGIN_FAILED
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordChecked:
+    """A right password: the record it matched and, for a signed account record, the keys of
+    that same Argon2id run and the user's key it unwrapped (None while the password is
+    temporary or the record is an unsigned earlier one). Memory only."""
+
+    record: HeldRecord
+    derived: userkeys.Derived | None = field(default=None, repr=False)
+    user_key: DeviceSigner | None = field(default=None, repr=False)
 
 
 class Factors:
@@ -63,15 +76,33 @@ class Factors:
         self.policy = policy
 
     # ---- the checks --------------------------------------------------------------------------
-    def record(self, user: User) -> CredentialRecord:
+    def record(self, user: User) -> HeldRecord:
         record = self._credentials.latest(user.user_id)
         if record is None:
             raise AuthError("This account has no password set. Ask a facility administrator.")
         return record
 
+    def authority(self, user: User) -> User:
+        """``user`` with role, units and active as the signed account record states them
+        (they win over the ledger's view, which any enrolled device can write); unchanged for
+        an account still on an unsigned earlier record."""
+        record = self._credentials.latest(user.user_id)
+        if not isinstance(record, AccountRecord):
+            return user
+        return user.model_copy(
+            update={"role": record.role, "unit_ids": record.unit_ids, "active": record.active}
+        )
+
     def gate(self, user: User, attempt: Attempt) -> None:
-        """Raises (and audits) when the account is locked or throttled on this device."""
+        """Raises (and audits) when the account is locked or throttled on this device. A lock
+        made before an administrator's unlock statement (``unlocked_at``) is lifted first."""
         state = self._credentials.throttle_state(user.user_id)
+        record = self._credentials.latest(user.user_id)
+        unlocked_at = record.unlocked_at if isinstance(record, AccountRecord) else None
+        locked_at = state.locked_at
+        if unlocked_at is not None and locked_at is not None and locked_at <= unlocked_at:
+            state = throttle.unlock(state)
+            self._credentials.save_throttle_state(user.user_id, state)
         try:
             throttle.ensure_open(state, self._clock.now(), self.policy)
         except (AccountLocked, Throttled) as refused:
@@ -79,22 +110,41 @@ class Factors:
             self._audit(user, action, attempt, f"{attempt.purpose}: attempt refused, {refused}")
             raise
 
-    def check_password(self, user: User, password: str, attempt: Attempt) -> CredentialRecord:
-        """The (possibly rehashed) record when ``password`` is right; raises otherwise."""
+    def check_password(self, user: User, password: str, attempt: Attempt) -> PasswordChecked:
+        """The matched record (with the keys of the one Argon2id run) when ``password`` is
+        right; raises otherwise. An unsigned earlier record is checked as it was stored."""
         self.gate(user, attempt)
         record = self.record(user)
-        if not self.hashing.verify(record.password_hash, password):
+        if not isinstance(record, AccountRecord):
+            if not self.hashing.verify(record.password_hash, password):
+                self.fail(user, attempt, "wrong password", WRONG_PASSWORD)
+            return PasswordChecked(record)
+        derived = userkeys.check(record.password, password)
+        if derived is None:
             self.fail(user, attempt, "wrong password", WRONG_PASSWORD)
-        if self.hashing.needs_rehash(record.password_hash):
-            record = record.revise(
-                change="password_rehashed",
-                at=self._clock.now(),
-                by=user.user_id,
-                device_id=self._ledger.device_id,
-                password_hash=self.hashing.hash(password),
+        key = None
+        if record.wrapped_key is not None and record.user_public is not None:
+            key = userkeys.unwrap(
+                record.wrapped_key, derived.wrap_key, user.user_id, record.user_public
             )
-            self._credentials.append(record)
-        return record
+            if record.password.params != self.hashing.params:
+                record = self._rehash(user, record, password, key)
+        return PasswordChecked(record, derived, key)
+
+    def _rehash(
+        self, user: User, record: AccountRecord, password: str, key: DeviceSigner
+    ) -> AccountRecord:
+        """The same password and key under this device's Argon2id parameters (one more run)."""
+        verifier, derived = userkeys.new_verifier(password, self.hashing.params)
+        updated = record.revise(
+            change="password_rehashed",
+            at=self._clock.now(),
+            by=user.user_id,
+            device_id=self._ledger.device_id,
+            password=verifier,
+            wrapped_key=userkeys.wrap(key, derived.wrap_key, user.user_id),
+        ).signed(key)
+        return self._store(updated)
 
     def check_totp(self, user: User, code: str, attempt: Attempt) -> None:
         """Accepts ``code`` once for its time step on this device: a step at or below the last
@@ -105,7 +155,8 @@ class Factors:
         record = self.record(user)
         if not record.totp_enrolled or record.totp_secret is None:
             raise AuthError("No authenticator app is set up for this account.")
-        steps = [record.last_totp_step, self._credentials.last_totp_step(user.user_id)]
+        carried = record.last_totp_step if not isinstance(record, AccountRecord) else None
+        steps = [carried, self._credentials.last_totp_step(user.user_id)]
         last = max((s for s in steps if s is not None), default=None)
         result = check_code(record.totp_secret, code, self._clock.now(), last)
         if not result.accepted or result.step is None:
@@ -114,10 +165,15 @@ class Factors:
             self.fail(user, attempt, detail, USED_CODE if replay else WRONG_CODE)
         self._credentials.save_totp_step(user.user_id, result.step)
 
-    def check_recovery_code(self, user: User, code: str, attempt: Attempt) -> CredentialRecord:
-        """Accepts an unused recovery code once; marks it used in a new record version."""
+    def check_recovery_code(
+        self, user: User, code: str, attempt: Attempt, key: DeviceSigner | None
+    ) -> AccountRecord:
+        """Accepts an unused recovery code once; marks it used in a new record version signed
+        by the user's ``key`` (unwrapped by the password step)."""
         self.gate(user, attempt)
         record = self.record(user)
+        if not isinstance(record, AccountRecord) or key is None:
+            self.fail(user, attempt, "recovery code on an account not carried over", WRONG_RECOVERY)
         hashes = [slot.code_hash for slot in record.recovery_codes]
         index = recovery.match(user.user_id, code, hashes)
         if index is None or record.recovery_codes[index].used_at is not None:
@@ -133,7 +189,7 @@ class Factors:
             by=user.user_id,
             device_id=self._ledger.device_id,
             recovery_codes=slots,
-        )
+        ).signed(key)
         self._audit(
             user,
             audit.RECOVERY_CODE_USED,
@@ -166,7 +222,7 @@ class Factors:
         )
         raise AuthError(WRONG_PASSWORD)
 
-    def _store(self, record: CredentialRecord) -> CredentialRecord:
+    def _store(self, record: AccountRecord) -> AccountRecord:
         self._credentials.append(record)
         return record
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from mar_desktop.envelope import Entry
-from mar_desktop.people.credentials import CredentialRecord
+from mar_desktop.people.statements import AccountRecord, HeldRecord
 from mar_desktop.people.throttle import ThrottleState
 
 
@@ -20,17 +20,20 @@ class CredentialStore(Protocol):
     """Versioned credential records (encrypted at rest) and device-local sign-in state (failure
     counters, the last accepted TOTP step)."""
 
-    def latest(self, user_id: str) -> CredentialRecord | None:
-        """The winning version of ``user_id``'s record (highest ``sort_key``), or None."""
+    def latest(self, user_id: str) -> HeldRecord | None:
+        """The version of ``user_id``'s record in force (an unsigned version-1 record stored
+        before signed statements, or the newest signed one that follows it), or None."""
         ...
 
-    def history(self, user_id: str) -> list[CredentialRecord]:
-        """Every stored version, oldest first."""
+    def history(self, user_id: str) -> list[HeldRecord]:
+        """The versions in force, oldest first."""
         ...
 
-    def append(self, record: CredentialRecord) -> None:
-        """Stores a new version durably. Raises :class:`~mar_desktop.errors.Conflict` unless
-        ``record.version`` is exactly one more than the latest stored (1 for a new user)."""
+    def append(self, record: AccountRecord) -> None:
+        """Stores a version made on this device durably, after checking it is authorised
+        (:func:`mar_desktop.people.authority.check_next`, origin LOCAL). Raises
+        :class:`~mar_desktop.errors.Conflict` unless it follows the version in force,
+        :class:`~mar_desktop.errors.CredentialRefused` when it is not authorised."""
         ...
 
     def throttle_state(self, user_id: str) -> ThrottleState:

@@ -32,6 +32,7 @@ from mar_desktop.errors import SessionExpired, ValidationError
 from mar_desktop.model import FacilitySettings, User
 from mar_desktop.people.offline import OfflineLimit, OfflineState
 from mar_desktop.permissions import Principal
+from mar_desktop.signing import DeviceSigner
 
 
 class SessionState(StrEnum):
@@ -81,6 +82,7 @@ class Session:
 
     def __init__(self, user: User, device_id: str, ip: str | None, now: datetime, mono: float):
         self.session_id = new_id()
+        self.user_key: DeviceSigner | None = None  # the user's own key, for the session only
         self.user = user
         self.device_id = device_id
         self.ip = ip
@@ -114,6 +116,7 @@ class Session:
         self.emergency = None
         self._emergency_until_mono = None
         self.held.clear()
+        self.user_key = None
 
 
 @dataclass
@@ -218,10 +221,14 @@ class SessionManager:
                 session.last_activity = self._clock.now()
                 session._activity_mono = self._clock.monotonic()
 
-    def start(self, user: User, *, offline_override: bool = False) -> Session:
+    def start(
+        self, user: User, user_key: DeviceSigner | None = None, *, offline_override: bool = False
+    ) -> Session:
         """Begins a session for ``user`` after a full sign-in; ends any current session.
-        ``offline_override``: break-glass past the offline limit (the auth service checked the
-        permission and audits it) for the facility's emergency minutes."""
+        ``user_key`` (the user's own key, unwrapped by the sign-in) is held for the session
+        only and forgotten when it ends. ``offline_override``: break-glass past the offline
+        limit (the auth service checked the permission and audits it) for the facility's
+        emergency minutes."""
         pending = _Pending()
         with self._lock:
             if self._session is not None:
@@ -229,6 +236,7 @@ class SessionManager:
                 self._end(pending, reason)
             now, mono = self._clock.now(), self._clock.monotonic()
             session = Session(user, self._device_id, self._ip, now, mono)
+            session.user_key = user_key
             if offline_override:
                 minutes = self._settings.emergency_access_minutes
                 session.offline_override_until = now + timedelta(minutes=minutes)
@@ -237,6 +245,17 @@ class SessionManager:
             pending.events.append(self._event(SessionEventKind.STARTED, session))
         self._fire(pending)
         return session
+
+    def user_key(self, user_id: str) -> DeviceSigner | None:
+        """The signed-in user's own key while ``user_id``'s session is ACTIVE, else None. What
+        an administrator's account changes are signed with."""
+        with self._lock:
+            session = self._session
+            if session is None or session.user.user_id != user_id:
+                return None
+            if session.state is not SessionState.ACTIVE:
+                return None
+            return session.user_key
 
     def lock(self, reason: str = "manual") -> None:
         """Locks an ACTIVE session at once (PHI hidden)."""

@@ -35,10 +35,11 @@ from mar_desktop.errors import (
     Conflict,
     MarError,
     NotFound,
+    PermissionDenied,
     StorageError,
     ValidationError,
 )
-from mar_desktop.people.credentials import CredentialRecord, parse_stored_record
+from mar_desktop.people.statements import parse_record, record_version
 from mar_desktop.signing import load_public_key, signature_valid
 from sync import protocol as p
 from sync.server import audit as server_audit
@@ -126,7 +127,14 @@ def sending_device(
 Device = Annotated[DeviceRecord, Depends(current_device)]
 Sender = Annotated[DeviceRecord, Depends(sending_device)]
 
-_STATUS = {AuthError: 401, NotFound: 404, Conflict: 409, ValidationError: 422, StorageError: 503}
+_STATUS = {
+    AuthError: 401,
+    PermissionDenied: 403,
+    NotFound: 404,
+    Conflict: 409,
+    ValidationError: 422,
+    StorageError: 503,
+}
 
 
 def _client_time(value: str | None) -> datetime | None:
@@ -405,7 +413,9 @@ def create_app(
     ) -> p.CredentialStored:
         what = f"user {user_id} version {req.version}"
         try:
-            row, created = core.put_credential(me.facility_id, user_id, req.version, req.record)
+            row, created = core.put_credential(
+                me.facility_id, user_id, req.version, req.record, me.device_id
+            )
         except MarError as exc:
             audit(request, server_audit.CREDENTIAL_REFUSED, me, f"{what}: {exc}")
             raise
@@ -414,6 +424,10 @@ def create_app(
         return p.CredentialStored(
             user_id=user_id, version=row.version, pos=row.pos, created=created
         )
+
+    @app.post("/v1/credentials/refused", status_code=204, tags=["people"])
+    def credential_refused(req: p.CredentialRefusedReport, me: Device) -> None:
+        core.credential_refused_by_tablet(me.facility_id, me.device_id, req)
 
     @app.get("/v1/credentials", response_model=p.CredentialPage, tags=["people"])
     def credentials(
@@ -465,11 +479,11 @@ def credential_items(facility_id: str, rows: Sequence[CredentialRow]) -> list[p.
     items: list[p.CredentialItem] = []
     for row in rows:
         try:
-            record = parse_stored_record(row.record_json)
+            record = parse_record(row.record_json)
         except ValidationError as exc:
             why = str(exc)
         else:
-            version = record.version if isinstance(record, CredentialRecord) else 1
+            version = record_version(record)
             if record.user_id == row.user_id and version == row.version:
                 items.append(
                     p.CredentialItem(

@@ -103,6 +103,24 @@ def cmd_enroll_code(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reset_admin(args: argparse.Namespace) -> int:
+    """A server-signed password reset making the account a facility admin (the operator's way
+    in when no admin can sign account changes, e.g. after upgrading from unsigned records)."""
+    from sync.server.accounts import reset_admin
+
+    core = _core(args)
+    facility_id = _facility(core, args.facility)
+    password = reset_admin(core, facility_id, args.user_id, args.username)
+    data = {"user_id": args.user_id, "username": args.username, "temporary_password": password}
+    _out(
+        args,
+        data,
+        f"{args.username}: temporary password {password} (facility admin; must be changed at "
+        "the next sign-in, which binds the admin's own key; shown only now).",
+    )
+    return 0
+
+
 def cmd_devices(args: argparse.Namespace) -> int:
     core = _core(args)
     rows = core.store.devices(args.facility)
@@ -269,6 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hours", type=int, default=24)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_enroll_code)
+
+    p = sub.add_parser(
+        "reset-admin", help="give a facility admin a new temporary password, signed by the server"
+    )
+    p.add_argument("--facility")
+    p.add_argument("--user-id", required=True)
+    p.add_argument("--username", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_reset_admin)
 
     p = sub.add_parser("devices", help="list enrolled devices")
     p.add_argument("--facility")

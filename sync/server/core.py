@@ -18,22 +18,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from argon2 import PasswordHasher
-from argon2.profiles import RFC_9106_LOW_MEMORY
-
 from mar_desktop import kinds
 from mar_desktop.clock import Clock, SystemClock, utc_iso
 from mar_desktop.envelope import SYSTEM_ACTOR, Entry, EntryDraft, new_id, seal
 from mar_desktop.errors import AuthError, Conflict, NotFound, ValidationError
 from mar_desktop.model import Facility, Role, User
-from mar_desktop.people.credentials import AnyCredentialRecord, CredentialRecord, FirstAdminRecord
+from mar_desktop.people.statements import AccountRecord
 from mar_desktop.signing import DeviceSigner
+from sync.protocol import CredentialRefusedReport
+from sync.server import accounts
 from sync.server import audit as server_audit
 from sync.server.config import server_id_of
 from sync.server.store import CredentialRow, DeviceRecord, NewEntry, RevokeMode, Store, WriteTxn
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
-_PASSWORD_ALPHABET = "abcdefghijkmnopqrstuvwxyz23456789"  # noqa: S105 - the alphabet only
 
 
 def hash_code(code: str) -> str:
@@ -254,9 +252,10 @@ class ServerCore:
 
     # ---- people -------------------------------------------------------------------------------
     def create_first_admin(self, facility_id: str, username: str, full_name: str) -> FirstAdmin:
-        """``user.created`` (server-signed) plus a credential record holding an Argon2id hash of
-        a temporary password that must be changed at first login. The password is returned
-        once and stored nowhere in clear."""
+        """``user.created`` (server-signed) plus version 1 of the account record, made and
+        signed by the server (:func:`sync.server.accounts.first_admin_record`): a temporary
+        password that must be changed at first sign-in, which binds the admin's own key. The
+        password is returned once and stored nowhere in clear."""
         user = User(
             user_id=new_id(),
             username=username,
@@ -264,62 +263,47 @@ class ServerCore:
             initials="".join(p[0] for p in full_name.split()[:3]).upper() or "A",
             role=Role.FACILITY_ADMIN,
         )
-        password = "-".join(
-            "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(5)) for _ in range(4)
-        )
-        hasher = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)
-        record = FirstAdminRecord(
-            user_id=user.user_id,
-            username=username,
-            password_hash=hasher.hash(password),
-            created_at=self.clock.now(),
-        )
+        record, password = accounts.first_admin_record(self, user.user_id, username)
         with self.store.write() as txn:
             txn.lock_facility(facility_id)
             body = kinds.body_json(kinds.UserCreated(user=user))
             self.append_server_entries(
                 txn, facility_id, [EntryDraft(kinds.USER_CREATED, SYSTEM_ACTOR, body)]
             )
-            self._put_credential(txn, facility_id, user.user_id, 1, record)
+            accounts.store_server_record(self, txn, facility_id, record)
         return FirstAdmin(user.user_id, username, password)
 
     def put_credential(
-        self, facility_id: str, user_id: str, version: int, record: CredentialRecord
+        self,
+        facility_id: str,
+        user_id: str,
+        version: int,
+        record: AccountRecord,
+        device_id: str,
     ) -> tuple[CredentialRow, bool]:
-        """Stores a tablet's credential version; ``(row, created)``.
+        """Stores a tablet's account version after verifying it; ``(row, created)``.
 
         Raises ``ValidationError`` (nothing stored) when ``record`` names another user or
         version than ``user_id``/``version``, ``Conflict`` when that version is already stored
-        with another record. Returns the held row, ``created=False``, for an identical re-send.
-        """
+        with another record, ``CredentialRefused`` when it does not verify as authorised (an
+        alert is raised). Returns the held row, ``created=False``, for an identical re-send.
+        See :mod:`sync.server.accounts`."""
         if record.user_id != user_id:
             raise ValidationError("record.user_id is not the user named in the path")
         if record.version != version:
             raise ValidationError("record.version is not the version of the request")
-        with self.store.write() as txn:
-            txn.lock_facility(facility_id)
-            return self._put_credential(txn, facility_id, user_id, version, record)
+        return accounts.put_account(self, facility_id, device_id, record)
 
-    def _put_credential(
-        self,
-        txn: WriteTxn,
-        facility_id: str,
-        user_id: str,
-        version: int,
-        record: AnyCredentialRecord,
-    ) -> tuple[CredentialRow, bool]:
-        # The stored text is the record's own JSON form: for a tablet's record that is exactly
-        # what it sent (its canonical form), so re-sends compare equal with rows stored before.
-        text = json.dumps(
-            record.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), allow_nan=False
+    def credential_refused_by_tablet(
+        self, facility_id: str, device_id: str, report: CredentialRefusedReport
+    ) -> None:
+        """A tablet refused a record of the credential feed: one ``credential_refused`` alert
+        per device, account and version."""
+        accounts.raise_refusal_alert(
+            self,
+            facility_id,
+            device_id,
+            report.user_id,
+            report.version,
+            f"a tablet refused an account record: {report.reason}",
         )
-        held = txn.credential(facility_id, user_id, version)
-        if held is not None:
-            if held.record_json != text:
-                raise Conflict(f"credential version {version} is already stored, differently")
-            return held, False
-        row = CredentialRow(
-            txn.next_credential_pos(facility_id), user_id, version, text, self.now()
-        )
-        txn.insert_credential(facility_id, row)
-        return row, True

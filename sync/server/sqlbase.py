@@ -295,6 +295,14 @@ class SqlTxn:
         )
         return None if row is None else CredentialRow(int(row[0]), row[1], int(row[2]), *row[3:])
 
+    def latest_credential(self, facility_id: str, user_id: str) -> CredentialRow | None:
+        row = self._one(
+            "SELECT pos, user_id, version, record, stored_at FROM credentials "
+            "WHERE facility_id = ? AND user_id = ? ORDER BY version DESC LIMIT 1",
+            (facility_id, user_id),
+        )
+        return None if row is None else CredentialRow(int(row[0]), row[1], int(row[2]), *row[3:])
+
     def next_credential_pos(self, facility_id: str) -> int:
         row = self._one("SELECT MAX(pos) FROM credentials WHERE facility_id = ?", (facility_id,))
         return 1 if row is None or row[0] is None else int(row[0]) + 1

@@ -188,7 +188,14 @@ def _drop_totp_last_step(conn: Connection) -> None:
     conn.execute("DROP TABLE totp_last_step")
 
 
-UNDO: dict[int, Callable[[Connection], None]] = {9: _drop_totp_last_step}
+def _drop_account_records(conn: Connection) -> None:
+    conn.execute("DROP TABLE account_records")
+
+
+UNDO: dict[int, Callable[[Connection], None]] = {
+    9: _drop_totp_last_step,
+    10: _drop_account_records,
+}
 """Migrations that only add a table, undone by dropping it (newest last)."""
 
 

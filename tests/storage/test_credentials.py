@@ -12,11 +12,16 @@ import sqlcipher3
 from mar_desktop import audit
 from mar_desktop.clock import FakeClock
 from mar_desktop.envelope import Actor
-from mar_desktop.errors import Conflict
+from mar_desktop.errors import Conflict, CredentialRefused
+from mar_desktop.model import Role
+from mar_desktop.people import issue
 from mar_desktop.people.credentials import CredentialRecord
+from mar_desktop.people.statements import AccountRecord
 from mar_desktop.people.throttle import ThrottleState
+from mar_desktop.signing import DeviceSigner, PublicKey, load_public_key
 from storage.credentials import SqlAuditLog, SqlCredentialStore
 from storage.local_store import LocalStore
+from tests.statements import AT, FAST_PARAMS, Authority
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
@@ -31,6 +36,7 @@ def creds(store: LocalStore, fake_clock: FakeClock) -> Iterator[SqlCredentialSto
 
 
 def first(clock: FakeClock, user_id: str = "u1", device: str = "dev-a") -> CredentialRecord:
+    """An unsigned version-1 record, as tablets stored them before signed statements."""
     return CredentialRecord(
         user_id=user_id,
         version=1,
@@ -43,70 +49,138 @@ def first(clock: FakeClock, user_id: str = "u1", device: str = "dev-a") -> Crede
     )
 
 
-def test_versions_append_and_latest_wins(creds: SqlCredentialStore, fake_clock: FakeClock) -> None:
-    assert creds.latest("u1") is None
-    one = first(fake_clock)
-    creds.append(one)
-    fake_clock.advance(60)
-    two = one.revise(
-        change="totp_used", at=fake_clock.now(), by="u1", device_id="dev-a", last_totp_step=99
+@pytest.fixture
+def authority() -> Authority:
+    return Authority()
+
+
+def server_key(authority: Authority) -> PublicKey:
+    return load_public_key(authority.server.public_hex)
+
+
+def test_signed_versions_follow_one_another_and_the_head_wins(
+    creds: SqlCredentialStore, authority: Authority
+) -> None:
+    admin = authority.first_admin()
+    assert creds.latest(admin.head.user_id) is None
+    for record in admin.records:
+        assert creds.store_synced(record, server_key(authority)) is True
+    assert creds.store_synced(admin.records[0], server_key(authority)) is False  # idempotent
+    assert creds.latest(admin.head.user_id) == admin.head
+    assert creds.history(admin.head.user_id) == admin.records
+    # made here: a password change signed by the user's own key
+    changed = authority.change(
+        admin, admin, "password_changed", cosign=False, must_change_password=False
     )
-    creds.append(two)
-    assert creds.latest("u1") == two
-    assert creds.history("u1") == [one, two]
+    creds.append(changed)
+    assert creds.latest(admin.head.user_id) == changed
 
 
-def test_version_must_follow_latest(creds: SqlCredentialStore, fake_clock: FakeClock) -> None:
-    one = first(fake_clock)
-    creds.append(one)
+def test_a_version_must_follow_the_one_in_force(
+    creds: SqlCredentialStore, authority: Authority
+) -> None:
+    admin = authority.first_admin()
+    key = server_key(authority)
+    with pytest.raises(CredentialRefused, match="does not follow"):
+        creds.store_synced(admin.records[1], key)  # its predecessor is not held
+    creds.store_synced(admin.records[0], key)
+    creds.store_synced(admin.records[1], key)
     with pytest.raises(Conflict):
-        creds.append(one)
-    skipped = one.revise(change="totp_used", at=fake_clock.now(), by="u1", device_id="d")
-    skipped = skipped.revise(change="totp_used", at=fake_clock.now(), by="u1", device_id="d")
-    with pytest.raises(Conflict):
-        creds.append(skipped)
-    assert creds.history("u1") == [one]
+        creds.append(admin.records[1])  # made here again: not the next version
+    assert creds.history(admin.head.user_id) == admin.records
 
 
 def test_rows_cannot_be_updated_or_deleted(
-    store: LocalStore, creds: SqlCredentialStore, fake_clock: FakeClock
+    store: LocalStore, creds: SqlCredentialStore, authority: Authority, fake_clock: FakeClock
 ) -> None:
-    creds.append(first(fake_clock))
+    admin = authority.first_admin()
+    creds.store_synced(admin.records[0], server_key(authority))
+    creds.store_legacy(first(fake_clock))
     conn = store.connect_reader()
     try:
-        with pytest.raises(sqlcipher3.IntegrityError, match="append-only"):
-            conn.execute("UPDATE credential_records SET record = x'00'")
-        with pytest.raises(sqlcipher3.IntegrityError, match="append-only"):
-            conn.execute("DELETE FROM credential_records")
-        with pytest.raises(sqlcipher3.IntegrityError, match="append-only"):
-            conn.execute(
-                "INSERT OR REPLACE INTO credential_records SELECT * FROM credential_records"
-            )
+        for table in ("account_records", "credential_records"):
+            with pytest.raises(sqlcipher3.IntegrityError, match="append-only"):
+                conn.execute(f"UPDATE {table} SET record = x'00'")
+            with pytest.raises(sqlcipher3.IntegrityError, match="append-only"):
+                conn.execute(f"DELETE FROM {table} WHERE 1 = 1")
     finally:
         conn.close()
-    assert creds.latest("u1") == first(fake_clock)
+    assert creds.latest(admin.head.user_id) == admin.records[0]
 
 
-def test_synced_versions_from_two_tablets_are_both_kept(
+def test_the_version_the_server_accepted_supersedes_one_made_here(
+    creds: SqlCredentialStore, authority: Authority
+) -> None:
+    """Two tablets changed the account offline: what the server took wins; the local version
+    that lost is kept (append-only) but is no longer in force."""
+    admin = authority.first_admin()
+    key = server_key(authority)
+    for record in admin.records:
+        creds.store_synced(record, key)
+    here = authority.change(admin, admin, "password_changed", cosign=False)
+    creds.append(here)
+    there = authority.change(admin, admin, "recovery_codes_renewed", cosign=False)
+    assert creds.store_synced(there, key) is True
+    assert creds.latest(admin.head.user_id) == there
+    assert creds.history(admin.head.user_id) == [*admin.records, there]
+
+
+def test_a_forged_record_is_refused_and_nothing_is_stored(
+    creds: SqlCredentialStore, authority: Authority, store: LocalStore
+) -> None:
+    """A record that reached the tablet without the server (or past it): an admin change not
+    co-signed, a takeover signed by a device's own key, a role raised by the user."""
+    admin = authority.first_admin()
+    key = server_key(authority)
+    for record in admin.records:
+        creds.store_synced(record, key)
+    nurse = authority.create(admin, "u-n", "nurse1")
+    creds.store_synced(nurse.head, key)
+    nurse = authority.bind(nurse)
+    creds.store_synced(nurse.head, key)
+    rogue = DeviceSigner.generate()
+    forged = [
+        authority.change(nurse, admin, "account_changed", cosign=False, role=Role.FACILITY_ADMIN),
+        authority.change(
+            admin,
+            rogue,
+            "password_reset",
+            by=admin.head.user_id,
+            **issue.temporary_fields("rogue-password-123", FAST_PARAMS),
+        ),
+        authority.change(nurse, nurse, "account_changed", role=Role.FACILITY_ADMIN),
+        authority.change(nurse, nurse, "password_changed", role=Role.FACILITY_ADMIN),
+        AccountRecord.model_validate(
+            {
+                **authority.change(admin, admin, "unlocked", unlocked_at=AT).model_dump(),
+                "server_sig": DeviceSigner.generate().sign(b"x").hex(),
+            }
+        ),
+    ]
+    before = _rows(store)
+    for record in forged:
+        with pytest.raises(CredentialRefused):
+            creds.store_synced(record, key)
+    assert _rows(store) == before
+    assert creds.latest(nurse.head.user_id) == nurse.head
+    assert creds.latest(admin.head.user_id) == admin.head
+
+
+def _rows(store: LocalStore) -> int:
+    conn = store.connect_reader()
+    try:
+        return int(conn.execute("SELECT count(*) FROM account_records").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_unsigned_records_from_before_stay_the_starting_point(
     creds: SqlCredentialStore, fake_clock: FakeClock
 ) -> None:
     one = first(fake_clock)
-    creds.append(one)
-    fake_clock.advance(10)
-    here = one.revise(change="totp_used", at=fake_clock.now(), by="u1", device_id="dev-a")
-    fake_clock.advance(10)
-    there = one.revise(
-        change="password_changed",
-        at=fake_clock.now(),
-        by="u1",
-        device_id="dev-b",
-        password_hash="$argon2id$other",
-    )
-    creds.append(here)
-    assert creds.store_synced(there) is True
-    assert creds.store_synced(there) is False  # idempotent
-    assert len(creds.history("u1")) == 3
-    assert creds.latest("u1") == there  # same version: later updated_at wins
+    assert creds.store_legacy(one) is True
+    assert creds.store_legacy(one) is False
+    assert creds.latest("u1") == one
 
 
 def test_throttle_state_round_trip(creds: SqlCredentialStore, fake_clock: FakeClock) -> None:

@@ -19,7 +19,7 @@ from mar_desktop.people.sessions import SessionManager
 from mar_desktop.people.totp import code_at
 from storage.credentials import SqlCredentialStore
 from tests.sync.conftest import restart_site, start_site, stop_site
-from tests.sync.world import Cart, cart, seed
+from tests.sync.world import Cart, cart, seed, signed_in_admin
 
 FAST = PasswordHashing(Argon2Parameters(time_cost=1, memory_kib=64, parallelism=1))
 TEMP = "temporary-harbour-lantern-42"
@@ -48,13 +48,13 @@ def test_user_made_on_one_tablet_signs_in_offline_on_another_and_password_change
 ) -> None:
     site = start_site(tmp_path, str(tmp_path / "server.sqlite3"), cert_files, ca)
     a = cart(site, "cart-a")
-    seeded = seed(a)
-    admin = a.principal(seeded, "admin")
+    seed(a)
     auth_a, creds_a = _auth(a)
     try:
-        # On A: the admin creates the account; the user signs in there for the first time
-        # (forced password change, TOTP enrolment).
-        AccountService(a.ports, creds_a, FAST).create_user(admin, NEWCOMER, TEMP)
+        # On A: the admin (mar-server init's, signed in there) creates the account; the user
+        # signs in there for the first time (forced password change, TOTP enrolment).
+        admin = signed_in_admin(site, a, auth_a)
+        _accounts(a, creds_a, auth_a).create_user(admin, NEWCOMER, TEMP)
         challenge = auth_a.begin_login(NEWCOMER.username, TEMP)
         assert challenge.step is LoginStep.CHANGE_PASSWORD
         challenge = auth_a.set_new_password(challenge, FIRST)
@@ -99,6 +99,10 @@ def test_user_made_on_one_tablet_signs_in_offline_on_another_and_password_change
         stop_site(site)
 
 
+def _accounts(c: Cart, creds: SqlCredentialStore, auth: AuthService) -> AccountService:
+    return AccountService(c.ports, creds, FAST, user_key=auth.sessions.user_key)
+
+
 LATER = NEWCOMER.model_copy(
     update={"user_id": "u-later", "username": "mlopez", "full_name": "Mara Lopez"}
 )
@@ -114,11 +118,12 @@ def test_credentials_a_restored_server_lost_are_sent_again(
     db = tmp_path / "server.sqlite3"
     site = start_site(tmp_path, str(db), cert_files, ca)
     a = cart(site, "cart-a")
-    seeded = seed(a)
-    admin = a.principal(seeded, "admin")
+    seed(a)
     auth_a, creds_a = _auth(a)
+    admin_auth, admin_creds = _auth(a)  # the admin's session stays open beside the user's
     try:
-        accounts = AccountService(a.ports, creds_a, FAST)
+        admin = signed_in_admin(site, a, admin_auth)
+        accounts = _accounts(a, admin_creds, admin_auth)
         accounts.create_user(admin, NEWCOMER, TEMP)
         a.tab.engine.sync_once()
 
@@ -160,6 +165,7 @@ def test_credentials_a_restored_server_lost_are_sent_again(
             creds_b.close()
     finally:
         creds_a.close()
+        admin_creds.close()
         stop_site(site)
 
 
@@ -171,12 +177,11 @@ def test_the_same_nurse_signing_in_on_two_tablets_between_syncs_is_no_conflict(
     about credentials is made."""
     site = start_site(tmp_path, str(tmp_path / "server.sqlite3"), cert_files, ca)
     a = cart(site, "cart-a")
-    seeded = seed(a)
+    seed(a)
     auth_a, creds_a = _auth(a)
     try:
-        AccountService(a.ports, creds_a, FAST).create_user(
-            a.principal(seeded, "admin"), NEWCOMER, TEMP
-        )
+        admin = signed_in_admin(site, a, auth_a)
+        _accounts(a, creds_a, auth_a).create_user(admin, NEWCOMER, TEMP)
         challenge = auth_a.set_new_password(auth_a.begin_login(NEWCOMER.username, TEMP), FIRST)
         secret = auth_a.begin_enrolment(challenge).secret
         auth_a.confirm_enrolment(challenge, code_at(secret, a.clock.now()))

@@ -116,3 +116,30 @@ def test_an_older_tablet_keeps_a_newer_kind_verifies_it_and_applies_what_follows
             upgraded.close()
     finally:
         stop_site(site)
+
+
+class _AlertRaisedBefore(Body):
+    """``alert.raised`` as tablets before signed account records know it (v1 only)."""
+
+    alert_id: Id
+    alert_type: str
+    device_id: Id | None = None
+    detail: str = ""
+
+
+def test_an_older_tablet_keeps_a_credential_refused_alert_unapplied_and_applies_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server writes ``credential_refused`` alerts as ``alert.raised`` v2 and every other
+    alert as v1: an older tablet holds the new one as recorded by a newer version (kept,
+    verified, not applied) and keeps applying clinical alerts."""
+    new = kinds.body_json(
+        kinds.AlertRaised(v=2, alert_id="a1", alert_type="credential_refused", detail="x")
+    )
+    old = kinds.body_json(kinds.AlertRaised(alert_id="a2", alert_type="fork", detail="y"))
+    assert old["v"] == 1
+    with pytest.raises(Exception, match="v2"):
+        kinds.AlertRaised(alert_id="a3", alert_type="credential_refused")
+    monkeypatch.setitem(kinds.BODY_TYPES, kinds.ALERT_RAISED, _AlertRaisedBefore)
+    assert kinds.from_newer_version(kinds.ALERT_RAISED, new) is True
+    assert kinds.from_newer_version(kinds.ALERT_RAISED, old) is False

@@ -12,6 +12,8 @@ from mar_desktop.demo.history import scan_string
 from mar_desktop.demo.seed import SeedResult, seed_demo
 from mar_desktop.envelope import Entry
 from mar_desktop.model import Order, Outcome, Resident
+from mar_desktop.people.auth import AuthService
+from mar_desktop.people.totp import code_at
 from mar_desktop.permissions import Principal
 from mar_desktop.services.base import Ports
 from mar_desktop.services.recording import AdministrationRequest, RecordingService
@@ -73,6 +75,22 @@ def seed(c: Cart, residents_per_unit: int = 2) -> SeedResult:
         residents_per_unit=residents_per_unit,
         real_clock=FakeClock(NOW),
     )
+
+
+def signed_in_admin(site: Site, c: Cart, auth: AuthService, username: str = "chief") -> Principal:
+    """The facility's first admin as ``mar-server init`` makes it, signed in on ``c`` for the
+    first time (new password, authenticator): the session holds the admin's own key, which
+    signs account changes (``auth.sessions.user_key``)."""
+    first = site.core.create_first_admin(site.facility_id, username, "Chris Admin")
+    c.tab.engine.sync_once()
+    challenge = auth.begin_login(username, first.temporary_password)
+    challenge = auth.set_new_password(challenge, ADMIN_PASSWORD)
+    secret = auth.begin_enrolment(challenge).secret
+    done = auth.confirm_enrolment(challenge, code_at(secret, c.clock.now()))
+    return done.session.principal
+
+
+ADMIN_PASSWORD = "copper lantern over the quiet harbour"
 
 
 def scheduled(seeded: SeedResult) -> tuple[Resident, Order]:

@@ -25,14 +25,17 @@ from mar_desktop.model import (
     Schedule,
     User,
 )
+from mar_desktop.people import issue
 from mar_desktop.people.accounts import AccountService
 from mar_desktop.people.passwords import Argon2Parameters, PasswordHashing
+from mar_desktop.people.statements import AccountRecord
 from mar_desktop.people.totp import code_at
 from mar_desktop.permissions import Principal
 from mar_desktop.services.base import Ports
 from mar_desktop.services.reference import ReferenceService
 from storage.credentials import SqlCredentialStore
 from storage.local_store import LocalStore
+from tests.accounts import Keys
 from ui.app import build_backend
 from ui.backend import Backend
 
@@ -103,8 +106,10 @@ def build_facility(
     reference.create_unit(boss, "Oak Wing", "unit-b")
     credentials = SqlCredentialStore(store.connect_reader, clock)
     fast = PasswordHashing(Argon2Parameters(time_cost=1, memory_kib=1024, parallelism=1))
-    accounts = AccountService(ports, credentials, fast)
+    keys = Keys()
+    accounts = AccountService(ports, credentials, fast, user_key=keys.source)
     accounts.install_credentials(admin.user_id, PASSWORD, totp_secret=SECRETS["admin"])
+    keys.open(credentials, admin.user_id, PASSWORD)
     staff = [
         user("u-nurse", "nurse", "Marisol Ortega", "RN", Role.NURSE),
         user("u-nurse2", "nurse2", "Tobias Brandt", "LPN", Role.NURSE),
@@ -116,13 +121,12 @@ def build_facility(
         accounts.create_user(boss, member, PASSWORD)
         if member.username in SECRETS:
             latest = credentials.latest(member.user_id)
-            assert latest is not None
-            credentials.append(latest.revise(
-                change="password_changed", at=clock.now(), by="system",
-                device_id=store.device_id, password_hash=fast.hash(PASSWORD),
-                must_change_password=False, totp_secret=SECRETS[member.username],
-                totp_enrolled=True,
-            ))
+            assert isinstance(latest, AccountRecord)
+            for record in issue.first_sign_in(
+                latest, PASSWORD, PASSWORD, SECRETS[member.username], fast.params,
+                at=clock.now(), device_id=store.device_id,
+            ):
+                credentials.append(record)
     credentials.close()
     residents = {
         "r1": Resident(resident_id="r1", unit_id="unit-a", given_name="Agnes",

@@ -29,14 +29,18 @@ from mar_desktop.people.access import AccessService
 from mar_desktop.people.accounts import AccountService
 from mar_desktop.people.audit_query import AuditFilter, AuditQueryService
 from mar_desktop.people.auth import AuthService, LoginStep
+from mar_desktop.people.credentials import CredentialRecord
+from mar_desktop.people.factors import Attempt
 from mar_desktop.people.passwords import Argon2Parameters, PasswordHashing
 from mar_desktop.people.sessions import SessionManager, SessionState
+from mar_desktop.people.statements import AccountRecord
 from mar_desktop.people.totp import code_at
 from mar_desktop.permissions import Principal
 from mar_desktop.services.base import Ports
 from mar_desktop.services.reference import ReferenceService
 from storage.credentials import SqlAuditLog, SqlCredentialStore
 from storage.local_store import LocalStore
+from tests.accounts import Keys
 
 FAST = PasswordHashing(Argon2Parameters(time_cost=1, memory_kib=64, parallelism=1))
 ADMIN_PW = "copper kettle on a quiet porch"
@@ -151,8 +155,10 @@ def world(store: LocalStore, fake_clock: FakeClock) -> Iterator[World]:
     reference.create_unit(admin, "East Wing", "east")
     reference.create_unit(admin, "West Wing", "west")
     creds = SqlCredentialStore(store.connect_reader, fake_clock)
-    accounts = AccountService(ports, creds, FAST)
+    keys = Keys()
+    accounts = AccountService(ports, creds, FAST, user_key=keys.source)
     accounts.install_credentials(ADMIN.user_id, ADMIN_PW, totp_secret=ADMIN_SECRET)
+    keys.open(creds, ADMIN.user_id, ADMIN_PW)
     facility = store.reader().facility()
     assert facility is not None
     sessions = SessionManager(fake_clock, store.device_id, facility.settings)
@@ -304,31 +310,37 @@ def test_signing_in_makes_no_credential_version_and_keeps_the_step_on_this_devic
         world.auth.logout()
     assert [r.version for r in world.creds.history(NURSE.user_id)] == versions
     step = world.creds.last_totp_step(NURSE.user_id)
-    assert step is not None and step > (world.creds.latest(NURSE.user_id).last_totp_step or 0)  # type: ignore[union-attr]
+    assert step is not None
+    assert "last_totp_step" not in AccountRecord.model_fields  # the step is in no record
     world.creds.save_totp_step(NURSE.user_id, step - 5)  # a lower step never moves it back
     assert world.creds.last_totp_step(NURSE.user_id) == step
 
 
 def test_a_step_an_older_tablet_stored_in_the_record_still_counts_as_used(world: World) -> None:
-    """Records written by older tablets carry the last step (change "totp_used"): a code of
-    that step is a replay here too, though this device never saw it."""
-    world.add_user(NURSE)
+    """Unsigned records written by older tablets carry the last step (change "totp_used"): a
+    code of that step is a replay here too (a witness check on such an account), though this
+    device never saw it."""
     world.next_step()
-    code = world.code(NURSE.user_id)
-    record = world.creds.latest(NURSE.user_id)
-    assert record is not None
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    code = code_at(secret, world.clock.now())
     step = int(world.clock.now().timestamp()) // 30
-    world.creds.append(
-        record.revise(
-            change="totp_used",
-            at=world.clock.now(),
-            by=NURSE.user_id,
-            device_id="older-tablet",
+    world.creds.store_legacy(
+        CredentialRecord(
+            user_id=NURSE.user_id,
+            version=2,
+            password_hash=FAST.hash(NURSE_PW),
+            must_change_password=False,
+            totp_secret=secret,
+            totp_enrolled=True,
             last_totp_step=step,
+            change="totp_used",
+            updated_at=world.clock.now(),
+            updated_by=NURSE.user_id,
+            updated_by_device="older-tablet",
         )
     )
-    challenge = world.auth.begin_login(NURSE.username, NURSE_PW)
-    err = world.expect(AuthError, lambda: world.auth.submit_totp(challenge, code))
+    attempt = Attempt("witness")
+    err = world.expect(AuthError, lambda: world.auth.factors.check_totp(NURSE, code, attempt))
     assert "already used" in str(err)
 
 
@@ -675,7 +687,7 @@ def test_no_secret_in_ledger_audit_logs_or_errors(
         tables = [
             r[0]
             for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            if r[0] != "credential_records"
+            if r[0] not in ("credential_records", "account_records")
         ]
         assert {"ledger", "audit"} <= set(tables)
         dumps = []
@@ -703,7 +715,8 @@ def test_no_secret_in_ledger_audit_logs_or_errors(
     record = world.creds.latest(NURSE.user_id)
     assert record is not None
     assert record.totp_secret == secret
-    assert NURSE_PW not in record.password_hash
+    assert isinstance(record, AccountRecord)
+    assert NURSE_PW not in record.to_canonical().decode()
     assert secret not in repr(record)
 
 

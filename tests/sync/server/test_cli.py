@@ -14,6 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mar_desktop.kinds import ADMINISTRATION_RECORDED
+from mar_desktop.model import Role
+from mar_desktop.people import userkeys
+from mar_desktop.people.statements import AccountRecord
+from mar_desktop.signing import load_public_key
 from sync.server import config
 from sync.server.app import create_app
 from sync.server.cli import main
@@ -52,12 +56,14 @@ def test_init_makes_facility_admin_key_and_code(
     tab.authenticate()
     creds = tab.get("/v1/credentials").json()["items"]
     assert [c["user_id"] for c in creds] == [init["admin"]["user_id"]]
-    record = creds[0]["record"]
-    assert record["password_hash"].startswith("$argon2id$")
-    assert init["admin"]["temporary_password"] not in json.dumps(record)
-    from argon2 import PasswordHasher
-
-    assert PasswordHasher().verify(record["password_hash"], init["admin"]["temporary_password"])
+    record = AccountRecord.model_validate(creds[0]["record"])
+    assert record.change == "created" and record.role is Role.FACILITY_ADMIN
+    assert record.must_change_password and record.user_public is None
+    assert record.server_sig_valid(load_public_key(init["server_public_key"]))
+    assert init["admin"]["temporary_password"] not in json.dumps(creds[0]["record"])
+    derived = userkeys.check(record.password, init["admin"]["temporary_password"])
+    assert derived is not None
+    assert derived.binding_signer().public_hex == record.bind_public
     kinds = [json.loads(i["entry"])["kind"] for i in tab.get("/v1/feed").json()["items"]]
     assert kinds[:2] == ["facility.configured", "user.created"]
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from mar_desktop.envelope import parse_raw
+from mar_desktop.people.statements import AccountRecord
+from mar_desktop.signing import load_public_key
 from sync.protocol import FeedPage
 from sync.server.simtablet import SimTablet
 from tests.sync.server.conftest import Server
-from tests.sync.server.records import record_json
+from tests.sync.server.records import account_json, signed_admin
 
 
 def _pull(tab: SimTablet, path: str = "/v1/feed", limit: int = 3) -> list[tuple[int, bytes]]:
@@ -69,11 +71,15 @@ def test_facilities_are_isolated(server: Server) -> None:
     here_devices = {d["device_id"] for d in here.get("/v1/devices").json()["devices"]}
     assert there.device_id not in here_devices
     assert here.get("/v1/devices").json()["facility_id"] == server.facility_id
+    admin = signed_admin(server)
     put = here.http.put(
-        "/v1/credentials/u1", json={"version": 1, "record": record_json("u1")}, headers=here.auth
+        "/v1/credentials/u1",
+        json={"version": 1, "record": account_json(admin, "u1")},
+        headers=here.auth,
     )
     assert put.status_code == 200
     assert there.get("/v1/credentials").json()["items"] == []
+    assert len(here.get("/v1/credentials").json()["items"]) == 3
     # a device of one facility cannot push into another facility's chains
     foreign = there.seal(advance=False)
     foreign_as_here = here.push([foreign])
@@ -82,28 +88,32 @@ def test_facilities_are_isolated(server: Server) -> None:
 
 def test_credentials_are_versioned_and_never_edited(server: Server) -> None:
     tab = server.tablet()
+    admin = signed_admin(server)
 
-    def put(user: str, version: int, hash_: str) -> tuple[int, dict[str, object]]:
-        record = record_json(user, version, password_hash=hash_)
+    def put(user: str, record: dict[str, object]) -> tuple[int, dict[str, object]]:
         resp = tab.http.put(
-            f"/v1/credentials/{user}", json={"version": version, "record": record}, headers=tab.auth
+            f"/v1/credentials/{user}", json={"version": 1, "record": record}, headers=tab.auth
         )
         return resp.status_code, resp.json()
 
-    assert put("u1", 1, "a")[0] == 200
-    assert put("u1", 2, "b")[1]["created"] is True
-    assert put("u1", 2, "b")[1]["created"] is False  # idempotent re-send
-    status, body = put("u1", 2, "changed")
+    first = account_json(admin, "u1")
+    assert put("u1", first)[1]["created"] is True
+    assert put("u1", first)[1]["created"] is False  # idempotent re-send
+    status, body = put("u1", account_json(admin, "u1", role="cna"))
     assert status == 409
     assert "already stored" in body["detail"]
-    assert put("u2", 1, "c")[0] == 200
+    assert put("u2", account_json(admin, "u2"))[0] == 200
     items = tab.get("/v1/credentials").json()["items"]
-    assert [(i["user_id"], i["version"], i["record"]["password_hash"]) for i in items] == [
-        ("u1", 1, "a"),
-        ("u1", 2, "b"),
-        ("u2", 1, "c"),
+    assert [(i["user_id"], i["version"]) for i in items] == [
+        (admin.head.user_id, 1),
+        (admin.head.user_id, 2),
+        ("u1", 1),
+        ("u2", 1),
     ]
-    later = tab.get("/v1/credentials", after=items[1]["pos"]).json()["items"]
+    stored = AccountRecord.model_validate(items[2]["record"])
+    assert stored.server_sig_valid(load_public_key(server.core.public_key))  # co-signed
+    assert stored.digest() == AccountRecord.model_validate(first).digest()
+    later = tab.get("/v1/credentials", after=items[2]["pos"]).json()["items"]
     assert [i["user_id"] for i in later] == ["u2"]
 
 
@@ -120,7 +130,7 @@ def test_bad_query_parameters_are_4xx(server: Server) -> None:
     assert (
         tab.http.put(
             "/v1/credentials/a%00b",
-            json={"version": 1, "record": record_json("a")},
+            json={"version": 1, "record": account_json(signed_admin(server), "a")},
             headers=tab.auth,
         ).status_code
         == 422

@@ -10,7 +10,6 @@ from mar_desktop import kinds
 from mar_desktop.envelope import parse_raw
 from sync.protocol import Receipt, verify_receipt
 from tests.sync.server.conftest import Server
-from tests.sync.server.records import credential
 
 
 def _receipt(resp_json: dict[str, object], server: Server) -> Receipt:
@@ -221,7 +220,7 @@ def test_stored_rows_cannot_be_changed(server: Server) -> None:
     tab.push(tab.make(1))
     tab.heads["ledger"] = (0, "0" * 64)
     assert tab.push([tab.seal(body=kinds_body())]).status_code == 409  # a fork row
-    server.core.put_credential(server.facility_id, "u1", 1, credential("u1"))
+    server.core.create_first_admin(server.facility_id, "admin", "Dana Whitfield")
     for sql in (
         "UPDATE entries SET kind = 'x'",
         "DELETE FROM entries",

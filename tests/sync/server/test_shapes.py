@@ -17,7 +17,7 @@ from mar_desktop.signing import DeviceSigner
 from sync.server.simtablet import SimTablet, audit_body
 from sync.server.store import CredentialRow
 from tests.sync.server.conftest import Server
-from tests.sync.server.records import HASH, record_json
+from tests.sync.server.records import HASH, account_json, record_json, signed_admin
 
 BIG = 2**63
 
@@ -83,12 +83,14 @@ def test_version_beyond_64_bits_is_refused(server: Server) -> None:
         {"version": 0, "record": record_json("x", 1)},
     ):
         refused(put(tab, "x", body))
-    # 2**63 - 1 is the largest version a store can hold: accepted on both
+    # 2**63 - 1 is the largest version a store can hold: it passes the shapes and is refused
+    # as not following the account's version (403), nothing stored, on both stores
     top = 2**63 - 1
-    ok = put(tab, "x", {"version": top, "record": record_json("x", top)})
-    assert ok.status_code == 200, ok.text
-    assert [(r.user_id, r.version) for r in stored_credentials(server)] == [("x", top)]
-    assert_others_unaffected(server, stored=1)
+    admin = signed_admin(server)
+    record = {**account_json(admin, "x"), "version": top}
+    refused(put(tab, "x", {"version": top, "record": record}), 403)
+    assert [r.user_id for r in stored_credentials(server)] == [admin.head.user_id] * 2
+    assert_others_unaffected(server, stored=2)
 
 
 def test_values_are_not_coerced(server: Server) -> None:
@@ -109,8 +111,16 @@ def test_values_are_not_coerced(server: Server) -> None:
 
 def test_record_must_name_the_path_user_and_the_version(server: Server) -> None:
     tab = server.tablet()
-    assert "user" in refused(put(tab, "victim", {"version": 1, "record": record_json("x")}))
-    assert "version" in refused(put(tab, "x", {"version": 2, "record": record_json("x", 1)}))
+    admin = signed_admin(server)
+    record = account_json(admin, "x")
+    assert "user" in refused(put(tab, "victim", {"version": 1, "record": record}))
+    assert "version" in refused(put(tab, "x", {"version": 2, "record": record}))
+    assert [r.user_id for r in stored_credentials(server)] == [admin.head.user_id] * 2
+
+
+def test_an_older_tablets_unsigned_record_is_refused(server: Server) -> None:
+    tab = server.tablet()
+    assert "record" in refused(put(tab, "x", {"version": 1, "record": record_json("x")}))
     assert stored_credentials(server) == []
 
 
