@@ -278,7 +278,7 @@ class AlertRaised(Body):
     @model_validator(mode="after")
     def _version_knows_its_type(self) -> AlertRaised:
         if self.v < alert_version(self.alert_type):
-            raise ValueError(f"alert type {self.alert_type} needs body version 2")
+            raise ValueError(f"alert type {self.alert_type} is written as v2")
         return self
 
 
