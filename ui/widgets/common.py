@@ -65,6 +65,9 @@ class Banner(QLabel):
         super().__init__(parent)
         self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.PlainText)
+        policy = self.sizePolicy()  # never squeezed below its text by a stretching neighbour
+        policy.setVerticalPolicy(QSizePolicy.Policy.Minimum)
+        self.setSizePolicy(policy)
         self.message: tuple[str, str] | None = None
         """The (kind, text) on show, None while empty: to show it again later."""
         self.hide()
