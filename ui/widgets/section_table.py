@@ -132,6 +132,7 @@ class SectionTable(QWidget):
         height = table.horizontalHeader().sizeHint().height() + 4
         height += sum(table.rowHeight(r) for r in range(table.rowCount()))
         table.setFixedHeight(height)
+        self.updateGeometry()  # the screen's layout sees the new height at its next activate()
 
     def _index(self, table_row: int) -> int | None:
         """The index into the rows filled of a table row; None for the opened widget's row."""
