@@ -57,6 +57,8 @@ def test_after_confirm_the_mar_says_what_was_signed_and_highlights_it(
     idle(qtbot, window)
     shown = mar.confirmation.text()
     assert mar.confirmation.isVisible()
+    margins = mar.confirmation.contentsMargins()  # the text inside its border, not jammed
+    assert margins.top() >= 10 and margins.left() >= 14
     for words in ("Signed and saved", "Given", "Metoprolol tartrate 25 mg tablet", "25 mg oral",
                   "at 08:00", "Holloway, Agnes (Room 101)", "signed by Marisol Ortega, RN"):
         assert words in shown, (words, shown)

@@ -136,15 +136,17 @@ class DoseForm(QWidget):
         for index, choice in enumerate(self.outcome_buttons.values()):
             grid.removeWidget(choice)
             grid.addWidget(choice, index // columns, index % columns)
+        wide = columns >= len(OUTCOMES)  # one row: equal widths, so every word fits
         for col in range(len(OUTCOMES)):
-            grid.setColumnStretch(col, (2 if col == 0 else 1) if col < columns else 0)
+            grid.setColumnStretch(col, (2 if col == 0 and not wide else 1) if col < columns
+                                  else 0)
 
     def _place_choices(self) -> None:
         pain = self.fields.get("pain")
         if isinstance(pain, ChoiceRow):
             pain.set_columns(6 if self._narrow else len(PAIN_SCORES))
         if self.prn_choices is not None:
-            self.prn_choices.set_columns(2 if self._narrow else 3)
+            self.prn_choices.set_columns(2)
 
     def outcome(self) -> Outcome | None:
         """The outcome checked, None before one is chosen."""
@@ -185,15 +187,15 @@ class DoseForm(QWidget):
         typed = QLineEdit()
         typed.setPlaceholderText("or type the reason" if reasons else "Type the reason")
         if reasons:
-            choices = ChoiceRow([(r, r) for r in reasons], 3, "prnReason")
+            choices = ChoiceRow([(r, r) for r in reasons], 2, "prnReason")
             choices.chosen.connect(lambda value: typed.setText(str(value or "")))
             typed.textChanged.connect(lambda text: choices.set_value(text.strip() or None))
             column.addWidget(choices)
             self.prn_choices = choices
         column.addWidget(typed)
-        self._field("prn_reason", "Given for (PRN reason)", typed, box)
-        self._field("pain", "Pain score (0–10), if assessed",
-                    ChoiceRow(PAIN_SCORES, len(PAIN_SCORES), "painScore"))
+        self._field("prn_reason", "Given for", typed, box)
+        self._field("pain", "Pain score",
+                    ChoiceRow(PAIN_SCORES, len(PAIN_SCORES), "painScore", compact=True))
         self._place_choices()
 
     def build(self, order: Order, reason_codes: Sequence[ReasonCode], *, outside: bool,

@@ -27,7 +27,8 @@ class ChoiceRow(QWidget):
     chosen = Signal(object)
 
     def __init__(self, choices: Sequence[tuple[object, str]], columns: int, name: str,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, compact: bool = False) -> None:
+        """``compact``: narrow buttons for short words (a score), so many fit in a row."""
         super().__init__(parent)
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
@@ -37,7 +38,9 @@ class ChoiceRow(QWidget):
         self._buttons: list[tuple[QPushButton, object, str]] = []
         for index, (value, words) in enumerate(choices):
             choice = button("", "choice", checkable=True, name=f"{name}_{index}")
-            choice.setMinimumWidth(56)
+            choice.setMinimumWidth(52 if compact else 96)
+            if compact:
+                choice.setProperty("compact", True)
             choice.setAccessibleName(words)
             mark(choice, words)
             choice.toggled.connect(lambda _on, c=choice, w=words: mark(c, w))

@@ -26,6 +26,14 @@ BANNER_GLYPH = {
     "emergency": theme.GLYPH_WARNING,
 }
 
+BANNER_MARGINS = {  # border + padding of QLabel[banner=...] in resources/style.qss
+    "error": (16, 12, 16, 12),
+    "warning": (16, 12, 16, 12),
+    "ok": (16, 12, 16, 12),
+    "info": (16, 12, 16, 12),
+    "emergency": (14, 8, 14, 8),
+}
+
 
 def label(text: str = "", role: str = "", *, wrap: bool = False) -> QLabel:
     widget = QLabel(text)
@@ -74,6 +82,10 @@ class Banner(QLabel):
 
     def show_message(self, kind: str, text: str) -> None:
         theme.set_prop(self, "banner", kind)
+        # The stylesheet's border + padding as contents margins: Qt applies a stylesheet's
+        # padding to a label only at its first polish, so a banner re-styled while on screen
+        # had its text jammed against (and its height short of) its border.
+        self.setContentsMargins(*BANNER_MARGINS.get(kind, (0, 0, 0, 0)))
         self.setText(f"{BANNER_GLYPH.get(kind, '')}  {text}")
         self.message = (kind, text)
         self.show()

@@ -167,7 +167,8 @@ class SectionTable(QWidget):
         table.insertRow(at)
         table.setSpan(at, 0, 1, table.columnCount())
         table.setCellWidget(at, 0, widget)
-        table.setRowHeight(at, max(ROW_HEIGHT, widget.sizeHint().height()))
+        # + the cell's padding (6 px above and below, resources/style.qss)
+        table.setRowHeight(at, max(ROW_HEIGHT, widget.sizeHint().height() + 12))
         self._under = at
         table.selectRow(index)
         self._fit_height()
@@ -181,6 +182,11 @@ class SectionTable(QWidget):
         if self._under is None:
             return
         at, self._under = self._under, None
+        widget = self.table.cellWidget(at, 0)
+        if widget is not None:  # gone at once, not at the next event loop turn
+            widget.hide()
+            widget.setParent(None)
+            widget.deleteLater()
         self.table.removeRow(at)
         self._fit_height()
 
