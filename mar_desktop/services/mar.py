@@ -222,24 +222,17 @@ class MarService(Service):
         resident = self._read.resident_by_wristband(wristband_id.strip())
         if resident is None or not resident.active:
             raise NotFound("No resident wears this wristband.")
-        if not principal.may_see_unit(resident.unit_id, self._clock.now()):
+        try:
+            self._require(principal, Permission.VIEW_MAR, unit_id=resident.unit_id,
+                          entity_type="resident", entity_id=resident.resident_id)
+        except PermissionDenied:
             unit = next((u.name for u in self._read.units() if u.unit_id == resident.unit_id),
                         "")
             where = f"a resident of {unit}" if unit else "a resident of another unit"
-            refused = PermissionDenied(
+            raise PermissionDenied(
                 f"This wristband belongs to {where}, which is not on your assignment. Ask "
                 "that unit's nurse, or start emergency access if you must act."
-            )
-            self._ledger.append([
-                audit.audit_for(
-                    principal,
-                    audit.PERMISSION_REFUSED,
-                    entity_type="resident",
-                    entity_id=resident.resident_id,
-                    detail=f"{Permission.VIEW_MAR.value}: wristband of another unit",
-                )
-            ])
-            raise refused
+            ) from None
         return resident
 
 

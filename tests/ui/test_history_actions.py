@@ -8,30 +8,26 @@ from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication, QPushButton
 
 from mar_desktop.model import Outcome
-from tests.ui.harness import METOPROLOL_GTIN, Facility1, med_scan
+from tests.ui.harness import METOPROLOL_GTIN, Facility1
 from tests.ui.layout_checks import small_targets
 from tests.ui.steps import (
     button_named,
     idle,
     open_dialog,
     open_resident_by_wristband,
-    scan,
     select_history,
     sign_in,
     tap,
     wait,
 )
+from tests.ui.test_confirmation import start
 from tests.ui.test_med_pass import records
 from ui.main_window import MainWindow
 
 
 def record_dose(qtbot: object, window: MainWindow, facility: Facility1) -> str:
-    open_resident_by_wristband(qtbot, window, "WB100001")
-    scan(qtbot, window.mar.scan, med_scan(METOPROLOL_GTIN))
+    start(qtbot, window, "WB100001", METOPROLOL_GTIN)
     admin = window.administration
-    wait(qtbot, lambda: window.stack.currentWidget() is admin
-         and admin.bedside.medication_check.text().startswith("✓"))
-    idle(qtbot, window)
     tap(qtbot, admin.form.outcome_buttons[Outcome.GIVEN])
     tap(qtbot, admin.confirm)
     wait(qtbot, lambda: records(facility, "o-meto"))

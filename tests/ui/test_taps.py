@@ -13,6 +13,8 @@ from tests.ui.harness import METOPROLOL_GTIN, OTHER_GTIN, Facility1, med_scan
 from tests.ui.steps import idle, open_resident_by_wristband, scan, sign_in, tap, wait
 from tests.ui.test_med_pass import records
 from ui.main_window import MainWindow
+from ui.screens.administration import AdministrationScreen
+from ui.widgets.choices import ChoiceRow
 
 
 class Taps:
@@ -38,6 +40,19 @@ def scanned_dose(qtbot: object, window: MainWindow, gtin: str,
     idle(qtbot, window)
 
 
+def prn_given(qtbot: object, window: MainWindow, facility: Facility1
+              ) -> tuple[AdministrationScreen, ChoiceRow, Taps]:
+    """Signed in, the PRN scanned and "Given" tapped (counted) on the finger returned."""
+    sign_in(qtbot, window, facility, "nurse")
+    admin = window.administration
+    scanned_dose(qtbot, window, OTHER_GTIN, lambda: admin.form.prn_choices is not None)
+    finger = Taps(qtbot)
+    finger(admin.form.outcome_buttons[Outcome.GIVEN])
+    choices = admin.form.prn_choices
+    assert choices is not None
+    return admin, choices, finger
+
+
 def test_a_routine_scheduled_dose_takes_two_taps_after_the_scans(
     qtbot: object, window: MainWindow, facility: Facility1
 ) -> None:
@@ -55,13 +70,7 @@ def test_a_routine_scheduled_dose_takes_two_taps_after_the_scans(
 def test_a_prn_takes_given_a_picked_reason_the_pain_score_and_confirm(
     qtbot: object, window: MainWindow, facility: Facility1
 ) -> None:
-    sign_in(qtbot, window, facility, "nurse")
-    admin = window.administration
-    scanned_dose(qtbot, window, OTHER_GTIN, lambda: admin.form.prn_choices is not None)
-    finger = Taps(qtbot)
-    finger(admin.form.outcome_buttons[Outcome.GIVEN])
-    choices = admin.form.prn_choices
-    assert choices is not None
+    admin, choices, finger = prn_given(qtbot, window, facility)
     pain_reason = next(b for b in choices.buttons() if b.accessibleName() == "Pain")
     finger(pain_reason)
     assert admin.form.entry("prn_reason") == "Pain"  # the tap filled the reason in
@@ -78,13 +87,7 @@ def test_a_prn_takes_given_a_picked_reason_the_pain_score_and_confirm(
 def test_a_prn_without_a_pain_score_takes_three_taps(
     qtbot: object, window: MainWindow, facility: Facility1
 ) -> None:
-    sign_in(qtbot, window, facility, "nurse")
-    admin = window.administration
-    scanned_dose(qtbot, window, OTHER_GTIN, lambda: admin.form.prn_choices is not None)
-    finger = Taps(qtbot)
-    finger(admin.form.outcome_buttons[Outcome.GIVEN])
-    choices = admin.form.prn_choices
-    assert choices is not None
+    admin, choices, finger = prn_given(qtbot, window, facility)
     finger(next(b for b in choices.buttons() if b.accessibleName() == "Fever"))
     finger(admin.confirm)
     wait(qtbot, lambda: records(facility, "o-prn"))

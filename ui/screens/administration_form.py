@@ -41,7 +41,7 @@ from mar_desktop.model import Order, Outcome, ReasonCode
 from ui.screens.mar_words import vital_name
 from ui.touch import kinetic
 from ui.widgets.choices import ChoiceRow, mark
-from ui.widgets.common import button, label
+from ui.widgets.common import button, label, mark_invalid
 
 OUTCOMES = (
     (Outcome.GIVEN, "✓ Given"),
@@ -374,7 +374,7 @@ class DoseForm(QWidget):
         note.setObjectName(f"error_{key}")
         self.details.insertRow(row + 1, "", note)
         self._error = (widget, note)
-        _mark(widget, True)
+        mark_invalid(widget, True)
         widget.setFocus()
         if isinstance(widget, QLineEdit):
             widget.textEdited.connect(self.clear_field_error)
@@ -391,7 +391,7 @@ class DoseForm(QWidget):
             return
         widget, note = self._error
         self._error = None
-        _mark(widget, False)
+        mark_invalid(widget, False)
         if isinstance(widget, QLineEdit):
             widget.textEdited.disconnect(self.clear_field_error)
         self.details.removeRow(note)
@@ -412,8 +412,3 @@ class DoseForm(QWidget):
         while self.details.rowCount():
             self.details.removeRow(0)
 
-
-def _mark(widget: QWidget, invalid: bool) -> None:
-    widget.setProperty("invalid", invalid)
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)

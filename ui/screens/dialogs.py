@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from mar_desktop.model import Unit
 from ui.errors import describe
-from ui.widgets.common import Banner, button, label
+from ui.widgets.common import Banner, button, label, mark_invalid
 
 
 class FormDialog(QDialog):
@@ -118,7 +118,7 @@ class FormDialog(QDialog):
         note.setObjectName("fieldError")
         self.fields.insertWidget(self.fields.indexOf(field) + 1, note)
         self._error = (field, note)
-        _mark(field, True)
+        mark_invalid(field, True)
         field.setFocus()
 
     def field_error(self) -> str:
@@ -130,15 +130,10 @@ class FormDialog(QDialog):
             return
         field, note = self._error
         self._error = None
-        _mark(field, False)
+        mark_invalid(field, False)
         self.fields.removeWidget(note)
         note.deleteLater()
 
-
-def _mark(widget: QWidget, invalid: bool) -> None:
-    widget.setProperty("invalid", invalid)
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
 
 
 def _text(field: QPlainTextEdit | QLineEdit) -> str:

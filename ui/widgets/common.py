@@ -65,6 +65,13 @@ def button(
     return widget
 
 
+def mark_invalid(widget: QWidget, invalid: bool) -> None:
+    """Marks an input as holding a problem (red border, ``invalid`` in the stylesheet)."""
+    widget.setProperty("invalid", invalid)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+
+
 class Banner(QLabel):
     """A message line with a glyph and words: error, warning, ok, info or emergency.
     Hidden while empty."""
