@@ -21,7 +21,7 @@ os.environ.setdefault("MAR_ALLOW_INSECURE_KEYSTORE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QPushButton  # noqa: E402
 
 from mar_desktop.people.totp import code_at  # noqa: E402
 from mar_desktop.sync_status import SyncStatus  # noqa: E402
@@ -29,6 +29,7 @@ from sync.status import StatusBoard  # noqa: E402
 from tests.ui.harness import (  # noqa: E402
     INSULIN_GTIN,
     METOPROLOL_GTIN,
+    OTHER_GTIN,
     PASSWORD,
     SECRETS,
     build_facility,
@@ -38,6 +39,7 @@ from ui import theme  # noqa: E402
 from ui.backend import DemoAccount  # noqa: E402
 from ui.errors import ErrorPresenter  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
+from ui.screens.dialogs import VoidDialog  # noqa: E402
 from ui.tasks import TaskRunner  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
@@ -113,7 +115,29 @@ def main() -> int:
         window.administration.submit()
         spin(app, lambda: window.stack.currentWidget() is window.mar and runner.idle)
         spin(app, lambda: runner.idle)
-        shot("05-resident-mar-after-dose")
+        shot("05-resident-mar-after-dose")  # the confirmation of what was signed
+        history = window.mar.history
+        history.table.cellClicked.emit(0, 0)  # a tap on the newest entry: its actions open
+        spin(app, lambda: history.opened_under() is not None)
+        shot("17-history-row-actions")
+        void = window.mar.findChild(QPushButton, "voidEntry")
+        assert void is not None
+        void.click()
+        dialogs = [w for w in app.topLevelWidgets() if isinstance(w, VoidDialog)]
+        spin(app, lambda: any(d.isVisible() for d in dialogs))
+        dialogs[0].grab().save(str(OUT / "18-void-dialog.png"))
+        print("wrote", "18-void-dialog")
+        dialogs[0].reject()
+        window.mar.on_scan(med_scan(OTHER_GTIN))  # the PRN: a reason and a pain score by tap
+        spin(app, lambda: window.stack.currentWidget() is window.administration and runner.idle)
+        form = window.administration.form
+        form.outcome_buttons[next(iter(form.outcome_buttons))].click()
+        assert form.prn_choices is not None
+        form.prn_choices.buttons()[0].click()
+        form.fields["pain"].buttons()[6].click()
+        shot("19-prn-one-tap-reason-and-pain")
+        window.administration._cancel()
+        spin(app, lambda: runner.idle)
         window.show_alerts()
         spin(app, lambda: runner.idle)
         shot("06-alerts")

@@ -95,8 +95,8 @@ def describe(error: BaseException) -> ErrorText:
         title = next(t for cls, t in _TITLES if isinstance(error, cls))
         code = getattr(error, "code", "") if isinstance(error, e.RuleViolation) else ""
         hint = HINTS.get(code, "")
-        if isinstance(error, e.Throttled):
-            hint = f"Try again in {max(1, round(error.retry_after))} seconds."
+        # A Throttled message already says when to try again (the sign-in screen counts it
+        # down), so it gets no hint that would say it twice.
         return ErrorText(title, str(error), hint, code)
     log.error("unexpected error in the app: %s", type(error).__name__)
     return ErrorText("Unexpected problem", GENERIC, "If it happens again, tell your supervisor.")

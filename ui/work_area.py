@@ -25,6 +25,7 @@ from mar_desktop.changes import Changes
 from mar_desktop.permissions import Permission
 from ui.context import UiContext
 from ui.screens.alerts import AlertsScreen
+from ui.screens.mar_words import SignedDose
 from ui.screens.pass_list import PassListScreen
 from ui.screens.resident_mar import AdminTarget, ResidentMarScreen
 from ui.screens.unit_overview import UnitOverview
@@ -150,7 +151,7 @@ class WorkArea(QWidget):
         self.overview.emergency_requested.connect(self.emergency_requested)
         self.mar.back.connect(self.show_overview)
         self.mar.administer.connect(self.open_administration)
-        self.administration.cancelled.connect(lambda: self._back_to_mar(""))
+        self.administration.cancelled.connect(lambda: self._back_to_mar(None))
         self.administration.recorded.connect(self._back_to_mar)
         self.alerts.count_changed.connect(self._alerts_counted)
         self.pass_list.open_dose.connect(self.open_dose)
@@ -226,10 +227,12 @@ class WorkArea(QWidget):
         self.administration.begin(target)
         self.stack.setCurrentWidget(self.administration)
 
-    def _back_to_mar(self, message: str) -> None:
+    def _back_to_mar(self, signed: SignedDose | None) -> None:
+        """Back to the MAR, re-read; with the confirmation of ``signed``, the dose just
+        recorded (None: the flow was cancelled)."""
         self.stack.setCurrentWidget(self.mar)
-        if message:
-            self.mar.show_message("ok", message)
+        if signed is not None:
+            self.mar.show_signed(signed)
         self.mar.refresh()
 
     def route_scan(self, text: str) -> None:

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from mar_desktop.clinical.routes import route_words
 from mar_desktop.errors import RuleViolation
 from mar_desktop.model import Order
 
@@ -187,9 +188,9 @@ def check_dose(
 def describe_dose(order: Order) -> str:
     """What is about to be signed, in words: the drug, the strength × the number of units of
     its form when the dose is a whole (or half) number of them, the dose and the route, e.g.
-    "Acetaminophen 325 mg tablet × 2 = 650 mg oral"."""
+    "Acetaminophen 325 mg tablet × 2 = 650 mg oral" (the route in words, also for "PO")."""
     strength, form, ordered = strength_of(order), _form_unit(order), unit_of(order.dose_unit)
-    plain = f"{order.drug} {_text(order.dose)} {order.dose_unit} {order.route}"
+    plain = f"{order.drug} {_text(order.dose)} {order.dose_unit} {route_words(order.route)}"
     if strength is None or strength.per is not None or form is None or ordered is None:
         return plain
     if strength.unit.dimension == ordered.dimension:
@@ -203,7 +204,7 @@ def describe_dose(order: Order) -> str:
     if (pieces * 2) != (pieces * 2).to_integral():
         return plain
     each = f"{order.drug} {order.strength.strip()} {form.name}"
-    return f"{each} × {_text(pieces)} = {total} {order.route}"
+    return f"{each} × {_text(pieces)} = {total} {route_words(order.route)}"
 
 
 def _text(value: Decimal) -> str:

@@ -100,3 +100,10 @@ def same_route(given: str, ordered: str) -> bool:
     if a is not None or b is not None:
         return a == b
     return _SPACES.sub(" ", given.strip().lower()) == _SPACES.sub(" ", ordered.strip().lower())
+
+
+def route_words(text: str) -> str:
+    """The route as a nurse reads it on screen: the words of the route ``text`` names ("PO",
+    "po", "26643006" → "oral"), or ``text`` as written when the list does not know it."""
+    route = route_of(text)
+    return route.value if route is not None else text.strip()

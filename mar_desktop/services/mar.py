@@ -229,13 +229,28 @@ class MarService(Service):
         return f"{user.full_name}, {user.credentials}".rstrip(", ") if user else user_id
 
     def find_by_wristband(self, principal: Principal, wristband_id: str) -> Resident:
-        """The resident wearing this wristband, if in the principal's scope."""
+        """The resident wearing this wristband, if in the principal's scope.
+
+        Raises NotFound when no current resident wears it, and PermissionDenied (audited as a
+        ``permission_refused`` on that resident) when the resident is on a unit outside the
+        principal's scope. That refusal names the unit, never the resident: the person holds
+        the band, so where it belongs is what lets them hand over to the right nurse, while
+        the name, room and record stay with those allowed to see them."""
         self._require(principal, Permission.VIEW_MAR, entity_type="wristband")
         resident = self._read.resident_by_wristband(wristband_id.strip())
         if resident is None or not resident.active:
             raise NotFound("No resident wears this wristband.")
-        if not principal.may_see_unit(resident.unit_id, self._clock.now()):
-            raise PermissionDenied("This resident is not on your assigned units.")
+        try:
+            self._require(principal, Permission.VIEW_MAR, unit_id=resident.unit_id,
+                          entity_type="resident", entity_id=resident.resident_id)
+        except PermissionDenied:
+            unit = next((u.name for u in self._read.units() if u.unit_id == resident.unit_id),
+                        "")
+            where = f"a resident of {unit}" if unit else "a resident of another unit"
+            raise PermissionDenied(
+                f"This wristband belongs to {where}, which is not on your assignment. Ask "
+                "that unit's nurse, or start emergency access if you must act."
+            ) from None
         return resident
 
 

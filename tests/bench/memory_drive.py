@@ -240,11 +240,11 @@ class Driver:
         history = w.mar.history
         if not history._rows:
             return
-        history.table.selectRow(0)
-        history.table.setCurrentCell(0, 0)
-        history.table.cellClicked.emit(0, 0)
-        amend = w.mar.amend_button
-        if not amend.isEnabled():
+        from PySide6.QtWidgets import QPushButton
+
+        history.table.cellClicked.emit(0, 0)  # a tap opens the row's actions under it
+        amend = w.mar.findChild(QPushButton, "amendNote")
+        if amend is None or not amend.isEnabled():
             return
         amend.click()
         dialogs = [d for d in self.app.topLevelWidgets()

@@ -94,7 +94,7 @@ def test_low_glucose_holds_the_insulin(
     wait(qtbot, lambda: window.stack.currentWidget() is window.mar and any(
         "Reason: Held: outside hold parameters" in t for t in window.mar.history.texts()))
     held = next(t for t in window.mar.history.texts() if "Held" in t)
-    assert "Reason: H\n" not in held + "\n" and "Vitals: glucose 55" in held
+    assert "Reason: H\n" not in held + "\n" and "Vitals: Glucose 55" in held
     record_gui_lag(lag)
 
 
@@ -106,7 +106,7 @@ def test_schedule_ii_needs_a_witness(
     admin = window.administration
     tap(qtbot, admin.form.outcome_buttons[Outcome.GIVEN])
     tap(qtbot, admin.confirm)
-    wait(qtbot, lambda: "witness" in admin.banner.text().lower())
+    wait(qtbot, lambda: "witness" in admin.form.field_error("witness").lower())
     idle(qtbot, window)
     assert given_records(facility, "o-oxy") == []
     tap(qtbot, window.findChild(object, "witnessSignIn"))

@@ -4,6 +4,7 @@ recorded, and what the Confirm button said is what the entry holds."""
 
 from __future__ import annotations
 
+from mar_desktop.clinical.routes import route_words
 from mar_desktop.model import Outcome
 from tests.ui.harness import METOPROLOL_GTIN, Facility1, med_scan
 from tests.ui.steps import idle, open_resident_by_wristband, scan, sign_in, tap, wait
@@ -23,7 +24,7 @@ def test_a_tenfold_dose_is_refused_at_the_field_and_the_confirmation_is_what_is_
     idle(qtbot, window)
     tap(qtbot, admin.form.outcome_buttons[Outcome.GIVEN])
     confirm_text = admin.confirm.text()
-    assert confirm_text == "Confirm: ✓ Given – Metoprolol tartrate 25 mg tablet × 1 = 25 mg PO"
+    assert confirm_text == "Confirm: ✓ Given – Metoprolol tartrate 25 mg tablet × 1 = 25 mg oral"
 
     dose = admin.form.fields["dose"]
     dose.setText("250")
@@ -43,5 +44,6 @@ def test_a_tenfold_dose_is_refused_at_the_field_and_the_confirmation_is_what_is_
     tap(qtbot, admin.confirm)
     wait(qtbot, lambda: records(facility, "o-meto"))
     (record,) = records(facility, "o-meto")
-    signed = f"= {record.dose_given:f} {record.dose_unit} PO"
+    assert record.route == "PO"  # the order's words are signed; the screen says them in full
+    signed = f"= {record.dose_given:f} {record.dose_unit} {route_words(record.route)}"
     assert confirm_text.endswith(signed), (confirm_text, signed)

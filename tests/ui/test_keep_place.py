@@ -72,7 +72,7 @@ def start_prn_dose(qtbot: object, window: MainWindow) -> None:
     idle(qtbot, window)
     tap(qtbot, admin.form.outcome_buttons[Outcome.GIVEN])
     admin._fields["prn_reason"].setText("Tension headache")
-    admin._fields["pain"].setCurrentIndex(admin._fields["pain"].findData(6))
+    admin._fields["pain"].set_value(6)
     admin._fields["note"].setText("With a glass of water")
 
 
@@ -121,7 +121,7 @@ def test_idle_lock_and_unlock_by_the_same_user_brings_the_dose_back(
     assert admin.bedside.medication_check.text().startswith("✓ Medication scanned")
     assert admin.outcome() is Outcome.GIVEN
     assert admin._fields["prn_reason"].text() == "Tension headache"
-    assert admin._fields["pain"].currentData() == 6
+    assert admin._fields["pain"].value() == 6
     assert admin._fields["note"].text() == "With a glass of water"
     # ... and it records as it stands.
     tap(qtbot, admin.confirm)
@@ -154,7 +154,7 @@ def test_after_the_lock_another_user_starts_fresh_with_no_trace_of_the_dose(
     assert admin.bedside.identity_check.text() == "○ Scan the wristband"
     assert admin.outcome() is None
     assert admin._fields["prn_reason"].text() == ""
-    assert admin._fields["pain"].currentData() is None
+    assert admin._fields["pain"].value() is None
     # His own scan of the wristband, on the dose screen, counts from now.
     scan(qtbot, admin.scan, "WB100001")
     wait(qtbot, lambda: admin.bedside.identity_check.text() == "✓ Wristband scanned")

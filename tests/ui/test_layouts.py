@@ -1,4 +1,6 @@
-"""Every main screen at 1280×800 and 1920×1080, landscape and portrait: nothing clipped.
+"""Every main screen at 1280×800 and 1920×1080, landscape and portrait: nothing clipped — also
+the MAR with a dose's confirmation and a history row's actions open, and a PRN's one-tap
+reasons and pain score.
 
 At each size: every button at least 48 px high and (outside scroll areas) fully inside the
 window, no two widgets of one layout overlapping, none overflowing its parent, no main content
@@ -12,9 +14,10 @@ import contextlib
 import pytest
 from PySide6.QtWidgets import QPushButton, QWidget
 
-from tests.ui.harness import METOPROLOL_GTIN, Facility1, med_scan
+from mar_desktop.model import Outcome
+from tests.ui.harness import METOPROLOL_GTIN, OTHER_GTIN, Facility1, med_scan
 from tests.ui.layout_checks import problems
-from tests.ui.steps import idle, open_resident_by_wristband, scan, sign_in, wait
+from tests.ui.steps import idle, open_resident_by_wristband, scan, sign_in, tap, wait
 from ui.main_window import MainWindow
 
 SIZES = [(1280, 800), (1920, 1080), (800, 1280), (1080, 1920)]
@@ -59,4 +62,19 @@ def test_clinical_screens_fit(qtbot, window: MainWindow, facility: Facility1,
     wait(qtbot, lambda: window.stack.currentWidget() is admin
          and admin.bedside.medication_check.text().startswith("✓"))
     found += check(qtbot, window, admin, "administration", size)
+    tap(qtbot, admin.form.outcome_buttons[Outcome.GIVEN])
+    tap(qtbot, admin.confirm)
+    wait(qtbot, lambda: window.stack.currentWidget() is window.mar
+         and window.mar.confirmation.isVisible() and window.mar.history._rows)
+    found += check(qtbot, window, window.mar, "MAR with the confirmation", size)
+    confirmation = window.mar.confirmation
+    if confirmation.height() < confirmation.heightForWidth(confirmation.width()):
+        found.append(f"confirmation: {confirmation.height()} px high, its text needs "
+                     f"{confirmation.heightForWidth(confirmation.width())}")
+    window.mar.history.table.cellClicked.emit(0, 0)  # a row's actions, under it
+    found += check(qtbot, window, window.mar, "MAR with a history row's actions", size)
+    scan(qtbot, window.mar.scan, med_scan(OTHER_GTIN))  # the PRN: reasons and pain score
+    wait(qtbot, lambda: window.stack.currentWidget() is admin
+         and admin.form.prn_choices is not None)
+    found += check(qtbot, window, admin, "PRN administration", size)
     assert not found, "\n".join(found)

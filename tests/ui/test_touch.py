@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tests.ui.harness import OTHER_GTIN, PASSWORD, Facility1, med_scan
+from tests.ui.harness import INSULIN_GTIN, OTHER_GTIN, PASSWORD, Facility1, med_scan
 from tests.ui.layout_checks import small_targets
 from tests.ui.steps import idle, open_resident_by_wristband, scan, sign_in, tap, wait
 from ui.main_window import MainWindow
@@ -167,25 +167,25 @@ def test_the_wheel_over_a_combo_box_scrolls_the_form_and_changes_nothing(
 ):
     window.resize(1280, 560)  # the dose form scrolls
     sign_in(qtbot, window, facility, "nurse")
-    open_resident_by_wristband(qtbot, window, "WB100001")
-    scan(qtbot, window.mar.scan, med_scan(OTHER_GTIN))  # the PRN: it asks a pain score
+    open_resident_by_wristband(qtbot, window, "WB100002")
+    scan(qtbot, window.mar.scan, med_scan(INSULIN_GTIN))  # insulin: it asks the site
     admin = window.administration
-    wait(qtbot, lambda: window.stack.currentWidget() is admin and "pain" in admin._fields)
+    wait(qtbot, lambda: window.stack.currentWidget() is admin and "site" in admin._fields)
     idle(qtbot, window)
-    pain = admin._fields["pain"]
-    assert pain.focusPolicy() == Qt.FocusPolicy.StrongFocus
-    pain.setCurrentIndex(4)
+    site = admin._fields["site"]
+    assert site.focusPolicy() == Qt.FocusPolicy.StrongFocus
+    site.setCurrentIndex(4)
     bar = admin.form.scroll_area.verticalScrollBar()
     before = bar.value()
-    wheel_over(pain)
-    assert pain.currentIndex() == 4
-    assert not pain.hasFocus()
+    wheel_over(site)
+    assert site.currentIndex() == 4
+    assert not site.hasFocus()
     assert bar.maximum() == 0 or bar.value() > before  # the form scrolled instead
     # Tapped into on purpose, the combo box takes the wheel.
-    pain.setFocus()
-    wait(qtbot, pain.hasFocus)
-    wheel_over(pain, -1)
-    assert pain.currentIndex() == 5
+    site.setFocus()
+    wait(qtbot, site.hasFocus)
+    wheel_over(site, -1)
+    assert site.currentIndex() == 5
 
 
 def test_the_wheel_over_an_unfocused_date_or_spin_box_changes_nothing(

@@ -1,6 +1,7 @@
 """The administration flow for one dose: bedside scans, outcome, what the rules need, confirm.
 
-A routine on-time oral dose with both scans takes two taps: "Given", then "Confirm". Scans go
+A routine on-time oral dose with both scans takes two taps: "Given", then "Confirm"; a PRN
+three or four: "Given", a reason, the pain score if assessed, "Confirm". Scans go
 into the focused scan field (keyboard wedge): the resident's own wristband confirms identity;
 any other wristband is refused (``wrong_resident``); a medication scan must match the order and
 be in date (``wrong_medication``, ``expired``) — a refused scan blocks recording and says why
@@ -17,8 +18,12 @@ it out of the widgets as a :class:`KeptDose` (in memory, with the main window) b
 ``clear_phi()`` empties them, and :meth:`AdministrationScreen.restore` puts it back after the
 unlock. A wristband scan counts only while ``ctx.wristbands`` holds it (:mod:`ui.wristbands`).
 
+A refusal about something typed or chosen is shown under that field (:data:`FIELD_OF_CODE`),
+anything else in the banner. After the entry is stored, ``recorded(SignedDose)`` carries what
+it holds, in words, for the MAR's confirmation.
+
 GUI thread; checks and the recording run on the worker. The service re-checks everything: the
-UI only guides. Shows PHI: ``clear_phi()``. Emits ``recorded(str)`` and ``cancelled``.
+UI only guides. Shows PHI: ``clear_phi()``. Emits ``recorded(SignedDose)`` and ``cancelled``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from mar_desktop.clinical.dose import describe_dose
+from mar_desktop.envelope import Entry
 from mar_desktop.errors import MarError, RuleViolation, ValidationError
 from mar_desktop.kinds import Vitals, WitnessAttestation
 from mar_desktop.model import Outcome
@@ -41,6 +47,7 @@ from ui.context import UiContext
 from ui.errors import describe
 from ui.screens.administration_bedside import BedsidePanel, ScanCheck, check_scans
 from ui.screens.administration_form import OUTCOMES, DoseForm
+from ui.screens.mar_words import signed_dose, vital_name
 from ui.screens.resident_mar import AdminTarget, hhmm, order_title
 from ui.widgets.common import Banner, button
 from ui.widgets.scan import ScanField
@@ -68,10 +75,23 @@ class KeptDose:
 
 
 WRISTBAND_EXPIRED = "The wristband scan is more than 10 minutes old: scan the wristband again."
+FIELD_OF_CODE = {  # a refusal's code -> the field its message goes under
+    "prn_reason": "prn_reason",
+    "outside_window": "outside",
+    "reason_required": "reason",
+    "reason_invalid": "reason",
+    "site_required": "site",
+    "allergy_unacknowledged": "allergy",
+    "witness_required": "witness",
+    "witness_same_person": "witness",
+    "witness_unlicensed": "witness",
+    "witness_inactive": "witness",
+    "witness_stale": "witness",
+}
 
 
 class AdministrationScreen(QWidget):
-    recorded = Signal(str)
+    recorded = Signal(object)  # SignedDose
     cancelled = Signal()
 
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
@@ -127,7 +147,7 @@ class AdministrationScreen(QWidget):
         self._target = target
         outside = self.bedside.show_target(target, self._ctx.clock.now())
         self.form.build(target.state.order, target.facility.settings.reason_codes,
-                        outside=outside)
+                        outside=outside, prn_reasons=target.prn_reasons)
         self.bedside.show_state()
         self.scan.setFocus()
         if target.wristband_scan or target.medication_scan:
@@ -266,8 +286,17 @@ class AdministrationScreen(QWidget):
         assert outcome is not None
         form, checks = self.form, self.bedside
         text = form.entry
+        typed = form.vitals()
+        for name, value in typed.items():
+            try:
+                Vitals.model_validate({name: value})
+            except ValueError as exc:
+                raise RuleViolation(
+                    f"Enter the {vital_name(name).lower()} as a number in the usual range.",
+                    code="vitals_invalid", field=f"vital_{name}",
+                ) from exc
         try:
-            vitals = Vitals.model_validate(form.vitals())
+            vitals = Vitals.model_validate(typed)
         except ValueError as exc:
             raise ValidationError("Check the vitals: enter numbers only.") from exc
         return AdministrationRequest(
@@ -305,18 +334,23 @@ class AdministrationScreen(QWidget):
         try:
             request = self.request()
         except MarError as error:
-            self.banner.show_message("error", describe(error).full())
+            self._record_refused(error)
             return
         recording = self._ctx.backend.recording
-        word = dict(OUTCOMES)[request.outcome]
-        summary = f"Recorded: {word} – {order_title(target.state.order)}"
+        principal = self._ctx.principal()
+        signer = "you"
+        if principal is not None:
+            signer = f"{principal.user.full_name}, {principal.user.credentials}".rstrip(", ")
+        title, resident = order_title(target.state.order), target.mar.resident
+        codes, zone = target.facility.settings.reason_codes, target.facility.zone
         self._busy = True
         self._refresh_state()
 
-        def ok(_entry: object) -> None:
+        def ok(entry: Entry) -> None:
             self._busy = False
             self.clear_phi()
-            self.recorded.emit(summary)
+            self.recorded.emit(signed_dose(entry.id, entry.body, title, resident, signer,
+                                           codes, zone))
 
         handle = self._ctx.run(
             lambda p: recording.record_administration(p, request), ok, self._record_refused
@@ -334,6 +368,10 @@ class AdministrationScreen(QWidget):
         if text.code == "allergy_unacknowledged":
             self.form.add_allergy_ack()
         field = error.field if isinstance(error, RuleViolation) else None
+        if field is None and text.code == "vitals_required":
+            field = next((k for k in self.form.fields
+                          if k.startswith("vital_") and not self.form.entry(k).strip()), None)
+        field = field or FIELD_OF_CODE.get(text.code)
         if field is not None and self.form.show_field_error(field, str(error)):
             self.banner.clear_message()
         else:

@@ -1,10 +1,12 @@
 """What happened to one dose and what the rules need for it: the outcome buttons and the fields
 below them.
 
-Fields appear only when needed: reason code (not given), outside-window reason, PRN reason and
-pain score, vitals (hold parameters), site, dose, witness, allergy acknowledgement, note. The
-hold parameters are checked here, in memory, as the vitals are typed: a value outside the limits
-switches the outcome to Held with reason code "H".
+Fields appear only when needed: reason (not given), outside-window reason, PRN reason (one tap
+on a common reason, or typed) and pain score (one tap, optional), vitals (hold parameters),
+site, dose, witness, allergy acknowledgement, note. Every choice is shown in words (reasons by
+their label, vitals by name) and marked "●" when chosen, "○" when not: none looks chosen before
+a tap. The hold parameters are checked here, in memory, as the vitals are typed: a value
+outside the limits switches the outcome to Held with reason code "H".
 
 GUI thread only; no worker calls, nothing written, no I/O. The administration screen builds the
 fields per order (:meth:`DoseForm.build`), reads them back to make the request and shows every
@@ -36,8 +38,10 @@ from PySide6.QtWidgets import (
 from mar_desktop.clinical import rules
 from mar_desktop.errors import RuleViolation, ValidationError
 from mar_desktop.model import Order, Outcome, ReasonCode
+from ui.screens.mar_words import vital_name
 from ui.touch import kinetic
-from ui.widgets.common import button, label
+from ui.widgets.choices import ChoiceRow, mark
+from ui.widgets.common import button, label, mark_invalid
 
 OUTCOMES = (
     (Outcome.GIVEN, "✓ Given"),
@@ -47,6 +51,15 @@ OUTCOMES = (
     (Outcome.AWAY, "Away"),
     (Outcome.OTHER, "Other"),
 )
+OUTCOME_BUTTONS = {  # the words on the buttons; the radio mark says which is chosen
+    Outcome.GIVEN: "Given",
+    Outcome.REFUSED: "Refused",
+    Outcome.HELD: "Held",
+    Outcome.NOT_AVAILABLE: "Unavailable",
+    Outcome.AWAY: "Away",
+    Outcome.OTHER: "Other",
+}
+PAIN_SCORES = tuple((score, str(score)) for score in range(11))
 SITES = ("Left upper arm", "Right upper arm", "Abdomen – left", "Abdomen – right",
          "Left thigh", "Right thigh", "Left buttock", "Right buttock")
 ALLERGY_ACK = "I have checked the allergy warning and will give it"
@@ -57,6 +70,8 @@ class DoseForm(QWidget):
 
     ``fields`` maps a key ("reason", "outside", "prn_reason", "pain", "vital_<name>", "site",
     "dose", "witness", "allergy", "note") to its input; only the keys the order needs exist.
+    "prn_reason" is the typed reason; ``prn_choices`` the common reasons above it (a tap fills
+    it in). "pain" is a :class:`ChoiceRow` of 0 to 10, none chosen: not assessed.
     ``hold`` is true while the vitals typed call for holding the dose.
     """
 
@@ -71,6 +86,10 @@ class DoseForm(QWidget):
         self._order: Order | None = None
         self._reason_codes: Sequence[ReasonCode] = ()
         self.hold = False
+        self.fields: dict[str, Any] = {}
+        self._placed: dict[str, QWidget] = {}  # key -> the widget in the form's row
+        self.prn_choices: ChoiceRow | None = None
+        self._narrow = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)
@@ -80,9 +99,13 @@ class DoseForm(QWidget):
         self.outcomes = QButtonGroup(self)
         self.outcomes.setExclusive(True)
         self.outcome_buttons: dict[Outcome, Any] = {}
-        for outcome, text in OUTCOMES:
+        for outcome, _ in OUTCOMES:
             kind = "given" if outcome is Outcome.GIVEN else "outcome"
-            choice = button(text, kind, checkable=True, name=f"outcome_{outcome.value}")
+            words = OUTCOME_BUTTONS[outcome]
+            choice = button("", kind, checkable=True, name=f"outcome_{outcome.value}")
+            choice.setAccessibleName(words)
+            mark(choice, words)
+            choice.toggled.connect(lambda _on, c=choice, w=words: mark(c, w))
             choice.setMinimumHeight(60)
             self.outcomes.addButton(choice)
             self.outcome_buttons[outcome] = choice
@@ -99,12 +122,13 @@ class DoseForm(QWidget):
         self.details.setVerticalSpacing(8)
         self.scroll_area.setWidget(holder)
         layout.addWidget(self.scroll_area, 1)
-        self.fields: dict[str, Any] = {}
         self._error: tuple[QWidget, QLabel] | None = None
 
     def place_outcomes(self, columns: int) -> None:
         """The outcome buttons in ``columns`` columns ("Given" first and widest). The screen
         picks the count from its own width."""
+        self._narrow = columns < len(OUTCOMES)
+        self._place_choices()
         if columns == self._outcome_columns:
             return
         self._outcome_columns = columns
@@ -112,8 +136,17 @@ class DoseForm(QWidget):
         for index, choice in enumerate(self.outcome_buttons.values()):
             grid.removeWidget(choice)
             grid.addWidget(choice, index // columns, index % columns)
+        wide = columns >= len(OUTCOMES)  # one row: equal widths, so every word fits
         for col in range(len(OUTCOMES)):
-            grid.setColumnStretch(col, (2 if col == 0 else 1) if col < columns else 0)
+            grid.setColumnStretch(col, (2 if col == 0 and not wide else 1) if col < columns
+                                  else 0)
+
+    def _place_choices(self) -> None:
+        pain = self.fields.get("pain")
+        if isinstance(pain, ChoiceRow):
+            pain.set_columns(6 if self._narrow else len(PAIN_SCORES))
+        if self.prn_choices is not None:
+            self.prn_choices.set_columns(2)
 
     def outcome(self) -> Outcome | None:
         """The outcome checked, None before one is chosen."""
@@ -138,14 +171,38 @@ class DoseForm(QWidget):
         self._set_reasons()
 
     # ---- building -----------------------------------------------------------------------------
-    def _field(self, key: str, caption: str, widget: QWidget) -> None:
+    def _field(self, key: str, caption: str, widget: QWidget,
+               placed: QWidget | None = None) -> None:
+        """Adds field ``key``; ``placed``: the widget holding it in the form, if not itself."""
         widget.setObjectName(f"field_{key}")
         self.fields[key] = widget
-        self.details.addRow(label(caption), widget)
+        self._placed[key] = placed or widget
+        self.details.addRow(label(caption), placed or widget)
 
-    def build(self, order: Order, reason_codes: Sequence[ReasonCode], *, outside: bool) -> None:
+    def _prn_fields(self, reasons: Sequence[str]) -> None:
+        """The PRN reason (a tap on one of ``reasons``, or typed) and the pain score."""
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        typed = QLineEdit()
+        typed.setPlaceholderText("or type the reason" if reasons else "Type the reason")
+        if reasons:
+            choices = ChoiceRow([(r, r) for r in reasons], 2, "prnReason")
+            choices.chosen.connect(lambda value: typed.setText(str(value or "")))
+            typed.textChanged.connect(lambda text: choices.set_value(text.strip() or None))
+            column.addWidget(choices)
+            self.prn_choices = choices
+        column.addWidget(typed)
+        self._field("prn_reason", "Given for", typed, box)
+        self._field("pain", "Pain score",
+                    ChoiceRow(PAIN_SCORES, len(PAIN_SCORES), "painScore", compact=True))
+        self._place_choices()
+
+    def build(self, order: Order, reason_codes: Sequence[ReasonCode], *, outside: bool,
+              prn_reasons: Sequence[str] = ()) -> None:
         """The fields ``order`` needs, after :meth:`clear`; ``outside``: the dose is outside its
-        window, so a reason for that is asked. ``reason_codes``: the facility's list."""
+        window, so a reason for that is asked. ``reason_codes``: the facility's list;
+        ``prn_reasons``: the reasons a PRN dose offers for one tap."""
         self._order = order
         self._reason_codes = reason_codes
         reason = QComboBox()
@@ -153,12 +210,7 @@ class DoseForm(QWidget):
         if outside:
             self._field("outside", "Why outside the window", QLineEdit())
         if order.is_prn:
-            self._field("prn_reason", "PRN reason", QLineEdit())
-            pain = QComboBox()
-            pain.addItem("not assessed", None)
-            for score in range(11):
-                pain.addItem(str(score), score)
-            self._field("pain", "Pain score (0–10)", pain)
+            self._prn_fields(prn_reasons)
         for vital in dict.fromkeys(p.vital for p in order.hold_parameters):
             limits = [p for p in order.hold_parameters if p.vital == vital]
             text = ", ".join(
@@ -170,7 +222,7 @@ class DoseForm(QWidget):
             edit = QLineEdit()
             edit.setPlaceholderText(text)
             edit.textChanged.connect(lambda _t: self.vitals_edited.emit())
-            self._field(f"vital_{vital}", rules.VITAL_LABELS.get(vital, vital).capitalize(), edit)
+            self._field(f"vital_{vital}", vital_name(vital), edit)
         if order.site_required:
             site = QComboBox()
             site.setEditable(True)
@@ -219,7 +271,7 @@ class DoseForm(QWidget):
             combo.addItem("Choose a reason…", None)
             for code in self._reason_codes:
                 if not code.outcomes or outcome in code.outcomes:
-                    combo.addItem(f"{code.code} – {code.label}", code.code)
+                    combo.addItem(code.label, code.code)
         self.details.setRowVisible(combo, outcome not in (None, Outcome.GIVEN))
 
     # ---- reading ------------------------------------------------------------------------------
@@ -228,7 +280,10 @@ class DoseForm(QWidget):
         put it back with :meth:`restore_entries`. Holds PHI; in memory only."""
         kept: dict[str, str | int | bool] = {}
         for key, widget in self.fields.items():
-            if isinstance(widget, QCheckBox):
+            if isinstance(widget, ChoiceRow):
+                value = widget.value()
+                kept[key] = value if isinstance(value, int) else -1
+            elif isinstance(widget, QCheckBox):
                 kept[key] = widget.isChecked()
             elif isinstance(widget, QComboBox):
                 kept[key] = widget.currentText() if widget.isEditable() else widget.currentIndex()
@@ -246,7 +301,9 @@ class DoseForm(QWidget):
             self.add_allergy_ack()
         for key in sorted(kept, key=lambda k: k == "reason"):
             widget, value = self.fields.get(key), kept[key]
-            if isinstance(widget, QCheckBox):
+            if isinstance(widget, ChoiceRow):
+                widget.set_value(value if isinstance(value, int) and value >= 0 else None)
+            elif isinstance(widget, QCheckBox):
                 widget.setChecked(bool(value))
             elif isinstance(widget, QComboBox) and isinstance(value, str):
                 widget.setCurrentText(value)
@@ -277,7 +334,9 @@ class DoseForm(QWidget):
 
     def pain_score(self) -> int | None:
         """The pain score chosen; None when not assessed or not a PRN order."""
-        return self.fields["pain"].currentData() if "pain" in self.fields else None
+        pain = self.fields.get("pain")
+        value = pain.value() if isinstance(pain, ChoiceRow) else None
+        return value if isinstance(value, int) else None
 
     def allergy_acknowledged(self) -> bool:
         ack = self.fields.get("allergy")
@@ -308,13 +367,14 @@ class DoseForm(QWidget):
         if widget is None:
             return False
         self.clear_field_error()
-        position: tuple[int, object] = self.details.getWidgetPosition(widget)  # type: ignore[assignment]
+        placed = self._placed.get(key, widget)
+        position: tuple[int, object] = self.details.getWidgetPosition(placed)  # type: ignore[assignment]
         row = position[0]
         note = label(message, "fieldError", wrap=True)
         note.setObjectName(f"error_{key}")
         self.details.insertRow(row + 1, "", note)
         self._error = (widget, note)
-        _mark(widget, True)
+        mark_invalid(widget, True)
         widget.setFocus()
         if isinstance(widget, QLineEdit):
             widget.textEdited.connect(self.clear_field_error)
@@ -331,7 +391,7 @@ class DoseForm(QWidget):
             return
         widget, note = self._error
         self._error = None
-        _mark(widget, False)
+        mark_invalid(widget, False)
         if isinstance(widget, QLineEdit):
             widget.textEdited.disconnect(self.clear_field_error)
         self.details.removeRow(note)
@@ -347,11 +407,8 @@ class DoseForm(QWidget):
         self.outcomes.setExclusive(True)
         self._error = None
         self.fields = {}
+        self._placed = {}
+        self.prn_choices = None
         while self.details.rowCount():
             self.details.removeRow(0)
 
-
-def _mark(widget: QWidget, invalid: bool) -> None:
-    widget.setProperty("invalid", invalid)
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)

@@ -3,8 +3,10 @@ sign-in and emergency access. GUI thread only.
 
 Every dialog is opened with ``open()`` (no nested event loop) and reports through its
 ``submitted`` signal with the values; the caller runs the service call on the worker and calls
-``fail(error)`` to show a refusal inline or ``accept()`` on success. The main window rejects
-every open dialog the moment the session locks.
+``fail(error)`` to show a refusal inline or ``accept()`` on success. An input problem is shown
+under its field (checked before sending where the form can tell, else from the refusal's code),
+never in a separate error box. The main window rejects every open dialog the moment the
+session locks.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QSpinBox,
@@ -26,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from mar_desktop.model import Unit
 from ui.errors import describe
-from ui.widgets.common import Banner, button, label
+from ui.widgets.common import Banner, button, label, mark_invalid
 
 
 class FormDialog(QDialog):
@@ -45,6 +48,9 @@ class FormDialog(QDialog):
             self.body.addWidget(label(intro, "muted", wrap=True))
         self.fields = QVBoxLayout()
         self.body.addLayout(self.fields)
+        self.field_codes: dict[str, QWidget] = {}
+        """Refusal codes (``RuleViolation.code``) shown under a field rather than below."""
+        self._error: tuple[QWidget, QLabel] | None = None
         self.banner = Banner()
         self.body.addWidget(self.banner)
         row = QHBoxLayout()
@@ -76,8 +82,18 @@ class FormDialog(QDialog):
         or "" when the form can be submitted."""
         return ""
 
+    def missing_field(self) -> tuple[QWidget, str] | None:
+        """A field still to fill in and what to say under it, or None (checked before
+        :meth:`missing`; nothing is sent while one is returned)."""
+        return None
+
     def _submit(self) -> None:
         self.banner.clear_message()
+        self.clear_field_error()
+        empty = self.missing_field()
+        if empty is not None:
+            self.show_field_error(*empty)
+            return
         needed = self.missing()
         if needed:
             self.banner.show_message("warning", needed)
@@ -86,8 +102,38 @@ class FormDialog(QDialog):
         self.submitted.emit(self.values())
 
     def fail(self, error: BaseException) -> None:
+        """Shows a refusal: under its field when :attr:`field_codes` names one, else below."""
         self.ok.setEnabled(True)
-        self.banner.show_message("error", describe(error).full())
+        text = describe(error)
+        field = self.field_codes.get(text.code)
+        if field is not None:
+            self.show_field_error(field, text.message)
+        else:
+            self.banner.show_message("error", text.full())
+
+    def show_field_error(self, field: QWidget, message: str) -> None:
+        """``message`` right under ``field`` (one at a time), the field marked and focused."""
+        self.clear_field_error()
+        note = label(message, "fieldError", wrap=True)
+        note.setObjectName("fieldError")
+        self.fields.insertWidget(self.fields.indexOf(field) + 1, note)
+        self._error = (field, note)
+        mark_invalid(field, True)
+        field.setFocus()
+
+    def field_error(self) -> str:
+        """The message shown under a field, or ""."""
+        return "" if self._error is None else self._error[1].text()
+
+    def clear_field_error(self) -> None:
+        if self._error is None:
+            return
+        field, note = self._error
+        self._error = None
+        mark_invalid(field, False)
+        self.fields.removeWidget(note)
+        note.deleteLater()
+
 
 
 def _text(field: QPlainTextEdit | QLineEdit) -> str:
@@ -111,7 +157,10 @@ class NoteDialog(FormDialog):
 
 
 class VoidDialog(FormDialog):
-    def __init__(self, parent: QWidget | None) -> None:
+    """Voids one entry, named in full (``what``: time, drug, outcome, who) so the right one
+    is voided."""
+
+    def __init__(self, what: str, parent: QWidget | None) -> None:
         super().__init__(
             "Void entry (entered in error)",
             "The entry stays readable, struck through, with your reason. This cannot be "
@@ -120,7 +169,19 @@ class VoidDialog(FormDialog):
             parent,
         )
         self.ok.setProperty("kind", "danger")
+        self.entry = label(what, "", wrap=True)
+        self.entry.setObjectName("voidedEntry")
+        self.entry.setTextFormat(Qt.TextFormat.PlainText)
+        self.entry.setStyleSheet("font-weight: bold;")
+        self.fields.addWidget(label("Entry to void:"))
+        self.fields.addWidget(self.entry)
         self.reason = self.text_field("Reason")
+        self.field_codes["void_reason"] = self.reason
+
+    def missing_field(self) -> tuple[QWidget, str] | None:
+        if not _text(self.reason).strip():
+            return self.reason, "Enter why this entry is being voided."
+        return None
 
     def values(self) -> dict[str, object]:
         return {"reason": _text(self.reason)}
@@ -187,6 +248,15 @@ class WitnessDialog(FormDialog):
         self.username = self.text_field("Witness username", multiline=False)
         self.password = self.text_field("Witness password", multiline=False, secret=True)
         self.code = self.text_field("Witness authenticator code", multiline=False)
+
+    def missing_field(self) -> tuple[QWidget, str] | None:
+        for field, words in ((self.username, "Enter the witness's username."),
+                             (self.password, "The witness enters their password."),
+                             (self.code, "The witness enters the code from their "
+                                         "authenticator.")):
+            if not _text(field).strip():
+                return field, words
+        return None
 
     def values(self) -> dict[str, object]:
         values = {

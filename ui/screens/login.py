@@ -3,12 +3,16 @@ accounts panel when the composition root passes demo accounts in.
 
 GUI thread. Sign-in runs on the worker (``auth.sign_in``: Argon2 takes ~100 ms); the password
 and code fields are cleared after every attempt; failures show inline with the safe message
-(:func:`ui.errors.describe`). Emits ``signed_in(SignInResult)``.
+(:func:`ui.errors.describe`), once. A throttled account's wait counts down each second (a
+timer owned here, stopped when done or hidden); a refusal about one account goes away as
+soon as another username is typed or picked. Emits ``signed_in(SignInResult)``.
 """
 
 from __future__ import annotations
 
 import functools
+import math
+import time
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -23,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mar_desktop.errors import AuthError, Throttled
 from ui.backend import AuthPort, DemoAccount, SignInResult
 from ui.errors import describe
 from ui.tasks import TaskRunner
@@ -44,6 +49,12 @@ class LoginScreen(QFrame):
         self._auth: AuthPort | None = None
         self._recovery = False
         self._busy = False
+        self._refused_for = ""  # the username the message on show is about ("" for none)
+        self._wait_until = 0.0  # monotonic time a throttled account may try again
+        self.now: Callable[[], float] = time.monotonic
+        self._countdown = QTimer(self)
+        self._countdown.setInterval(1000)
+        self._countdown.timeout.connect(self._count_down)
         outer = QHBoxLayout(self)
         outer.setContentsMargins(40, 30, 40, 30)
         outer.setSpacing(30)
@@ -71,6 +82,7 @@ class LoginScreen(QFrame):
         form.addStretch(1)
         for widget in (self.username, self.password, self.code):
             widget.returnPressed.connect(self.submit)
+        self.username.textChanged.connect(self._username_changed)
         outer.addWidget(form_card, 0, Qt.AlignmentFlag.AlignVCenter)
         self.demo_panel: DemoPanel | None = None
         outer.addStretch(1)
@@ -126,7 +138,7 @@ class LoginScreen(QFrame):
     def reset(self) -> None:
         for field in (self.username, self.password, self.code):
             field.clear()
-        self.banner.clear_message()
+        self._forget_refusal()
         if self._auth is None:
             self.set_auth(None)
 
@@ -141,6 +153,7 @@ class LoginScreen(QFrame):
             return
         self.password.clear()
         self.code.clear()
+        self._forget_refusal()
         self._busy = True
         self.sign_in_button.setEnabled(False)
         self.banner.show_message("info", "Checking…")
@@ -164,9 +177,50 @@ class LoginScreen(QFrame):
     def _failed(self, error: BaseException) -> None:
         self._busy = False
         self.sign_in_button.setEnabled(True)
-        text = describe(error)
-        self.banner.show_message("error", text.full())
+        if isinstance(error, AuthError):  # wrong credentials, throttled, locked
+            self._refused_for = self.username.text().strip().lower()
+        if isinstance(error, Throttled):
+            self._wait_until = self.now() + error.retry_after
+            self._count_down()
+            self._countdown.start()
+        else:
+            self.banner.show_message("error", describe(error).full())
         self.password.setFocus()
+
+    def _count_down(self) -> None:
+        """The throttle's wait as it stands now; at zero, that the account may try again."""
+        left = math.ceil(self._wait_until - self.now())
+        if left > 0:
+            unit = "second" if left == 1 else "seconds"
+            self.banner.show_message(
+                "error", f"Too many failed sign-ins. Try again in {left} {unit}."
+            )
+        else:
+            self._countdown.stop()
+            self._wait_until = 0.0
+            self.banner.show_message("info", "You can try to sign in again now.")
+
+    def _username_changed(self, text: str) -> None:
+        if self._refused_for and text.strip().lower() != self._refused_for:
+            self._forget_refusal()
+
+    def _forget_refusal(self) -> None:
+        """Drops the message about the account refused before, and its countdown."""
+        self._countdown.stop()
+        self._refused_for = ""
+        self._wait_until = 0.0
+        self.banner.clear_message()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if self._wait_until:  # a countdown stopped while hidden goes on from where it is now
+            self._count_down()
+            if self._wait_until:
+                self._countdown.start()
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self._countdown.stop()
+        super().hideEvent(event)
 
 
 class DemoPanel(QFrame):

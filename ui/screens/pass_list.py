@@ -38,8 +38,8 @@ from mar_desktop.permissions import Principal
 from mar_desktop.services.pass_list import PassItem, PassList
 from ui.context import UiContext
 from ui.errors import describe
+from ui.screens.mar_words import hhmm, order_line, order_title
 from ui.screens.reads import ScreenRead
-from ui.screens.resident_mar import hhmm, order_line, order_title
 from ui.touch import kinetic
 from ui.widgets.common import Banner, button, label
 from ui.widgets.unit_filter import UnitFilter

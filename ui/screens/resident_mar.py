@@ -1,7 +1,9 @@
 """One resident's MAR: identity banner (photo, name, room, date of birth, allergies in red with
 glyph and words); due now / late / missed; PRN follow-ups due; PRN orders with the next allowed
-time; upcoming; done today; 7 days of history with voided entries struck through but readable
-and note amendments with author and time.
+time and when they were last given; upcoming; done today; 7 days of history
+(:mod:`ui.screens.mar_history`: its rows and the Amend/Void actions under a tapped row).
+After a dose is signed, the confirmation names what was signed and its rows are highlighted
+until the nurse moves on. Words for orders and records: :mod:`ui.screens.mar_words`.
 
 GUI thread; ``MarService.resident_mar`` (audited view) runs on the worker. A medication scan
 here finds the matching dose and opens the administration flow with it preselected, with the
@@ -16,8 +18,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mar_desktop.clinical.rules import NOTE_AMEND_WINDOW, VITAL_LABELS
+from mar_desktop.clinical.prn_reasons import prn_reason_choices
 from mar_desktop.clinical.scope import scope_limit, scope_refusal
 from mar_desktop.errors import RuleViolation
 from mar_desktop.model import DoseStatus, Facility, Order
@@ -38,14 +38,23 @@ from mar_desktop.views import AdministrationRecord, OrderState, ScheduledDose
 from ui import theme
 from ui.context import UiContext
 from ui.errors import describe
+from ui.screens.mar_history import HISTORY_COLUMNS, MarHistory, submit_dialog
+from ui.screens.mar_words import (  # re-exported: the administration screens use them
+    SignedDose,
+    day_hhmm,
+    hhmm,
+    order_line,
+    order_title,
+    when,
+)
 from ui.touch import kinetic, stop_scrolling
 from ui.widgets.common import Banner, button, label
 from ui.widgets.identity import IdentityBanner
 from ui.widgets.scan import ScanField
 from ui.widgets.section_table import Row, SectionTable
 
-if TYPE_CHECKING:
-    from ui.screens.dialogs import FormDialog
+__all__ = ["AdminTarget", "MarData", "ResidentMarScreen", "day_hhmm", "hhmm", "order_line",
+           "order_title"]
 
 ACTIONABLE = (DoseStatus.LATE, DoseStatus.DUE, DoseStatus.MISSED)
 DONE = (
@@ -75,31 +84,11 @@ class AdminTarget:
     prn: PrnStatus | None = None
     wristband_scan: str = ""
     medication_scan: str = ""
-
-
-def order_title(order: Order) -> str:
-    parts = [order.drug, order.strength, order.form]
-    return " ".join(p for p in parts if p)
-
-
-def order_line(order: Order) -> str:
-    text = f"{order.dose.normalize():f} {order.dose_unit} {order.route}"
-    if order.needs_witness:
-        text += "  ·  ⚠ Schedule II: witness"
-    if order.hold_parameters:
-        text += "  ·  ⚠ vitals first"
-    return text
-
-
-def hhmm(moment: datetime | None, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%H:%M") if moment else "–"
-
-
-def day_hhmm(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%a %d %b %H:%M")
+    prn_reasons: tuple[str, ...] = ()  # a PRN's reasons to pick from, the order's own first
 
 
 DOSE_COLUMNS = ("Status", "Medication", "Dose · route", "Scheduled")
+
 
 class ResidentMarScreen(QWidget):
     administer = Signal(object)  # AdminTarget
@@ -114,6 +103,7 @@ class ResidentMarScreen(QWidget):
         self._data: MarData | None = None
         self._resident_id = ""
         self._wanted_dose: tuple[str, datetime] | None = None  # (order id, scheduled for)
+        self._signed: SignedDose | None = None
         self.read_asked_at = 0.0
         """``time.monotonic()`` of the last read asked for (see ``WorkArea.apply_changes``)."""
         layout = QVBoxLayout(self)
@@ -133,6 +123,9 @@ class ResidentMarScreen(QWidget):
         layout.addWidget(self.identity)
         self.banner = Banner()
         layout.addWidget(self.banner)
+        self.confirmation = Banner()  # what was just signed; stays until the nurse moves on
+        self.confirmation.setObjectName("doseConfirmation")
+        layout.addWidget(self.confirmation)
         # Containers first, then their contents: a widget tree added to an already placed
         # container is styled once; placing a filled one restyles all of it again.
         self.scroll_area = QScrollArea()
@@ -183,20 +176,12 @@ class ResidentMarScreen(QWidget):
 
     def _build_history(self) -> None:
         self.history = self._section("History – last 7 days (tap an entry to amend or void)",
-                                     ("Outcome", "When", "Medication", "Details"),
-                                     "No entries yet.")
+                                     HISTORY_COLUMNS, "No entries yet.")
         self.history.stretch_last()
-        actions = QHBoxLayout()
-        self.history_hint = label("", "muted", wrap=True)
-        actions.addWidget(self.history_hint, 1)
-        self.amend_button = button("Amend note", "", self._amend_selected, name="amendNote")
-        self.void_button = button("Void entry", "danger", self._void_selected, name="voidEntry")
-        actions.addWidget(self.amend_button)
-        actions.addWidget(self.void_button)
-        self._sections.addLayout(actions)
         self._sections.addStretch(1)
-        self.history.activated.connect(lambda _r: self._history_selected())
-        self._history_selected()
+        self.history_actions = MarHistory(self._ctx, self.history, self)
+        self.history_actions.saved.connect(self._history_saved)
+        self.history_actions.opened.connect(self._reveal)
 
     # ---- loading ------------------------------------------------------------------------------
     @property
@@ -216,6 +201,7 @@ class ResidentMarScreen(QWidget):
         tapped here, or the MAR says it is no longer due."""
         if resident_id != self._resident_id:
             self.clear_phi()
+        self.dismiss_signed()
         self._resident_id = resident_id
         self._wanted_dose = dose
         wristbands = self._ctx.wristbands
@@ -247,7 +233,8 @@ class ResidentMarScreen(QWidget):
         if self._ctx.principal() is None or data.mar.resident.resident_id != self._resident_id:
             return
         self._data = data
-        self.banner.clear_message()
+        if self.banner.message is not None and self.banner.message[0] != "ok":
+            self.banner.clear_message()  # a refusal is about the MAR read before; "done" stays
         self._render()
         self.scan.setFocus()
         if self._wanted_dose is not None:
@@ -273,14 +260,32 @@ class ResidentMarScreen(QWidget):
         self.identity.clear()
         self.identity_state.clear()
         self.banner.clear_message()
+        self.dismiss_signed()
         self.scan.clear()
-        for section in (self.due, self.followups, self.prn, self.later, self.done,
-                        self.history):
+        for section in (self.due, self.followups, self.prn, self.later, self.done):
             section.clear()
-        self.history_hint.clear()
+        self.history_actions.clear()
 
     def show_message(self, kind: str, text: str) -> None:
         self.banner.show_message(kind, text)
+
+    def show_signed(self, signed: SignedDose) -> None:
+        """Confirms a dose just signed: what, how much, when, for whom, by whom; its rows in
+        "Done today" and the history are highlighted when the MAR is next shown (the caller
+        re-reads it). Stays until the nurse scans, opens a dose or another resident."""
+        self._signed = signed
+        self.banner.clear_message()
+        self.confirmation.show_message("ok", signed.text())
+
+    def dismiss_signed(self, *, redraw: bool = False) -> None:
+        """Takes the confirmation away; ``redraw``: the highlight too, now (else at the next
+        read, which follows anyway when the nurse leaves the MAR)."""
+        if self._signed is None:
+            return
+        self._signed = None
+        self.confirmation.clear_message()
+        if redraw and self._data is not None:
+            self._render()
 
     # ---- rendering ----------------------------------------------------------------------------
     def _render(self) -> None:
@@ -294,17 +299,20 @@ class ResidentMarScreen(QWidget):
         )
         orders = {s.order_id: s for s in mar.orders}
         names = data.names
+        signed = self._signed.entry_id if self._signed is not None else ""
 
         def dose_row(dose: ScheduledDose, *extra: str) -> Row:
             order = orders[dose.order_id].order
             style, glyph, words = theme.DOSE_STATUS[dose.status]
-            when = (f"{hhmm(dose.scheduled_for, zone)}  (window {hhmm(dose.window_start, zone)}"
+            slot = (f"{hhmm(dose.scheduled_for, zone)}  (window {hhmm(dose.window_start, zone)}"
                     f"–{hhmm(dose.window_end, zone)})")
             status, line = f"{glyph} {words}", order_line(order)
             limit = self._outside_scope(order)
             if limit is not None and dose.status in ACTIONABLE:
                 status, style, line = f"⊘ {words}: not yours", "outside_scope", limit
-            return Row((status, order_title(order), line, when, *extra), style, dose)
+            just = dose.record is not None and dose.record.entry_id == signed
+            return Row((status, order_title(order), line, slot, *extra), style, dose,
+                       highlight=just)
 
         due = sorted(mar.doses_with(*ACTIONABLE), key=lambda d: d.scheduled_for)
         self.due.fill([dose_row(d) for d in due])
@@ -323,10 +331,11 @@ class ResidentMarScreen(QWidget):
             if prn.next_allowed_at is None:
                 status, style = "✓ May give now", "given"
             else:
-                status, style = f"◷ Not before {hhmm(prn.next_allowed_at, zone)}", "late"
+                status = f"◷ Not before {when(prn.next_allowed_at, mar.as_of, zone)}"
+                style = "late"
             count = f"{prn.given_24h}" + (f" of max {limit}" if limit else "") + " given"
             if prn.last_given:
-                count += f", last {hhmm(prn.last_given, zone)}"
+                count += f", last {when(prn.last_given, mar.as_of, zone)}"
             line, outside = order_line(order), self._outside_scope(order)
             if outside is not None:
                 status, style, line = "⊘ Not yours to give", "outside_scope", outside
@@ -340,72 +349,22 @@ class ResidentMarScreen(QWidget):
                 if rec else ""
             done_rows.append(dose_row(dose, who))
         self.done.fill(done_rows)
-        self.history.fill([self._history_row(r, orders.get(r.order_id), data)
-                           for r in mar.history], tall=True)
-        self._history_selected()
-
-    def _history_row(
-        self, record: AdministrationRecord, state: OrderState | None, data: MarData
-    ) -> Row:
-        zone = data.facility.zone
-        names = data.names
-        outcome = record.outcome.value.replace("_", " ").capitalize()
-        dose = f" {record.dose_given.normalize():f} {record.dose_unit}" if record.dose_given else ""
-        lines = [f"{outcome}{dose} by {names.get(record.actor_user_id, record.actor_user_id)}"]
-        if record.witness_name:
-            lines.append(f"Witness: {record.witness_name}")
-        if record.reason_code:
-            labels = {c.code: c.label for c in data.facility.settings.reason_codes}
-            label = labels.get(record.reason_code, record.reason_code)
-            lines.append(" – ".join(p for p in (f"Reason: {label}", record.reason_text) if p))
-        if record.vitals:
-            lines.append("Vitals: " + ", ".join(
-                f"{VITAL_LABELS.get(k, k)} {v}" for k, v in record.vitals.items()
-            ))
-        if record.note:
-            lines.append(f"Note: {record.note}")
-        for amendment in record.amendments:
-            author = names.get(amendment.author_user_id, amendment.author_user_id)
-            lines.append(f"Amended note ({author}, {day_hhmm(amendment.recorded_at, zone)}): "
-                         f"{amendment.text}")
-        if record.voided:
-            by = names.get(record.voided_by or "", "")
-            when = day_hhmm(record.voided_at, zone) if record.voided_at else ""
-            lines.append(f"VOIDED (entered in error) by {by} {when}: {record.void_reason}")
-            status, style = "⌀ VOIDED", "missed"
-        else:
-            glyph, style = {"given": ("✓", "given"), "held": ("‖", "held"),
-                            "refused": ("✕", "held")}.get(record.outcome.value, ("–", "neutral"))
-            status = f"{glyph} {outcome}"
-        title = order_title(state.order) if state else "Medication"
-        return Row((status, day_hhmm(record.administered_at, zone), title, "\n".join(lines)),
-                   style, record, struck=record.voided)
-
-    def _history_selected(self) -> None:
-        record = self.history.selected()
-        principal = self._ctx.principal()
-        may_amend = may_void = False
-        if isinstance(record, AdministrationRecord) and principal is not None \
-                and not record.voided:
-            now = self._ctx.clock.now()
-            may_amend = (record.actor_user_id == principal.user.user_id
-                         and now - record.recorded_at <= NOTE_AMEND_WINDOW
-                         and self._ctx.may(Permission.AMEND_NOTE))
-            may_void = self._ctx.may(Permission.VOID_ENTRY)
-        self.amend_button.setEnabled(may_amend)
-        self.void_button.setEnabled(may_void)
-        self.amend_button.setVisible(self._ctx.may(Permission.AMEND_NOTE))
-        self.void_button.setVisible(self._ctx.may(Permission.VOID_ENTRY))
-        if not isinstance(record, AdministrationRecord):
-            self.history_hint.setText("Tap an entry in the history to amend its note or void it.")
-        elif record.voided:
-            self.history_hint.setText("This entry is voided; it stays on record, struck through.")
-        elif not may_amend:
-            self.history_hint.setText("Notes can be amended by their author for 2 hours.")
-        else:
-            self.history_hint.setText("")
+        self.history_actions.fill(mar.history, orders, data.facility, names, signed)
 
     # ---- actions ------------------------------------------------------------------------------
+    def _reveal(self, widget: QWidget) -> None:
+        """Scrolls ``widget`` (a history row's actions, just opened) into view: the screen's
+        layout is brought up to date first, so the taller table is there to scroll to."""
+        self._sections.activate()
+        content = self.content
+        content.resize(content.width(), max(content.height(), content.sizeHint().height()))
+        self.scroll_area.ensureWidgetVisible(widget, 0, 12)
+
+    def _history_saved(self, message: str) -> None:
+        self.dismiss_signed()
+        self.banner.show_message("ok", message)
+        self.refresh()
+
     def _give_dose(self, dose: object) -> None:
         data = self._data
         if data is None or not isinstance(dose, ScheduledDose):
@@ -427,16 +386,6 @@ class ResidentMarScreen(QWidget):
     def _followup_record(self, payload: object) -> None:
         if isinstance(payload, tuple) and self._ctx.may(Permission.RECORD_PRN_FOLLOWUP):
             self._followup(*payload)
-
-    def _amend_selected(self) -> None:
-        record = self.history.selected()
-        if isinstance(record, AdministrationRecord):
-            self._amend(record)
-
-    def _void_selected(self) -> None:
-        record = self.history.selected()
-        if isinstance(record, AdministrationRecord):
-            self._void(record)
 
     def _outside_scope(self, order: Order, *, short: bool = True) -> str | None:
         """Who may give ``order`` instead of the signed-in person (scope of practice), in a
@@ -460,16 +409,21 @@ class ResidentMarScreen(QWidget):
         if why is not None:
             self.banner.show_message("warning", why)
             return
+        self.dismiss_signed()
+        reasons = prn_reason_choices(
+            r.prn_reason for r in data.mar.history if r.order_id == state.order_id
+        ) if state.order.is_prn else ()
         self.administer.emit(
             AdminTarget(data.mar, data.facility, state, dose, prn,
                         self._ctx.wristbands.valid_for(data.mar.resident.resident_id),
-                        medication_scan)
+                        medication_scan, reasons)
         )
 
     def on_scan(self, text: str) -> None:
         data = self._data
         if data is None:
             return
+        self.dismiss_signed(redraw=True)
         if text.strip() == data.mar.resident.wristband_id:
             self._ctx.wristbands.remember(data.mar.resident.resident_id, text)
             self.identity_state.setText("✓ Wristband scanned")
@@ -502,51 +456,15 @@ class ResidentMarScreen(QWidget):
 
         self._ctx.run(work, found, self._failed)
 
-    def _amend(self, record: AdministrationRecord) -> None:
-        from ui.screens.dialogs import NoteDialog
-
-        dialog = NoteDialog(record.current_note, self)
-        recording = self._ctx.backend.recording
-        dialog.submitted.connect(
-            lambda v: self._submit(dialog, lambda p: recording.amend_note(
-                p, record.entry_id, str(v["text"])), "Note amended.")
-        )
-        dialog.open()
-
-    def _void(self, record: AdministrationRecord) -> None:
-        from ui.screens.dialogs import VoidDialog
-
-        dialog = VoidDialog(self)
-        recording = self._ctx.backend.recording
-        dialog.submitted.connect(
-            lambda v: self._submit(dialog, lambda p: recording.void_entry(
-                p, record.entry_id, str(v["reason"])), "Entry voided.")
-        )
-        dialog.open()
-
     def _followup(self, record: AdministrationRecord, title: str) -> None:
         from ui.screens.dialogs import FollowupDialog
 
         dialog = FollowupDialog(title, self)
         recording = self._ctx.backend.recording
         dialog.submitted.connect(
-            lambda v: self._submit(dialog, lambda p: recording.record_prn_followup(
+            lambda v: submit_dialog(self._ctx, dialog, lambda p: recording.record_prn_followup(
                 p, record.entry_id, str(v["effective"]),
                 pain_score=v["pain_score"], note=str(v["note"])),
-                "Follow-up recorded.")
+                lambda: self._history_saved("Follow-up recorded."))
         )
         dialog.open()
-
-    def _submit(self, dialog: FormDialog, work: Callable[[Principal], object],
-                done: str) -> None:
-        """Runs ``work`` for the dialog's values: success closes it and says ``done``; an error
-        shows in the dialog; a locked session closes it (nothing is written)."""
-        def ok(_entry: object) -> None:
-            dialog.accept()
-            self.banner.show_message("ok", done)
-            self.refresh()
-
-        handle = self._ctx.run(work, ok, dialog.fail)
-        if handle is None:
-            dialog.reject()
-

@@ -26,6 +26,14 @@ BANNER_GLYPH = {
     "emergency": theme.GLYPH_WARNING,
 }
 
+BANNER_MARGINS = {  # border + padding of QLabel[banner=...] in resources/style.qss
+    "error": (16, 12, 16, 12),
+    "warning": (16, 12, 16, 12),
+    "ok": (16, 12, 16, 12),
+    "info": (16, 12, 16, 12),
+    "emergency": (14, 8, 14, 8),
+}
+
 
 def label(text: str = "", role: str = "", *, wrap: bool = False) -> QLabel:
     widget = QLabel(text)
@@ -57,6 +65,13 @@ def button(
     return widget
 
 
+def mark_invalid(widget: QWidget, invalid: bool) -> None:
+    """Marks an input as holding a problem (red border, ``invalid`` in the stylesheet)."""
+    widget.setProperty("invalid", invalid)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+
+
 class Banner(QLabel):
     """A message line with a glyph and words: error, warning, ok, info or emergency.
     Hidden while empty."""
@@ -65,12 +80,19 @@ class Banner(QLabel):
         super().__init__(parent)
         self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.PlainText)
+        policy = self.sizePolicy()  # never squeezed below its text by a stretching neighbour
+        policy.setVerticalPolicy(QSizePolicy.Policy.Minimum)
+        self.setSizePolicy(policy)
         self.message: tuple[str, str] | None = None
         """The (kind, text) on show, None while empty: to show it again later."""
         self.hide()
 
     def show_message(self, kind: str, text: str) -> None:
         theme.set_prop(self, "banner", kind)
+        # The stylesheet's border + padding as contents margins: Qt applies a stylesheet's
+        # padding to a label only at its first polish, so a banner re-styled while on screen
+        # had its text jammed against (and its height short of) its border.
+        self.setContentsMargins(*BANNER_MARGINS.get(kind, (0, 0, 0, 0)))
         self.setText(f"{BANNER_GLYPH.get(kind, '')}  {text}")
         self.message = (kind, text)
         self.show()

@@ -1,7 +1,10 @@
 """A titled table for one section of a screen (e.g. "Due now"). Built once, refilled with
 rows on every refresh: table items are not widgets, so a refill costs no style polish and the
 GUI thread stays responsive. Rows are touch-sized; a tap emits ``activated(payload)``.
-Status cells carry glyph + words (never colour alone); voided rows are struck through.
+Status cells carry glyph + words (never colour alone); voided rows are struck through; a
+highlighted row (the dose just signed) is tinted and says so in words.
+:meth:`SectionTable.show_under` opens a widget (a row's actions) in a full-width row right
+under a row, where the finger is.
 The table is as tall as its rows and never scrolls itself: a finger or mouse drag over it
 scrolls the screen's kinetic scroll area around it (:func:`ui.touch.kinetic`), and a tap on a
 row still activates it. GUI thread only."""
@@ -34,6 +37,7 @@ STATUS_COLOURS = {
     "followup": ("#5a3600", "#fff1cc"),
     "outside_scope": ("#4a525a", "#dcdfe3"),  # greyed: not this person's to give
 }
+HIGHLIGHT = "#fff3b0"  # the row just signed: every cell tinted (its status cell says it too)
 ROW_HEIGHT = 56
 
 
@@ -43,6 +47,7 @@ class Row:
     style: str = "neutral"  # colours of the first (status) cell
     payload: object = None
     struck: bool = False
+    highlight: bool = False
 
 
 class SectionTable(QWidget):
@@ -53,6 +58,7 @@ class SectionTable(QWidget):
         super().__init__(parent)
         self._title = title
         self._rows: list[Row] = []
+        self._under: int | None = None  # the row index of the widget opened by show_under
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 4)
         layout.setSpacing(4)
@@ -84,9 +90,13 @@ class SectionTable(QWidget):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
 
     def fill(self, rows: list[Row], *, tall: bool = False) -> None:
-        self._rows = rows
+        """Shows ``rows`` (closing what :meth:`show_under` opened); ``tall``: rows as high as
+        their wrapped text."""
+        self.close_under()
+        self._rows = list(rows)
         self.heading.setText(f"{self._title} ({len(rows)})")
         table = self.table
+        table.clearSpans()
         table.clearContents()
         table.setRowCount(len(rows))
         for r, row in enumerate(rows):
@@ -103,6 +113,8 @@ class SectionTable(QWidget):
                     font = item.font()
                     font.setBold(True)
                     item.setFont(font)
+                elif row.highlight:
+                    item.setBackground(QBrush(QColor(HIGHLIGHT)))
                 table.setItem(r, c, item)
         if tall:
             table.resizeRowsToContents()
@@ -111,25 +123,82 @@ class SectionTable(QWidget):
         else:
             for r in range(len(rows)):
                 table.setRowHeight(r, ROW_HEIGHT)
-        height = table.horizontalHeader().sizeHint().height() + 4
-        height += sum(table.rowHeight(r) for r in range(len(rows)))
-        table.setFixedHeight(height)
+        self._fit_height()
         table.setVisible(bool(rows))
         self.empty.setVisible(not rows)
 
+    def _fit_height(self) -> None:
+        table = self.table
+        height = table.horizontalHeader().sizeHint().height() + 4
+        height += sum(table.rowHeight(r) for r in range(table.rowCount()))
+        table.setFixedHeight(height)
+        self.updateGeometry()  # the screen's layout sees the new height at its next activate()
+
+    def _index(self, table_row: int) -> int | None:
+        """The index into the rows filled of a table row; None for the opened widget's row."""
+        if self._under is not None:
+            if table_row == self._under:
+                return None
+            if table_row > self._under:
+                table_row -= 1
+        return table_row if 0 <= table_row < len(self._rows) else None
+
     def selected(self) -> object:
-        row = self.table.currentRow()
-        return self._rows[row].payload if 0 <= row < len(self._rows) else None
+        index = self._index(self.table.currentRow())
+        return None if index is None else self._rows[index].payload
+
+    def row_of(self, payload: object) -> int | None:
+        """The index of the row filled with ``payload``, None if none."""
+        return next((i for i, row in enumerate(self._rows) if row.payload is payload), None)
 
     def texts(self) -> list[str]:
         return [" ".join(row.cells) for row in self._rows]
 
+    def show_under(self, index: int, widget: QWidget) -> None:
+        """Opens ``widget`` in a full-width row right under row ``index`` (closing the one
+        opened before); the table takes it and deletes it when it closes."""
+        self.close_under()
+        if not 0 <= index < len(self._rows):
+            widget.deleteLater()
+            return
+        for part in (widget, *widget.findChildren(QWidget)):
+            part.ensurePolished()  # its styled size, for the row's height
+        table, at = self.table, index + 1
+        table.insertRow(at)
+        table.setSpan(at, 0, 1, table.columnCount())
+        table.setCellWidget(at, 0, widget)
+        # + the cell's padding (6 px above and below, resources/style.qss)
+        table.setRowHeight(at, max(ROW_HEIGHT, widget.sizeHint().height() + 12))
+        self._under = at
+        table.selectRow(index)
+        self._fit_height()
+
+    def opened_under(self) -> QWidget | None:
+        """The widget :meth:`show_under` opened, None when none is open."""
+        return None if self._under is None else self.table.cellWidget(self._under, 0)
+
+    def close_under(self) -> None:
+        """Closes (and deletes) the widget :meth:`show_under` opened, if any."""
+        if self._under is None:
+            return
+        at, self._under = self._under, None
+        widget = self.table.cellWidget(at, 0)
+        if widget is not None:  # gone at once, not at the next event loop turn
+            widget.hide()
+            widget.setParent(None)
+            widget.deleteLater()
+        self.table.removeRow(at)
+        self._fit_height()
+
     def _clicked(self, row: int, _col: int) -> None:
-        if 0 <= row < len(self._rows):
-            self.activated.emit(self._rows[row].payload)
+        index = self._index(row)
+        if index is not None:
+            self.activated.emit(self._rows[index].payload)
 
     def clear(self) -> None:
+        self.close_under()
         self._rows = []
+        self.table.clearSpans()
         self.table.clearContents()
         self.table.setRowCount(0)
         self.heading.setText(self._title)

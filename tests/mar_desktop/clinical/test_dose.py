@@ -138,6 +138,16 @@ def test_the_confirmation_says_what_will_be_signed() -> None:
     assert describe_dose(order(strength="", form="")) == "Acetaminophen 650 mg oral"
 
 
+def test_the_confirmation_says_the_route_in_words_whatever_the_order_wrote() -> None:
+    assert describe_dose(order(route="PO")).endswith("= 650 mg oral")
+    assert describe_dose(order(route="SQ", strength="", form="")) == (
+        "Acetaminophen 650 mg subcutaneous"
+    )
+    assert describe_dose(order(route="26643006", strength="", form="")).endswith("mg oral")
+    # A route the list does not know stays as the order wrote it.
+    assert describe_dose(order(route="via PEJ", strength="", form="")).endswith("mg via PEJ")
+
+
 # ---- boundaries the mutation run found unpinned ------------------------------------------------
 def test_a_negative_amount_is_named_as_negative() -> None:
     assert "negative" in str(refused("dose_invalid", parse_amount, "-5"))

@@ -164,6 +164,24 @@ def test_cna_cannot_see_or_record_on_an_unassigned_unit(world: World) -> None:
     assert overview and all(s.resident.unit_id in assigned for s in overview)
 
 
+def test_an_out_of_unit_wristband_names_its_unit_not_its_resident(world: World) -> None:
+    cna = world.principal("cna")
+    outside = next(r for r in world.seeded.demo.residents
+                   if r.unit_id not in set(cna.user.unit_ids))
+    unit = next(u for u in world.ports.reader().units() if u.unit_id == outside.unit_id)
+    with pytest.raises(PermissionDenied) as refused:
+        world.mar.find_by_wristband(cna, outside.wristband_id)
+    message = str(refused.value)
+    assert f"a resident of {unit.name}" in message
+    for detail in (outside.given_name, outside.family_name, outside.room,
+                   outside.resident_id, outside.date_of_birth.isoformat()):
+        assert detail not in message
+    assert audit_kinds(world)[-1] == AUDIT_PREFIX + "permission_refused"
+    # Someone whose assignment covers the unit is simply given the resident.
+    assert world.mar.find_by_wristband(world.principal("nurse"),
+                                       outside.wristband_id) == outside
+
+
 def test_amend_then_void_keeps_the_original(world: World) -> None:
     request, _ = given(world, "Atorvastatin")
     nurse = world.principal("nurse")
