@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from mar_desktop import kinds
 from mar_desktop.clock import FakeClock
 from mar_desktop.model import Allergy, Facility, Resident, Role, User
 from mar_desktop.permissions import Principal
@@ -21,12 +22,15 @@ from mar_desktop.reports.fhir_import import import_medication_requests
 from mar_desktop.services.base import Ports
 from mar_desktop.services.order_import import ImportOutcome, OrderImportService
 from mar_desktop.services.reference import ReferenceService
+from mar_desktop.services.verification import VerificationService
 from storage.local_store import LocalStore
 
 SAMPLE = Path(__file__).parents[1] / "reports" / "data" / "pharmacy_bundle.json"
 NOW = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)
 ADMIN = User(user_id="u-admin", username="admin", full_name="Dana Admin", initials="DA",
              credentials="RN", role=Role.FACILITY_ADMIN)
+PHARMACIST = User(user_id="u-rph", username="rph", full_name="Ravi Pharm", initials="RP",
+                  credentials="PharmD", role=Role.PHARMACIST)
 
 
 class Pharmacy:
@@ -55,6 +59,17 @@ class Pharmacy:
             json.dumps(bundle).encode(), residents, now=self.clock.now()
         )
         return OrderImportService(self.ports).record(self.admin, result)
+
+    def verify_all(self) -> None:
+        """A pharmacist verifies everything awaiting verification."""
+        self.store.ledger.append([kinds.draft(
+            kinds.USER_CREATED, self.admin.actor, kinds.UserCreated(user=PHARMACIST)
+        )])
+        queue = self.ports.reader().pending_verifications()
+        VerificationService(self.ports).verify_many(
+            Principal(user=PHARMACIST, device_id=self.store.device_id),
+            [p.target_entry_id for p in queue],
+        )
 
     def active(self) -> list[tuple[str, str, Decimal]]:
         states = self.ports.reader().orders(["res-1", "res-2"])
@@ -107,6 +122,11 @@ def test_a_changed_dose_replaces_the_order_with_an_order_change(pharmacy: Pharma
     pharmacy.clock.advance(timedelta(hours=1))
     outcome = pharmacy.run(changed)
     assert len(outcome.changed) == 1 and len(outcome.unchanged) == 3
+    # A higher dose waits for verification; the verified 25 mg stays in force meanwhile.
+    metoprolol = [o for o in pharmacy.active() if o[1] == "Metoprolol tartrate"]
+    assert metoprolol == [("res-1", "Metoprolol tartrate", Decimal(25)),
+                          ("res-1", "Metoprolol tartrate", Decimal(50))]
+    pharmacy.verify_all()
     metoprolol = [o for o in pharmacy.active() if o[1] == "Metoprolol tartrate"]
     assert metoprolol == [("res-1", "Metoprolol tartrate", Decimal(50))]
     states = pharmacy.ports.reader().orders(["res-1"], include_discontinued=True)
