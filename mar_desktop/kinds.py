@@ -261,7 +261,9 @@ class UserCreated(Body):
     @model_validator(mode="before")
     @classmethod
     def _version(cls, data: Any) -> Any:
-        return _version_for_roles(data, [_role_of(data.get("user"))] if isinstance(data, dict) else [])
+        if not isinstance(data, dict):
+            return data
+        return _version_for_roles(data, [_role_of(data.get("user"))])
 
     @model_validator(mode="after")
     def _new_roles_are_v2(self) -> UserCreated:
@@ -380,7 +382,14 @@ class PrnFollowupRecorded(Body):
 
 
 V1_ALERT_TYPES = frozenset(
-    {"double_dose", "discontinued_order_dose", "prn_interval", "prn_daily_max", "clock_skew", "fork"}
+    {
+        "double_dose",
+        "discontinued_order_dose",
+        "prn_interval",
+        "prn_daily_max",
+        "clock_skew",
+        "fork",
+    }
 )
 
 
@@ -410,9 +419,9 @@ class AlertRaised(Body):
     @model_validator(mode="before")
     @classmethod
     def _version(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "v" not in data:
-            if data.get("alert_type") not in V1_ALERT_TYPES:
-                return {**data, "v": 2}
+        new_type = isinstance(data, dict) and data.get("alert_type") not in V1_ALERT_TYPES
+        if new_type and "v" not in data:
+            return {**data, "v": 2}
         return data
 
     @model_validator(mode="after")

@@ -118,12 +118,12 @@ class VerificationReads:
             )
         out.sort(key=lambda p: p.entered_at)
         for entry_id, order_id, event, reason, author, entered in status_rows:
-            state = self.order(order_id)
-            if state is None or (wanted is not None and state.order.resident_id not in wanted):
+            found = self.order(order_id)
+            if found is None or (wanted is not None and found.order.resident_id not in wanted):
                 continue
             out.append(
                 PendingVerification(
-                    state=state,
+                    state=found,
                     what=event,
                     target_entry_id=entry_id,
                     author_user_id=author,

@@ -5,7 +5,8 @@ enrolled tablet does once it has synced: only the server records a facility's co
 there), the first admin (bootstrap), the other
 demo staff (through ``create_user``; ``set_credentials`` then gives every demo account its
 password and TOTP secret through the people services), units, residents and orders (as the
-admin, then verified by the demo's nurse), then ``days`` of history ending now. Everything is signed, chained and audited like
+admin, then verified by the demo's nurse), then ``days`` of history ending now. Everything
+is signed, chained and audited like
 real use.
 """
 

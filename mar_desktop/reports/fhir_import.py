@@ -331,7 +331,7 @@ def pharmacy_values(resource: dict[str, Any], ctx: _Context | None = None) -> tu
 def _pharmacy_values(resource: dict[str, Any], ctx: _Context) -> dict[str, str]:
     dosage = (resource.get("dosageInstruction") or [{}])[0]
     medication = _medication(resource, ctx)
-    quantity = next(
+    quantity: dict[str, Any] = next(
         (d.get("doseQuantity") for d in dosage.get("doseAndRate", []) if d.get("doseQuantity")),
         {},
     )

@@ -253,8 +253,10 @@ class ReferenceService(Service):
         source = self._provenance(provenance)
         acts_at_once = (
             source.verification == "not_required"
-            or old.verification == VerificationStatus.VERIFIED
-            and change_effect(old.order, order) == "at_once"
+            or (
+                old.verification == VerificationStatus.VERIFIED
+                and change_effect(old.order, order) == "at_once"
+            )
         )
         body = kinds.OrderChanged(
             replaces_order_id=replaces_order_id,
