@@ -187,3 +187,48 @@ def test_an_order_matching_an_allergy_waits_for_its_acknowledgement(pharmacy: Ph
     )
     assert index in again.created
     assert any(o[1] == "Metoprolol tartrate" for o in pharmacy.active())
+
+
+def test_an_import_awaits_verification_with_the_pharmacy_values_beside_ours(
+    pharmacy: Pharmacy,
+) -> None:
+    pharmacy.run(sample())
+    pharmacy.store.ledger.append([kinds.draft(
+        kinds.USER_CREATED, pharmacy.admin.actor, kinds.UserCreated(user=PHARMACIST)
+    )])
+    rph = Principal(user=PHARMACIST, device_id=pharmacy.store.device_id)
+    queue = VerificationService(pharmacy.ports).pending(rph)
+    assert len(queue) == 4 and all(i.pending.source == "import" for i in queue)
+    assert all(i.may_verify and "pharmacy import" in i.what for i in queue)
+    metoprolol = next(i for i in queue if i.pending.state.order.drug == "Metoprolol tartrate")
+    rows = {r.field: r for r in metoprolol.rows}
+    assert rows["drug"].source == "Metoprolol tartrate" == rows["drug"].transcribed
+    assert rows["dose"].source == "25 mg" and rows["dose"].transcribed == "25 mg"
+    assert not rows["dose"].differs
+    # the pharmacy's own words are kept even where ours are mapped (route text, times)
+    assert rows["route"].source and rows["frequency"].source.startswith("at ")
+    VerificationService(pharmacy.ports).verify_many(rph, [i.target_entry_id for i in queue])
+    assert VerificationService(pharmacy.ports).pending(rph) == []
+
+    changed = sample()
+    dose = request(changed, "rx-1001")["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+    dose["value"] = 50
+    pharmacy.clock.advance(timedelta(hours=1))
+    assert len(pharmacy.run(changed).changed) == 1
+    [again] = VerificationService(pharmacy.ports).pending(rph)  # back to awaiting
+    assert again.pending.what == "change" and again.pending.previous is not None
+    rows = {r.field: r for r in again.rows}
+    assert rows["dose"].source == "50 mg" and rows["dose"].transcribed == "50 mg"
+    assert {r.field: r.transcribed for r in again.previous}["dose"] == "25 mg"
+    VerificationService(pharmacy.ports).return_order(
+        rph, again.target_entry_id, "the prescriber did not change the dose"
+    )
+    # the verified 25 mg stays the one given; the returned 50 mg is never given
+    states = pharmacy.ports.reader().orders(["res-1"])
+    givable = [s.order.dose for s in states if s.order.drug == "Metoprolol tartrate" and s.givable]
+    assert givable == [Decimal(25)]
+    # importing the changed request again puts it before a verifier again
+    outcome = pharmacy.run(changed)
+    assert len(outcome.changed) == 1
+    [third] = VerificationService(pharmacy.ports).pending(rph)
+    assert third.target_entry_id != again.target_entry_id
