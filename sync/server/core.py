@@ -130,18 +130,8 @@ class ServerCore:
             )
             txn.lock_facility(facility_id)
             body = kinds.body_json(kinds.FacilityConfigured(facility=facility))
-            # A new facility has no orders from before verification: its (empty) upgrade
-            # entry says so, so the server never looks for them again.
-            upgraded = kinds.body_json(
-                kinds.OrdersVerifiedAtUpgrade(order_ids=(), detail="New facility.")
-            )
             self.append_server_entries(
-                txn,
-                facility_id,
-                [
-                    EntryDraft(kinds.FACILITY_CONFIGURED, SYSTEM_ACTOR, body),
-                    EntryDraft(kinds.ORDERS_VERIFIED_AT_UPGRADE, SYSTEM_ACTOR, upgraded),
-                ],
+                txn, facility_id, [EntryDraft(kinds.FACILITY_CONFIGURED, SYSTEM_ACTOR, body)]
             )
         return facility_id, server_device_id
 

@@ -9,8 +9,8 @@ its own). Orders recorded later, by any version, are not in it: a v1 order an ol
 records after the upgrade awaits verification on the upgraded tablets (the most restrictive
 reading).
 
-Runs at ``mar-server serve`` start (:func:`mark_existing_orders`) and, empty, when a facility
-is created. Idempotent: under the facility's write lock it first looks for the entry in the
+Runs at ``mar-server serve`` start (:func:`mark_existing_orders`; for a facility with no
+orders yet the entry is empty, and says there is nothing left to look for). Idempotent: under the facility's write lock it first looks for the entry in the
 server device's chain, so several processes starting at once write it once. Any thread; its
 own transaction.
 """

@@ -244,6 +244,10 @@ def _server_only_bodies(tab: SimTablet) -> list[tuple[str, dict[str, Any]]]:
         (kinds.DEVICE_ENROLLED, kinds.body_json(enrolled)),
         (kinds.ALERT_RAISED, kinds.body_json(alert)),
         (kinds.FACILITY_CONFIGURED, kinds.body_json(renamed)),
+        (
+            kinds.ORDERS_VERIFIED_AT_UPGRADE,
+            kinds.body_json(kinds.OrdersVerifiedAtUpgrade(order_ids=("forged-order",))),
+        ),
     ]
 
 
@@ -252,7 +256,7 @@ def test_every_server_only_kind_is_tested() -> None:
     assert {kind for kind, _ in _server_only_bodies(tab)} == kinds.SERVER_ONLY_KINDS
 
 
-@pytest.mark.parametrize("which", [0, 1, 2])
+@pytest.mark.parametrize("which", [0, 1, 2, 3])
 def test_server_only_kinds_are_refused_from_tablets(server: Server, which: int) -> None:
     tab = server.tablet()
     assert tab.push(tab.make(1)).status_code == 200
