@@ -169,7 +169,7 @@ def test_an_older_tablet_keeps_the_new_kinds_unapplied_and_never_gives_an_unveri
         assert first.quarantined == 0 and first.newer > 0  # kept, chain-verified, reported
         # The older tablet never sees the orders written by the newer version: it cannot
         # tell verified from unverified, so it shows none of them (the most restrictive).
-        [(resident, base)] = plain_orders(seeded, 1)
+        [(_, base)] = plain_orders(seeded, 1)
         assert older.tab.store.reader().order(base.order_id) is None
 
         # An increase on the newer tablet waits; once verified, the previous version's v1
