@@ -10,9 +10,9 @@ records after the upgrade awaits verification on the upgraded tablets (the most 
 reading).
 
 Runs at ``mar-server serve`` start (:func:`mark_existing_orders`; for a facility with no
-orders yet the entry is empty, and says there is nothing left to look for). Idempotent: under the facility's write lock it first looks for the entry in the
-server device's chain, so several processes starting at once write it once. Any thread; its
-own transaction.
+orders yet the entry is empty, and says there is nothing left to look for). Idempotent:
+under the facility's write lock it first looks for the entry in the server device's chain, so
+several processes starting at once write it once. Any thread; its own transaction.
 """
 
 from __future__ import annotations
