@@ -22,40 +22,14 @@ _CHECK = (
 )
 
 
-def _verified(conn: Connection, entry: Entry, body: Body, stamp: str) -> None:
-    assert isinstance(body, kinds.OrderVerified)
-    conn.execute(
-        _CHECK,
-        (
-            entry.id,
-            body.order_id,
-            body.target_entry_id,
-            "verified",
-            entry.actor["user_id"],
-            entry.actor["role"],
-            body.note,
-            entry.recorded_at,
-            stamp,
-        ),
-    )
-
-
-def _returned(conn: Connection, entry: Entry, body: Body, stamp: str) -> None:
-    assert isinstance(body, kinds.OrderReturned)
-    conn.execute(
-        _CHECK,
-        (
-            entry.id,
-            body.order_id,
-            body.target_entry_id,
-            "returned",
-            entry.actor["user_id"],
-            entry.actor["role"],
-            body.reason,
-            entry.recorded_at,
-            stamp,
-        ),
-    )
+def _checked(conn: Connection, entry: Entry, body: Body, stamp: str) -> None:
+    """A verification (its note) or a return (its reason) of one entry of one order."""
+    assert isinstance(body, kinds.OrderVerified | kinds.OrderReturned)
+    verified = isinstance(body, kinds.OrderVerified)
+    row = (entry.id, body.order_id, body.target_entry_id, "verified" if verified else "returned")
+    text = body.note if isinstance(body, kinds.OrderVerified) else body.reason
+    actor = (entry.actor["user_id"], entry.actor["role"])
+    conn.execute(_CHECK, (*row, *actor, text, entry.recorded_at, stamp))
 
 
 def _upgrade(conn: Connection, entry: Entry, body: Body, stamp: str) -> None:
@@ -115,8 +89,8 @@ def _urgent(conn: Connection, entry: Entry, body: Body, stamp: str) -> None:
 
 
 VERIFICATION: dict[str, Callable[[Connection, Entry, Body, str], None]] = {
-    kinds.ORDER_VERIFIED: _verified,
-    kinds.ORDER_RETURNED: _returned,
+    kinds.ORDER_VERIFIED: _checked,
+    kinds.ORDER_RETURNED: _checked,
     kinds.ORDERS_VERIFIED_AT_UPGRADE: _upgrade,
     kinds.VERIFICATION_SETTING_CHANGED: _setting,
     kinds.URGENT_DOSE_RECORDED: _urgent,

@@ -113,17 +113,7 @@ class VerificationService(Service):
 
         def build(read: ReadModel, resident: Resident) -> list[EntryDraft]:
             found = _find(read.pending_verifications([resident.resident_id]), target_entry_id)
-            check_verifier(principal.user, found.author_user_id)
-            body = kinds.OrderVerified(
-                order_id=found.state.order_id,
-                target_entry_id=target_entry_id,
-                target_author_user_id=found.author_user_id,
-                note=note.strip(),
-            )
-            drafts = [kinds.draft(kinds.ORDER_VERIFIED, principal.actor, body)]
-            drafts += self._start_change(principal, read, found)
-            drafts.append(self._audit(principal, found, "verified", body.note))
-            return drafts
+            return self._verification(principal, read, found, note)
 
         entries = self._decide(principal, target_entry_id, build)
         return entries[0]
@@ -147,16 +137,7 @@ class VerificationService(Service):
                 if resident is None:
                     raise NotFound("No such resident.")
                 require(principal, Permission.VERIFY_ORDERS, unit_id=resident.unit_id, now=now)
-                check_verifier(principal.user, found.author_user_id)
-                body = kinds.OrderVerified(
-                    order_id=found.state.order_id,
-                    target_entry_id=target,
-                    target_author_user_id=found.author_user_id,
-                    note=note.strip(),
-                )
-                drafts.append(kinds.draft(kinds.ORDER_VERIFIED, principal.actor, body))
-                drafts += self._start_change(principal, read, found)
-                drafts.append(self._audit(principal, found, "verified", body.note))
+                drafts += self._verification(principal, read, found, note)
             return drafts
 
         entries = self._ledger.append_decided(decide)
@@ -246,6 +227,23 @@ class VerificationService(Service):
         return self._decide_for_resident(
             principal, Permission.VERIFY_ORDERS, found.state.order.resident_id, build
         )
+
+    def _verification(
+        self, principal: Principal, read: ReadModel, found: PendingVerification, note: str
+    ) -> list[EntryDraft]:
+        """The drafts verifying ``found``: the check, a waiting change's start, the audit."""
+        check_verifier(principal.user, found.author_user_id)
+        body = kinds.OrderVerified(
+            order_id=found.state.order_id,
+            target_entry_id=found.target_entry_id,
+            target_author_user_id=found.author_user_id,
+            note=note.strip(),
+        )
+        return [
+            kinds.draft(kinds.ORDER_VERIFIED, principal.actor, body),
+            *self._start_change(principal, read, found),
+            self._audit(principal, found, "verified", body.note),
+        ]
 
     def _start_change(
         self, principal: Principal, read: ReadModel, found: PendingVerification
