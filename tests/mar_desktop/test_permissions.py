@@ -159,20 +159,3 @@ def test_principal_role_and_actor_come_from_the_user() -> None:
     assert principal.actor.user_id == "u-1"
     assert principal.actor.role == "cna"
 
-
-def test_the_docs_print_exactly_this_table() -> None:
-    from pathlib import Path
-
-    text = (Path(__file__).parents[2] / "docs" / "roles.md").read_text(encoding="utf-8")
-    table = text.split("<!-- role-matrix:start -->")[1].split("<!-- role-matrix:end -->")[0]
-    lines = [line for line in table.strip().splitlines() if line.startswith("| `")]
-    header = table.strip().splitlines()[0]
-    roles = [Role(cell.strip(" `")) for cell in header.split("|")[2:-1]]
-    assert set(roles) == set(Role)
-    printed = {}
-    for line in lines:
-        cells = [c.strip() for c in line.split("|")[1:-1]]
-        permission = Permission(cells[0].strip("`"))
-        printed[permission] = frozenset(r for r, c in zip(roles, cells[1:], strict=True)
-                                        if c == "yes")
-    assert printed == GRANTS

@@ -799,7 +799,7 @@ def test_emergency_access_by_role(world: World, role: Role) -> None:
     else:
         world.add_user(user)
         world.login(user, NURSE_PW)
-    if role in (Role.FACILITY_ADMIN, Role.NURSE):
+    if role in (Role.FACILITY_ADMIN, Role.NURSE, Role.DIRECTOR_OF_NURSING):
         assert world.access.start_emergency_access("covering", ["west"]).unit_ids == {"west"}
     else:
         world.expect(PermissionDenied, lambda: world.access.start_emergency_access("x", None))

@@ -237,3 +237,24 @@ def test_the_pass_list_marks_an_order_awaiting_verification(world: World) -> Non
     mine = [d for d in due if d.order_id == order.order_id]
     assert mine and all(d.awaiting_verification for d in mine)
     assert not any(d.awaiting_verification for d in due if d.order_id != order.order_id)
+
+
+def test_a_director_of_nursing_changes_clinical_settings_only(world: World) -> None:
+    admin = world.principal("admin").user
+    don = Principal(
+        user=admin.model_copy(update={"user_id": "u-don", "username": "don",
+                                      "role": Role.DIRECTOR_OF_NURSING}),
+        device_id=world.store.device_id,
+    )
+    settings = world.ports.reader().facility().settings  # type: ignore[union-attr]
+    world.reference.change_settings(don, settings.model_copy(update={"window_daily_minutes": 90}))
+    with pytest.raises(PermissionDenied):
+        world.reference.change_settings(
+            don, settings.model_copy(update={"inactivity_lock_seconds": 900})
+        )
+    verification(world).set_hand_entry_verification(don, False, "pharmacist on site daily")
+    assert world.ports.reader().hand_entry_verification() is False
+    with pytest.raises(PermissionDenied):  # a nurse changes no setting
+        world.reference.change_settings(
+            world.principal("nurse"), settings.model_copy(update={"window_daily_minutes": 60})
+        )
