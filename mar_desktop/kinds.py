@@ -25,6 +25,7 @@ from mar_desktop.model import (
     Order,
     Outcome,
     Resident,
+    Role,
     Text,
     Unit,
     User,
@@ -44,6 +45,10 @@ ORDER_CHANGED = "order.changed"
 ORDER_HELD = "order.held"
 ORDER_RESUMED = "order.resumed"
 ORDER_DISCONTINUED = "order.discontinued"
+ORDER_VERIFIED = "order.verified"
+ORDER_RETURNED = "order.returned"
+ORDERS_VERIFIED_AT_UPGRADE = "order.verified_at_upgrade"
+VERIFICATION_SETTING_CHANGED = "facility.order_verification_changed"
 USER_CREATED = "user.created"
 USER_CHANGED = "user.changed"
 DEVICE_ENROLLED = "device.enrolled"
@@ -55,15 +60,21 @@ ENTRY_VOIDED = "entry.voided"
 PRN_FOLLOWUP_RECORDED = "prn.followup_recorded"
 ALERT_RAISED = "alert.raised"
 ALERT_ACKNOWLEDGED = "alert.acknowledged"
+URGENT_DOSE_RECORDED = "administration.urgent_unverified"
 
 SERVER_ONLY_KINDS: frozenset[str] = frozenset(
-    {FACILITY_CONFIGURED, DEVICE_ENROLLED, DEVICE_REVOKED, ALERT_RAISED}
+    {FACILITY_CONFIGURED, DEVICE_ENROLLED, DEVICE_REVOKED, ALERT_RAISED, ORDERS_VERIFIED_AT_UPGRADE}
 )
 """Kinds only the facility's server device records: the facility itself (made with it; its
 settings change through ``facility.settings_changed``), a device's enrolment (it registers a
-key every tablet then trusts) and revocation (the revoked tablet erases itself on it), and
-alerts (forks, clinical reconciliation). The server refuses them from any other device. A
-stand-alone tablet (the demo) records its own facility."""
+key every tablet then trusts) and revocation (the revoked tablet erases itself on it), alerts
+(forks, clinical reconciliation) and the one entry that marks the orders existing at the upgrade
+to order verification as verified. The server refuses them from any other device. A stand-alone
+tablet (the demo) records its own facility."""
+
+NEW_ROLES: frozenset[Role] = frozenset({Role.DIRECTOR_OF_NURSING, Role.PHARMACIST})
+"""Roles an older app does not know: a ``user.*`` body naming one is v2, so an older tablet
+keeps it unapplied (that account cannot sign in there) instead of refusing it as invalid."""
 
 
 class Body(Frozen):
@@ -112,18 +123,115 @@ class ResidentDischarged(Body):
     reason: Text = ""
 
 
+Verification = Literal["required", "not_required"]
+"""Whether an order must be verified by a second licensed person before it is given
+(docs/architecture.md#order-verification). ``not_required``: hand entry while the facility
+has turned the requirement off for hand-entered orders (imports always need it)."""
+OrderSource = Literal["hand", "import"]
+
+
+class SourceValue(Frozen):
+    """One value of an order as its source gave it (the pharmacy's, for an import)."""
+
+    field: Annotated[str, Field(min_length=1, max_length=60)]
+    value: Annotated[str, Field(max_length=2000)]
+
+
+class OrderProvenance(Frozen):
+    """Where an order's values came from and whether it must be verified. Bodies of v1 (written
+    before order verification existed) have none: such an order is awaiting verification
+    unless ``order.verified_at_upgrade`` names it (the most restrictive reading)."""
+
+    verification: Verification = "required"
+    source: OrderSource = "hand"
+    source_values: tuple[SourceValue, ...] = ()
+    """For an import: the pharmacy's original values, as the bundle said them."""
+    source_ref: Annotated[str, Field(max_length=300)] = ""
+    """For an import: which request of which bundle (its source key)."""
+
+
 class OrderCreated(Body):
+    """v2: ``provenance`` (verification and source). A v1 body needs verification."""
+
+    v: Literal[1, 2] = 2  # type: ignore[assignment]
     order: Order
+    provenance: OrderProvenance = OrderProvenance()
+
+    @model_validator(mode="after")
+    def _v1_has_no_provenance(self) -> OrderCreated:
+        if self.v == 1 and self.provenance != OrderProvenance():
+            raise ValueError("a v1 order body has no provenance")
+        return self
 
 
 class OrderChanged(Body):
     """Replaces an order: ``replaces_order_id`` is discontinued at ``effective_at`` and ``order``
-    (a new order id) starts then. The old order and its history stay as they were."""
+    (a new order id) starts then. The old order and its history stay as they were.
 
+    v2: ``provenance`` and ``acts_at_once``. A change that must be verified and does not act at
+    once (an increase, or anything not provably a reduction:
+    :func:`mar_desktop.clinical.verification.change_effect`) discontinues nothing by itself:
+    the replaced order stays givable until the change is verified, when the verifier's
+    ``order.discontinued`` ends it. One that acts at once discontinues the old order at
+    ``effective_at`` (the writer also records a v1 ``order.discontinued`` for older tablets)."""
+
+    v: Literal[1, 2] = 2  # type: ignore[assignment]
     replaces_order_id: Id
     order: Order
     reason: Text
     effective_at: UtcDatetime
+    provenance: OrderProvenance = OrderProvenance()
+    acts_at_once: bool = True
+
+    @model_validator(mode="after")
+    def _v1_acts_at_once(self) -> OrderChanged:
+        if self.v == 1 and (self.provenance != OrderProvenance() or not self.acts_at_once):
+            raise ValueError("a v1 order change has no provenance and acts at once")
+        return self
+
+    @property
+    def replaces_now(self) -> bool:
+        """Whether this entry itself discontinues the replaced order (at ``effective_at``)."""
+        return self.acts_at_once or self.provenance.verification == "not_required"
+
+
+class OrderVerified(Body):
+    """A second licensed person checked ``target_entry_id`` (the ``order.created``,
+    ``order.changed``, ``order.held``, ``order.resumed`` or ``order.discontinued`` entry of
+    ``order_id``) against its source and found it right. Its actor is the verifier; it counts
+    only if the verifier is not the author of the target."""
+
+    order_id: Id
+    target_entry_id: Id
+    target_author_user_id: Id
+    note: Text = ""
+    signature_meaning: str = "Verified against the source order"
+
+
+class OrderReturned(Body):
+    """The verifier found ``target_entry_id`` wrong: the order is never given (a change that
+    was waiting leaves the previous verified version in force)."""
+
+    order_id: Id
+    target_entry_id: Id
+    target_author_user_id: Id
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    signature_meaning: str = "Returned at verification"
+
+
+class OrdersVerifiedAtUpgrade(Body):
+    """Server-signed, once per facility: the orders in force when the server was upgraded to
+    order verification, verified as they were (they were in use before the requirement)."""
+
+    order_ids: tuple[Id, ...]
+    detail: Text = ""
+
+
+class VerificationSettingChanged(Body):
+    """Whether hand-entered orders need verification (imports always do). Default: they do."""
+
+    hand_entered_orders: bool
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class OrderStatusChanged(Body):
@@ -134,16 +242,61 @@ class OrderStatusChanged(Body):
     effective_at: UtcDatetime
 
 
+def _version_for_roles(data: Any, roles: list[object]) -> Any:
+    """Fills in ``v`` (when absent) as 2 if any of ``roles`` is one an older app does not know
+    (:data:`NEW_ROLES`), else 1: an account of a known role stays readable by older tablets."""
+    if isinstance(data, dict) and "v" not in data:
+        new = {r.value for r in NEW_ROLES}
+        if any(getattr(r, "value", r) in new for r in roles):
+            return {**data, "v": 2}
+    return data
+
+
+def _role_of(user: object) -> object:
+    return user.get("role") if isinstance(user, dict) else getattr(user, "role", None)
+
+
 class UserCreated(Body):
+    """v2 when the account's role is one of :data:`NEW_ROLES` (and only then)."""
+
+    v: Literal[1, 2] = 1  # type: ignore[assignment]
     user: User
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return _version_for_roles(data, [_role_of(data.get("user"))])
+
+    @model_validator(mode="after")
+    def _new_roles_are_v2(self) -> UserCreated:
+        if self.v == 1 and self.user.role in NEW_ROLES:
+            raise ValueError("a role older apps do not know needs body v2")
+        return self
 
 
 class UserChanged(Body):
-    """The whole account after the change; ``before`` is kept for the audit trail."""
+    """The whole account after the change; ``before`` is kept for the audit trail. v2 when
+    either side's role is one of :data:`NEW_ROLES`."""
 
+    v: Literal[1, 2] = 1  # type: ignore[assignment]
     before: User
     after: User
     reason: Text = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return _version_for_roles(data, [_role_of(data.get("before")), _role_of(data.get("after"))])
+
+    @model_validator(mode="after")
+    def _new_roles_are_v2(self) -> UserChanged:
+        if self.v == 1 and {self.before.role, self.after.role} & NEW_ROLES:
+            raise ValueError("a role older apps do not know needs body v2")
+        return self
 
 
 class DeviceEnrolled(Body):
@@ -252,9 +405,9 @@ ALERT_TYPES_V1 = frozenset({
 class AlertRaised(Body):
     """v2: an alert type an older tablet does not know (``held_order_dose``,
     ``changed_order_dose``, ``credential_refused``: an account record that did not verify as
-    authorised): such an alert is written as v2, so an older tablet keeps it unapplied as
-    "recorded by a newer version" instead of refusing its body; the types of v1 stay v1 and
-    every tablet shows them. Make alerts with :func:`alert_version`."""
+    authorised, and the order-verification alerts): such an alert is written as v2 (set when
+    not given), so an older tablet keeps it unapplied as "recorded by a newer version" instead
+    of refusing its body; the types of v1 stay v1 and every tablet shows them."""
 
     v: Literal[1, 2] = 1  # type: ignore[assignment]
     alert_id: Id
@@ -268,12 +421,22 @@ class AlertRaised(Body):
         "held_order_dose",  # v2: a dose given while the order was held
         "changed_order_dose",  # v2: a dose of an order's old version after it was changed
         "credential_refused",  # v2: an account record that did not verify as authorised
+        "urgent_unverified_dose",  # v2: a dose given on an order awaiting verification
+        "returned_order_dose",  # v2: a dose given on an order returned at verification
+        "unverified_order_dose",  # v2: a dose on an unverified order without an urgent reason
     ]
     resident_id: Id | None = None
     order_id: Id | None = None
     related_entry_ids: tuple[Id, ...] = ()
     device_id: Id | None = None
     detail: Text = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "v" not in data:
+            return {**data, "v": alert_version(str(data.get("alert_type")))}
+        return data
 
     @model_validator(mode="after")
     def _version_knows_its_type(self) -> AlertRaised:
@@ -290,6 +453,21 @@ def alert_version(alert_type: str) -> Literal[1, 2]:
 class AlertAcknowledged(Body):
     alert_id: Id
     comment: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class UrgentDoseRecorded(Body):
+    """An urgent dose given on an order awaiting verification: the reason and the second
+    licensed person who signed in for it. Recorded in the same transaction as the
+    ``administration.recorded`` entry it flags (``administration_entry_id``), BEFORE it in the
+    chain, so the server's reconciliation meets the flag first. A kind of its own so the dose
+    entry itself stays readable by older tablets (they must still count it)."""
+
+    administration_entry_id: Id
+    resident_id: Id
+    order_id: Id
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    second_person: WitnessAttestation
+    order_status: Literal["awaiting_verification"] = "awaiting_verification"
 
 
 class AuditEvent(Body):
@@ -320,6 +498,10 @@ BODY_TYPES: dict[str, type[Body]] = {
     ORDER_HELD: OrderStatusChanged,
     ORDER_RESUMED: OrderStatusChanged,
     ORDER_DISCONTINUED: OrderStatusChanged,
+    ORDER_VERIFIED: OrderVerified,
+    ORDER_RETURNED: OrderReturned,
+    ORDERS_VERIFIED_AT_UPGRADE: OrdersVerifiedAtUpgrade,
+    VERIFICATION_SETTING_CHANGED: VerificationSettingChanged,
     USER_CREATED: UserCreated,
     USER_CHANGED: UserChanged,
     DEVICE_ENROLLED: DeviceEnrolled,
@@ -330,6 +512,7 @@ BODY_TYPES: dict[str, type[Body]] = {
     PRN_FOLLOWUP_RECORDED: PrnFollowupRecorded,
     ALERT_RAISED: AlertRaised,
     ALERT_ACKNOWLEDGED: AlertAcknowledged,
+    URGENT_DOSE_RECORDED: UrgentDoseRecorded,
 }
 
 AUDIT_KIND_PREFIX = "audit."

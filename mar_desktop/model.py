@@ -39,14 +39,22 @@ class Frozen(BaseModel):
 
 
 class Role(StrEnum):
+    """One role per account; what each may do is :data:`mar_desktop.permissions.
+    ROLE_PERMISSIONS` (docs/roles.md)."""
+
     FACILITY_ADMIN = "facility_admin"
+    DIRECTOR_OF_NURSING = "director_of_nursing"
     NURSE = "nurse"
     CNA = "cna"
+    PHARMACIST = "pharmacist"
     READ_ONLY = "read_only"
 
 
-LICENSED_ROLES = frozenset({Role.NURSE})
+LICENSED_ROLES = frozenset({Role.NURSE, Role.DIRECTOR_OF_NURSING})
 """Roles whose every account holds a nursing licence."""
+LICENSED_VERIFIER_ROLES = frozenset({Role.NURSE, Role.DIRECTOR_OF_NURSING, Role.PHARMACIST})
+"""Roles whose accounts hold a licence that lets them verify an order (a nursing licence or a
+pharmacist's)."""
 NURSING_LICENCES = frozenset({"RN", "LPN", "LVN", "NP", "APRN"})
 """Credentials that make a facility admin's account licensed (as a witness, say)."""
 WITNESS_LICENCE = (

@@ -32,32 +32,50 @@ class Permission(StrEnum):
     VIEW_AUDIT = "view_audit"
     PRINT_REPORTS = "print_reports"
     EXPORT_FACILITY = "export_facility"
+    VERIFY_ORDERS = "verify_orders"
+    """Verify or return a new or changed order (never one's own: the services check it)."""
+    MANAGE_CLINICAL_SETTINGS = "manage_clinical_settings"
+    """Change the clinical settings (windows, reason codes, scope of practice, order
+    verification); the security settings need MANAGE_SETTINGS."""
+    REVIEW_OVERRIDES = "review_overrides"
+    """See the override report: urgent doses on unverified orders and accepted warnings."""
 
 
 P = Permission
+_NURSE = frozenset(
+    {
+        P.VIEW_MAR,
+        P.RECORD_ADMINISTRATION,
+        P.AMEND_NOTE,
+        P.VOID_ENTRY,
+        P.WITNESS,
+        P.RECORD_PRN_FOLLOWUP,
+        P.ACKNOWLEDGE_ALERT,
+        P.EMERGENCY_ACCESS,
+        P.PRINT_REPORTS,
+        P.VERIFY_ORDERS,
+    }
+)
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.FACILITY_ADMIN: frozenset(Permission),
-    Role.NURSE: frozenset(
-        {
-            P.VIEW_MAR,
-            P.RECORD_ADMINISTRATION,
-            P.AMEND_NOTE,
-            P.VOID_ENTRY,
-            P.WITNESS,
-            P.RECORD_PRN_FOLLOWUP,
-            P.ACKNOWLEDGE_ALERT,
-            P.EMERGENCY_ACCESS,
-            P.PRINT_REPORTS,
-        }
-    ),
+    # The admin enters orders; verifying them is a licensed second person's work.
+    Role.FACILITY_ADMIN: frozenset(Permission) - {P.VERIFY_ORDERS},
+    # Clinical oversight: everything a nurse does, plus clinical settings and reviews; no
+    # staff accounts, devices or security settings.
+    Role.DIRECTOR_OF_NURSING: _NURSE | {P.MANAGE_CLINICAL_SETTINGS, P.REVIEW_OVERRIDES},
+    Role.NURSE: _NURSE,
     Role.CNA: frozenset(
         {P.VIEW_MAR, P.RECORD_ADMINISTRATION, P.AMEND_NOTE, P.RECORD_PRN_FOLLOWUP}
     ),
+    # Verifies and returns orders, reads every unit's MAR and reports; records nothing at the
+    # bedside.
+    Role.PHARMACIST: frozenset({P.VIEW_MAR, P.PRINT_REPORTS, P.VERIFY_ORDERS}),
     Role.READ_ONLY: frozenset({P.VIEW_MAR, P.VIEW_AUDIT, P.PRINT_REPORTS, P.EXPORT_FACILITY}),
 }
 
 # Roles that see every unit whatever their assignment.
-ALL_UNIT_ROLES = frozenset({Role.FACILITY_ADMIN, Role.READ_ONLY})
+ALL_UNIT_ROLES = frozenset(
+    {Role.FACILITY_ADMIN, Role.DIRECTOR_OF_NURSING, Role.PHARMACIST, Role.READ_ONLY}
+)
 
 
 def allowed(role: Role, permission: Permission) -> bool:

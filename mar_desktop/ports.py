@@ -13,7 +13,14 @@ from typing import Protocol
 
 from mar_desktop.envelope import Entry, EntryDraft
 from mar_desktop.model import Facility, Resident, Unit, User
-from mar_desktop.views import AdministrationRecord, AlertView, OrderState
+from mar_desktop.views import (
+    AdministrationRecord,
+    AlertView,
+    OrderCheck,
+    OrderState,
+    PendingVerification,
+    UrgentDose,
+)
 
 
 class LedgerWriter(Protocol):
@@ -92,3 +99,18 @@ class ReadModel(Protocol):
     def user_by_username(self, username: str) -> User | None: ...
 
     def alerts(self, *, open_only: bool = True) -> list[AlertView]: ...
+
+    # ---- order verification (docs/architecture.md#order-verification) ----
+    def hand_entry_verification(self) -> bool:
+        """Whether hand-entered orders need verification now (default True)."""
+        ...
+
+    def pending_verifications(
+        self, resident_ids: Collection[str] | None = None
+    ) -> list[PendingVerification]:
+        """What awaits a second licensed person, of these residents (None: all)."""
+        ...
+
+    def order_checks(self, order_id: str) -> list[OrderCheck]: ...
+
+    def urgent_doses(self, *, since: datetime, until: datetime) -> list[UrgentDose]: ...

@@ -20,6 +20,14 @@ class OrderStatus(StrEnum):
     DISCONTINUED = "discontinued"
 
 
+class VerificationStatus(StrEnum):
+    """Where an order stands in verification (docs/architecture.md#order-verification)."""
+
+    VERIFIED = "verified"  # by a second licensed person, at the upgrade, or not required
+    AWAITING = "awaiting"  # entered or changed; not verified yet
+    RETURNED = "returned"  # found wrong at verification: never given
+
+
 @dataclass(frozen=True, slots=True)
 class Interval:
     """A half-open UTC interval ``[start, end)``; ``end`` None means still open."""
@@ -40,10 +48,34 @@ class OrderState:
     holds: tuple[Interval, ...] = ()
     discontinued_at: datetime | None = None
     replaced_by: str | None = None
+    verification: VerificationStatus = VerificationStatus.VERIFIED
+    acts_at_once: bool = False
+    """A change awaiting verification that is givable meanwhile (it only reduces)."""
+    returned_reason: str = ""
+    replaces: str | None = None
+    """The order this one changed (its previous version)."""
+    pending_change: str | None = None
+    """A change of this order awaiting verification: this order stays givable until then."""
+    author_user_id: str = ""
+    """Who entered this version of the order (the verifier must be someone else)."""
+    entry_id: str = ""
+    """The ``order.created``/``order.changed`` entry of this version (what is verified)."""
 
     @property
     def order_id(self) -> str:
         return self.order.order_id
+
+    @property
+    def awaiting_verification(self) -> bool:
+        return self.verification == VerificationStatus.AWAITING
+
+    @property
+    def givable(self) -> bool:
+        """Whether doses may be given normally (not as an urgent dose): verified, or a
+        reducing change awaiting verification; never a returned order."""
+        if self.verification == VerificationStatus.RETURNED:
+            return False
+        return self.verification == VerificationStatus.VERIFIED or self.acts_at_once
 
     def active_at(self, moment: datetime) -> bool:
         """Whether doses are due at ``moment``: started, not ended, not discontinued, not held."""
@@ -102,6 +134,13 @@ class AdministrationRecord:
     followup_due_at: datetime | None = None
     followup_done_at: datetime | None = None
     followup_result: str | None = None
+    urgent_reason: str = ""
+    """Set for an urgent dose on an order awaiting verification (flagged on the record)."""
+    urgent_second_name: str = ""
+
+    @property
+    def urgent(self) -> bool:
+        return bool(self.urgent_reason)
 
     @property
     def counts_as_given(self) -> bool:
@@ -124,6 +163,8 @@ class ScheduledDose:
     window_end: datetime
     status: DoseStatus
     record: AdministrationRecord | None = None
+    awaiting_verification: bool = False
+    """The order awaits verification: givable only as an urgent dose (the pass list marks it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,3 +180,46 @@ class AlertView:
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None
     ack_comment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCheck:
+    """A verification, return or the upgrade entry, as recorded."""
+
+    order_id: str
+    target_entry_id: str
+    decision: str  # verified | returned | upgrade
+    actor_user_id: str
+    reason: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PendingVerification:
+    """One thing awaiting a second licensed person: a new, changed or imported order
+    (``what``: ``new``, ``change``), or a hold, resume or discontinuation already in effect
+    (``held``, ``resumed``, ``discontinued``: verified afterwards)."""
+
+    state: OrderState
+    what: str
+    target_entry_id: str
+    author_user_id: str
+    entered_at: datetime
+    source: str  # hand | import
+    source_values: tuple[tuple[str, str], ...] = ()
+    previous: Order | None = None  # the version a change replaces
+    reason: str = ""  # a change's or a status change's reason
+
+
+@dataclass(frozen=True, slots=True)
+class UrgentDose:
+    """An urgent dose given on an order awaiting verification (the override report)."""
+
+    administration_entry_id: str
+    resident_id: str
+    order_id: str
+    reason: str
+    given_by_user_id: str
+    second_user_id: str
+    second_name: str
+    recorded_at: datetime

@@ -19,10 +19,11 @@ from mar_desktop.kinds import SERVER_ONLY_KINDS, Body, from_newer_version, parse
 from storage.database import Connection
 from storage.projections_clinical import CLINICAL
 from storage.projections_reference import REFERENCE
+from storage.projections_verification import VERIFICATION
 
 Projector = Callable[[Connection, Entry, Body, str], None]
 
-PROJECTORS: dict[str, Projector] = {**REFERENCE, **CLINICAL}
+PROJECTORS: dict[str, Projector] = {**REFERENCE, **CLINICAL, **VERIFICATION}
 
 PROJECTION_TABLES: tuple[str, ...] = (
     "facility",
@@ -37,6 +38,8 @@ PROJECTION_TABLES: tuple[str, ...] = (
     "prn_followups",
     "alerts",
     "alert_acks",
+    "order_checks",
+    "urgent_doses",
 )
 
 

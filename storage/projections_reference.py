@@ -11,6 +11,7 @@ active; ``resident.updated`` sets demographics only; ``resident.transferred`` se
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -133,19 +134,33 @@ def _resident_discharged(conn: Connection, entry: Entry, body: Body, stamp: str)
 
 _ORDER = (
     "INSERT INTO orders (order_id, resident_id, drug, is_prn, prn_followup_minutes, "
-    "order_json, entry_id, stamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "order_json, entry_id, stamp, author_user_id, verification, acts_at_once, "
+    "replaces_order_id, source, source_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (order_id) DO UPDATE SET resident_id = excluded.resident_id, "
     "drug = excluded.drug, is_prn = excluded.is_prn, "
     "prn_followup_minutes = excluded.prn_followup_minutes, order_json = excluded.order_json, "
-    "entry_id = excluded.entry_id, stamp = excluded.stamp WHERE excluded.stamp > orders.stamp"
+    "entry_id = excluded.entry_id, stamp = excluded.stamp, "
+    "author_user_id = excluded.author_user_id, verification = excluded.verification, "
+    "acts_at_once = excluded.acts_at_once, replaces_order_id = excluded.replaces_order_id, "
+    "source = excluded.source, source_json = excluded.source_json "
+    "WHERE excluded.stamp > orders.stamp"
 )
 _ORDER_EVENT = (
     "INSERT INTO order_events (entry_id, order_id, event, effective_at, reason, replaced_by, "
-    "stamp) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "stamp, author_user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
-def _insert_order(conn: Connection, entry: Entry, order: Any, stamp: str) -> None:
+def _insert_order(
+    conn: Connection,
+    entry: Entry,
+    order: Any,
+    stamp: str,
+    provenance: kinds.OrderProvenance,
+    *,
+    acts_at_once: bool = False,
+    replaces: str | None = None,
+) -> None:
     conn.execute(
         _ORDER,
         (
@@ -157,30 +172,48 @@ def _insert_order(conn: Connection, entry: Entry, order: Any, stamp: str) -> Non
             _dump(order),
             entry.id,
             stamp,
+            entry.actor["user_id"],
+            provenance.verification,
+            int(acts_at_once),
+            replaces,
+            provenance.source,
+            json.dumps([[v.field, v.value] for v in provenance.source_values]),
         ),
     )
 
 
 def _order_created(conn: Connection, entry: Entry, body: Body, stamp: str) -> None:
     assert isinstance(body, kinds.OrderCreated)
-    _insert_order(conn, entry, body.order, stamp)
+    _insert_order(conn, entry, body.order, stamp, body.provenance)
 
 
 def _order_changed(conn: Connection, entry: Entry, body: Body, stamp: str) -> None:
+    """A change that must wait for verification discontinues nothing here: the verifier's
+    ``order.discontinued`` ends the previous version (``kinds.OrderChanged``)."""
     assert isinstance(body, kinds.OrderChanged)
-    conn.execute(
-        _ORDER_EVENT,
-        (
-            entry.id,
-            body.replaces_order_id,
-            "discontinued",
-            utc_iso(body.effective_at),
-            body.reason,
-            body.order.order_id,
-            stamp,
-        ),
+    if body.replaces_now:
+        conn.execute(
+            _ORDER_EVENT,
+            (
+                entry.id,
+                body.replaces_order_id,
+                "discontinued",
+                utc_iso(body.effective_at),
+                body.reason,
+                body.order.order_id,
+                stamp,
+                entry.actor["user_id"],
+            ),
+        )
+    _insert_order(
+        conn,
+        entry,
+        body.order,
+        stamp,
+        body.provenance,
+        acts_at_once=body.acts_at_once and body.v >= 2,
+        replaces=body.replaces_order_id,
     )
-    _insert_order(conn, entry, body.order, stamp)
 
 
 def _order_status(event: str) -> Callable[[Connection, Entry, Body, str], None]:
@@ -188,7 +221,16 @@ def _order_status(event: str) -> Callable[[Connection, Entry, Body, str], None]:
         assert isinstance(body, kinds.OrderStatusChanged)
         conn.execute(
             _ORDER_EVENT,
-            (entry.id, body.order_id, event, utc_iso(body.effective_at), body.reason, None, stamp),
+            (
+                entry.id,
+                body.order_id,
+                event,
+                utc_iso(body.effective_at),
+                body.reason,
+                None,
+                stamp,
+                entry.actor["user_id"],
+            ),
         )
 
     return apply

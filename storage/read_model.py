@@ -10,6 +10,7 @@ Order status (active/held/discontinued) is as of ``clock.now()``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Callable, Collection
@@ -29,7 +30,7 @@ from mar_desktop.views import (
     OrderStatus,
 )
 from storage.database import Connection
-from storage.read_model_orders import build_order_state
+from storage.read_model_orders import OrderRow, build_order_state, link_changes
 from storage.read_model_sql import (
     ADMIN_BY_ID,
     ADMIN_IN_RANGE,
@@ -40,13 +41,17 @@ from storage.read_model_sql import (
     COL_TOUCHED,
     FOLLOWUPS,
     NEAR_SLACK,
+    ORDER_BY_ID,
+    ORDER_CHECKS,
     ORDER_EVENTS,
-    ORDER_WITH_EVENTS,
     ORDERS_BY_RESIDENTS,
+    ORDERS_REPLACING,
     RESIDENT_COLUMNS,
+    URGENT,
     VOIDS,
     amendments_of,
 )
+from storage.read_model_verification import VerificationReads
 
 M = TypeVar("M")
 P = TypeVar("P", bound=BaseModel)
@@ -116,7 +121,7 @@ def _ids(values: Collection[str]) -> str:
     return json.dumps(list(values))
 
 
-class SqlReadModel:
+class SqlReadModel(VerificationReads):
     """Implements ``ReadModel`` on one connection (use it only on the thread that opened it)."""
 
     def __init__(self, conn: Connection, clock: Clock, cache: ModelCache | None = None) -> None:
@@ -217,23 +222,44 @@ class SqlReadModel:
         return result if include_inactive else [r for r in result if r.active]
 
     # --- orders ---------------------------------------------------------------------------------
-    def _order_states(self, order_rows: list[Any], event_rows: list[Any]) -> list[OrderState]:
+    def _order_states(
+        self, order_rows: list[Any], event_rows: list[Any], check_rows: list[Any]
+    ) -> list[OrderState]:
+        """States of ``order_rows`` (``ORDER_COLUMNS``), linked to the changes among them."""
         events: dict[str, list[Any]] = {}
         for ev in event_rows:
             events.setdefault(ev[0], []).append(ev)
+        checks: dict[str, list[Any]] = {}
+        for check in check_rows:
+            checks.setdefault(check[0], []).append(check)
         now = self._clock.now()
         states = []
-        for order_id, body, stamp in order_rows:
+        for row in order_rows:
+            order_id, body, stamp = row[0], row[1], row[2]
             order = self._cache.get(("order", order_id, stamp), _parser(Order, body))
-            states.append(build_order_state(order, events.get(order_id, ()), now))
-        return states
+            states.append(
+                build_order_state(
+                    order, events.get(order_id, ()), now, OrderRow.of(row), checks.get(order_id, ())
+                )
+            )
+        changes: dict[str, list[OrderState]] = {}
+        for state in states:
+            if state.replaces is not None:
+                changes.setdefault(state.replaces, []).append(state)
+        if not changes:
+            return states
+        return [link_changes(s, changes.get(s.order_id, ())) for s in states]
 
     def order(self, order_id: str) -> OrderState | None:
-        rows = self._conn.execute(ORDER_WITH_EVENTS, (order_id,)).fetchall()
-        if not rows:
-            return None
-        events = [r[3:] for r in rows if r[3] is not None]
-        return self._order_states([rows[0][:3]], events)[0]
+        with self._snapshot():
+            rows = self._conn.execute(ORDER_BY_ID, (order_id,)).fetchall()
+            if not rows:
+                return None
+            rows += self._conn.execute(ORDERS_REPLACING, (order_id,)).fetchall()
+            ids = _ids([r[0] for r in rows])
+            events = self._conn.execute(ORDER_EVENTS, (ids,)).fetchall()
+            checks = self._conn.execute(ORDER_CHECKS, (ids,)).fetchall()
+        return self._order_states(rows, events, checks)[0]
 
     def orders(
         self, resident_ids: Collection[str], *, include_discontinued: bool = False
@@ -242,8 +268,10 @@ class SqlReadModel:
         ids = _ids(resident_ids)
         with self._snapshot():
             orders = self._conn.execute(ORDERS_BY_RESIDENTS, (ids,)).fetchall()
-            events = self._conn.execute(ORDER_EVENTS, (_ids([o[0] for o in orders]),)).fetchall()
-        states = self._order_states(orders, events)
+            order_ids = _ids([o[0] for o in orders])
+            events = self._conn.execute(ORDER_EVENTS, (order_ids,)).fetchall()
+            checks = self._conn.execute(ORDER_CHECKS, (order_ids,)).fetchall()
+        states = self._order_states(orders, events, checks)
         if include_discontinued:
             return states
         return [s for s in states if s.status != OrderStatus.DISCONTINUED]
@@ -289,6 +317,7 @@ class SqlReadModel:
         voids: dict[str, Any] = {}
         followups: dict[str, Any] = {}
         amendments: dict[str, tuple[Amendment, ...]] = {}
+        urgent: dict[str, Any] = {}
         touched = [r[0] for r in rows if r[COL_TOUCHED]]
         if touched:
             ids = _ids(touched)
@@ -296,13 +325,20 @@ class SqlReadModel:
             voids = {r[0]: r for r in self._conn.execute(VOIDS, (ids,))}
             followups = {r[0]: r for r in self._conn.execute(FOLLOWUPS, (ids,))}
             amendments = amendments_of(self._conn.execute(AMENDMENTS, (ids,)).fetchall())
+            urgent = {r[0]: r for r in self._conn.execute(URGENT, (ids,))}
         default_followup = 0
         if any(r[COL_IS_PRN] for r in rows):
             default_followup = self.settings().prn_followup_minutes
         records = []
         for r in rows:
             if r[COL_TOUCHED]:
-                records.append(_record(r, voids, followups, amendments, default_followup))
+                record = _record(r, voids, followups, amendments, default_followup)
+                flag = urgent.get(r[0])
+                if flag is not None:
+                    record = dataclasses.replace(
+                        record, urgent_reason=flag[1], urgent_second_name=flag[2]
+                    )
+                records.append(record)
             else:  # nothing happened to it since: the same immutable record as last time
                 is_prn = r[COL_IS_PRN]
                 records.append(

@@ -13,16 +13,32 @@ RESIDENT_COLUMNS = (
     "resident_id, resident_json, demo_stamp, unit_id, room, loc_stamp, active, active_stamp"
 )
 
+ORDER_COLUMNS = (
+    "order_id, order_json, stamp, entry_id, author_user_id, verification, acts_at_once, "
+    "replaces_order_id"
+)
+"""What an order state is built from (:func:`storage.read_model_orders.build_order_state`)."""
 ORDERS_BY_RESIDENTS = (
-    "SELECT order_id, order_json, stamp FROM orders "
+    f"SELECT {ORDER_COLUMNS} FROM orders "
     "WHERE resident_id IN (SELECT value FROM json_each(?)) ORDER BY resident_id, drug, order_id"
 )
-ORDER_WITH_EVENTS = (
-    "SELECT o.order_id, o.order_json, o.stamp, e.order_id, e.event, e.effective_at, "
-    "e.replaced_by, e.stamp FROM orders o LEFT JOIN order_events e ON e.order_id = o.order_id "
-    "WHERE o.order_id = ? ORDER BY e.effective_at, e.stamp"
+ORDER_BY_ID = f"SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = ?"
+ORDERS_REPLACING = (
+    f"SELECT {ORDER_COLUMNS} FROM orders WHERE replaces_order_id = ? ORDER BY stamp, order_id"
 )
-"""One order and its events (a row per event; one row of NULL events if it has none)."""
+ORDERS_AWAITING = (
+    f"SELECT {ORDER_COLUMNS} FROM orders WHERE verification = 'required' AND NOT EXISTS ("
+    "SELECT 1 FROM order_checks c WHERE c.order_id = orders.order_id "
+    "AND (c.decision IN ('upgrade', 'returned') OR (c.decision = 'verified' "
+    "AND c.target_entry_id = orders.entry_id AND c.actor_user_id != orders.author_user_id))) "
+    "ORDER BY resident_id, drug, order_id"
+)
+"""Orders no check has settled yet (candidates: the read model decides)."""
+ORDER_CHECKS = (
+    "SELECT order_id, target_entry_id, decision, actor_user_id, reason, recorded_at "
+    "FROM order_checks WHERE order_id IN (SELECT value FROM json_each(?)) "
+    "ORDER BY order_id, stamp"
+)
 ORDER_EVENTS = (
     "SELECT order_id, event, effective_at, replaced_by, stamp FROM order_events "
     "WHERE order_id IN (SELECT value FROM json_each(?)) ORDER BY order_id, effective_at, stamp"
@@ -40,7 +56,9 @@ SELECT a.entry_id, a.resident_id, a.order_id, a.scheduled_for, a.administered_at
        o.is_prn, o.prn_followup_minutes,
        EXISTS (SELECT 1 FROM voids WHERE target_entry_id = a.entry_id)
        OR EXISTS (SELECT 1 FROM prn_followups WHERE target_entry_id = a.entry_id)
-       OR EXISTS (SELECT 1 FROM amendments WHERE target_entry_id = a.entry_id) AS touched
+       OR EXISTS (SELECT 1 FROM amendments WHERE target_entry_id = a.entry_id)
+       OR EXISTS (SELECT 1 FROM urgent_doses WHERE administration_entry_id = a.entry_id)
+       AS touched
 FROM administrations a LEFT JOIN orders o ON o.order_id = a.order_id
 """
 COL_IS_PRN, COL_FOLLOWUP_MINUTES, COL_TOUCHED = 23, 24, 25
@@ -110,6 +128,11 @@ FOLLOWUPS = (
 AMENDMENTS = (
     "SELECT target_entry_id, entry_id, author_user_id, recorded_at, text FROM amendments "
     "WHERE target_entry_id IN (SELECT value FROM json_each(?)) ORDER BY target_entry_id, stamp"
+)
+
+URGENT = (
+    "SELECT administration_entry_id, reason, second_name FROM urgent_doses "
+    "WHERE administration_entry_id IN (SELECT value FROM json_each(?)) ORDER BY stamp DESC"
 )
 
 ALERTS = """

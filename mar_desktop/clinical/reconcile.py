@@ -18,6 +18,12 @@ Rules (all about doses that COUNT: outcome GIVEN and not voided):
 - ``prn_interval`` / ``prn_daily_max``: a PRN dose that breaks the minimum interval or the
   24-hour maximum counted with doses from OTHER devices (the limits are
   :func:`mar_desktop.clinical.rules.check_prn_limits`, not repeated here).
+- ``urgent_unverified_dose``: an urgent dose given on an order awaiting verification (with
+  its reason and a second person's sign-in): always raised, so it is seen on every tablet.
+- ``returned_order_dose``: a counted dose of an order that was returned at verification,
+  whichever arrives first.
+- ``unverified_order_dose``: a counted dose of an order awaiting verification with no urgent
+  flag (a tablet that does not know about verification gave it).
 - ``clock_skew``: an entry's ``recorded_at`` lies more than
   ``FacilitySettings.clock_skew_alert_seconds`` after the server's receive time (a device
   clock running ahead); or, at a sync, the device's clock (sent with the request) differs from
@@ -300,4 +306,59 @@ def clock_skew(
             "times it records may be wrong. Set the device clock."
         ),
         device_id=device_id,
+    )
+
+
+def urgent_dose(
+    urgent_entry_id: str, dose_entry_id: str, resident_id: str, order_id: str, device_id: str
+) -> AlertRaised:
+    """An urgent dose on an order awaiting verification: raised for every one."""
+    return _alert(
+        "urgent_unverified_dose",
+        related=[urgent_entry_id, dose_entry_id],
+        detail=(
+            "An urgent dose was given on an order awaiting verification (reason and second "
+            "person on the record). Verify the order or return it."
+        ),
+        resident_id=resident_id,
+        order_id=order_id,
+        device_id=device_id,
+    )
+
+
+def returned_dose(
+    dose: DoseFact, return_entry_id: str, voided: Collection[str]
+) -> AlertRaised | None:
+    """A counted dose of an order returned at verification (given before or after)."""
+    if not _counts(dose, voided):
+        return None
+    return _alert(
+        "returned_order_dose",
+        related=[dose.entry_id, return_entry_id],
+        detail=(
+            "A dose was given on an order that was returned at verification (found wrong). "
+            "Check the resident and review the order and the record."
+        ),
+        resident_id=dose.resident_id,
+        order_id=dose.order_id,
+        device_id=dose.device_id,
+    )
+
+
+def unverified_dose(
+    dose: DoseFact, order_entry_id: str, voided: Collection[str]
+) -> AlertRaised | None:
+    """A counted dose of an order awaiting verification, not flagged as an urgent dose."""
+    if not _counts(dose, voided):
+        return None
+    return _alert(
+        "unverified_order_dose",
+        related=[dose.entry_id, order_entry_id],
+        detail=(
+            "A dose was given on an order awaiting verification without an urgent-dose reason "
+            "(a tablet that does not check verification?). Verify the order and review the record."
+        ),
+        resident_id=dose.resident_id,
+        order_id=dose.order_id,
+        device_id=dose.device_id,
     )

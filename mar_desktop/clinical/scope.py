@@ -15,8 +15,10 @@ from mar_desktop.model import FacilitySettings, Order, Role, User
 
 ROLE_WORDS: dict[Role, str] = {  # every role: a new one needs its words here
     Role.FACILITY_ADMIN: "facility administrator",
+    Role.DIRECTOR_OF_NURSING: "director of nursing",
     Role.NURSE: "nurse",
     Role.CNA: "CNA / medication aide",
+    Role.PHARMACIST: "pharmacist",
     Role.READ_ONLY: "read-only reviewer",
 }
 

@@ -5,7 +5,8 @@ enrolled tablet does once it has synced: only the server records a facility's co
 there), the first admin (bootstrap), the other
 demo staff (through ``create_user``; ``set_credentials`` then gives every demo account its
 password and TOTP secret through the people services), units, residents and orders (as the
-admin), then ``days`` of history ending now. Everything is signed, chained and audited like
+admin, then verified by the demo's nurse), then ``days`` of history ending now. Everything
+is signed, chained and audited like
 real use.
 """
 
@@ -24,6 +25,7 @@ from mar_desktop.permissions import Principal
 from mar_desktop.services.base import Ports
 from mar_desktop.services.recording import RecordingService
 from mar_desktop.services.reference import ReferenceService
+from mar_desktop.services.verification import VerificationService
 
 CreateUser = Callable[[Principal, DemoStaff], None]
 Progress = Callable[[float, str], None]
@@ -81,6 +83,11 @@ def seed_demo(
         reference.admit_resident(admin_principal, resident)
     for order in demo.orders:  # the demo's allergy conflicts were checked with the prescriber
         reference.create_order(admin_principal, order, allergy_acknowledged=True)
+    # A second licensed person (the demo's nurse) verifies what the admin entered.
+    nurse = next(s for s in staff if s.user.username == "nurse")
+    verifier = Principal(user=nurse.user, device_id=device_id)
+    queue = ports.reader().pending_verifications()
+    VerificationService(ports).verify_many(verifier, [p.target_entry_id for p in queue])
     if progress is not None:
         progress(0.05, "Facility, staff, residents and orders created")
     read = ports.reader()

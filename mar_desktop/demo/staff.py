@@ -21,7 +21,9 @@ class DemoStaff:
     def role_label(self) -> str:
         return {
             Role.FACILITY_ADMIN: "Facility admin",
+            Role.DIRECTOR_OF_NURSING: "Director of nursing",
             Role.NURSE: "Nurse",
+            Role.PHARMACIST: "Pharmacist",
             Role.CNA: "CNA / med aide",
             Role.READ_ONLY: "Surveyor (read-only)",
         }[self.user.role]

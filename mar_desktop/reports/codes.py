@@ -56,8 +56,10 @@ MEANING_FOLLOWUP = "Assessed PRN effectiveness"
 
 ROLE_LABELS: dict[str, str] = {
     Role.FACILITY_ADMIN.value: "Facility admin",
+    Role.DIRECTOR_OF_NURSING.value: "Director of nursing",
     Role.NURSE.value: "Nurse",
     Role.CNA.value: "CNA",
+    Role.PHARMACIST.value: "Pharmacist",
     Role.READ_ONLY.value: "Read-only",
 }
 

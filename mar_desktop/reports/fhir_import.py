@@ -66,6 +66,9 @@ class AcceptedOrder:
     resource_id: str | None  # the pharmacy's MedicationRequest id
     order: Order  # its order id: imported_order_id(source_key, resident)
     source_key: str
+    source_values: tuple[tuple[str, str], ...] = ()
+    """The pharmacy's values as the request states them (:func:`pharmacy_values`), for the
+    verification screen beside the transcription."""
 
 
 _IMPORTED = uuid.UUID("8f1b7f0e-5d0a-4c53-9d5e-1f3a3c0b6a11")
@@ -316,7 +319,10 @@ def import_medication_requests(
             continue
         try:
             key = _source_key(resource, source)
-            accepted.append(AcceptedOrder(index, ident, _order(resource, ctx, now, key), key))
+            order = _order(resource, ctx, now, key)
+            accepted.append(
+                AcceptedOrder(index, ident, order, key, pharmacy_values(resource, ctx))
+            )
         except Refused as why:
             rejected.append(ImportRejection(index, ident, str(why)))
     return ImportResult(tuple(accepted), tuple(rejected))
@@ -328,3 +334,65 @@ def _first_error(exc: Exception) -> str:
         where = ".".join(str(p) for p in first.get("loc", ()))
         return f"{where}: {first.get('msg', 'invalid')}"
     return str(exc).splitlines()[0][:200]
+
+
+def pharmacy_values(resource: dict[str, Any], ctx: _Context | None = None) -> tuple[
+    tuple[str, str], ...
+]:
+    """The request's own values, field by field as the verification screen shows them
+    (:func:`mar_desktop.clinical.verification.order_values` names): read from the FHIR
+    resource itself, not from the order made of it, so a mapping or transcription error shows
+    as a difference. Never raises: a value it cannot read is shown empty."""
+    try:
+        return tuple(_pharmacy_values(resource, ctx or _Context({}, ())).items())
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError, Refused):
+        return ()
+
+
+def _pharmacy_values(resource: dict[str, Any], ctx: _Context) -> dict[str, str]:
+    dosage = (resource.get("dosageInstruction") or [{}])[0]
+    medication = _medication(resource, ctx)
+    quantity: dict[str, Any] = next(
+        (d.get("doseQuantity") for d in dosage.get("doseAndRate", []) if d.get("doseQuantity")),
+        {},
+    )
+    route = dosage.get("route") or {}
+    repeat = (dosage.get("timing") or {}).get("repeat") or {}
+    if dosage.get("asNeededBoolean") or dosage.get("asNeededCodeableConcept"):
+        timing = "PRN"
+        if repeat.get("period"):
+            timing += f", every {repeat.get('period')} {repeat.get('periodUnit', '')}".rstrip()
+        maximum = (dosage.get("maxDosePerPeriod") or {}).get("numerator") or {}
+        if maximum.get("value") is not None:
+            timing += f", at most {maximum['value']} per period"
+    elif repeat.get("timeOfDay"):
+        timing = "at " + ", ".join(str(t)[:5] for t in repeat["timeOfDay"])
+        if repeat.get("dayOfWeek"):
+            timing += " on " + ",".join(str(d) for d in repeat["dayOfWeek"])
+    else:
+        timing = (
+            f"{repeat.get('frequency', '')} per {repeat.get('period', '')} "
+            f"{repeat.get('periodUnit', '')}".strip()
+        )
+    validity = (resource.get("dispenseRequest") or {}).get("validityPeriod") or {}
+    extension = {e.get("url"): e.get("valueCode") for e in resource.get("extension", [])}
+    unit = quantity.get("unit") or quantity.get("code") or ""
+    return {
+        "drug": str(medication["drug"]),
+        "strength": str(medication["strength"]),
+        "form": str(medication["form"]),
+        "dose": f"{quantity.get('value', '')} {unit}".strip(),
+        "route": str(
+            route.get("text")
+            or next((c.get("display") for c in route.get("coding", []) if c.get("display")), "")
+        ),
+        "frequency": timing,
+        "hold_parameters": "",
+        "start": str(validity.get("start") or resource.get("authoredOn") or ""),
+        "end": str(validity.get("end") or ""),
+        "instructions": " ".join(
+            str(t) for t in (dosage.get("text"), dosage.get("patientInstruction")) if t
+        ),
+        "prescriber": str((resource.get("requester") or {}).get("display", "")),
+        "controlled_schedule": str(extension.get(fc.CONTROLLED_SCHEDULE_EXT) or ""),
+    }

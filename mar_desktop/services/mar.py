@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
 from mar_desktop import audit
@@ -20,7 +20,14 @@ from mar_desktop.model import DoseStatus, Facility, Resident, Unit
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.services.base import Service
 from mar_desktop.services.pass_list import PassList, build_pass_list, pass_window
-from mar_desktop.views import AdministrationRecord, AlertView, OrderState, ScheduledDose
+from mar_desktop.views import (
+    AdministrationRecord,
+    AlertView,
+    OrderState,
+    OrderStatus,
+    ScheduledDose,
+    VerificationStatus,
+)
 
 _DAY = timedelta(hours=24)
 HISTORY_DAYS = 7
@@ -87,16 +94,17 @@ class MarService(Service):
         residents = self._scoped_residents(principal, unit_id)
         now = self._clock.now()
         ids = [r.resident_id for r in residents]
-        states = self._read.orders(ids)
+        states = on_the_pass(self._read.orders(ids))
         lookback = due_now_lookback(facility.settings)
         ahead = max(lookback, timedelta(minutes=upcoming_within_minutes))
         # due_now needs only records of doses scheduled from now - lookback on.
         records = self._read.administrations(
             since=now - lookback, until=now + ahead + timedelta(seconds=1), resident_ids=ids
         )
-        return due_now(
+        doses = due_now(
             states, records, now, facility, upcoming_within_minutes=upcoming_within_minutes
         )
+        return mark_unverified(doses, states)
 
     def unit_overview(
         self, principal: Principal, unit_id: str | None = None
@@ -109,7 +117,7 @@ class MarService(Service):
         day_start, day_end = local_day_bounds(facility, now)
         since = min(day_start, now - due_now_lookback(facility.settings)) - _DAY
         records = self._read.administrations(since=since, until=day_end, resident_ids=ids)
-        states = self._read.orders(ids)
+        states = on_the_pass(self._read.orders(ids))
         by_resident: dict[str, list[OrderState]] = {}
         for state in states:
             by_resident.setdefault(state.order.resident_id, []).append(state)
@@ -146,7 +154,7 @@ class MarService(Service):
         )
         doses: list[ScheduledDose] = []
         prn: list[PrnStatus] = []
-        for state in states:
+        for state in on_the_pass(states):
             if state.order.is_prn:
                 if state.active_at(now):
                     prn.append(_prn_status(state, records, now))
@@ -154,6 +162,7 @@ class MarService(Service):
                 doses.extend(
                     dose_statuses(state, records, day_start, day_end, now=now, facility=facility)
                 )
+        doses = mark_unverified(doses, states)
         doses.sort(key=lambda d: (d.scheduled_for, d.order_id))
         history = sorted(
             (r for r in records if r.administered_at >= history_start),
@@ -272,3 +281,27 @@ def _prn_status(state: OrderState, records: list[AdministrationRecord], now: dat
         given_24h=sum(1 for r in mine if now - _DAY < r.administered_at <= now),
         next_allowed_at=prn_next_allowed_at(state.order, records, now),
     )
+
+
+def on_the_pass(states: list[OrderState]) -> list[OrderState]:
+    """The orders whose doses the pass shows: not a returned order (never given), and not a
+    change awaiting verification while the version it changes is still in force (that
+    version's doses are the ones due). Every order stays on the MAR's order list, marked."""
+    running = {s.order_id for s in states if s.status != OrderStatus.DISCONTINUED}
+    return [
+        s
+        for s in states
+        if s.verification != VerificationStatus.RETURNED
+        and not (s.awaiting_verification and not s.acts_at_once and s.replaces in running)
+    ]
+
+
+def mark_unverified(doses: list[ScheduledDose], states: list[OrderState]) -> list[ScheduledDose]:
+    """``doses`` with ``awaiting_verification`` set for those of orders that may be given only
+    as an urgent dose."""
+    waiting = {s.order_id for s in states if s.awaiting_verification and not s.acts_at_once}
+    if not waiting:
+        return doses
+    return [
+        replace(d, awaiting_verification=True) if d.order_id in waiting else d for d in doses
+    ]

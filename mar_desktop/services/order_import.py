@@ -24,13 +24,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from mar_desktop import kinds
 from mar_desktop.errors import MarError
 from mar_desktop.model import Order
 from mar_desktop.permissions import Principal
 from mar_desktop.reports.fhir_import import AcceptedOrder, ImportResult, imported_order_id
 from mar_desktop.services.base import Ports, Service
 from mar_desktop.services.reference import ReferenceService
-from mar_desktop.views import OrderState
+from mar_desktop.views import OrderState, VerificationStatus
 
 CHANGE_REASON = "Changed by the pharmacy (imported order)"
 
@@ -77,30 +78,53 @@ class OrderImportService(Service):
     ) -> None:
         order = accepted.order
         current = self._in_force(order.order_id)
+        source = _provenance(accepted)
         if current is None:
-            self._reference.create_order(principal, order, allergy_acknowledged=ack)
+            self._reference.create_order(
+                principal, order, allergy_acknowledged=ack, provenance=source
+            )
             outcome.created.append(accepted.index)
         elif current.discontinued_at is not None:  # stopped here, not replaced
             outcome.refused.append(
                 (accepted.index, "this order was discontinued here; an import does not restart it")
             )
         elif _same(current.order, order):
-            outcome.unchanged.append(accepted.index)
+            if current.verification == VerificationStatus.RETURNED:
+                outcome.refused.append(
+                    (
+                        accepted.index,
+                        "this version was returned at verification"
+                        + (f" ({current.returned_reason})" if current.returned_reason else "")
+                        + "; the pharmacy must correct it",
+                    )
+                )
+            else:
+                outcome.unchanged.append(accepted.index)
         else:  # the changed version starts now: no past doses of it fall due
             start = max(order.start, self._clock.now())
             new = order.model_copy(update={"order_id": self._fresh_id(accepted), "start": start})
             self._reference.change_order(
-                principal, current.order_id, new, CHANGE_REASON, start, allergy_acknowledged=ack
+                principal,
+                current.order_id,
+                new,
+                CHANGE_REASON,
+                start,
+                allergy_acknowledged=ack,
+                provenance=source,
             )
             outcome.changed.append(accepted.index)
 
     def _in_force(self, first_id: str) -> OrderState | None:
-        """The order the request's first import started, followed through its replacements."""
+        """The order the request's first import started, followed through its replacements
+        and its change awaiting verification (the newest version)."""
         state = self._read.order(first_id)
         seen = {first_id}
-        while state is not None and state.replaced_by is not None and state.replaced_by not in seen:
-            seen.add(state.replaced_by)
-            state = self._read.order(state.replaced_by)
+        while state is not None:
+            following = state.replaced_by or state.pending_change
+            if following is None or following in seen:
+                break
+            seen.add(following)
+            state = self._read.order(following)
         return state
 
     def _fresh_id(self, accepted: AcceptedOrder) -> str:
@@ -117,3 +141,14 @@ def _same(held: Order, imported: Order) -> bool:
     imported, which must not read as a change)."""
     ignored = {"order_id", "start"}
     return held.model_dump(exclude=ignored) == imported.model_dump(exclude=ignored)
+
+
+def _provenance(accepted: AcceptedOrder) -> kinds.OrderProvenance:
+    return kinds.OrderProvenance(
+        verification="required",
+        source="import",
+        source_values=tuple(
+            kinds.SourceValue(field=f, value=v[:2000]) for f, v in accepted.source_values
+        ),
+        source_ref=accepted.source_key[:300],
+    )

@@ -18,7 +18,8 @@ from mar_desktop.clinical import barcodes, rules
 from mar_desktop.clinical.dose import check_dose
 from mar_desktop.clinical.routes import same_route
 from mar_desktop.clinical.scope import check_scope
-from mar_desktop.envelope import Entry, EntryDraft
+from mar_desktop.clinical.verification import check_givable, check_urgent_second_person
+from mar_desktop.envelope import Entry, EntryDraft, new_id
 from mar_desktop.errors import NotFound, RuleViolation, ValidationError
 from mar_desktop.kinds import ScanRecord, Vitals, WitnessAttestation
 from mar_desktop.model import Order, Outcome, Resident
@@ -67,6 +68,15 @@ class AdministrationRequest:
     witness: WitnessAttestation | None = None
     allergy_acknowledged: bool = False
     note: str = ""
+    urgent_reason: str = ""
+    """An urgent dose on an order awaiting verification: why it cannot wait. Needs
+    ``urgent_second_person`` too (docs/architecture.md#order-verification)."""
+    urgent_second_person: WitnessAttestation | None = None
+    """The second licensed person who signed in for the urgent dose (like a witness)."""
+
+    @property
+    def urgent(self) -> bool:
+        return bool(self.urgent_reason.strip()) or self.urgent_second_person is not None
 
 
 class RecordingService(Service):
@@ -77,7 +87,13 @@ class RecordingService(Service):
         :mod:`mar_desktop.clinical.rules` and :mod:`~mar_desktop.clinical.barcodes`, plus
         ``identity_unconfirmed``, ``medication_unconfirmed``, ``allergy_unacknowledged``,
         ``site_required``, ``witness_stale``, ``outside_scope``, and for a GIVEN dose
-        ``dose_invalid``, ``dose_unit``, ``dose_mismatch``, ``route_mismatch``).
+        ``dose_invalid``, ``dose_unit``, ``dose_mismatch``, ``route_mismatch``,
+        ``order_unverified``, ``order_returned``, ``urgent_not_needed``, ``urgent_reason``,
+        ``urgent_unlicensed``, ``urgent_second_person``).
+
+        An urgent dose (``req.urgent``) on an order awaiting verification is checked against
+        the unverified order's values and stored with an ``administration.urgent_unverified``
+        entry before it (the flag, the reason and the second person's sign-in).
         """
         entries = self._decide_for_resident(
             principal,
@@ -85,7 +101,7 @@ class RecordingService(Service):
             req.resident_id,
             lambda read, resident: self._administration_drafts(principal, req, read, resident),
         )
-        return entries[0]
+        return next(e for e in entries if e.kind == kinds.ADMINISTRATION_RECORDED)
 
     def _administration_drafts(
         self, principal: Principal, req: AdministrationRequest, read: ReadModel, resident: Resident
@@ -102,6 +118,8 @@ class RecordingService(Service):
         if administered_at > now + timedelta(minutes=1):
             raise ValidationError("The administration time cannot be in the future.")
         order = state.order
+        if req.outcome == Outcome.GIVEN:
+            check_givable(state, urgent=req.urgent)
         check_scope(principal.user, order, facility.settings)
         scan = self._check_scans(req, resident, order, now, facility.zone)
         witness_user = None
@@ -164,8 +182,10 @@ class RecordingService(Service):
             scan=scan,
             note=req.note.strip(),
         )
-        drafts = [
-            kinds.draft(kinds.ADMINISTRATION_RECORDED, principal.actor, body),
+        dose_id = new_id()
+        drafts = self._urgent_drafts(principal, req, read, dose_id, now) if given else []
+        drafts += [
+            kinds.draft(kinds.ADMINISTRATION_RECORDED, principal.actor, body, dose_id),
             audit.audit_for(
                 principal,
                 audit.RECORD_CREATED,
@@ -175,6 +195,51 @@ class RecordingService(Service):
             ),
         ]
         return drafts
+
+    @staticmethod
+    def _urgent_drafts(
+        principal: Principal,
+        req: AdministrationRequest,
+        read: ReadModel,
+        dose_id: str,
+        now: datetime,
+    ) -> list[EntryDraft]:
+        """The flag of an urgent dose (``check_givable`` has allowed ``req.urgent``): a reason,
+        a licensed giver and a second licensed person signed in within
+        :data:`WITNESS_FRESH_FOR`."""
+        if not req.urgent:
+            return []
+        reason = req.urgent_reason.strip()
+        if not reason:
+            raise RuleViolation(
+                "Say why this dose cannot wait for the order's verification.",
+                code="urgent_reason",
+            )
+        if not principal.user.licensed:
+            raise RuleViolation(
+                "Only a licensed nurse may give an urgent dose on an unverified order.",
+                code="urgent_unlicensed",
+            )
+        second = req.urgent_second_person
+        if second is not None and now - second.authenticated_at > WITNESS_FRESH_FOR:
+            raise RuleViolation(
+                "The second person's sign-in has expired; they must sign in again.",
+                code="witness_stale",
+            )
+        check_urgent_second_person(
+            principal.user, None if second is None else read.user(second.user_id)
+        )
+        assert second is not None
+        body = kinds.UrgentDoseRecorded(
+            administration_entry_id=dose_id,
+            resident_id=req.resident_id,
+            order_id=req.order_id,
+            reason=reason,
+            second_person=second.model_copy(
+                update={"meaning": "Confirmed an urgent dose on an order awaiting verification"}
+            ),
+        )
+        return [kinds.draft(kinds.URGENT_DOSE_RECORDED, principal.actor, body)]
 
     @staticmethod
     def _check_scans(

@@ -11,12 +11,25 @@ from datetime import datetime
 
 from mar_desktop import audit, kinds
 from mar_desktop.clinical.allergies import allergy_matches
+from mar_desktop.clinical.verification import change_effect
 from mar_desktop.envelope import SYSTEM_ACTOR, Entry, EntryDraft, new_id
 from mar_desktop.errors import Conflict, NotFound, RuleViolation, ValidationError
 from mar_desktop.model import Facility, FacilitySettings, Order, Resident, Role, Unit, User
-from mar_desktop.permissions import Permission, Principal
+from mar_desktop.permissions import Permission, Principal, allowed
 from mar_desktop.services.base import Service, nonblank
-from mar_desktop.views import OrderState, OrderStatus
+from mar_desktop.views import OrderState, OrderStatus, VerificationStatus
+
+SECURITY_SETTINGS = frozenset(
+    {
+        "inactivity_lock_seconds",
+        "reauth_hours",
+        "password_min_length",
+        "emergency_access_minutes",
+        "clock_skew_alert_seconds",
+        "unsynced_warning_hours",
+    }
+)
+"""Settings only MANAGE_SETTINGS changes; the rest are clinical (MANAGE_CLINICAL_SETTINGS)."""
 
 
 class ReferenceService(Service):
@@ -54,8 +67,17 @@ class ReferenceService(Service):
         return self._append([draft, audit_draft])[0]
 
     def change_settings(self, principal: Principal, settings: FacilitySettings) -> Entry:
-        self._require(principal, Permission.MANAGE_SETTINGS, entity_type="facility")
+        """MANAGE_SETTINGS changes any setting; MANAGE_CLINICAL_SETTINGS (director of nursing)
+        only the clinical ones (:data:`SECURITY_SETTINGS` unchanged)."""
         before = self._facility().settings
+        security_changed = any(
+            getattr(before, name) != getattr(settings, name) for name in SECURITY_SETTINGS
+        )
+        clinical_only = allowed(principal.role, Permission.MANAGE_CLINICAL_SETTINGS)
+        if security_changed or not clinical_only:
+            self._require(principal, Permission.MANAGE_SETTINGS, entity_type="facility")
+        else:
+            self._require(principal, Permission.MANAGE_CLINICAL_SETTINGS, entity_type="facility")
         body = kinds.SettingsChanged(before=before, after=settings)
         entries = self._append(
             [
@@ -163,10 +185,18 @@ class ReferenceService(Service):
 
     # ---- orders -----------------------------------------------------------------------------
     def create_order(
-        self, principal: Principal, order: Order, *, allergy_acknowledged: bool = False
+        self,
+        principal: Principal,
+        order: Order,
+        *,
+        allergy_acknowledged: bool = False,
+        provenance: kinds.OrderProvenance | None = None,
     ) -> Order:
-        """Records a new order. An order whose drug matches one of the resident's allergies
-        (:func:`~mar_desktop.clinical.allergies.allergy_matches`) is refused
+        """Records a new order, awaiting verification by a second licensed person
+        (docs/architecture.md#order-verification) unless it is hand-entered and the facility
+        has turned that off. ``provenance``: an import's source (imports always need
+        verification); None for hand entry. An order whose drug matches one of the resident's
+        allergies (:func:`~mar_desktop.clinical.allergies.allergy_matches`) is refused
         (``allergy_unacknowledged``, the matches named) unless ``allergy_acknowledged``; the
         acknowledgement is then written into the order's audit entry."""
         resident = self._resident_in_scope(principal, order.resident_id, Permission.MANAGE_ORDERS)
@@ -177,7 +207,7 @@ class ReferenceService(Service):
         self._record(
             principal,
             kinds.ORDER_CREATED,
-            kinds.OrderCreated(order=order),
+            kinds.OrderCreated(order=order, provenance=self._provenance(provenance)),
             entity_type="order",
             entity_id=order.order_id,
             action=audit.RECORD_CREATED,
@@ -194,10 +224,21 @@ class ReferenceService(Service):
         effective_at: datetime | None = None,
         *,
         allergy_acknowledged: bool = False,
+        provenance: kinds.OrderProvenance | None = None,
     ) -> Order:
-        """Discontinues ``replaces_order_id`` at ``effective_at`` and starts ``order`` then. An
-        allergy match is refused unless acknowledged, as in :meth:`create_order`."""
+        """Replaces ``replaces_order_id`` with ``order`` from ``effective_at``. When the change
+        needs verification, a change that only reduces a verified order
+        (:func:`~mar_desktop.clinical.verification.change_effect`) acts at once (the old
+        order is discontinued then; a v1 ``order.discontinued`` says so to older tablets) and
+        is verified afterwards; any other change waits: the old order stays givable until the
+        change is verified. A second change while one awaits verification is refused
+        (Conflict). An allergy match is refused unless acknowledged, as in
+        :meth:`create_order`."""
         old = self._live_order(principal, replaces_order_id)
+        if old.pending_change is not None:
+            raise Conflict(
+                "A change of this order awaits verification; verify or return it first."
+            )
         if order.resident_id != old.order.resident_id:
             raise ValidationError("A changed order must be for the same resident.")
         resident = self._read.resident(order.resident_id)
@@ -209,12 +250,28 @@ class ReferenceService(Service):
         if order.order_id == replaces_order_id or self._read.order(order.order_id) is not None:
             raise ValidationError("A changed order needs a new order id.")
         when = effective_at or self._clock.now()
+        source = self._provenance(provenance)
+        acts_at_once = (
+            source.verification == "not_required"
+            or (
+                old.verification == VerificationStatus.VERIFIED
+                and change_effect(old.order, order) == "at_once"
+            )
+        )
         body = kinds.OrderChanged(
             replaces_order_id=replaces_order_id,
             order=order,
             reason=nonblank(reason, "Reason"),
             effective_at=when,
+            provenance=source,
+            acts_at_once=acts_at_once,
         )
+        extra = []
+        if body.replaces_now:  # older tablets do not apply a v2 change: end the old one for them
+            stop = kinds.OrderStatusChanged(
+                order_id=replaces_order_id, reason=f"Changed: {body.reason}", effective_at=when
+            )
+            extra.append(kinds.draft(kinds.ORDER_DISCONTINUED, principal.actor, stop))
         self._record(
             principal,
             kinds.ORDER_CHANGED,
@@ -224,6 +281,7 @@ class ReferenceService(Service):
             action=audit.RECORD_AMENDED,
             before=old.order.model_dump(mode="json"),
             detail=detail,
+            also=extra,
         )
         return order
 
@@ -246,8 +304,23 @@ class ReferenceService(Service):
     def discontinue_order(
         self, principal: Principal, order_id: str, reason: str, effective_at: datetime | None = None
     ) -> None:
-        self._live_order(principal, order_id)
+        """Acts at once (verified afterwards); a change of the order still awaiting
+        verification is discontinued with it, so it cannot start later."""
+        state = self._live_order(principal, order_id)
         self._status(principal, kinds.ORDER_DISCONTINUED, order_id, reason, effective_at)
+        if state.pending_change is not None:
+            self._status(
+                principal, kinds.ORDER_DISCONTINUED, state.pending_change, reason, effective_at
+            )
+
+    def _provenance(self, given: kinds.OrderProvenance | None) -> kinds.OrderProvenance:
+        """An import's provenance as given (always verified); hand entry's from the setting."""
+        if given is not None:
+            if given.source == "import" and given.verification != "required":
+                raise ValidationError("An imported order always needs verification.")
+            return given
+        required = self._read.hand_entry_verification()
+        return kinds.OrderProvenance(verification="required" if required else "not_required")
 
     # ---- helpers ----------------------------------------------------------------------------
     def _known_unit(self, unit_id: str) -> None:
@@ -298,6 +371,7 @@ class ReferenceService(Service):
         before: dict[str, object] | None = None,
         after: dict[str, object] | None = None,
         detail: str = "",
+        also: list[EntryDraft] | None = None,
     ) -> Entry:
         ledger_draft = kinds.draft(kind, principal.actor, body)
         audit_draft = audit.audit_for(
@@ -309,7 +383,7 @@ class ReferenceService(Service):
             after=after if after is not None else kinds.body_json(body),
             detail=detail or kind,
         )
-        return self._append([ledger_draft, audit_draft])[0]
+        return self._append([ledger_draft, *(also or []), audit_draft])[0]
 
 
 def _allergy_detail(resident: Resident, order: Order, acknowledged: bool, kind: str) -> str:

@@ -74,6 +74,15 @@ class _Index:
     voided: set[str] = field(default_factory=set)
     raised: set[tuple[str, frozenset[str]]] = field(default_factory=set)
     skewed: set[str] = field(default_factory=set)
+    awaiting: dict[str, str] = field(default_factory=dict)
+    """Orders awaiting verification (id -> the entry that recorded them)."""
+    returned: dict[str, str] = field(default_factory=dict)
+    """Orders returned at verification (id -> the return entry)."""
+    urgent: set[str] = field(default_factory=set)
+    """Doses flagged as urgent doses on unverified orders (their entry ids)."""
+    upgraded: bool = False
+    """The facility's ``order.verified_at_upgrade`` has been read: v1 orders after it await
+    verification (before it they are the ones it names, or were in use before it)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     dirty: bool = False
     received_at: datetime | None = None
@@ -346,10 +355,34 @@ class Reconciler:
             index.settings = body.after
         elif isinstance(body, kinds.OrderCreated):
             index.orders[body.order.order_id] = body.order
+            self._note_order(index, body, entry)
         elif isinstance(body, kinds.OrderChanged):
             index.orders[body.order.order_id] = body.order
-            out.extend(self._discontinue(index, body.replaces_order_id, body.effective_at, entry,
-                                         changed=True))
+            self._note_order(index, body, entry)
+            if body.replaces_now:
+                out.extend(self._discontinue(
+                    index, body.replaces_order_id, body.effective_at, entry, changed=True
+                ))
+        elif isinstance(body, kinds.OrderVerified):
+            if entry.actor.get("user_id") != body.target_author_user_id:
+                index.awaiting.pop(body.order_id, None)
+        elif isinstance(body, kinds.OrderReturned):
+            out.extend(self._return(index, body.order_id, entry.id))
+        elif isinstance(body, kinds.OrdersVerifiedAtUpgrade) and entry.device_id == server_device:
+            index.upgraded = True
+            for order_id in body.order_ids:
+                index.awaiting.pop(order_id, None)
+        elif isinstance(body, kinds.UrgentDoseRecorded):
+            index.urgent.add(body.administration_entry_id)
+            out.append(
+                reconcile.urgent_dose(
+                    entry.id,
+                    body.administration_entry_id,
+                    body.resident_id,
+                    body.order_id,
+                    entry.device_id,
+                )
+            )
         elif isinstance(body, kinds.OrderStatusChanged) and kind == kinds.ORDER_DISCONTINUED:
             out.extend(self._discontinue(index, body.order_id, body.effective_at, entry))
         elif isinstance(body, kinds.OrderStatusChanged) and kind == kinds.ORDER_HELD:
@@ -392,8 +425,44 @@ class Reconciler:
             for dose in index.by_order.get(order_id, [])
         ]
 
+    @staticmethod
+    def _note_order(
+        index: _Index, body: kinds.OrderCreated | kinds.OrderChanged, entry: Entry
+    ) -> None:
+        """Tracks an order awaiting verification: one that needs it (a v2 body that says so,
+        or a v1 body recorded after the upgrade entry), unless a change acting at once."""
+        order_id = body.order.order_id
+        if body.v == 1:
+            needs = index.upgraded
+        else:
+            needs = body.provenance.verification == "required"
+            if isinstance(body, kinds.OrderChanged) and body.acts_at_once:
+                needs = False
+        if needs:
+            index.awaiting[order_id] = entry.id
+        else:
+            index.awaiting.pop(order_id, None)
+
+    def _return(
+        self, index: _Index, order_id: str, entry_id: str
+    ) -> list[kinds.AlertRaised | None]:
+        if order_id in index.returned:
+            return []
+        index.returned[order_id] = entry_id
+        index.awaiting.pop(order_id, None)
+        return [
+            reconcile.returned_dose(dose, entry_id, index.voided)
+            for dose in index.by_order.get(order_id, [])
+        ]
+
     def _dose(self, index: _Index, dose: reconcile.DoseFact) -> list[kinds.AlertRaised | None]:
         out: list[kinds.AlertRaised | None] = []
+        returned = index.returned.get(dose.order_id)
+        if returned is not None:
+            out.append(reconcile.returned_dose(dose, returned, index.voided))
+        recorded = index.awaiting.get(dose.order_id)
+        if recorded is not None and dose.entry_id not in index.urgent:
+            out.append(reconcile.unverified_dose(dose, recorded, index.voided))
         stop = index.discontinued.get(dose.order_id)
         if stop is not None:
             out.append(reconcile.discontinued_dose(dose, stop[0], stop[1], index.voided,
@@ -468,6 +537,10 @@ _WATCHED = frozenset(
         kinds.ORDER_DISCONTINUED,
         kinds.ORDER_HELD,
         kinds.ORDER_RESUMED,
+        kinds.ORDER_VERIFIED,
+        kinds.ORDER_RETURNED,
+        kinds.ORDERS_VERIFIED_AT_UPGRADE,
+        kinds.URGENT_DOSE_RECORDED,
         kinds.ENTRY_VOIDED,
         kinds.ALERT_RAISED,
         kinds.ADMINISTRATION_RECORDED,

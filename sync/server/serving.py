@@ -109,6 +109,9 @@ def serve(
     from sync.server.runner import uvicorn_config
 
     options.check()
+    from sync.server.upgrade_orders import mark_existing_orders
+
+    mark_existing_orders(core)  # once per facility: the orders in use before verification
     verifier = (
         Verifier("processes", options.verify_workers)
         if options.verify_workers

@@ -24,25 +24,29 @@ from mar_desktop.permissions import (
 
 P = Permission
 ADMIN, NURSE, CNA, READ_ONLY = Role.FACILITY_ADMIN, Role.NURSE, Role.CNA, Role.READ_ONLY
+DON, RPH = Role.DIRECTOR_OF_NURSING, Role.PHARMACIST
 
-# permission: the roles that hold it
+# permission: the roles that hold it (docs/roles.md prints the same table; a test compares)
 GRANTS: dict[Permission, frozenset[Role]] = {
-    P.VIEW_MAR: frozenset({ADMIN, NURSE, CNA, READ_ONLY}),
-    P.RECORD_ADMINISTRATION: frozenset({ADMIN, NURSE, CNA}),
-    P.AMEND_NOTE: frozenset({ADMIN, NURSE, CNA}),
-    P.VOID_ENTRY: frozenset({ADMIN, NURSE}),
-    P.WITNESS: frozenset({ADMIN, NURSE}),
-    P.RECORD_PRN_FOLLOWUP: frozenset({ADMIN, NURSE, CNA}),
-    P.ACKNOWLEDGE_ALERT: frozenset({ADMIN, NURSE}),
-    P.EMERGENCY_ACCESS: frozenset({ADMIN, NURSE}),
+    P.VIEW_MAR: frozenset({ADMIN, DON, NURSE, CNA, RPH, READ_ONLY}),
+    P.RECORD_ADMINISTRATION: frozenset({ADMIN, DON, NURSE, CNA}),
+    P.AMEND_NOTE: frozenset({ADMIN, DON, NURSE, CNA}),
+    P.VOID_ENTRY: frozenset({ADMIN, DON, NURSE}),
+    P.WITNESS: frozenset({ADMIN, DON, NURSE}),
+    P.RECORD_PRN_FOLLOWUP: frozenset({ADMIN, DON, NURSE, CNA}),
+    P.ACKNOWLEDGE_ALERT: frozenset({ADMIN, DON, NURSE}),
+    P.EMERGENCY_ACCESS: frozenset({ADMIN, DON, NURSE}),
     P.MANAGE_RESIDENTS: frozenset({ADMIN}),
     P.MANAGE_ORDERS: frozenset({ADMIN}),
     P.MANAGE_USERS: frozenset({ADMIN}),
     P.MANAGE_SETTINGS: frozenset({ADMIN}),
     P.MANAGE_DEVICES: frozenset({ADMIN}),
     P.VIEW_AUDIT: frozenset({ADMIN, READ_ONLY}),
-    P.PRINT_REPORTS: frozenset({ADMIN, NURSE, READ_ONLY}),
+    P.PRINT_REPORTS: frozenset({ADMIN, DON, NURSE, RPH, READ_ONLY}),
     P.EXPORT_FACILITY: frozenset({ADMIN, READ_ONLY}),
+    P.VERIFY_ORDERS: frozenset({DON, NURSE, RPH}),
+    P.MANAGE_CLINICAL_SETTINGS: frozenset({ADMIN, DON}),
+    P.REVIEW_OVERRIDES: frozenset({ADMIN, DON}),
 }
 
 NOW = datetime(2026, 1, 5, 8, tzinfo=UTC)
@@ -83,8 +87,8 @@ def test_roles_with_lists_exactly_the_holders(permission: Permission) -> None:
     assert set(roles_with(permission)) == GRANTS[permission]
 
 
-def test_only_admins_and_read_only_users_see_every_unit() -> None:
-    assert frozenset({ADMIN, READ_ONLY}) == ALL_UNIT_ROLES
+def test_only_admins_directors_pharmacists_and_read_only_users_see_every_unit() -> None:
+    assert frozenset({ADMIN, DON, RPH, READ_ONLY}) == ALL_UNIT_ROLES
     for role in Role:
         principal = Principal(user=person(role, "unit-1"), device_id="dev-1")
         assert principal.sees_all_units() is (role in ALL_UNIT_ROLES)
@@ -154,3 +158,4 @@ def test_principal_role_and_actor_come_from_the_user() -> None:
     assert principal.role is CNA
     assert principal.actor.user_id == "u-1"
     assert principal.actor.role == "cna"
+

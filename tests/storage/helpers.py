@@ -18,7 +18,7 @@ from tests import factories as f
 def mixed_history(ledger: Any) -> dict[str, Any]:
     """Appends a realistic mix of every projected kind through ``ledger``; returns ids."""
     drafts, ids = f.small_facility(3)
-    ledger.append(drafts)
+    stored = list(ledger.append(drafts))
     r0, r1, r2 = ids["resident_ids"]
     o0, o1, _ = ids["order_ids"]
     p0 = ids["prn_order_ids"][0]
@@ -53,7 +53,7 @@ def mixed_history(ledger: Any) -> dict[str, Any]:
     user_id = new_user.body["user"]["user_id"]
     changed_user = dict(new_user.body["user"], active=False)
     replacement = f.order_model(r1, drug="Metoprolol succinate", times=("09:00",))
-    ledger.append(
+    stored += ledger.append(
         [
             f.void(wrong.id),
             f.amend(given.id, "resident tolerated well"),
@@ -102,6 +102,57 @@ def mixed_history(ledger: Any) -> dict[str, Any]:
                 kinds.AlertAcknowledged(alert_id="alert-1", comment="checked with resident"),
             ),
             f.audit("user_changed"),
+        ]
+    )
+    # Order verification: a check by someone else, a return, the server's upgrade entry, the
+    # facility setting and an urgent dose on an unverified order.
+    order_entry = {
+        e.body["order"]["order_id"]: e.id
+        for e in stored
+        if e.kind in (kinds.ORDER_CREATED, kinds.ORDER_CHANGED)
+    }
+    ledger.append(
+        [
+            f.draft(
+                kinds.ORDER_VERIFIED,
+                kinds.OrderVerified(
+                    order_id=o0, target_entry_id=order_entry[o0],
+                    target_author_user_id=f.ADMIN.user_id,
+                ),
+                actor=f.NURSE,
+            ),
+            f.draft(
+                kinds.ORDER_RETURNED,
+                kinds.OrderReturned(
+                    order_id=replacement.order_id,
+                    target_entry_id=order_entry[replacement.order_id],
+                    target_author_user_id=f.ADMIN.user_id,
+                    reason="dose not on the prescription",
+                ),
+                actor=f.NURSE,
+            ),
+            f.draft(
+                kinds.ORDERS_VERIFIED_AT_UPGRADE,
+                kinds.OrdersVerifiedAtUpgrade(order_ids=(p0,), detail="in use at the upgrade"),
+            ),
+            f.draft(
+                kinds.VERIFICATION_SETTING_CHANGED,
+                kinds.VerificationSettingChanged(hand_entered_orders=False, reason="policy"),
+            ),
+            f.draft(
+                kinds.URGENT_DOSE_RECORDED,
+                kinds.UrgentDoseRecorded(
+                    administration_entry_id=refused.id,
+                    resident_id=r1,
+                    order_id=o1,
+                    reason="resident in pain",
+                    second_person=kinds.WitnessAttestation(
+                        user_id="user-nurse", full_name="N. Urse", role="nurse",
+                        authenticated_at=t,
+                    ),
+                ),
+                actor=f.NURSE,
+            ),
         ]
     )
     return {
@@ -192,11 +243,26 @@ def _drop_account_records(conn: Connection) -> None:
     conn.execute("DROP TABLE account_records")
 
 
+def _undo_order_verification(conn: Connection) -> None:
+    conn.execute("DROP INDEX orders_by_replaced")
+    for column in (
+        "author_user_id", "verification", "acts_at_once", "replaces_order_id", "source",
+        "source_json",
+    ):
+        conn.execute(f"ALTER TABLE orders DROP COLUMN {column}")
+    conn.execute("ALTER TABLE order_events DROP COLUMN author_user_id")
+    conn.execute("ALTER TABLE facility DROP COLUMN verify_hand_entered")
+    conn.execute("ALTER TABLE facility DROP COLUMN verify_stamp")
+    conn.execute("DROP TABLE order_checks")
+    conn.execute("DROP TABLE urgent_doses")
+
+
 UNDO: dict[int, Callable[[Connection], None]] = {
     9: _drop_totp_last_step,
     10: _drop_account_records,
+    11: _undo_order_verification,
 }
-"""Migrations that only add a table, undone by dropping it (newest last)."""
+"""Migrations that only add tables and columns, undone by dropping them (newest last)."""
 
 
 def undo_migrations_after(conn: Connection, version: int) -> None:

@@ -21,10 +21,10 @@ from storage.verify import verify_store
 from tests.sync.conftest import start_site, stop_site
 from tests.sync.world import cart, ledger_rows, next_slot, scheduled, seed
 
-NEW_KIND = "order.verified"
+NEW_KIND = "order.cosigned"
 
 
-class OrderVerified(Body):
+class OrderCosigned(Body):
     """A kind from a later release."""
 
     order_id: Id
@@ -48,7 +48,9 @@ def _flag(store: LocalStore) -> str | None:
         ("administration.recorded", {}, False),
         ("administration.recorded", {"v": True}, False),
         ("administration.recorded", {"v": "2"}, False),
-        ("order.verified", {"v": 1}, True),
+        ("order.cosigned", {"v": 1}, True),
+        ("order.verified", {"v": 1}, False),
+        ("order.verified", {"v": 2}, True),
         ("audit.something_new", {"v": 1}, False),
     ],
 )
@@ -71,10 +73,10 @@ def test_an_older_tablet_keeps_a_newer_kind_verifies_it_and_applies_what_follows
         resident, order = scheduled(seeded)
 
         # The newer tablet (and the server, upgraded first) know a kind the older one does not.
-        monkeypatch.setitem(kinds.BODY_TYPES, NEW_KIND, OrderVerified)
+        monkeypatch.setitem(kinds.BODY_TYPES, NEW_KIND, OrderCosigned)
         admin = newer.principal(seeded, "admin")
         [verified] = newer.tab.store.ledger.append(
-            [kinds.draft(NEW_KIND, admin.actor, OrderVerified(order_id=order.order_id))]
+            [kinds.draft(NEW_KIND, admin.actor, OrderCosigned(order_id=order.order_id))]
         )
         slot = next_slot(newer, order)
         for c in (older, newer):
@@ -103,7 +105,7 @@ def test_an_older_tablet_keeps_a_newer_kind_verifies_it_and_applies_what_follows
         data_dir, key = older.tab.data_dir, older.tab.key
         older.tab.close()
         site.tablets.remove(older.tab)
-        monkeypatch.setitem(kinds.BODY_TYPES, NEW_KIND, OrderVerified)
+        monkeypatch.setitem(kinds.BODY_TYPES, NEW_KIND, OrderCosigned)
         monkeypatch.setattr("storage.migrate.__version__", "99.0.0")
         monkeypatch.setattr("storage.projections.__version__", "99.0.0")
         steps: list[str] = []
@@ -139,7 +141,7 @@ def test_an_older_tablet_keeps_a_credential_refused_alert_unapplied_and_applies_
     old = kinds.body_json(kinds.AlertRaised(alert_id="a2", alert_type="fork", detail="y"))
     assert old["v"] == 1
     with pytest.raises(Exception, match="v2"):
-        kinds.AlertRaised(alert_id="a3", alert_type="credential_refused")
+        kinds.AlertRaised(v=1, alert_id="a3", alert_type="credential_refused")
     monkeypatch.setitem(kinds.BODY_TYPES, kinds.ALERT_RAISED, _AlertRaisedBefore)
     assert kinds.from_newer_version(kinds.ALERT_RAISED, new) is True
     assert kinds.from_newer_version(kinds.ALERT_RAISED, old) is False

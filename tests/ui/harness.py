@@ -33,6 +33,7 @@ from mar_desktop.people.totp import code_at
 from mar_desktop.permissions import Principal
 from mar_desktop.services.base import Ports
 from mar_desktop.services.reference import ReferenceService
+from mar_desktop.services.verification import VerificationService
 from storage.credentials import SqlCredentialStore
 from storage.local_store import LocalStore
 from tests.accounts import Keys
@@ -159,5 +160,9 @@ def build_facility(
     }
     for order in orders.values():
         reference.create_order(boss, order)
+    # a second licensed person verifies what the admin entered (docs/architecture.md)
+    verifier = Principal(user=staff[1], device_id=store.device_id)
+    queue = ports.reader().pending_verifications()
+    VerificationService(ports).verify_many(verifier, [p.target_entry_id for p in queue])
     backend = build_backend(store, clock, defer=defer)
     return Facility1(store, clock, backend, residents, orders)

@@ -24,7 +24,9 @@ from ui.widgets.common import button, card, label
 
 ROLE_NAMES = {
     Role.FACILITY_ADMIN: "Facility admin",
+    Role.DIRECTOR_OF_NURSING: "Director of nursing",
     Role.NURSE: "Nurse",
+    Role.PHARMACIST: "Pharmacist",
     Role.CNA: "CNA / med aide",
     Role.READ_ONLY: "Read-only (surveyor)",
 }

@@ -148,6 +148,15 @@ def _add_report_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPa
                          metavar="INDEX", help="enter the order of bundle entry INDEX despite "
                          "its allergy warning (checked with the prescriber)")
 
+    orders = commands.add_parser(
+        "orders", help="orders awaiting verification: list, verify or return one")
+    person(orders)
+    orders.add_argument("action", choices=("pending", "verify", "return"))
+    orders.add_argument("entry", nargs="?", default="",
+                        help="the id `orders pending` prints (verify, return)")
+    orders.add_argument("--reason", default=None, help="why the order is returned")
+    orders.add_argument("--note", default=None, help="a note with the verification")
+
 
 def _gui_args(argv: Sequence[str]) -> argparse.Namespace | None:
     """The plain GUI launch (``mar-desktop [--demo] [--data-dir DIR]``) parsed without building
@@ -195,6 +204,8 @@ def command(name: str) -> Callable[[argparse.Namespace], int]:
             from ui.cli import check_export as module
         case "import-fhir":
             from ui.cli import import_fhir as module
+        case "orders":
+            from ui.cli import orders as module
         case _:
             raise KeyError(name)
     run: Callable[[argparse.Namespace], int] = module.run

@@ -80,6 +80,22 @@ SURVEYOR = User(
     initials="HF",
     role=Role.READ_ONLY,
 )
+DON = User(
+    user_id="u-don",
+    username="dbaker",
+    full_name="Dolores Baker",
+    initials="DB",
+    credentials="RN",
+    role=Role.DIRECTOR_OF_NURSING,
+)
+PHARMACIST = User(
+    user_id="u-rph",
+    username="rpatel",
+    full_name="Ravi Patel",
+    initials="RP",
+    credentials="PharmD",
+    role=Role.PHARMACIST,
+)
 
 
 @dataclass
@@ -726,6 +742,8 @@ ROLE_USERS = {
     Role.NURSE: NURSE,
     Role.CNA: CNA,
     Role.READ_ONLY: SURVEYOR,
+    Role.DIRECTOR_OF_NURSING: DON,
+    Role.PHARMACIST: PHARMACIST,
 }
 ACCOUNT_ACTIONS: dict[str, Callable[[World, Principal], object]] = {
     "create_user": lambda w, p: w.accounts.create_user(
@@ -747,6 +765,8 @@ ALLOWED = {
     Role.NURSE: set(),
     Role.CNA: set(),
     Role.READ_ONLY: {"view_audit"},
+    Role.DIRECTOR_OF_NURSING: set(),  # no staff accounts (one role per account)
+    Role.PHARMACIST: set(),
 }
 
 
@@ -766,7 +786,9 @@ def test_role_action_matrix(world: World, role: Role, action: str) -> None:
         assert world.audit_kinds().count("audit.permission_refused") == refusals + 1
 
 
-@pytest.mark.parametrize("role", [Role.NURSE, Role.CNA, Role.READ_ONLY])
+@pytest.mark.parametrize(
+    "role", [Role.NURSE, Role.DIRECTOR_OF_NURSING, Role.CNA, Role.PHARMACIST, Role.READ_ONLY]
+)
 def test_witness_by_role(world: World, role: Role) -> None:
     user = ROLE_USERS[role]
     world.add_user(user)
@@ -776,7 +798,7 @@ def test_witness_by_role(world: World, role: Role) -> None:
     def witness() -> object:
         return world.access.witness_sign_in(user.username, NURSE_PW, world.code(user.user_id))
 
-    if role is Role.NURSE:
+    if role in (Role.NURSE, Role.DIRECTOR_OF_NURSING):
         assert witness() is not None
     else:
         assert "licensed" in str(world.expect(AuthError, witness))
@@ -790,7 +812,7 @@ def test_emergency_access_by_role(world: World, role: Role) -> None:
     else:
         world.add_user(user)
         world.login(user, NURSE_PW)
-    if role in (Role.FACILITY_ADMIN, Role.NURSE):
+    if role in (Role.FACILITY_ADMIN, Role.NURSE, Role.DIRECTOR_OF_NURSING):
         assert world.access.start_emergency_access("covering", ["west"]).unit_ids == {"west"}
     else:
         world.expect(PermissionDenied, lambda: world.access.start_emergency_access("x", None))

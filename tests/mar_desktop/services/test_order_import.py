@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from mar_desktop import kinds
 from mar_desktop.clock import FakeClock
 from mar_desktop.model import Allergy, Facility, Resident, Role, User
 from mar_desktop.permissions import Principal
@@ -21,12 +22,15 @@ from mar_desktop.reports.fhir_import import import_medication_requests
 from mar_desktop.services.base import Ports
 from mar_desktop.services.order_import import ImportOutcome, OrderImportService
 from mar_desktop.services.reference import ReferenceService
+from mar_desktop.services.verification import VerificationService
 from storage.local_store import LocalStore
 
 SAMPLE = Path(__file__).parents[1] / "reports" / "data" / "pharmacy_bundle.json"
 NOW = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)
 ADMIN = User(user_id="u-admin", username="admin", full_name="Dana Admin", initials="DA",
              credentials="RN", role=Role.FACILITY_ADMIN)
+PHARMACIST = User(user_id="u-rph", username="rph", full_name="Ravi Pharm", initials="RP",
+                  credentials="PharmD", role=Role.PHARMACIST)
 
 
 class Pharmacy:
@@ -55,6 +59,17 @@ class Pharmacy:
             json.dumps(bundle).encode(), residents, now=self.clock.now()
         )
         return OrderImportService(self.ports).record(self.admin, result)
+
+    def verify_all(self) -> None:
+        """A pharmacist verifies everything awaiting verification."""
+        self.store.ledger.append([kinds.draft(
+            kinds.USER_CREATED, self.admin.actor, kinds.UserCreated(user=PHARMACIST)
+        )])
+        queue = self.ports.reader().pending_verifications()
+        VerificationService(self.ports).verify_many(
+            Principal(user=PHARMACIST, device_id=self.store.device_id),
+            [p.target_entry_id for p in queue],
+        )
 
     def active(self) -> list[tuple[str, str, Decimal]]:
         states = self.ports.reader().orders(["res-1", "res-2"])
@@ -107,6 +122,11 @@ def test_a_changed_dose_replaces_the_order_with_an_order_change(pharmacy: Pharma
     pharmacy.clock.advance(timedelta(hours=1))
     outcome = pharmacy.run(changed)
     assert len(outcome.changed) == 1 and len(outcome.unchanged) == 3
+    # A higher dose waits for verification; the verified 25 mg stays in force meanwhile.
+    metoprolol = [o for o in pharmacy.active() if o[1] == "Metoprolol tartrate"]
+    assert metoprolol == [("res-1", "Metoprolol tartrate", Decimal(25)),
+                          ("res-1", "Metoprolol tartrate", Decimal(50))]
+    pharmacy.verify_all()
     metoprolol = [o for o in pharmacy.active() if o[1] == "Metoprolol tartrate"]
     assert metoprolol == [("res-1", "Metoprolol tartrate", Decimal(50))]
     states = pharmacy.ports.reader().orders(["res-1"], include_discontinued=True)
@@ -167,3 +187,48 @@ def test_an_order_matching_an_allergy_waits_for_its_acknowledgement(pharmacy: Ph
     )
     assert index in again.created
     assert any(o[1] == "Metoprolol tartrate" for o in pharmacy.active())
+
+
+def test_an_import_awaits_verification_with_the_pharmacy_values_beside_ours(
+    pharmacy: Pharmacy,
+) -> None:
+    pharmacy.run(sample())
+    pharmacy.store.ledger.append([kinds.draft(
+        kinds.USER_CREATED, pharmacy.admin.actor, kinds.UserCreated(user=PHARMACIST)
+    )])
+    rph = Principal(user=PHARMACIST, device_id=pharmacy.store.device_id)
+    queue = VerificationService(pharmacy.ports).pending(rph)
+    assert len(queue) == 4 and all(i.pending.source == "import" for i in queue)
+    assert all(i.may_verify and "pharmacy import" in i.what for i in queue)
+    metoprolol = next(i for i in queue if i.pending.state.order.drug == "Metoprolol tartrate")
+    rows = {r.field: r for r in metoprolol.rows}
+    assert rows["drug"].source == "Metoprolol tartrate" == rows["drug"].transcribed
+    assert rows["dose"].source == "25 mg" and rows["dose"].transcribed == "25 mg"
+    assert not rows["dose"].differs
+    # the pharmacy's own words are kept even where ours are mapped (route text, times)
+    assert rows["route"].source and rows["frequency"].source.startswith("at ")
+    VerificationService(pharmacy.ports).verify_many(rph, [i.target_entry_id for i in queue])
+    assert VerificationService(pharmacy.ports).pending(rph) == []
+
+    changed = sample()
+    dose = request(changed, "rx-1001")["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+    dose["value"] = 50
+    pharmacy.clock.advance(timedelta(hours=1))
+    assert len(pharmacy.run(changed).changed) == 1
+    [again] = VerificationService(pharmacy.ports).pending(rph)  # back to awaiting
+    assert again.pending.what == "change" and again.pending.previous is not None
+    rows = {r.field: r for r in again.rows}
+    assert rows["dose"].source == "50 mg" and rows["dose"].transcribed == "50 mg"
+    assert {r.field: r.transcribed for r in again.previous}["dose"] == "25 mg"
+    VerificationService(pharmacy.ports).return_order(
+        rph, again.target_entry_id, "the prescriber did not change the dose"
+    )
+    # the verified 25 mg stays the one given; the returned 50 mg is never given
+    states = pharmacy.ports.reader().orders(["res-1"])
+    givable = [s.order.dose for s in states if s.order.drug == "Metoprolol tartrate" and s.givable]
+    assert givable == [Decimal(25)]
+    # importing the changed request again puts it before a verifier again
+    outcome = pharmacy.run(changed)
+    assert len(outcome.changed) == 1
+    [third] = VerificationService(pharmacy.ports).pending(rph)
+    assert third.target_entry_id != again.target_entry_id

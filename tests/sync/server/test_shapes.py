@@ -256,6 +256,10 @@ def _server_only_bodies(tab: SimTablet) -> list[tuple[str, dict[str, Any]]]:
         (kinds.ALERT_RAISED, kinds.body_json(alert)),
         (kinds.FACILITY_CONFIGURED, kinds.body_json(renamed)),
         (kinds.DEVICE_REVOKED, kinds.body_json(revoked)),
+        (
+            kinds.ORDERS_VERIFIED_AT_UPGRADE,
+            kinds.body_json(kinds.OrdersVerifiedAtUpgrade(order_ids=("forged-order",))),
+        ),
     ]
 
 

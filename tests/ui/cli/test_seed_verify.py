@@ -125,7 +125,7 @@ def test_every_command_runs_through_its_own_module() -> None:
 
     (commands,) = [a for a in build_parser()._actions
                    if isinstance(a, argparse._SubParsersAction)]
-    assert len(commands.choices) == 12  # facility-keys is the twelfth
+    assert len(commands.choices) == 13  # orders is the thirteenth
     for name in commands.choices:
         run = command(name)
         assert callable(run) and run.__module__.startswith("ui.cli."), name

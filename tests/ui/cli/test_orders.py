@@ -1,0 +1,33 @@
+"""``mar-desktop orders``: the verification queue from the command line, signed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MemoryKeyring
+from tests.ui.cli.test_reports import as_user
+from ui.cli.main import main
+
+
+@pytest.fixture
+def seeded(tmp_path: Path, memory_keyring: MemoryKeyring) -> Path:
+    folder = tmp_path / "data"
+    assert main(["seed-demo", "--data-dir", str(folder), "--days", "0",
+                 "--residents-per-unit", "1"]) == 0
+    return folder
+
+
+def test_the_seeded_orders_are_verified_and_the_queue_is_a_verifier_s(
+    seeded: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["orders", "pending", "--data-dir", str(seeded),
+                 *as_user(monkeypatch, "nurse")]) == 0
+    assert "0 awaiting verification." in capsys.readouterr().out
+    assert main(["orders", "verify", "no-such-entry", "--data-dir", str(seeded),
+                 *as_user(monkeypatch, "nurse2")]) != 0  # (one TOTP code per person and step)
+    assert "Nothing awaits verification" in capsys.readouterr().err
+    assert main(["orders", "pending", "--data-dir", str(seeded),
+                 *as_user(monkeypatch, "cna")]) != 0
+    assert "does not allow" in capsys.readouterr().err
