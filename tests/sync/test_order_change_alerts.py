@@ -90,10 +90,12 @@ def test_a_dose_by_an_orders_old_version_after_a_change_alerts_everywhere(
         slot = next_slot(a, order)
         for c in (a, b):
             c.clock.set(slot - timedelta(minutes=30))  # type: ignore[operator]
+        # a lower dose acts at once (an increase would wait for verification, the old
+        # version staying givable until then)
         changed = order.model_copy(update={"order_id": order.order_id + "-v2",
-                                           "dose": order.dose * Decimal(2)})
+                                           "dose": order.dose / Decimal(2)})
         ReferenceService(a.ports).change_order(
-            a.principal(seeded, "admin"), order.order_id, changed, "dose doubled by the GP")
+            a.principal(seeded, "admin"), order.order_id, changed, "dose halved by the GP")
         change = _last_of_kind(a, kinds.ORDER_CHANGED)
         a.tab.engine.sync_once()
         for c in (a, b):
