@@ -30,11 +30,13 @@ DONE = frozenset({DoseStatus.GIVEN, DoseStatus.REFUSED, DoseStatus.HELD, DoseSta
 
 @dataclass(frozen=True, slots=True)
 class PassItem:
-    """One dose to do: who, which order, when and in which state."""
+    """One dose to do: who, which order, when and in which state; ``awaiting_verification``:
+    the order is not verified yet (givable only as a documented urgent dose)."""
 
     resident: Resident
     order: Order
     dose: ScheduledDose
+    awaiting_verification: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +90,8 @@ def build_pass_list(
             continue
         for dose in dose_statuses(state, records, start, end, now=now, facility=facility):
             if dose.status in TO_DO:
-                to_do.append(PassItem(resident, state.order, dose))
+                to_do.append(PassItem(resident, state.order, dose,
+                                      state.awaiting_verification and not state.acts_at_once))
             elif dose.status in DONE:
                 done += 1
             elif dose.status is DoseStatus.MISSED:

@@ -124,7 +124,10 @@ def cell_text(item: PassItem, column: int, zone: ZoneInfo) -> str:
     if column == 2:
         return item.resident.display_name
     if column == 3:
-        return f"{order_title(item.order)}\n{order_line(item.order)}"
+        title = order_title(item.order)
+        if item.awaiting_verification:
+            title = f"⚠ Awaiting verification · {title}"
+        return f"{title}\n{order_line(item.order)}"
     return STATUS_WORDS[item.dose.status][0]
 
 

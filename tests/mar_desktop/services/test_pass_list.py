@@ -3,9 +3,11 @@ missed or outside the pass is counted or left out exactly."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from mar_desktop.model import DoseStatus, Outcome, Resident
 from mar_desktop.services.pass_list import build_pass_list, pass_window, room_key
-from mar_desktop.views import OrderState
+from mar_desktop.views import OrderState, VerificationStatus
 from tests.mar_desktop.clinical.factories import (
     NY,
     facility,
@@ -89,3 +91,13 @@ def test_the_window_reaches_back_to_the_oldest_dose_that_can_be_late_and_an_hour
 def test_rooms_sort_as_people_read_them() -> None:
     assert sorted(["10", "2", "12A", "12", "B1", "101"], key=room_key) == [
         "2", "10", "12", "12A", "101", "B1"]
+
+
+def test_an_order_awaiting_verification_is_on_the_pass_and_marked() -> None:
+    residents = [resident("res-1", "1"), resident("res-2", "2")]
+    awaiting = replace(daily("ord-new", "res-1", "10:00"),
+                       verification=VerificationStatus.AWAITING)
+    verified = daily("ord-old", "res-2", "10:00")
+    found = build_pass_list(residents, [awaiting, verified], [], now=NOW, facility=FACILITY)
+    marks = {item.order.order_id: item.awaiting_verification for item in found.items}
+    assert marks == {"ord-new": True, "ord-old": False}
