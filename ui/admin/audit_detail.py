@@ -34,8 +34,8 @@ class AuditDetail(QFrame):
         self.changes = table(("Field", "Before", "After"), "auditChanges")
         self.fitter = fit_columns(self.changes)
         self.changes.setMinimumHeight(120)
-        self.changes.setMaximumHeight(240)
         column.addWidget(self.changes, 1)
+        column.addStretch(0)
         self.clear()
 
     def show_record(self, record: AuditRecord, zone: ZoneInfo, target: str) -> None:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from PySide6.QtCore import QDateTime, Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QCheckBox,
     QComboBox,
     QDateTimeEdit,
@@ -176,9 +177,12 @@ class AuditScreen(AdminScreen):
         self.table = table(COLUMNS, "auditTable")
         self.fitter = fit_columns(self.table)
         self.table.itemSelectionChanged.connect(self._show_detail)
-        self.outer.addWidget(self.table, 3)
         self.detail = AuditDetail()
-        self.outer.addWidget(self.detail)
+        self._body = QBoxLayout(QBoxLayout.Direction.LeftToRight)  # detail under it: portrait
+        self._body.setSpacing(12)
+        self._body.addWidget(self.table, 3)
+        self._body.addWidget(self.detail, 2)
+        self.outer.addLayout(self._body, 1)
         pager = QHBoxLayout()
         self.newer = button("◀ Newer", "", self.newer_page, name="auditNewer")
         self.older = button("Older ▶", "", self.older_page, name="auditOlder")
@@ -211,7 +215,10 @@ class AuditScreen(AdminScreen):
             self._grid.setColumnStretch(column, 1 if column < columns else 0)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        self._place_filters(3 if self.width() >= 1000 else 2)
+        wide = self.width() >= 1000
+        self._place_filters(3 if wide else 2)
+        self._body.setDirection(QBoxLayout.Direction.LeftToRight if wide
+                                else QBoxLayout.Direction.TopToBottom)
         super().resizeEvent(event)
 
     @property
