@@ -11,7 +11,9 @@ progress is taken out of the administration screen first (``KeptDose``, in memor
 shown again when the same user unlocks; a sign-out (or "Sign in as someone else") drops it and
 the wristband scan in force (``ctx.wristbands``), so the next user starts fresh. The sidebar
 has an admin slot: the admin screens (``ui.admin``) register through
-:meth:`MainWindow.add_section`.
+:meth:`MainWindow.add_section`. In ``--demo`` only (the backend has the demo scan service) the
+demo scanner panel (:mod:`ui.widgets.demo_scanner`) sits above the status bar while someone is
+signed in.
 
 GUI thread only. ``shutdown()`` stops the timers; the composition root stops the task runner.
 """
@@ -58,7 +60,9 @@ from ui.widgets.sync_status import SyncStatusBar
 from ui.work_area import Part, Section, SectionFactory, WorkArea
 
 if TYPE_CHECKING:
+    from mar_desktop.services.demo_scans import DemoScanService
     from ui.screens.administration import AdministrationScreen, KeptDose
+    from ui.widgets.demo_scanner import DemoScannerPanel
 
 LOCKING = {SessionEventKind.LOCKED, SessionEventKind.REAUTH_REQUIRED, SessionEventKind.ENDED}
 
@@ -90,6 +94,8 @@ class MainWindow(QMainWindow):
         self.root = QStackedWidget()
         column.addWidget(self.root, 1)
         self.status = SyncStatusBar(None, clock)
+        self._column = column
+        self.demo_scanner: DemoScannerPanel | None = None  # --demo only
         column.addWidget(self.status)
         self.setCentralWidget(central)
         pages = self._pages = SignInPages(runner, self.root, self.status, lambda: self.ctx, self)
@@ -129,6 +135,9 @@ class MainWindow(QMainWindow):
             pulled.connect(self.ctx.changes.announce)
         ctx = self.ctx
 
+        if backend.demo_scans is not None:
+            self._add_demo_scanner(ctx, backend.demo_scans, demo_accounts)
+
         def enable_sign_in() -> None:
             self.login.set_demo_accounts(demo_accounts)
             self.login.set_auth(backend.auth)
@@ -138,6 +147,20 @@ class MainWindow(QMainWindow):
         self._build.finished.connect(self.ready)
         self._build.failed.connect(self.startup_failed)
         self._build.start()
+
+    def _add_demo_scanner(self, ctx: UiContext, service: DemoScanService,
+                          accounts: Sequence[DemoAccount]) -> None:
+        from ui.widgets.demo_scanner import DemoScannerPanel
+
+        def current_resident() -> str | None:
+            work = self.work
+            if work is None or work.stack.currentWidget() not in (work.mar, work.administration):
+                return None
+            return work.mar.resident_id or None
+
+        self.demo_scanner = DemoScannerPanel(ctx, service, accounts, current_resident)
+        self.demo_scanner.hide()
+        self._column.insertWidget(self._column.indexOf(self.status), self.demo_scanner)
 
     @property
     def is_ready(self) -> bool:
@@ -224,6 +247,8 @@ class MainWindow(QMainWindow):
         for key, _title, _factory, permission in self._sections:
             allowed = permission is None or (ctx is not None and ctx.may(permission))
             self.nav[key].setVisible(allowed)
+        if self.demo_scanner is not None:
+            self.demo_scanner.show()
         if self.root.currentWidget() is not work:
             self.root.setCurrentWidget(work)
             work.show_overview()
@@ -259,6 +284,8 @@ class MainWindow(QMainWindow):
         if self.work is not None:
             self.work.clear_phi()
             self.work.hide()
+        if self.demo_scanner is not None:
+            self.demo_scanner.clear()
         self.emergency_banner.clear_message()
 
     def _keep_place(self, event: SessionEvent) -> None:

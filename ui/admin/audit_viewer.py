@@ -15,6 +15,7 @@ time zone. Shows PHI (names, record ids): ``clear_phi()`` empties it. GUI thread
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -192,8 +193,7 @@ class AuditScreen(AdminScreen):
         pager.addWidget(self.page_label, 1, Qt.AlignmentFlag.AlignCenter)
         pager.addWidget(self.older)
         self.outer.addLayout(pager)
-        self.ask_save_path = lambda suggested: ask_save_path(
-            self, "Export the audit log", suggested, "CSV files (*.csv)")
+        self.ask_save_path: Callable[[str], str | None] = self._ask_save_path
         self.last_export: Path | None = None
         self._range_changed()
         self._set_pager(False)
@@ -374,6 +374,9 @@ class AuditScreen(AdminScreen):
         self.detail.show_record(record, self.zone, target)
 
     # ---- export ---------------------------------------------------------------------------------
+    def _ask_save_path(self, suggested: str) -> str | None:
+        return ask_save_path(self, "Export the audit log", suggested, "CSV files (*.csv)")
+
     def export(self) -> None:
         """Asks where (the documents folder first), then writes every event the filters find."""
         stamp = self.ctx.clock.now().astimezone(self.zone).strftime("%Y%m%d-%H%M")
