@@ -135,15 +135,14 @@ class MainWindow(QMainWindow):
             pulled.connect(self.ctx.changes.announce)
         ctx = self.ctx
 
-        if backend.demo_scans is not None:
-            self._add_demo_scanner(ctx, backend.demo_scans, demo_accounts)
-
         def enable_sign_in() -> None:
             self.login.set_demo_accounts(demo_accounts)
             self.login.set_auth(backend.auth)
             settle_long_lived_objects()  # keep later collector pauses short (ui.lag)
 
         self._build = StagedBuild([*self._work_steps(ctx), enable_sign_in], self)
+        if backend.demo_scans is not None:  # --demo only
+            self._add_demo_scanner(ctx, backend.demo_scans, demo_accounts)
         self._build.finished.connect(self.ready)
         self._build.failed.connect(self.startup_failed)
         self._build.start()
@@ -160,6 +159,8 @@ class MainWindow(QMainWindow):
 
         self.demo_scanner = DemoScannerPanel(ctx, service, accounts, current_resident)
         self.demo_scanner.hide()
+        if self._area is not None:
+            self._area.stack.currentChanged.connect(self.demo_scanner.resident_may_have_changed)
         self._column.insertWidget(self._column.indexOf(self.status), self.demo_scanner)
 
     @property

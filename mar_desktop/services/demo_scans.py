@@ -45,10 +45,10 @@ class DemoScanService(Service):
         if resident_id is None:
             self._require(principal, Permission.VIEW_MAR, entity_type="unit")
             residents = self._read.residents(principal.unit_scope(self._clock.now()))
-            return [DemoBarcode("wristband", f"Wristband: {r.display_name}, room {r.room}",
-                                r.wristband_id) for r in residents[:MAX_WRISTBANDS]]
+            return [DemoBarcode("wristband", f"{r.display_name} ({r.room})", r.wristband_id)
+                    for r in residents[:MAX_WRISTBANDS]]
         resident = self._resident_in_scope(principal, resident_id, Permission.VIEW_MAR)
-        found = [DemoBarcode("wristband", f"Wristband: {resident.display_name}",
+        found = [DemoBarcode("wristband", f"{resident.display_name} ({resident.room})",
                              resident.wristband_id)]
         for state in self._read.orders([resident_id]):
             order = state.order

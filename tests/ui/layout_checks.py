@@ -99,10 +99,21 @@ def clipped_text(page: QWidget) -> list[str]:
 
 
 def _clipped_cells(table: QWidget) -> list[str]:
+    from PySide6.QtGui import QFont, QFontMetrics
     from PySide6.QtWidgets import QTableWidget
 
     assert isinstance(table, QTableWidget)
     metrics = table.fontMetrics()
+    bold = QFont(table.horizontalHeader().font())
+    bold.setBold(True)  # the theme's header
+    for col in range(table.columnCount()):
+        header = table.horizontalHeaderItem(col)
+        if header is None or table.isColumnHidden(col) or not table.horizontalHeader().isVisible():
+            continue
+        needed = QFontMetrics(bold).horizontalAdvance(header.text()) + 2 * 8  # header padding
+        if needed > table.columnWidth(col):
+            return [f"{_name(table)} header {header.text()!r} is cut off "
+                    f"({table.columnWidth(col)} px, needs {needed})"]
     flags = Qt.AlignmentFlag.AlignLeft | (
         Qt.TextFlag.TextWordWrap if table.wordWrap() else Qt.TextFlag.TextSingleLine)
     found: list[str] = []

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QRect, Qt
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -162,9 +163,10 @@ class ColumnFitter(QObject):
         table = self.table
         metrics = table.fontMetrics()
         header = table.horizontalHeaderItem(column)
-        bold = table.horizontalHeader().fontMetrics()
+        font = QFont(table.horizontalHeader().font())
+        font.setBold(True)  # the theme's header (resources/style.qss)
         title = header.text() if header is not None else ""
-        least = bold.horizontalAdvance(title) + 2 * CELL_MARGIN + 12
+        least = QFontMetrics(font).horizontalAdvance(title) + 2 * CELL_MARGIN + 12
         wants = least
         for row in range(table.rowCount()):
             item = table.item(row, column)

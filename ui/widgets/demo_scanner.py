@@ -82,6 +82,11 @@ class DemoScannerPanel(QFrame):
         self._timer.timeout.connect(self.tick)
 
     # ---- what to list -------------------------------------------------------------------------
+    def resident_may_have_changed(self) -> None:
+        """The screen on show changed: list the barcodes of whom it shows now, at once."""
+        if self.isVisible():
+            self.tick()
+
     def tick(self) -> None:
         """Every second while shown: the codes, and the barcodes when the resident changed."""
         self.codes.setText("Authenticator codes now (for a witness): " + " · ".join(
@@ -100,9 +105,9 @@ class DemoScannerPanel(QFrame):
         clear_layout(self._grid)
         self.barcodes = barcodes
         self.buttons = []
-        columns = 3 if self.width() >= 1100 else 2
+        columns = 3 if self.width() >= 1500 else 2
         for index, barcode in enumerate(barcodes):
-            glyph = "⌚" if barcode.kind == "wristband" else "💊"
+            glyph = "▭" if barcode.kind == "wristband" else "℞"
             widget = QPushButton(f"{glyph} {barcode.label}\n{barcode.code}")
             widget.setObjectName(f"demoScan_{index}")
             widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the scan field keeps the focus
