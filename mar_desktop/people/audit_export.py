@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from mar_desktop.audit_changes import changes_text
 from mar_desktop.clock import parse_utc
-from mar_desktop.people.audit_query import AuditRecord
+from mar_desktop.people.audit_record import AuditRecord
 from mar_desktop.private_files import private_file
 
 COLUMNS = (

@@ -11,56 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from mar_desktop import audit
-from mar_desktop.envelope import AUDIT_PREFIX, Entry
+from mar_desktop.envelope import AUDIT_PREFIX
 from mar_desktop.errors import ValidationError
+from mar_desktop.people import audit_export
+from mar_desktop.people.audit_record import AuditRecord
 from mar_desktop.people.ports import AuditLog
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.services.base import Ports, Service
 
 MAX_ROWS = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
-    """One audit event as the viewer shows it (docs/architecture.md#the-audit-chain)."""
-
-    entry_id: str
-    device_id: str
-    seq: int
-    recorded_at: str
-    action: str
-    user_id: str
-    user_name: str
-    role: str
-    ip: str | None
-    entity_type: str
-    entity_id: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    detail: str
-
-    @classmethod
-    def from_entry(cls, entry: Entry) -> AuditRecord:
-        body = entry.body
-        return cls(
-            entry_id=entry.id,
-            device_id=entry.device_id,
-            seq=entry.seq,
-            recorded_at=entry.recorded_at,
-            action=entry.kind.removeprefix(AUDIT_PREFIX),
-            user_id=str(body.get("user_id", "")),
-            user_name=str(body.get("user_name", "")),
-            role=str(body.get("role", "")),
-            ip=body.get("ip"),
-            entity_type=str(body.get("entity_type", "")),
-            entity_id=str(body.get("entity_id", "")),
-            before=body.get("before"),
-            after=body.get("after"),
-            detail=str(body.get("detail", "")),
-        )
+__all__ = ["MAX_ROWS", "AuditFilter", "AuditQueryService", "AuditRecord"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,13 +85,11 @@ class AuditQueryService(Service):
         filters, the row count and the file's name). Returns the row count. Needs
         ``view_audit`` and ``export_facility`` (refusals audited, nothing written). Raises
         ValidationError, OSError; a file left half written is removed."""
-        from mar_desktop.people.audit_export import write_audit_csv
-
         self._require(principal, Permission.VIEW_AUDIT, entity_type="audit")
         self._require(principal, Permission.EXPORT_FACILITY, entity_type="audit")
         found = self._find(replace(query, limit=MAX_ROWS))
         try:
-            write_audit_csv(found, path, zone)
+            audit_export.write_audit_csv(found, path, zone)
             self._append(
                 [
                     audit.audit_for(

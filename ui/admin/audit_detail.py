@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFrame, QTableWidgetItem, QVBoxLayout, QWidget
 
 from mar_desktop.audit_changes import field_changes
 from mar_desktop.clock import parse_utc
-from mar_desktop.people.audit_query import AuditRecord
+from mar_desktop.people.audit_record import AuditRecord
 from ui.admin.base import fit_columns, table
 from ui.widgets.common import label
 

@@ -210,7 +210,7 @@ class AdminForm(FormDialog):
         super().__init__(title, intro, action, parent)
         room = room_for_dialogs(parent)
         two = wide and room.width() >= WIDE_FORM + 40
-        self.setMinimumWidth(min(WIDE_FORM if two else 600, room.width() - 40))
+        self.setMinimumWidth(min(WIDE_FORM if two else 760 if wide else 600, room.width() - 40))
         self.setMaximumSize(room)
         self.form = FieldGrid(columns=2 if two or not wide else 1)
         scroll = QScrollArea()

@@ -135,7 +135,8 @@ class OrderDialog(AdminForm):
             "time." + (" The current order is discontinued when this one starts." if changing
                        else ""),
             "Save changed order" if changing else "Add order", parent, wide=True)
-        self.setMinimumHeight(min(700, self.maximumHeight()))
+        tall = 700 if self.form.columns == 2 else 1100  # one column: more of it in view
+        self.setMinimumHeight(min(tall, self.maximumHeight() - 40))
         self.resident = resident
         self.zone = zone
         self.replacing = replacing
