@@ -37,7 +37,9 @@ def _shown(widget: QWidget) -> bool:
     return widget.isVisible() and widget.width() > 0 and widget.height() > 0
 
 
-def problems(page: QWidget, window: QWidget) -> list[str]:
+def problems(page: QWidget, window: QWidget, *, text: bool = False) -> list[str]:
+    """Buttons too small or outside the window, overlaps, overflows, sideways scrolling; with
+    ``text``, also text cut off (:func:`clipped_text`; the admin screens are held to it)."""
     found: list[str] = []
     bounds = window.rect()
     for button in page.findChildren(QAbstractButton):
@@ -66,7 +68,7 @@ def problems(page: QWidget, window: QWidget) -> list[str]:
     for area in page.findChildren(QAbstractScrollArea):
         if _shown(area) and area.horizontalScrollBar().isVisible():
             found.append(f"{_name(area)} needs a horizontal scroll bar")
-    return found + clipped_text(page)
+    return found + (clipped_text(page) if text else [])
 
 
 CELL_PADDING = 6 + 3  # the theme's item padding (resources/style.qss) and the text margin
@@ -110,7 +112,8 @@ def _clipped_cells(table: QWidget) -> list[str]:
         header = table.horizontalHeaderItem(col)
         if header is None or table.isColumnHidden(col) or not table.horizontalHeader().isVisible():
             continue
-        needed = QFontMetrics(bold).horizontalAdvance(header.text()) + 2 * 8  # header padding
+        needed = max(QFontMetrics(bold).horizontalAdvance(line)
+                     for line in header.text().split("\n")) + 2 * 8  # header padding
         if needed > table.columnWidth(col):
             return [f"{_name(table)} header {header.text()!r} is cut off "
                     f"({table.columnWidth(col)} px, needs {needed})"]

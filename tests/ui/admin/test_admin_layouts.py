@@ -92,8 +92,8 @@ def test_admin_dialogs_fit(qtbot, window: MainWindow, facility: Facility1,
         if dialog.width() > size[0] or dialog.height() > size[1]:
             found.append(f"{name}: {dialog.width()}×{dialog.height()} px does not fit {size}")
         with contextlib.suppress(qtbot.TimeoutError):
-            qtbot.waitUntil(lambda d=dialog: not problems(d, d), timeout=2000)
-        found += [f"{name}: {p}" for p in problems(dialog, dialog)]
+            qtbot.waitUntil(lambda d=dialog: not problems(d, d, text=True), timeout=2000)
+        found += [f"{name}: {p}" for p in problems(dialog, dialog, text=True)]
     assert not found, "\n".join(found)
 
 
@@ -104,7 +104,7 @@ def test_admin_screens_fit(qtbot, window: MainWindow, facility: Facility1,
     sign_in(qtbot, window, facility, "admin")
     found: list[str] = []
     for key, screen in admin_screens(qtbot, window):
-        found += check(qtbot, window, screen, key, size)
+        found += check(qtbot, window, screen, key, size, text=True)
     assert not found, "\n".join(found)
 
 
