@@ -208,9 +208,20 @@ class Resident(Frozen):
         return f"{self.family_name}, {self.given_name}"
 
 
+ALL_UNITS = "*"
+"""The unit assignment that means every unit, chosen explicitly: ``unit_ids == ("*",)``. An
+account whose ``unit_ids`` is empty is assigned to no unit and sees no resident (unless its
+role sees every unit). An older tablet reads ``"*"`` as a unit that does not exist: the account
+sees nothing there until that tablet is updated (it fails closed)."""
+
+
 class User(Frozen):
     """An account as everyone may see it. Credentials live elsewhere
-    (docs/architecture.md#credentials)."""
+    (docs/architecture.md#credentials).
+
+    ``unit_ids``: the units the account is assigned to; ``(ALL_UNITS,)`` for every unit; empty
+    for none. Roles in :data:`mar_desktop.permissions.ALL_UNIT_ROLES` see every unit whatever
+    their assignment."""
 
     user_id: Id
     username: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9._-]+$")]
@@ -218,8 +229,20 @@ class User(Frozen):
     initials: Annotated[str, Field(min_length=1, max_length=4)]
     credentials: Annotated[str, Field(max_length=20)] = ""  # licence, e.g. "RN", "LPN", "CNA"
     role: Role
-    unit_ids: tuple[Id, ...] = ()  # empty: all units
+    unit_ids: tuple[Id, ...] = ()  # empty: no unit; (ALL_UNITS,): every unit
     active: bool = True
+
+    @field_validator("unit_ids")
+    @classmethod
+    def _all_units_alone(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if ALL_UNITS in value and len(value) > 1:
+            raise ValueError("'all units' is chosen alone, not with named units")
+        return value
+
+    @property
+    def all_units(self) -> bool:
+        """Assigned to every unit, explicitly (``unit_ids == (ALL_UNITS,)``)."""
+        return self.unit_ids == (ALL_UNITS,)
 
     @property
     def licensed(self) -> bool:

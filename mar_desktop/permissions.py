@@ -105,10 +105,14 @@ class Principal:
         return Actor(user_id=self.user.user_id, role=self.user.role.value)
 
     def sees_all_units(self) -> bool:
-        return self.user.role in ALL_UNIT_ROLES or not self.user.unit_ids
+        """The role sees every unit, or the account is assigned "all units" explicitly. An
+        account with no unit sees none (the most restrictive reading; accounts made before
+        "all units" was a choice read their empty assignment this way too)."""
+        return self.user.role in ALL_UNIT_ROLES or self.user.all_units
 
     def unit_scope(self, now: datetime | None = None) -> frozenset[str] | None:
-        """Unit ids this principal may see now; ``None`` means every unit."""
+        """Unit ids this principal may see now; ``None`` means every unit, an empty set none
+        (break-the-glass units are added while the grant lasts)."""
         if self.sees_all_units():
             return None
         scope = set(self.user.unit_ids)

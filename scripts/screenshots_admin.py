@@ -1,8 +1,9 @@
-"""Refreshes the admin screenshots (docs/screenshots/admin-*.png) at 1280x800.
+"""Refreshes docs/screenshots/admin-*.png and demo-scanner.png: every admin screen and the
+main admin dialogs at 1280×800, the staff screen, the audit log and the order form on a
+portrait tablet (800×1280), and the demo scanner panel on a resident's MAR, offscreen.
 
-Builds the UI tests' controlled facility (tests/ui/harness.py) in a temporary folder, signs in
-as the facility admin, opens each admin section and a few of its dialogs, and saves what the
-window shows. Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots_admin.py``.
+Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots_admin.py`` (part of
+``make screenshots``). Uses the small controlled facility of the UI tests (fictional people).
 """
 
 from __future__ import annotations
@@ -15,107 +16,128 @@ from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("MAR_ALLOW_INSECURE_KEYSTORE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from tests.ui import offscreen_screen  # noqa: E402
+
+offscreen_screen.configure()  # a screen big enough for the portrait window
+
+from PySide6.QtWidgets import QApplication, QDialog, QWidget  # noqa: E402
+
+from mar_desktop.people.totp import code_at  # noqa: E402
+from mar_desktop.services.base import Ports  # noqa: E402
+from mar_desktop.services.demo_scans import DemoScanService  # noqa: E402
+from tests.ui.harness import PASSWORD, SECRETS, build_facility  # noqa: E402
+from ui import admin, theme  # noqa: E402
+from ui.backend import DemoAccount  # noqa: E402
+from ui.errors import ErrorPresenter  # noqa: E402
+from ui.main_window import MainWindow  # noqa: E402
+from ui.tasks import TaskRunner  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 
 
-def pump(until: Callable[[], bool], timeout: float = 20.0) -> None:
-    app = QApplication.instance()
-    assert app is not None
-    end = time.monotonic() + timeout
-    while not until():
-        if time.monotonic() > end:
-            raise TimeoutError("the screen did not settle")
-        app.processEvents()
-        time.sleep(0.01)
-    for _ in range(20):
-        app.processEvents()
-
-
-def save(widget: QWidget, name: str) -> None:
-    pump(lambda: True)
-    path = OUT / f"admin-{name}.png"
-    widget.grab().save(str(path))
-    print(path.relative_to(ROOT))
-
-
 def main() -> int:
-    from tests.ui.harness import PASSWORD, build_facility
-    from ui import admin, theme
-    from ui.errors import ErrorPresenter
-    from ui.main_window import MainWindow
-    from ui.tasks import TaskRunner
+    app = QApplication(sys.argv[:1])
+    theme.apply(app)
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    theme.apply(app)  # type: ignore[arg-type]
-    OUT.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as folder:
-        facility = build_facility(Path(folder))
+    def spin(until: Callable[[], object], timeout: float = 20.0) -> None:
+        end = time.monotonic() + timeout
+        while not until():
+            app.processEvents()
+            time.sleep(0.01)
+            if time.monotonic() > end:
+                raise TimeoutError("screen did not get ready")
+        for _ in range(30):
+            app.processEvents()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        facility = build_facility(Path(tmp))
+        store, clock = facility.store, facility.clock
+        facility.backend.demo_scans = DemoScanService(Ports(store.ledger, store.reader, clock))
         runner = TaskRunner()
-        errors = ErrorPresenter()
-        runner.default_failure = errors.show
-        window = MainWindow(runner, facility.clock, errors)
+        window = MainWindow(runner, clock, ErrorPresenter())
         admin.register(window)
         window.resize(1280, 800)
         window.show()
-        window.attach(facility.backend)
-        pump(lambda: window.is_ready)
-        idle = lambda: runner.idle  # noqa: E731
-        login = window.login
-        login.username.setText("admin")
-        login.password.setText(PASSWORD)
-        login.code.setText(facility.code("admin"))
-        login.sign_in_button.click()
-        pump(lambda: window.root.currentWidget() is window.work and runner.idle)
-        try:
+        accounts = [DemoAccount(u, "", u, PASSWORD, lambda s=SECRETS[u]: code_at(s, clock.now()))
+                    for u in ("nurse", "nurse2", "admin")]
+        window.attach(facility.backend, accounts)
+        spin(lambda: window.is_ready)
+
+        def sign_in(username: str) -> None:
+            login = window.login
+            login.username.setText(username)
+            login.password.setText(PASSWORD)
+            login.code.setText(facility.code(username))
+            login.submit()
+            spin(lambda: window.root.currentWidget() is window.work and runner.idle)
+
+        def shot(widget: QWidget, name: str) -> None:
+            spin(lambda: runner.idle)
+            widget.grab().save(str(OUT / f"{name}.png"))
+            print("wrote", name)
+
+        def dialog(open_it: Callable[[], None], name: str, fill: Callable[[QDialog], None]
+                   = lambda _d: None) -> None:
+            open_it()
+            spin(lambda: any(isinstance(w, QDialog) and w.isVisible()
+                             for w in QApplication.topLevelWidgets()))
+            shown = next(w for w in QApplication.topLevelWidgets()
+                         if isinstance(w, QDialog) and w.isVisible())
+            fill(shown)
+            shot(shown, name)
+            shown.reject()
+            spin(lambda: not shown.isVisible())
+
+        # the demo scanner, on a resident's MAR (a nurse signed in)
+        sign_in("nurse")
+        window.overview.on_scan("WB100001")
+        scanner = window.demo_scanner
+        assert scanner is not None
+        spin(lambda: window.mar.data is not None
+             and any(b.kind == "medication" for b in scanner.barcodes))
+        shot(window, "demo-scanner")
+        window.sign_out()
+        spin(lambda: runner.idle)
+        clock.advance(30)  # the next TOTP step
+        sign_in("admin")
+        scanner.hide()  # the admin screens as on a real tablet
+        sections = window._section_widgets
+        for size, suffix in (((1280, 800), ""), ((800, 1280), "-800x1280")):
+            window.resize(*size)
             for key, name in (("admin_users", "users"), ("admin_residents", "residents"),
                               ("admin_settings", "settings"), ("admin_devices", "devices"),
                               ("admin_audit", "audit"), ("admin_reports", "reports")):
+                if suffix and name not in ("users", "audit", "residents"):
+                    continue
                 window.nav[key].click()
-                pump(idle)
-                screen = window._section_widgets[key]
-                if key == "admin_residents":
-                    screen.select_resident("r2")  # type: ignore[attr-defined]
-                    pump(idle)
-                save(window, name)
-                if key == "admin_users":
-                    screen.new_button.click()  # type: ignore[attr-defined]
-                    dialog = _top("NewUserDialog")
-                    dialog.full_name.setText("Priya Raman")  # type: ignore[attr-defined]
-                    dialog.full_name.textEdited.emit("Priya Raman")  # type: ignore[attr-defined]
-                    dialog.credentials.setText("LPN")  # type: ignore[attr-defined]
-                    save(dialog, "user-new")
-                    dialog.reject()
-                if key == "admin_residents":
-                    screen.select_order("Insulin glargine")  # type: ignore[attr-defined]
-                    pump(idle)
-                    screen.change_order()  # type: ignore[attr-defined]
-                    dialog = _top("OrderDialog")
-                    dialog.resize(1100, 760)
-                    save(dialog, "order")
-                    dialog.reject()
-        finally:
-            window.shutdown()
-            runner.run_on_worker(facility.backend.close)
-            runner.shutdown()
+                spin(lambda: runner.idle)
+                screen = sections[key]
+                if name == "users":
+                    screen.select_username("cna")  # type: ignore[attr-defined]
+                if name == "audit":
+                    rows = screen.shown_actions()  # type: ignore[attr-defined]
+                    if "user_created" in rows:
+                        screen.table.selectRow(rows.index("user_created"))  # type: ignore[attr-defined]
+                if name == "residents":
+                    screen.table.selectRow(0)  # type: ignore[attr-defined]
+                shot(window, f"admin-{name}{suffix}")
+            users, residents = sections["admin_users"], sections["admin_residents"]
+            dialog(users.new_user, f"admin-user-new{suffix}")  # type: ignore[attr-defined]
+            window.nav["admin_residents"].click()
+            spin(lambda: runner.idle)
+            residents.table.selectRow(0)  # type: ignore[attr-defined]
+            spin(lambda: runner.idle)
+            residents.order_table.selectRow(1)  # type: ignore[attr-defined]
+            dialog(residents.change_order, f"admin-order{suffix}")  # type: ignore[attr-defined]
+        window.shutdown()
+        runner.run_on_worker(facility.backend.close)
+        runner.shutdown()
     return 0
 
 
-def _top(class_name: str) -> QWidget:
-    found: list[QWidget] = []
-
-    def look() -> bool:
-        found[:] = [w for w in QApplication.topLevelWidgets()
-                    if type(w).__name__ == class_name and w.isVisible()]
-        return bool(found)
-
-    pump(look)
-    return found[-1]
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -212,6 +212,7 @@ class SqlAuditLog:
         user_id: str | None = None,
         entity_id: str | None = None,
         entity_type: str | None = None,
+        exclude_kinds: Collection[str] = (),
     ) -> list[Entry]:
         """See :class:`mar_desktop.people.ports.AuditLog`. The body filters read the stored JSON
         in SQL (``json_extract``): no index, but one pass in C with only the matching rows, at
@@ -230,6 +231,9 @@ class SqlAuditLog:
                 return []
             where.append(f"kind IN ({', '.join('?' for _ in kinds)})")
             args.extend(sorted(kinds))
+        if exclude_kinds:
+            where.append(f"kind NOT IN ({', '.join('?' for _ in exclude_kinds)})")
+            args.extend(sorted(exclude_kinds))
         for field, value in (
             ("user_id", user_id), ("entity_id", entity_id), ("entity_type", entity_type)
         ):

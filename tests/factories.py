@@ -14,6 +14,7 @@ from typing import Any
 from mar_desktop import kinds
 from mar_desktop.envelope import Actor, EntryDraft, new_id
 from mar_desktop.model import (
+    ALL_UNITS,
     Allergy,
     Facility,
     FacilitySettings,
@@ -60,7 +61,7 @@ def user(
     username: str = "nurse.test",
     role: Role = Role.NURSE,
     full_name: str = "Testa Nurse",
-    unit_ids: tuple[str, ...] = (),
+    unit_ids: tuple[str, ...] = (ALL_UNITS,),
 ) -> EntryDraft:
     model = User(
         user_id=user_id or new_id(),

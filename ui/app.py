@@ -33,6 +33,7 @@ from ui.auth_adapter import AuthAdapter
 from ui.backend import AdminServices, Backend, DemoAccount, SyncStatusSource
 
 if TYPE_CHECKING:
+    from mar_desktop.services.demo_scans import DemoScanService
     from sync.engine import SyncEngine
 
 Defer = Callable[[Callable[[], None]], None]
@@ -58,12 +59,14 @@ def build_backend(
     *,
     sync_status: SyncStatusSource | None = None,
     defer: Defer | None = None,
+    demo: bool = False,
 ) -> Backend:
     """The services over ``store``; the backend's ``close`` ends the session (audited) and
     closes the store. Worker thread.
 
     ``defer`` moves audit writes of session events that fire on the GUI thread (the
-    inactivity lock) to the worker; see :func:`ui.startup.gui_deferral`."""
+    inactivity lock) to the worker; see :func:`ui.startup.gui_deferral`. ``demo`` (``--demo``
+    only) adds the demo scanner panel's service."""
     from mar_desktop.people.accounts import AccountService
     from mar_desktop.people.audit_query import AuditQueryService
     from mar_desktop.reports.exporting import ExportService
@@ -114,8 +117,15 @@ def build_backend(
             reference=reference,
         ),
         sync_status=sync_status,
+        demo_scans=_demo_scans(ports) if demo else None,
         close=close,
     )
+
+
+def _demo_scans(ports: Ports) -> DemoScanService:
+    from mar_desktop.services.demo_scans import DemoScanService
+
+    return DemoScanService(ports)
 
 
 def sync_engine_for(
@@ -157,10 +167,12 @@ class FolderKey:
         KeyStore(self._data_dir).erase()
 
 
-def opened_store(store: LocalStore, clock: Clock, defer: Defer | None = None) -> Opened:
+def opened_store(
+    store: LocalStore, clock: Clock, defer: Defer | None = None, *, demo: bool = False
+) -> Opened:
     """The backend and sync engine over an open store (closed again on failure). Worker."""
     try:
-        backend = build_backend(store, clock, defer=defer)
+        backend = build_backend(store, clock, defer=defer, demo=demo)
         return Opened(backend, engine=sync_engine_for(store, clock, backend.sessions.offline))
     except BaseException:
         store.close()

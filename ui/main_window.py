@@ -11,7 +11,9 @@ progress is taken out of the administration screen first (``KeptDose``, in memor
 shown again when the same user unlocks; a sign-out (or "Sign in as someone else") drops it and
 the wristband scan in force (``ctx.wristbands``), so the next user starts fresh. The sidebar
 has an admin slot: the admin screens (``ui.admin``) register through
-:meth:`MainWindow.add_section`.
+:meth:`MainWindow.add_section`. In ``--demo`` only (the backend has the demo scan service) the
+demo scanner panel (:mod:`ui.widgets.demo_scanner`) sits above the status bar while someone is
+signed in.
 
 GUI thread only. ``shutdown()`` stops the timers; the composition root stops the task runner.
 """
@@ -59,7 +61,9 @@ from ui.widgets.sync_status import SyncStatusBar
 from ui.work_area import Part, Section, SectionFactory, WorkArea
 
 if TYPE_CHECKING:
+    from mar_desktop.services.demo_scans import DemoScanService
     from ui.screens.administration import AdministrationScreen, KeptDose
+    from ui.widgets.demo_scanner import DemoScannerPanel
 
 LOCKING = {SessionEventKind.LOCKED, SessionEventKind.REAUTH_REQUIRED, SessionEventKind.ENDED}
 
@@ -91,6 +95,8 @@ class MainWindow(QMainWindow):
         self.root = QStackedWidget()
         column.addWidget(self.root, 1)
         self.status = SyncStatusBar(None, clock)
+        self._column = column
+        self.demo_scanner: DemoScannerPanel | None = None  # --demo only
         column.addWidget(self.status)
         self.setCentralWidget(central)
         pages = self._pages = SignInPages(runner, self.root, self.status, lambda: self.ctx, self)
@@ -141,9 +147,27 @@ class MainWindow(QMainWindow):
             settle_long_lived_objects()  # keep later collector pauses short (ui.lag)
 
         self._build = StagedBuild([*self._work_steps(ctx), enable_sign_in], self)
+        if backend.demo_scans is not None:  # --demo only
+            self._add_demo_scanner(ctx, backend.demo_scans, demo_accounts)
         self._build.finished.connect(self.ready)
         self._build.failed.connect(self.startup_failed)
         self._build.start()
+
+    def _add_demo_scanner(self, ctx: UiContext, service: DemoScanService,
+                          accounts: Sequence[DemoAccount]) -> None:
+        from ui.widgets.demo_scanner import DemoScannerPanel
+
+        def current_resident() -> str | None:
+            work = self.work
+            if work is None or work.stack.currentWidget() not in (work.mar, work.administration):
+                return None
+            return work.mar.resident_id or None
+
+        self.demo_scanner = DemoScannerPanel(ctx, service, accounts, current_resident)
+        self.demo_scanner.hide()
+        if self._area is not None:
+            self._area.stack.currentChanged.connect(self.demo_scanner.resident_may_have_changed)
+        self._column.insertWidget(self._column.indexOf(self.status), self.demo_scanner)
 
     @property
     def is_ready(self) -> bool:
@@ -232,6 +256,8 @@ class MainWindow(QMainWindow):
         for key, _title, _factory, permission in self._sections:
             allowed = permission is None or (ctx is not None and ctx.may(permission))
             self.nav[key].setVisible(allowed)
+        if self.demo_scanner is not None:
+            self.demo_scanner.show()
         if self.root.currentWidget() is not work:
             self.root.setCurrentWidget(work)
             work.show_overview()
@@ -267,6 +293,8 @@ class MainWindow(QMainWindow):
         if self.work is not None:
             self.work.clear_phi()
             self.work.hide()
+        if self.demo_scanner is not None:
+            self.demo_scanner.clear()
         self.emergency_banner.clear_message()
 
     def _keep_place(self, event: SessionEvent) -> None:

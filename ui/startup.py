@@ -82,7 +82,7 @@ def open_backend(
             clock, days=DEMO_DAYS, residents_per_unit=DEMO_RESIDENTS_PER_UNIT
         )
         try:
-            opened = app.opened_store(site.store, clock, defer)
+            opened = app.opened_store(site.store, clock, defer, demo=True)
         except BaseException:
             site.close()
             raise

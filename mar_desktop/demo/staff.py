@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mar_desktop.model import Role, User
+from mar_desktop.model import ALL_UNITS, Role, User
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class DemoStaff:
 
 
 def demo_staff(unit_ids: tuple[str, ...]) -> tuple[DemoStaff, ...]:
-    """Admin, two nurses, a CNA assigned to the first unit only, and a read-only surveyor."""
+    """Admin, two nurses on every unit, a CNA assigned to the first unit only, and a read-only
+    surveyor."""
     first = unit_ids[:1]
 
     def person(
@@ -74,7 +75,7 @@ def demo_staff(unit_ids: tuple[str, ...]) -> tuple[DemoStaff, ...]:
             "MO",
             "RN",
             Role.NURSE,
-            (),
+            (ALL_UNITS,),
             "lanterns drift over the harbor",
             "A565WPMAHPPD2YW2SHO33DQFO3TC544C",
         ),
@@ -85,7 +86,7 @@ def demo_staff(unit_ids: tuple[str, ...]) -> tuple[DemoStaff, ...]:
             "TB",
             "LPN",
             Role.NURSE,
-            (),
+            (ALL_UNITS,),
             "seven herons fishing at dawn",
             "QTCQ2FRIK2EEUBDQ6ESSXVJ3NAGEURZA",
         ),

@@ -26,7 +26,7 @@ from typing import Any
 from mar_desktop import audit, kinds
 from mar_desktop.envelope import SYSTEM_ACTOR, EntryDraft
 from mar_desktop.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from mar_desktop.model import Role, User
+from mar_desktop.model import ALL_UNITS, Role, User
 from mar_desktop.people import issue, throttle
 from mar_desktop.people.passwords import PasswordHashing, PasswordPolicy
 from mar_desktop.people.ports import CredentialStore
@@ -37,7 +37,7 @@ from mar_desktop.people.statements import (
     StatementChange,
     build,
 )
-from mar_desktop.permissions import Permission, Principal
+from mar_desktop.permissions import ALL_UNIT_ROLES, Permission, Principal
 from mar_desktop.services.base import Ports, Service, nonblank
 from mar_desktop.signing import DeviceSigner
 
@@ -90,6 +90,7 @@ class AccountService(Service):
             raise Conflict("This username is taken.")
         self._known_units(user.unit_ids)
         key = self._admin_key(principal)
+        self._units_chosen(user.role, user.unit_ids)
         temp = password if password is not None else temporary_password()
         self._policy().check(temp, username=user.username, full_name=user.full_name)
         record = issue.new_account(
@@ -350,9 +351,19 @@ class AccountService(Service):
         self._credentials.append(updated.signed(key))
 
     def _known_units(self, unit_ids: Sequence[str]) -> None:
+        if tuple(unit_ids) == (ALL_UNITS,):
+            return
         known = {unit.unit_id for unit in self._read.units()}
         if any(unit_id not in known for unit_id in unit_ids):
             raise ValidationError("Unknown unit in the assignment.")
+
+    @staticmethod
+    def _units_chosen(role: Role, unit_ids: Sequence[str]) -> None:
+        """A role scoped by units gets a choice: named units, or "all units" explicitly. An
+        empty assignment would mean no unit at all, which no one asks for by leaving boxes
+        unticked."""
+        if role not in ALL_UNIT_ROLES and not unit_ids:
+            raise ValidationError("Choose the units this person works on, or 'All units'.")
 
     def _change(
         self, principal: Principal, user_id: str, fields: dict[str, object], reason: str, what: str
@@ -364,6 +375,8 @@ class AccountService(Service):
             after = User.model_validate(data)
         except ValueError:
             raise ValidationError(f"{what}: the new values are not valid.") from None
+        if "unit_ids" in fields:
+            self._units_chosen(after.role, after.unit_ids)
         if after == before:
             raise ValidationError("Nothing would change.")
         authority = {"role": after.role, "unit_ids": after.unit_ids, "active": after.active}

@@ -1,64 +1,28 @@
-"""Reading the audit log with filters (user, resident or other entity, action, time range), for
-the admin's audit viewer and for export.
+"""Reading the audit log with filters (user, resident or other entity, action, time range,
+actions left out), for the admin's audit viewer, and exporting what a filter finds as CSV.
 
 Requires ``view_audit`` (a refusal is audited and nothing is returned); every search is itself
-audited as ``audit_viewed`` with the filters used. Worker thread.
+audited as ``audit_viewed`` with the filters used. An export also needs ``export_facility``;
+it is audited as ``exported`` once the file is written. Worker thread.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from pathlib import Path
 
 from mar_desktop import audit
-from mar_desktop.envelope import AUDIT_PREFIX, Entry
+from mar_desktop.envelope import AUDIT_PREFIX
 from mar_desktop.errors import ValidationError
+from mar_desktop.people import audit_export
+from mar_desktop.people.audit_record import AuditRecord
 from mar_desktop.people.ports import AuditLog
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.services.base import Ports, Service
 
 MAX_ROWS = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
-    """One audit event as the viewer shows it (docs/architecture.md#the-audit-chain)."""
-
-    entry_id: str
-    device_id: str
-    seq: int
-    recorded_at: str
-    action: str
-    user_id: str
-    user_name: str
-    role: str
-    ip: str | None
-    entity_type: str
-    entity_id: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    detail: str
-
-    @classmethod
-    def from_entry(cls, entry: Entry) -> AuditRecord:
-        body = entry.body
-        return cls(
-            entry_id=entry.id,
-            device_id=entry.device_id,
-            seq=entry.seq,
-            recorded_at=entry.recorded_at,
-            action=entry.kind.removeprefix(AUDIT_PREFIX),
-            user_id=str(body.get("user_id", "")),
-            user_name=str(body.get("user_name", "")),
-            role=str(body.get("role", "")),
-            ip=body.get("ip"),
-            entity_type=str(body.get("entity_type", "")),
-            entity_id=str(body.get("entity_id", "")),
-            before=body.get("before"),
-            after=body.get("after"),
-            detail=str(body.get("detail", "")),
-        )
+__all__ = ["MAX_ROWS", "AuditFilter", "AuditQueryService", "AuditRecord"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +31,7 @@ class AuditFilter:
     entity_id: str | None = None  # a resident id, user id, order id…
     entity_type: str | None = None
     actions: frozenset[str] | None = None
+    exclude_actions: frozenset[str] = frozenset()  # e.g. {"synced"}: hidden unless asked for
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 1000
@@ -79,6 +44,7 @@ class AuditFilter:
                 ("entity", self.entity_id),
                 ("type", self.entity_type),
                 ("actions", ",".join(sorted(self.actions)) if self.actions else None),
+                ("without", ",".join(sorted(self.exclude_actions)) or None),
                 ("since", self.since.isoformat() if self.since else None),
                 ("until", self.until.isoformat() if self.until else None),
             )
@@ -97,6 +63,49 @@ class AuditQueryService(Service):
     def search(self, principal: Principal, query: AuditFilter) -> list[AuditRecord]:
         """Matching events, newest first, at most ``query.limit`` (≤ 10,000)."""
         self._require(principal, Permission.VIEW_AUDIT, entity_type="audit")
+        found = self._find(query)
+        self._append(
+            [
+                audit.audit_for(
+                    principal,
+                    audit.AUDIT_VIEWED,
+                    entity_type="audit",
+                    detail=f"{query.describe()} rows={len(found)}",
+                )
+            ]
+        )
+        return found
+
+    def export_csv(
+        self, principal: Principal, query: AuditFilter, path: Path, zone: str = "UTC"
+    ) -> int:
+        """Writes every event ``query`` matches (at most 10,000, ignoring ``query.limit``),
+        newest first, to ``path`` as CSV readable only by its owner
+        (:mod:`mar_desktop.private_files`), and audits the export (``exported``, with the
+        filters, the row count and the file's name). Returns the row count. Needs
+        ``view_audit`` and ``export_facility`` (refusals audited, nothing written). Raises
+        ValidationError, OSError; a file left half written is removed."""
+        self._require(principal, Permission.VIEW_AUDIT, entity_type="audit")
+        self._require(principal, Permission.EXPORT_FACILITY, entity_type="audit")
+        found = self._find(replace(query, limit=MAX_ROWS))
+        try:
+            audit_export.write_audit_csv(found, path, zone)
+            self._append(
+                [
+                    audit.audit_for(
+                        principal,
+                        audit.EXPORTED,
+                        entity_type="audit",
+                        detail=f"audit log CSV {path.name}: {query.describe()} rows={len(found)}",
+                    )
+                ]
+            )
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return len(found)
+
+    def _find(self, query: AuditFilter) -> list[AuditRecord]:
         if not 1 <= query.limit <= MAX_ROWS:
             raise ValidationError(f"Ask for between 1 and {MAX_ROWS} rows.")
         if query.since and query.until and query.since >= query.until:
@@ -110,16 +119,6 @@ class AuditQueryService(Service):
             user_id=query.user_id,
             entity_id=query.entity_id,
             entity_type=query.entity_type,
+            exclude_kinds={AUDIT_PREFIX + a for a in query.exclude_actions},
         )
-        found = [AuditRecord.from_entry(entry) for entry in entries]
-        self._append(
-            [
-                audit.audit_for(
-                    principal,
-                    audit.AUDIT_VIEWED,
-                    entity_type="audit",
-                    detail=f"{query.describe()} rows={len(found)}",
-                )
-            ]
-        )
-        return found
+        return [AuditRecord.from_entry(entry) for entry in entries]

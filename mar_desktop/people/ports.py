@@ -67,8 +67,10 @@ class AuditLog(Protocol):
         user_id: str | None = None,
         entity_id: str | None = None,
         entity_type: str | None = None,
+        exclude_kinds: Collection[str] = (),
     ) -> list[Entry]:
-        """Audit entries with ``since <= recorded_at < until``, ``kind`` in ``kinds`` and, for
+        """Audit entries with ``since <= recorded_at < until``, ``kind`` in ``kinds`` and not in
+        ``exclude_kinds`` and, for
         each of ``user_id``, ``entity_id`` and ``entity_type`` given, that body field equal to
         it (no filter where None), newest first, at most ``limit``. Filters and limit are
         applied where the entries are stored, so memory and time follow what matches, not the

@@ -14,7 +14,16 @@ from mar_desktop.clinical.allergies import allergy_matches
 from mar_desktop.clinical.verification import change_effect
 from mar_desktop.envelope import SYSTEM_ACTOR, Entry, EntryDraft, new_id
 from mar_desktop.errors import Conflict, NotFound, RuleViolation, ValidationError
-from mar_desktop.model import Facility, FacilitySettings, Order, Resident, Role, Unit, User
+from mar_desktop.model import (
+    ALL_UNITS,
+    Facility,
+    FacilitySettings,
+    Order,
+    Resident,
+    Role,
+    Unit,
+    User,
+)
 from mar_desktop.permissions import Permission, Principal, allowed
 from mar_desktop.services.base import Service, nonblank
 from mar_desktop.views import OrderState, OrderStatus, VerificationStatus
@@ -98,6 +107,8 @@ class ReferenceService(Service):
     def create_unit(self, principal: Principal, name: str, unit_id: str | None = None) -> Unit:
         self._require(principal, Permission.MANAGE_RESIDENTS, entity_type="unit")
         unit = Unit(unit_id=unit_id or new_id(), name=nonblank(name, "Unit name"))
+        if unit.unit_id == ALL_UNITS:
+            raise ValidationError("This unit id is reserved for 'all units'.")
         if any(u.unit_id == unit.unit_id for u in self._read.units()):
             raise Conflict("A unit with this id exists.")
         self._record(

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mar_desktop.errors import PermissionDenied
-from mar_desktop.model import Role, User
+from mar_desktop.model import ALL_UNITS, Role, User
 from mar_desktop.permissions import (
     ALL_UNIT_ROLES,
     ROLE_PERMISSIONS,
@@ -95,10 +95,43 @@ def test_only_admins_directors_pharmacists_and_read_only_users_see_every_unit() 
         assert (principal.unit_scope() is None) is (role in ALL_UNIT_ROLES)
 
 
-def test_a_nurse_without_assigned_units_sees_every_unit() -> None:
+def test_a_nurse_without_assigned_units_sees_no_unit() -> None:
+    """The most restrictive reading: no assignment is no unit, not every unit (an account made
+    before "all units" was a choice reads the same way)."""
     principal = Principal(user=person(NURSE), device_id="dev-1")
+    assert not principal.sees_all_units()
+    assert principal.unit_scope(NOW) == frozenset()
+    assert not principal.may_see_unit("unit-9", NOW)
+    with pytest.raises(PermissionDenied, match="assigned units"):
+        require(principal, P.VIEW_MAR, unit_id="unit-9")
+
+
+@pytest.mark.parametrize("role", [NURSE, CNA])
+def test_all_units_is_an_explicit_assignment(role: Role) -> None:
+    principal = Principal(user=person(role, ALL_UNITS), device_id="dev-1")
+    assert principal.sees_all_units()
     assert principal.unit_scope(NOW) is None
     assert principal.may_see_unit("unit-9", NOW)
+
+
+@pytest.mark.parametrize("role", [ADMIN, READ_ONLY])
+def test_admins_and_surveyors_without_units_still_see_every_unit(role: Role) -> None:
+    """No facility admin is locked out by the empty assignment their accounts have."""
+    principal = Principal(user=person(role), device_id="dev-1")
+    assert principal.unit_scope(NOW) is None
+
+
+def test_all_units_is_chosen_alone() -> None:
+    with pytest.raises(ValueError, match="all units"):
+        person(NURSE, ALL_UNITS, "unit-1")
+
+
+def test_a_break_the_glass_grant_opens_units_to_an_account_with_none() -> None:
+    principal = Principal(user=person(NURSE), device_id="dev-1",
+                          emergency_units=frozenset({"unit-2"}),
+                          emergency_until=NOW + timedelta(minutes=30))
+    assert principal.unit_scope(NOW) == frozenset({"unit-2"})
+    assert principal.unit_scope(NOW + timedelta(minutes=31)) == frozenset()
 
 
 def test_a_deactivated_account_is_refused_even_what_its_role_allows() -> None:

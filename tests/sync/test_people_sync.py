@@ -11,7 +11,7 @@ import pytest
 import trustme
 
 from mar_desktop.errors import AuthError
-from mar_desktop.model import Role, User
+from mar_desktop.model import ALL_UNITS, Role, User
 from mar_desktop.people.accounts import AccountService
 from mar_desktop.people.auth import AuthService, LoginStep
 from mar_desktop.people.passwords import Argon2Parameters, PasswordHashing
@@ -32,6 +32,7 @@ NEWCOMER = User(
     initials="JP",
     credentials="RN",
     role=Role.NURSE,
+    unit_ids=(ALL_UNITS,),
 )
 
 

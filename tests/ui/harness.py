@@ -16,6 +16,7 @@ from pathlib import Path
 from mar_desktop.clock import FakeClock
 from mar_desktop.demo.catalog import gtin_for_ndc
 from mar_desktop.model import (
+    ALL_UNITS,
     Allergy,
     Facility,
     HoldParameter,
@@ -112,11 +113,11 @@ def build_facility(
     accounts.install_credentials(admin.user_id, PASSWORD, totp_secret=SECRETS["admin"])
     keys.open(credentials, admin.user_id, PASSWORD)
     staff = [
-        user("u-nurse", "nurse", "Marisol Ortega", "RN", Role.NURSE),
-        user("u-nurse2", "nurse2", "Tobias Brandt", "LPN", Role.NURSE),
+        user("u-nurse", "nurse", "Marisol Ortega", "RN", Role.NURSE, (ALL_UNITS,)),
+        user("u-nurse2", "nurse2", "Tobias Brandt", "LPN", Role.NURSE, (ALL_UNITS,)),
         user("u-cna", "cna", "Keisha Lambert", "CMA", Role.CNA, ("unit-a",)),
         user("u-surveyor", "surveyor", "Harold Finch", "", Role.READ_ONLY),
-        user("u-new", "newbie", "Nora Quist", "RN", Role.NURSE),
+        user("u-new", "newbie", "Nora Quist", "RN", Role.NURSE, (ALL_UNITS,)),
     ]
     for member in staff:
         accounts.create_user(boss, member, PASSWORD)

@@ -8,7 +8,6 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractScrollArea,
-    QScrollArea,
     QWidget,
 )
 
@@ -38,7 +37,9 @@ def _shown(widget: QWidget) -> bool:
     return widget.isVisible() and widget.width() > 0 and widget.height() > 0
 
 
-def problems(page: QWidget, window: QWidget) -> list[str]:
+def problems(page: QWidget, window: QWidget, *, text: bool = False) -> list[str]:
+    """Buttons too small or outside the window, overlaps, overflows, sideways scrolling; with
+    ``text``, also text cut off (:func:`clipped_text`; the admin screens are held to it)."""
     found: list[str] = []
     bounds = window.rect()
     for button in page.findChildren(QAbstractButton):
@@ -64,9 +65,76 @@ def problems(page: QWidget, window: QWidget) -> list[str]:
             for second in kids[i + 1:]:
                 if first.geometry().intersects(second.geometry()):
                     found.append(f"{_name(first)} overlaps {_name(second)}")
-    for area in page.findChildren(QScrollArea):
+    for area in page.findChildren(QAbstractScrollArea):
         if _shown(area) and area.horizontalScrollBar().isVisible():
             found.append(f"{_name(area)} needs a horizontal scroll bar")
+    return found + (clipped_text(page) if text else [])
+
+
+CELL_PADDING = 6 + 3  # the theme's item padding (resources/style.qss) and the text margin
+
+
+def clipped_text(page: QWidget) -> list[str]:
+    """Text that does not fit where it is shown: a label narrower (or, wrapping, lower) than
+    its text needs, and a table cell whose text is cut ("…") or wraps past its row. Only what
+    is on screen: a label or cell hidden inside a scroll area's unseen part is not counted."""
+    from PySide6.QtWidgets import QLabel, QTableWidget
+
+    found: list[str] = []
+    for widget in page.findChildren(QLabel):
+        if not _shown(widget) or not widget.text() or widget.pixmap() is not None:
+            continue
+        if type(widget.parentWidget()).__name__ in {"QToolTip", "QTipLabel"}:
+            continue
+        if widget.wordWrap():
+            needed = widget.heightForWidth(widget.width())
+            if needed > widget.height() + 1:
+                found.append(f"QLabel({widget.text()[:40]!r}) is cut off: {widget.height()} px "
+                             f"high, its text needs {needed}")
+        elif widget.width() + 1 < widget.sizeHint().width():
+            found.append(f"QLabel({widget.text()[:40]!r}) is cut off: {widget.width()} px wide, "
+                         f"its text needs {widget.sizeHint().width()}")
+    for table in page.findChildren(QTableWidget):
+        if _shown(table):
+            found += _clipped_cells(table)
+    return found
+
+
+def _clipped_cells(table: QWidget) -> list[str]:
+    from PySide6.QtGui import QFont, QFontMetrics
+    from PySide6.QtWidgets import QTableWidget
+
+    assert isinstance(table, QTableWidget)
+    metrics = table.fontMetrics()
+    bold = QFont(table.horizontalHeader().font())
+    bold.setBold(True)  # the theme's header
+    for col in range(table.columnCount()):
+        header = table.horizontalHeaderItem(col)
+        if header is None or table.isColumnHidden(col) or not table.horizontalHeader().isVisible():
+            continue
+        needed = max(QFontMetrics(bold).horizontalAdvance(line)
+                     for line in header.text().split("\n")) + 2 * 8  # header padding
+        if needed > table.columnWidth(col):
+            return [f"{_name(table)} header {header.text()!r} is cut off "
+                    f"({table.columnWidth(col)} px, needs {needed})"]
+    flags = Qt.AlignmentFlag.AlignLeft | (
+        Qt.TextFlag.TextWordWrap if table.wordWrap() else Qt.TextFlag.TextSingleLine)
+    found: list[str] = []
+    for row in range(table.rowCount()):
+        if table.isRowHidden(row):
+            continue
+        for col in range(table.columnCount()):
+            item = table.item(row, col)
+            if item is None or not item.text() or table.isColumnHidden(col):
+                continue
+            room = table.columnWidth(col) - 2 * CELL_PADDING
+            needed = metrics.boundingRect(QRect(0, 0, max(room, 1), 100_000), int(flags),
+                                          item.text())
+            if needed.width() > room + 1 or needed.height() > table.rowHeight(row) - 8:
+                found.append(f"{_name(table)} row {row} column {col}: {item.text()[:40]!r} is "
+                             f"cut off ({table.columnWidth(col)}×{table.rowHeight(row)} px, "
+                             f"needs {needed.width() + 2 * CELL_PADDING}×{needed.height()})")
+                return found  # one per table is enough to act on
     return found
 
 

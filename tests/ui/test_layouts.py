@@ -24,15 +24,15 @@ SIZES = [(1280, 800), (1920, 1080), (800, 1280), (1080, 1920)]
 
 
 def check(qtbot: object, window: MainWindow, page: QWidget, what: str,
-          size: tuple[int, int]) -> list[str]:
+          size: tuple[int, int], *, text: bool = False) -> list[str]:
     idle(qtbot, window)
     wait(qtbot, lambda: (window.width(), window.height()) == size)
     # Qt lays out and shows or hides scroll bars from posted events; on a loaded machine the
     # first look can come before they ran. Give the layout up to 3 s to settle: a real
     # problem stays and is reported, a layout still on its way is not one.
     with contextlib.suppress(qtbot.TimeoutError):  # type: ignore[attr-defined]
-        qtbot.waitUntil(lambda: not problems(page, window), timeout=3000)  # type: ignore[attr-defined]
-    return [f"{what}: {p}" for p in problems(page, window)]
+        qtbot.waitUntil(lambda: not problems(page, window, text=text), timeout=3000)  # type: ignore[attr-defined]
+    return [f"{what}: {p}" for p in problems(page, window, text=text)]
 
 
 def sidebar_problems(window: MainWindow) -> list[str]:

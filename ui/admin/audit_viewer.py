@@ -1,5 +1,10 @@
 """The audit log viewer (facility admins, surveyors): who looked at or did what, newest first,
 filtered by person, resident (or any record id), action and time range, a page at a time.
+Sync events ("synced", one per sync) are left out unless "Show sync events" is ticked. The
+columns fit the screen (text wraps, nothing is cut); the selected event's changes show field
+by field under the table (:mod:`ui.admin.audit_detail`). "Export CSV…" writes every event the
+filters find (not only the page) to a file in the documents folder
+(``AuditQueryService.export_csv``: owner-only, itself audited).
 
 Each page is one ``AuditQueryService.search`` on the worker (which checks ``view_audit`` and
 records the search itself as ``audit_viewed``). Pages are keyed by time: the next page asks for
@@ -10,19 +15,24 @@ time zone. Shows PHI (names, record ids): ``clear_phi()`` empties it. GUI thread
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
+    QCheckBox,
     QComboBox,
     QDateTimeEdit,
     QGridLayout,
     QHBoxLayout,
     QLineEdit,
     QTableWidgetItem,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -31,13 +41,16 @@ from mar_desktop.clock import parse_utc
 from mar_desktop.people.audit_query import AuditFilter, AuditRecord
 from mar_desktop.permissions import Principal
 from mar_desktop.services.admin_reads import AuditChoices
-from ui.admin.base import AdminScreen, table
+from ui.admin.audit_detail import AuditDetail
+from ui.admin.base import AdminScreen, fit_columns, table
+from ui.admin.save_paths import ask_save_path
 from ui.backend import AdminServices
 from ui.context import UiContext
 from ui.widgets.common import button, card, label
 
 PAGE_SIZE = 50
-COLUMNS = ("Time", "Who", "Action", "Record", "Details")
+COLUMNS = ("When", "Who", "What", "Details")
+HIDDEN_BY_DEFAULT = frozenset({audit_actions.SYNCED})
 RANGES = (("Last 24 hours", 1), ("Last 7 days", 7), ("Last 30 days", 30), ("All time", 0),
           ("Between the times below", -1))
 ACTIONS = sorted({
@@ -78,12 +91,20 @@ def search_page(services: AdminServices, principal: Principal, query: AuditFilte
     return Page(fresh[:PAGE_SIZE], len(fresh) > PAGE_SIZE)
 
 
-def _summary(value: object) -> str:
-    if not value:
-        return ""
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items() if not isinstance(v, dict | list))
-    return str(value)
+def export_audit(services: AdminServices, principal: Principal, query: AuditFilter,
+                 path: Path, zone: str) -> int:
+    """Worker thread: the filtered view (every page) to ``path`` as CSV; the row count."""
+    return services.audit.export_csv(principal, query, path, zone)
+
+
+def _captioned(caption: str, widget: QWidget) -> QWidget:
+    holder = QWidget()
+    column = QVBoxLayout(holder)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(4)
+    column.addWidget(label(caption, wrap=True))
+    column.addWidget(widget)
+    return holder
 
 
 class AuditScreen(AdminScreen):
@@ -98,7 +119,7 @@ class AuditScreen(AdminScreen):
         filters, grid_box = card()
         grid = QGridLayout()
         grid.setHorizontalSpacing(14)
-        grid.setVerticalSpacing(6)
+        grid.setVerticalSpacing(8)
         self.user = QComboBox()
         self.user.setObjectName("auditUser")
         self.resident = QComboBox()
@@ -124,42 +145,45 @@ class AuditScreen(AdminScreen):
             edit.setDisplayFormat("yyyy-MM-dd HH:mm")
             edit.setCalendarPopup(True)
             edit.setMinimumHeight(48)
+        for combo in (self.user, self.resident, self.action, self.range):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
         for widget in (self.user, self.resident, self.entity, self.action, self.range):
             widget.setMinimumHeight(48)
-        grid.addWidget(label("Person"), 0, 0)
-        grid.addWidget(self.user, 1, 0)
-        grid.addWidget(label("Resident or record"), 0, 1)
-        record_row = QHBoxLayout()
-        record_row.addWidget(self.resident, 3)
-        record_row.addWidget(self.entity, 2)
-        grid.addLayout(record_row, 1, 1)
-        grid.addWidget(label("Action"), 0, 2)
-        grid.addWidget(self.action, 1, 2)
-        grid.addWidget(label("Time range"), 2, 0)
-        grid.addWidget(self.range, 3, 0)
-        grid.addWidget(label("From"), 2, 1)
-        grid.addWidget(self.since, 3, 1)
-        grid.addWidget(label("To"), 2, 2)
-        grid.addWidget(self.until, 3, 2)
+        self.show_sync = QCheckBox("Show sync events")
+        self.show_sync.setObjectName("auditShowSync")
+        self.show_sync.setMinimumHeight(48)
+        self.export_button = button("⇩ Export CSV…", "", self.export, name="auditExport")
+        self._times = (_captioned("From", self.since), _captioned("To", self.until))
+        options = QWidget()
+        options.setObjectName("auditOptions")
+        options.setStyleSheet("#auditOptions { background: transparent; }")
+        row = QHBoxLayout(options)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.show_sync)
+        row.addStretch(1)
+        row.addWidget(self.export_button)
+        self._filter_parts = [
+            _captioned("Person", self.user), _captioned("Action", self.action),
+            _captioned("Time range", self.range), _captioned("Resident", self.resident),
+            _captioned("Or any record id", self.entity), *self._times, options]
+        self._grid = grid
+        self._grid_columns = 0
+        self._place_filters(3)
         self.search_button = button("⌕ Search", "primary", self.search, name="auditSearch")
         self.head.insertWidget(2, self.search_button)
-        grid.setColumnStretch(0, 2)
-        grid.setColumnStretch(1, 3)
-        grid.setColumnStretch(2, 2)
         grid_box.addLayout(grid)
         self.outer.addWidget(filters)
         self.table = table(COLUMNS, "auditTable")
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(header.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for col, width in enumerate((215, 240, 170, 180)):
-            self.table.setColumnWidth(col, width)
+        self.fitter = fit_columns(self.table)
         self.table.itemSelectionChanged.connect(self._show_detail)
-        self.outer.addWidget(self.table, 1)
-        self.detail = label("", "muted", wrap=True)
-        self.detail.setObjectName("auditDetail")
-        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.outer.addWidget(self.detail)
+        self.detail = AuditDetail()
+        self._body = QBoxLayout(QBoxLayout.Direction.LeftToRight)  # detail under it: portrait
+        self._body.setSpacing(12)
+        self._body.addWidget(self.table, 3)
+        self._body.addWidget(self.detail, 2)
+        self.outer.addLayout(self._body, 1)
         pager = QHBoxLayout()
         self.newer = button("◀ Newer", "", self.newer_page, name="auditNewer")
         self.older = button("Older ▶", "", self.older_page, name="auditOlder")
@@ -169,18 +193,42 @@ class AuditScreen(AdminScreen):
         pager.addWidget(self.page_label, 1, Qt.AlignmentFlag.AlignCenter)
         pager.addWidget(self.older)
         self.outer.addLayout(pager)
+        self.ask_save_path: Callable[[str], str | None] = self._ask_save_path
+        self.last_export: Path | None = None
         self._range_changed()
         self._set_pager(False)
 
     # ---- filters ------------------------------------------------------------------------------
+    def _place_filters(self, columns: int) -> None:
+        """Three filters a row on a wide screen, two on a portrait tablet; the sync and export
+        row last, across the whole width."""
+        if columns == self._grid_columns:
+            return
+        self._grid_columns = columns
+        for part in self._filter_parts:
+            self._grid.removeWidget(part)
+        *fields, options = self._filter_parts
+        for index, part in enumerate(fields):
+            self._grid.addWidget(part, index // columns, index % columns)
+        self._grid.addWidget(options, (len(fields) + columns - 1) // columns, 0, 1, columns)
+        for column in range(3):
+            self._grid.setColumnStretch(column, 1 if column < columns else 0)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        wide = self.width() >= 1000
+        self._place_filters(3 if wide else 2)
+        self._body.setDirection(QBoxLayout.Direction.LeftToRight if wide
+                                else QBoxLayout.Direction.TopToBottom)
+        super().resizeEvent(event)
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.choices.zone)
 
     def _range_changed(self) -> None:
         custom = self.range.currentData() == -1
-        self.since.setEnabled(custom)
-        self.until.setEnabled(custom)
+        for holder in self._times:
+            holder.setVisible(custom)
 
     def _set_times(self) -> None:
         now = self.ctx.clock.now().astimezone(self.zone)
@@ -205,9 +253,10 @@ class AuditScreen(AdminScreen):
             since = self.ctx.clock.now() - timedelta(days=days)
         entity = self.entity.text().strip() or self.resident.currentData()
         action = self.action.currentData()
+        hidden = frozenset() if self.show_sync.isChecked() or action else HIDDEN_BY_DEFAULT
         return AuditFilter(user_id=self.user.currentData(), entity_id=entity or None,
                            actions=frozenset({action}) if action else None,
-                           since=since, until=until)
+                           exclude_actions=hidden, since=since, until=until)
 
     def refresh(self) -> None:
         self.run(load_choices, self._choices_loaded)
@@ -216,7 +265,7 @@ class AuditScreen(AdminScreen):
         first = not self.choices.users
         self.choices = choices
         for combo, items, anyone in ((self.user, choices.users, "Anyone"),
-                                     (self.resident, choices.residents, "Any record")):
+                                     (self.resident, choices.residents, "Any resident")):
             keep = combo.currentData()
             combo.clear()
             combo.addItem(anyone, None)
@@ -253,8 +302,6 @@ class AuditScreen(AdminScreen):
             self._load()
 
     def _load(self) -> None:
-        from dataclasses import replace
-
         until, skip = self.paging.starts[self.paging.index]
         query = replace(self.query, until=until)
         self.search_button.setEnabled(False)
@@ -278,20 +325,17 @@ class AuditScreen(AdminScreen):
             return
         self.banner.clear_message()
         self.records = page.records
-        names = dict(self.choices.residents) | dict(self.choices.users)
         self.table.setRowCount(len(page.records))
         for row, record in enumerate(page.records):
             when = parse_utc(record.recorded_at).astimezone(self.zone)
-            who = f"{record.user_name} ({record.role.replace('_', ' ')})" if record.role \
-                else record.user_name
-            target = names.get(record.entity_id, record.entity_id)
-            thing = f"{record.entity_type}: {target}" if record.entity_type else target
-            values = (when.strftime("%Y-%m-%d %H:%M:%S"), who, action_words(record.action),
-                      thing, record.detail or _summary(record.after))
+            role = record.role.replace("_", " ")
+            who = f"{record.user_name}\n{role}" if role else record.user_name
+            target = self.target_words(record)
+            what = action_words(record.action) + (f"\n{target}" if target else "")
+            values = (when.strftime("%Y-%m-%d\n%H:%M:%S"), who, what, record.detail)
             for col, text in enumerate(values):
-                item = QTableWidgetItem(text)
-                item.setToolTip(text)
-                self.table.setItem(row, col, item)
+                self.table.setItem(row, col, QTableWidgetItem(text))
+        self.fitter.fit()
         first = self.paging.index * PAGE_SIZE
         if page.records:
             self.page_label.setText(f"Page {self.paging.index + 1} · events {first + 1}–"
@@ -299,21 +343,60 @@ class AuditScreen(AdminScreen):
         else:
             self.page_label.setText("")
             self.banner.show_message("info", "No events match these filters.")
-        self.detail.setText("")
+        self.detail.clear()
         self._set_pager(page.has_more)
+
+    def target_words(self, record: AuditRecord) -> str:
+        """The event's record in words: a resident's or person's name, else its kind and a
+        short id (the whole id is in the detail pane and the export)."""
+        names = dict(self.choices.residents) | dict(self.choices.users)
+        if not record.entity_id:
+            return record.entity_type.replace("_", " ").capitalize()
+        name = names.get(record.entity_id)
+        if name is None:
+            short = record.entity_id if len(record.entity_id) <= 12 \
+                else record.entity_id[:8] + "…"
+            name = f"{record.entity_type.replace('_', ' ')} {short}".strip()
+        return name
 
     def _show_detail(self) -> None:
         rows = self.table.selectionModel().selectedRows()
         if not rows or rows[0].row() >= len(self.records):
-            self.detail.setText("")
+            self.detail.clear()
             return
         record = self.records[rows[0].row()]
-        parts = [f"Device {record.device_id[:8]}… #{record.seq}",
-                 f"IP {record.ip}" if record.ip else ""]
-        for name, value in (("Before", record.before), ("After", record.after)):
-            if value:
-                parts.append(f"{name}: {json.dumps(value, sort_keys=True)[:400]}")
-        self.detail.setText("  ·  ".join(p for p in parts if p))
+        names = dict(self.choices.residents) | dict(self.choices.users)
+        target = names.get(record.entity_id, "")
+        if record.entity_id:
+            kind = record.entity_type.replace("_", " ")
+            target = f"{target} ({kind} {record.entity_id})" if target \
+                else f"{kind} {record.entity_id}"
+        self.detail.show_record(record, self.zone, target)
+
+    # ---- export ---------------------------------------------------------------------------------
+    def _ask_save_path(self, suggested: str) -> str | None:
+        return ask_save_path(self, "Export the audit log", suggested, "CSV files (*.csv)")
+
+    def export(self) -> None:
+        """Asks where (the documents folder first), then writes every event the filters find."""
+        stamp = self.ctx.clock.now().astimezone(self.zone).strftime("%Y%m%d-%H%M")
+        chosen = self.ask_save_path(f"audit-log-{stamp}.csv")
+        if not chosen:
+            return
+        target = Path(chosen)
+        query, zone = self.filter(), self.choices.zone
+        self.export_button.setEnabled(False)
+
+        def done(count: int) -> None:
+            self.export_button.setEnabled(True)
+            self.last_export = target
+            self.banner.show_message("ok", f"Exported {count} events to {target.name}.")
+
+        def failed(error: BaseException) -> None:
+            self.export_button.setEnabled(True)
+            self.show_error(error)
+
+        self.run(lambda p, s: export_audit(s, p, query, target, zone), done, failed)
 
     def shown_actions(self) -> list[str]:
         return [r.action for r in self.records]
@@ -323,7 +406,7 @@ class AuditScreen(AdminScreen):
         self.records = []
         self.table.clearContents()
         self.table.setRowCount(0)
-        self.detail.setText("")
+        self.detail.clear()
         for combo in (self.user, self.resident):
             combo.clear()
         self.choices = AuditChoices([], [], self.choices.zone)

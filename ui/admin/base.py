@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from PySide6.QtCore import QEvent, QObject, QRect, Qt
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -124,6 +126,105 @@ def table(columns: Sequence[str], name: str) -> QTableWidget:
     header.setStretchLastSection(True)
     kinetic(widget)
     return widget
+
+
+CELL_MARGIN = 9  # each side of a cell's text: the theme's item padding and Qt's text margin
+
+
+class ColumnFitter(QObject):
+    """Keeps a table's columns inside its width, so it never scrolls sideways: each column
+    gets the width of its text when all fit; otherwise every column keeps room for its
+    longest word (and its header) and the rest is shared by how much more each would like,
+    with the text wrapping inside its cell and rows as high as their text (never under
+    ``MIN_ROW`` px, a touch target). Runs when the view resizes and on :meth:`fit` (call it
+    after filling the table). GUI thread."""
+
+    MIN_ROW = 48
+
+    def __init__(self, widget: QTableWidget) -> None:
+        super().__init__(widget)
+        self.table = widget
+        widget.setWordWrap(True)
+        widget.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        widget.verticalHeader().setMinimumSectionSize(self.MIN_ROW)
+        header = widget.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header.setStretchLastSection(False)
+        widget.viewport().installEventFilter(self)
+        self._width = -1
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and self.table.viewport().width() != self._width:
+            self.fit()
+        return False
+
+    def _wants(self, column: int) -> tuple[int, int]:
+        """(the least width: longest word or header, the width its longest line wants)."""
+        table = self.table
+        metrics = table.fontMetrics()
+        header = table.horizontalHeaderItem(column)
+        font = QFont(table.horizontalHeader().font())
+        font.setBold(True)  # the theme's header (resources/style.qss)
+        title = header.text() if header is not None else ""
+        least = QFontMetrics(font).horizontalAdvance(title) + 2 * CELL_MARGIN + 12
+        wants = least
+        for row in range(table.rowCount()):
+            item = table.item(row, column)
+            if item is None or not item.text():
+                continue
+            for line in item.text().split("\n"):
+                wants = max(wants, metrics.horizontalAdvance(line) + 2 * CELL_MARGIN + 2)
+                for word in line.split():
+                    least = max(least, metrics.horizontalAdvance(word) + 2 * CELL_MARGIN + 2)
+        return least, max(least, wants)
+
+    def fit(self) -> None:
+        table = self.table
+        room = table.viewport().width()
+        self._width = room
+        count = table.columnCount()
+        if room <= 0 or count == 0:
+            return
+        wants = [self._wants(c) for c in range(count)]
+        least = [w[0] for w in wants]
+        full = [w[1] for w in wants]
+        if sum(full) <= room:
+            widths = full
+            widths[-1] += room - sum(full)
+        else:
+            spare = max(0, room - sum(least))
+            flex = [f - m for f, m in zip(full, least, strict=True)]
+            total = sum(flex) or 1
+            widths = [m + spare * x // total for m, x in zip(least, flex, strict=True)]
+            widths[-1] += max(0, room - sum(widths))
+        for column, width in enumerate(widths):
+            table.setColumnWidth(column, width)
+        self._fit_rows(widths)
+
+    def _fit_rows(self, widths: list[int]) -> None:
+        """Each row as high as its tallest wrapped cell. (Qt's own row sizing leaves out the
+        theme's cell padding, so a cell wrapping to one more line would be cut.)"""
+        table = self.table
+        metrics = table.fontMetrics()
+        flags = int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap)
+        for row in range(table.rowCount()):
+            height = self.MIN_ROW
+            for column, width in enumerate(widths):
+                item = table.item(row, column)
+                if item is None or not item.text():
+                    continue
+                room = max(1, width - 2 * CELL_MARGIN)
+                needed = metrics.boundingRect(QRect(0, 0, room, 100_000), flags, item.text())
+                height = max(height, needed.height() + 2 * CELL_MARGIN)
+            table.setRowHeight(row, height)
+
+
+def fit_columns(widget: QTableWidget) -> ColumnFitter:
+    """Attaches a :class:`ColumnFitter` to ``widget`` (once) and returns it."""
+    fitter = widget.findChild(ColumnFitter)
+    if fitter is None:
+        fitter = ColumnFitter(widget)
+    return fitter
 
 
 def cell_text(widget: QTableWidget, row: int, column: int) -> str:

@@ -18,7 +18,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 import pydantic
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, QSize, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
@@ -78,8 +79,9 @@ class FieldGrid(QWidget):
     ``hints`` (field key -> what the format is) words pattern errors; ``aliases`` maps a
     pydantic location prefix (dotted, e.g. ``schedule.times``) to a field key."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, columns: int = 2) -> None:
         super().__init__(parent)
+        self.columns = columns  # 1: every field under the one before (a portrait tablet)
         self.hints: dict[str, str] = {}
         self.aliases: dict[str, str] = {}
         self._errors: dict[str, QLabel] = {}
@@ -94,7 +96,10 @@ class FieldGrid(QWidget):
     def add(self, key: str, caption: str, widget: QWidget, *, column: int = 0,
             span: bool = False) -> QWidget:
         """Adds ``widget`` under ``caption`` (with its error line) in ``column`` (0 or 1), or
-        across both columns when ``span``."""
+        across both columns when ``span``. With one column every field goes under the last,
+        column 0's fields first (they are added first)."""
+        if self.columns == 1:
+            column, span = 0, True
         row = max(self._row) if span else self._row[column]
         col = 0 if span else column
         width = 2 if span else 1
@@ -181,6 +186,18 @@ def banner_text(unplaced: list[str]) -> str:
     return " ".join(unplaced) if unplaced else "Check the fields marked ✕."
 
 
+WIDE_FORM = 980  # a two-column form's width
+
+
+def room_for_dialogs(parent: QWidget | None) -> QSize:
+    """The most a dialog over ``parent`` may take: its window (the app runs full-screen on a
+    tablet), else the screen's available area."""
+    if parent is not None:
+        return parent.window().size()
+    screen = QGuiApplication.primaryScreen()
+    return screen.availableSize() if screen is not None else QSize(1280, 800)
+
+
 class AdminForm(FormDialog):
     """A form dialog around a scrolling :class:`FieldGrid`.
 
@@ -191,10 +208,14 @@ class AdminForm(FormDialog):
     def __init__(self, title: str, intro: str, action: str, parent: QWidget | None,
                  *, wide: bool = False) -> None:
         super().__init__(title, intro, action, parent)
-        self.setMinimumWidth(980 if wide else 600)
-        self.form = FieldGrid()
+        room = room_for_dialogs(parent)
+        two = wide and room.width() >= WIDE_FORM + 40
+        self.setMinimumWidth(min(WIDE_FORM if two else 760 if wide else 600, room.width() - 40))
+        self.setMaximumSize(room)
+        self.form = FieldGrid(columns=2 if two or not wide else 1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.form)
         scroll.setMinimumHeight(160)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateTimeEdit,
+    QGridLayout,
     QHBoxLayout,
     QLineEdit,
     QPlainTextEdit,
@@ -134,7 +135,8 @@ class OrderDialog(AdminForm):
             "time." + (" The current order is discontinued when this one starts." if changing
                        else ""),
             "Save changed order" if changing else "Add order", parent, wide=True)
-        self.setMinimumHeight(700)
+        tall = 700 if self.form.columns == 2 else 1100  # one column: more of it in view
+        self.setMinimumHeight(min(tall, self.maximumHeight() - 40))
         self.resident = resident
         self.zone = zone
         self.replacing = replacing
@@ -173,6 +175,9 @@ class OrderDialog(AdminForm):
         self.prescriber = QLineEdit(base.prescriber if base else "")
         self.add("prescriber", "Prescriber", self.prescriber)
         self.controlled = QComboBox()
+        self.controlled.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.controlled.setMinimumContentsLength(12)
         self.controlled.addItem("Not controlled", None)
         for level in ("II", "III", "IV", "V"):
             note = " (witness required)" if level == "II" else ""
@@ -221,15 +226,16 @@ class OrderDialog(AdminForm):
             prn_box.addWidget(widget, 1)
         self.add("prn", "PRN: minimum interval (min) and 24-hour maximum", prn_row, column=1)
         days_row = QWidget()
-        days_box = QHBoxLayout(days_row)
+        days_box = QGridLayout(days_row)  # two rows: Sunday stays in view in a narrow column
         days_box.setContentsMargins(0, 0, 0, 0)
         self.days: list[QCheckBox] = []
         chosen = schedule.days_of_week
         for index, name in enumerate(DAYS):
             box = QCheckBox(name)
+            box.setObjectName(f"day_{name}")
             box.setChecked(chosen is None or index in chosen)
             self.days.append(box)
-            days_box.addWidget(box)
+            days_box.addWidget(box, index // 4, index % 4)
         self.add("days_of_week", "Days of the week", days_row, column=1)
         start = base.start if base else now
         self.start = _datetime_edit(max(start, now) if changing else start, zone)

@@ -6,7 +6,8 @@ use case (``ReportService``: permission check, audit event naming the window and
 gathers the data, reportlab renders it. Printing needs ``print_reports``; exports need
 ``export_facility`` (the export card says so when the role lacks it); the service refuses
 either way and its message is shown. Where files go is asked through ``ask_save_path`` /
-``ask_folder`` (QFileDialog by default; tests replace them). GUI thread.
+``ask_folder`` (file dialogs that open in the documents folder, :mod:`ui.admin.save_paths`;
+tests replace them). GUI thread.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
-    QFileDialog,
     QFrame,
     QGridLayout,
     QScrollArea,
@@ -39,6 +39,7 @@ from ui import theme
 from ui.admin.base import AdminScreen
 from ui.admin.forms import date_of
 from ui.admin.printing import Cancelled, ProgressRunner, paint_pages, rasterise
+from ui.admin.save_paths import ask_folder, ask_save_path
 from ui.backend import AdminServices
 from ui.context import UiContext
 from ui.errors import describe
@@ -411,12 +412,10 @@ class ReportsScreen(AdminScreen):
 
     # ---- where to put things (replaceable in tests) -------------------------------------------
     def _ask_save_path(self, suggested: str) -> str | None:
-        path, _filter = QFileDialog.getSaveFileName(self, "Save as PDF", suggested,
-                                                    "PDF files (*.pdf)")
-        return path or None
+        return ask_save_path(self, "Save as PDF", suggested, "PDF files (*.pdf)")
 
     def _ask_folder(self) -> str | None:
-        return QFileDialog.getExistingDirectory(self, "Choose a folder for the export") or None
+        return ask_folder(self, "Choose a folder for the export")
 
     def _ask_printer(self, printer: QPrinter, go: Any) -> None:
         dialog = QPrintDialog(printer, self)

@@ -27,7 +27,7 @@ from mar_desktop.permissions import Principal
 from mar_desktop.services.admin_reads import ResidentRegister
 from mar_desktop.views import OrderState, OrderStatus
 from ui import theme
-from ui.admin.base import AdminScreen, ReasonDialog, table
+from ui.admin.base import AdminScreen, ReasonDialog, fit_columns, table
 from ui.admin.order_dialog import OrderDialog
 from ui.admin.photos import photo_from_file
 from ui.admin.resident_dialogs import ResidentDialog, TransferDialog
@@ -92,6 +92,7 @@ class ResidentsScreen(AdminScreen):
         top = QHBoxLayout()
         self._top = top  # side by side; the actions under the table on a portrait tablet
         self.table = table(RESIDENT_COLUMNS, "adminResidents")
+        self.fitter = fit_columns(self.table)
         self.table.itemSelectionChanged.connect(self._resident_selected)
         top.addWidget(self.table, 1)
         side = QVBoxLayout()
@@ -113,7 +114,7 @@ class ResidentsScreen(AdminScreen):
         self.outer.addWidget(self.orders_title)
         bottom = QHBoxLayout()
         self.order_table = table(ORDER_COLUMNS, "adminOrders")
-        self.order_table.setWordWrap(True)
+        self.order_fitter = fit_columns(self.order_table)
         self.order_table.itemSelectionChanged.connect(self._order_selected)
         bottom.addWidget(self.order_table, 1)
         side = QVBoxLayout()
@@ -176,6 +177,7 @@ class ResidentsScreen(AdminScreen):
                 item.setData(Qt.ItemDataRole.UserRole, resident.resident_id)
                 self.table.setItem(index, col, item)
         self.table.blockSignals(False)
+        self.fitter.fit()
         if keep is not None:
             self.select_resident(keep.resident_id)
         self._resident_selected()
@@ -232,7 +234,7 @@ class ResidentsScreen(AdminScreen):
                 self.order_table.setItem(index, col, QTableWidgetItem(text))
             if keep is not None and state.order_id == keep.order_id:
                 self.order_table.selectRow(index)
-        self.order_table.resizeRowsToContents()
+        self.order_fitter.fit()
         self._order_selected()
 
     def selected_order(self) -> OrderState | None:

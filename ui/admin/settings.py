@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from mar_desktop.model import Facility, FacilitySettings, Outcome, ReasonCode
 from mar_desktop.permissions import Principal
-from ui.admin.base import AdminScreen, cell_text, table
+from ui.admin.base import AdminScreen, cell_text, fit_columns, table
 from ui.admin.forms import FieldError, FieldGrid, banner_text
 from ui.backend import AdminServices
 from ui.context import UiContext
@@ -85,11 +85,8 @@ class SettingsScreen(AdminScreen):
         self.codes = table(CODE_COLUMNS, "reasonCodes")
         self.codes.setEditTriggers(self.codes.editTriggers().AllEditTriggers)
         self.codes.setMinimumHeight(380)
-        header = self.codes.horizontalHeader()
-        header.setSectionResizeMode(header.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        self.codes.setColumnWidth(0, 120)
-        self.codes.setColumnWidth(1, 420)
+        self.code_fitter = fit_columns(self.codes)
+        self.codes.itemChanged.connect(lambda _item: self.code_fitter.fit())
         codes.addWidget(self.codes, 1)
         self.code_error = label("", "", wrap=True)
         self.code_error.setObjectName("error_reason_codes")
@@ -121,6 +118,7 @@ class SettingsScreen(AdminScreen):
         self.codes.setRowCount(0)
         for code in settings.reason_codes:
             self._append_code(code.code, code.label, ", ".join(o.value for o in code.outcomes))
+        self.code_fitter.fit()
 
     def _append_code(self, code: str, text: str, outcomes: str) -> None:
         row = self.codes.rowCount()

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from mar_desktop.envelope import new_id
-from mar_desktop.model import Role, Unit, User
+from mar_desktop.model import ALL_UNITS, Role, Unit, User
+from mar_desktop.permissions import ALL_UNIT_ROLES
 from ui.admin.forms import AdminForm, FieldError, text_of
 from ui.widgets.common import button, card, label
 
@@ -33,12 +34,18 @@ ROLE_NAMES = {
 
 
 class UnitChecks(QWidget):
-    """One checkbox per unit; none ticked means every unit."""
+    """"All units", then one checkbox per unit. A choice is required: ticking nothing means no
+    unit at all, which :meth:`chosen` refuses for a unit-scoped role (``required``). "All
+    units" is chosen alone (it clears and greys the named units)."""
 
     def __init__(self, units: Sequence[Unit], chosen: Sequence[str] = ()) -> None:
         super().__init__()
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
+        self.all_units = QCheckBox("All units (including units added later)")
+        self.all_units.setObjectName("unit_all")
+        self.all_units.setMinimumHeight(44)
+        column.addWidget(self.all_units)
         self.boxes: list[tuple[QCheckBox, str]] = []
         for unit in units:
             box = QCheckBox(unit.name)
@@ -47,10 +54,39 @@ class UnitChecks(QWidget):
             box.setChecked(unit.unit_id in chosen)
             column.addWidget(box)
             self.boxes.append((box, unit.unit_id))
-        column.addWidget(label("None ticked: every unit.", "muted"))
+        self.note = label("", "muted", wrap=True)
+        column.addWidget(self.note)
+        self.all_units.toggled.connect(self._all_toggled)
+        self.all_units.setChecked(tuple(chosen) == (ALL_UNITS,))
+        self.required = True
+
+    def _all_toggled(self, on: bool) -> None:
+        for box, _uid in self.boxes:
+            if on:
+                box.setChecked(False)
+            box.setEnabled(not on)
+
+    def set_role_sees_all(self, sees_all: bool) -> None:
+        """A role that sees every unit needs no choice: the boxes are greyed and say so."""
+        self.required = not sees_all
+        self.all_units.setEnabled(not sees_all)
+        for box, _uid in self.boxes:
+            box.setEnabled(not sees_all and not self.all_units.isChecked())
+        self.note.setText("This role sees every unit." if sees_all
+                          else "Choose the units, or All units.")
 
     def chosen(self) -> tuple[str, ...]:
-        return tuple(uid for box, uid in self.boxes if box.isChecked())
+        """The assignment: ``(ALL_UNITS,)``, the ticked unit ids, or () for a role that sees
+        every unit. Raises FieldError("unit_ids") when a unit-scoped role has no choice."""
+        if not self.required:
+            return ()
+        if self.all_units.isChecked():
+            return (ALL_UNITS,)
+        picked = tuple(uid for box, uid in self.boxes if box.isChecked())
+        if not picked:
+            raise FieldError("unit_ids", "Choose at least one unit, or All units. With none "
+                             "ticked the person would see no resident.")
+        return picked
 
 
 def initials_for(name: str) -> str:
@@ -84,9 +120,14 @@ class NewUserDialog(AdminForm):
         self.add("role", "Role", self.role, column=1)
         self.units = UnitChecks(units)
         self.add("unit_ids", "Assigned units", self.units, column=1)
+        self.role.currentIndexChanged.connect(self._role_changed)
+        self._role_changed()
         self.form.hints = {"username": "Use lower-case letters, digits, dots, dashes or "
                                   "underscores, no spaces (e.g. j.smith)."}
         self.full_name.textEdited.connect(self._suggest)
+
+    def _role_changed(self) -> None:
+        self.units.set_role_sees_all(self.role.currentData() in ALL_UNIT_ROLES)
 
     def _suggest(self, name: str) -> None:
         self.initials.setText(initials_for(name))
@@ -96,33 +137,44 @@ class NewUserDialog(AdminForm):
                                   if len(parts) > 1 else "".join(parts))
 
     def build(self) -> User:
-        return User(
+        """The account; the fields' own errors first, then a missing unit choice."""
+        try:
+            units, missing = self.units.chosen(), None
+        except FieldError as error:
+            units, missing = (), error
+        user = User(
             user_id=new_id(),
             username=text_of(self.username),
             full_name=text_of(self.full_name),
             initials=text_of(self.initials).upper(),
             credentials=text_of(self.credentials),
             role=self.role.currentData(),
-            unit_ids=self.units.chosen(),
+            unit_ids=units,
         )
+        if missing is not None:
+            raise missing
+        return user
 
 
 class UnitsDialog(AdminForm):
     def __init__(self, user: User, units: Sequence[Unit], parent: QWidget | None) -> None:
         super().__init__(f"Assigned units: {user.full_name}",
-                         "A nurse or CNA sees only the residents of the assigned units "
-                         "(admins and surveyors see every unit).", "Save units", parent)
+                         "A nurse or CNA sees only the residents of the assigned units, or of "
+                         "every unit with All units (admins and surveyors see every unit).",
+                         "Save units", parent)
         self.units = UnitChecks(units, user.unit_ids)
+        self.units.set_role_sees_all(user.role in ALL_UNIT_ROLES)
         self.add("unit_ids", "Units", self.units, span=True)
         self.reason = QPlainTextEdit()
         self.reason.setFixedHeight(90)
         self.add("reason", "Reason", self.reason, span=True)
 
     def build(self) -> dict[str, object]:
+        units = list(self.units.chosen())
         reason = text_of(self.reason)
         if not reason:
             raise FieldError("reason", "Required: say why, in a few words.")
-        return {"unit_ids": list(self.units.chosen()), "reason": reason}
+        return {"unit_ids": units, "reason": reason}
 
 
 class TemporaryPasswordDialog(QDialog):

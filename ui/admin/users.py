@@ -1,8 +1,8 @@
 """Staff accounts (facility admins): the list and every account action.
 
-The table shows name, username, role, credentials (licence), units, and the account's state
-in glyph + words (active / deactivated, locked on this device, authenticator enrolled, must
-change password). The panel on the right acts on the selected account: change role, change
+The table shows name, username, role, credentials (licence), what the unit assignment means,
+and ONE status per account in glyph + words (:mod:`ui.admin.staff_status`). The panel beside
+the table (under it on a portrait tablet) acts on the selected account: change role, change
 units, unlock, reset authenticator, reset password, deactivate / reactivate. Each goes through
 :class:`mar_desktop.people.accounts.AccountService` on the worker (which checks
 ``manage_users`` and audits); the reason is asked for where the service records one.
@@ -18,13 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTableWidgetItem, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QBoxLayout, QGridLayout, QPushButton, QTableWidgetItem, QWidget
 
 from mar_desktop.model import Role, Unit, User
 from mar_desktop.people.accounts import IssuedPassword
 from mar_desktop.permissions import Principal
 from mar_desktop.services.admin_reads import StaffAccount
-from ui.admin.base import AdminScreen, ReasonDialog, table
+from ui import theme
+from ui.admin.base import AdminScreen, ReasonDialog, fit_columns, table
+from ui.admin.staff_status import account_status, units_text
 from ui.admin.user_dialogs import (
     ROLE_NAMES,
     NewUserDialog,
@@ -39,19 +42,8 @@ COLUMNS = ("Name and username", "Role", "Units", "Account")
 
 
 def state_text(row: StaffAccount) -> str:
-    """The account's state in words and symbols, e.g. "✓ Active · ◷ temporary password"."""
-    parts = ["✓ Active" if row.user.active else "⊘ Deactivated"]
-    if row.locked:
-        parts.append("✕ LOCKED")
-    elif row.failures:
-        parts.append(f"⚠ {row.failures} failed sign-ins")
-    if not row.has_credentials:
-        parts.append("– no password")
-    elif row.must_change_password:
-        parts.append("◷ temporary password")
-    if row.has_credentials and not row.mfa_enrolled:
-        parts.append("○ no authenticator")
-    return " · ".join(parts)
+    """The account's one status in words and a symbol, e.g. "✕ Locked"."""
+    return account_status(row).text
 
 
 @dataclass(frozen=True)
@@ -75,24 +67,23 @@ class UsersScreen(AdminScreen):
         self.head.insertWidget(2, self.new_button)
         self.data = UsersData([], [])
         self.last_issued: str | None = None  # the user id of the last temporary password
-        body = QHBoxLayout()
+        body = self._body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         body.setSpacing(14)
         self.table = table(COLUMNS, "usersTable")
-        self.table.setWordWrap(True)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(header.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for col, width in enumerate((250, 200, 140)):
-            self.table.setColumnWidth(col, width)
+        self.fitter = fit_columns(self.table)
         self.table.itemSelectionChanged.connect(self._selected)
         body.addWidget(self.table, 1)
         panel, side = card()
-        panel.setFixedWidth(270)
         panel.setObjectName("userPanel")
+        self.panel = panel
         self.who = label("Choose an account in the list.", "subtitle", wrap=True)
         side.addWidget(self.who)
         self.detail = label("", "muted", wrap=True)
+        self.detail.setObjectName("userDetail")
         side.addWidget(self.detail)
+        self._buttons = QGridLayout()
+        self._buttons.setSpacing(10)
+        side.addLayout(self._buttons)
         self.account_actions: dict[str, QPushButton] = {}
         for key, text, kind, handler in (
             ("role", "Change role…", "", self.change_role),
@@ -104,11 +95,29 @@ class UsersScreen(AdminScreen):
         ):
             widget = button(text, kind, handler, name=f"user_{key}")
             self.account_actions[key] = widget
-            side.addWidget(widget)
         side.addStretch(1)
         body.addWidget(panel)
         self.outer.addLayout(body, 1)
+        self._columns = 0
+        self._place_buttons(1)
         self._selected()
+
+    def _place_buttons(self, columns: int) -> None:
+        """The actions in one column beside the table, or two under it (portrait)."""
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for widget in self.account_actions.values():
+            self._buttons.removeWidget(widget)
+        for index, widget in enumerate(self.account_actions.values()):
+            self._buttons.addWidget(widget, index // columns, index % columns)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        wide = self.width() >= theme.NARROW_WIDTH
+        self._body.setDirection(QBoxLayout.Direction.LeftToRight if wide
+                                else QBoxLayout.Direction.TopToBottom)
+        self._place_buttons(1 if wide else 2)
+        super().resizeEvent(event)
 
     # ---- data ---------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -123,18 +132,17 @@ class UsersScreen(AdminScreen):
         self.table.setRowCount(len(data.rows))
         for index, row in enumerate(data.rows):
             user = row.user
-            units = ", ".join(names.get(u, u) for u in user.unit_ids) or "All units"
             name = f"{user.full_name}, {user.credentials}" if user.credentials \
                 else user.full_name
-            values = (f"{name}\n{user.username}", ROLE_NAMES[user.role], units,
-                      state_text(row).replace(" · ", "\n"))
+            values = (f"{name}\n{user.username}", ROLE_NAMES[user.role], units_text(row, names),
+                      state_text(row))
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, user.user_id)
                 self.table.setItem(index, col, item)
             if keep is not None and user.user_id == keep.user.user_id:
                 self.table.selectRow(index)
-        self.table.resizeRowsToContents()
+        self.fitter.fit()
         self._selected()
 
     def rows_by_username(self) -> dict[str, StaffAccount]:
@@ -164,7 +172,10 @@ class UsersScreen(AdminScreen):
             return
         user = row.user
         self.who.setText(user.full_name)
-        self.detail.setText(f"{ROLE_NAMES[user.role]} · {user.username}\n{state_text(row)}")
+        status = account_status(row)
+        names = {u.unit_id: u.name for u in self.data.units}
+        self.detail.setText(f"{ROLE_NAMES[user.role]} · {user.username}\n"
+                            f"Units: {units_text(row, names)}\n{status.text}: {status.meaning}")
         active_button = self.account_actions["active"]
         active_button.setText("Deactivate…" if user.active else "Reactivate…")
         me = self.ctx.principal()

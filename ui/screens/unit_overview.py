@@ -68,6 +68,7 @@ class UnitOverview(QWidget):
         super().__init__(parent)
         self._ctx = ctx
         self._summaries: list[ResidentSummary] = []
+        self._no_unit = False  # the signed-in account sees no unit
         self._all_units: list[Unit] = []
         self._read = ScreenRead(ctx, self._work, self._loaded, self._failed)
         layout = QVBoxLayout(self)
@@ -153,6 +154,7 @@ class UnitOverview(QWidget):
 
     def _loaded(self, data: OverviewData) -> None:
         self.banner.clear_message()
+        self._no_unit = not data.units
         self.unit_filter.set_units(data.units)
         self._all_units = data.all_units
         self._summaries = data.summaries
@@ -201,7 +203,11 @@ class UnitOverview(QWidget):
                     font.setBold(True)
                     item.setFont(font)
                 self.table.setItem(row, col, item)
-        if not rows:
+        if not rows and self._no_unit:  # no unit in scope (Principal.unit_scope)
+            self.banner.show_message(
+                "warning", "Your account is not assigned to any unit, so no resident is shown. "
+                "Ask a facility administrator to assign your units.")
+        elif not rows:
             message = "No residents match." if self._summaries else "No residents on this unit."
             self.banner.show_message("info", message)
 

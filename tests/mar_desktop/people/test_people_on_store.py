@@ -24,7 +24,7 @@ from mar_desktop.errors import (
     Throttled,
     ValidationError,
 )
-from mar_desktop.model import Facility, Role, User
+from mar_desktop.model import ALL_UNITS, Facility, Role, User
 from mar_desktop.people.access import AccessService
 from mar_desktop.people.accounts import AccountService
 from mar_desktop.people.audit_query import AuditFilter, AuditQueryService
@@ -749,7 +749,12 @@ ACCOUNT_ACTIONS: dict[str, Callable[[World, Principal], object]] = {
     "create_user": lambda w, p: w.accounts.create_user(
         p,
         User(
-            user_id="u-new", username="newbie", full_name="New Person", initials="NP", role=Role.CNA
+            user_id="u-new",
+            username="newbie",
+            full_name="New Person",
+            initials="NP",
+            role=Role.CNA,
+            unit_ids=("east",),
         ),
     ),
     "change_role": lambda w, p: w.accounts.change_role(p, "u-target", Role.NURSE, "r"),
@@ -816,3 +821,48 @@ def test_emergency_access_by_role(world: World, role: Role) -> None:
         assert world.access.start_emergency_access("covering", ["west"]).unit_ids == {"west"}
     else:
         world.expect(PermissionDenied, lambda: world.access.start_emergency_access("x", None))
+
+
+# ---- unit assignment: named units, or "all units" by choice; empty is none ------------------
+def newcomer(role: Role, *units: str) -> User:
+    return User(user_id="u-new", username="newbie", full_name="New Person", initials="NP",
+                role=role, unit_ids=units)
+
+
+@pytest.mark.parametrize("role", [Role.NURSE, Role.CNA])
+def test_a_new_nurse_or_cna_without_a_unit_choice_is_refused(world: World, role: Role) -> None:
+    before = world.store.reader().users(include_inactive=True)
+    with pytest.raises(ValidationError, match="All units"):
+        world.accounts.create_user(world.admin, newcomer(role))
+    assert world.store.reader().users(include_inactive=True) == before
+    assert world.creds.latest("u-new") is None
+
+
+def test_all_units_is_a_choice_that_opens_every_unit(world: World) -> None:
+    issued = world.accounts.create_user(world.admin, newcomer(Role.NURSE, ALL_UNITS))
+    stored = world.store.reader().user("u-new")
+    assert stored is not None and stored.all_units and stored.unit_ids == (ALL_UNITS,)
+    principal = Principal(user=issued.user, device_id=world.store.device_id)
+    assert principal.may_see_unit("east") and principal.may_see_unit("west")
+
+
+@pytest.mark.parametrize("role", [Role.FACILITY_ADMIN, Role.READ_ONLY])
+def test_roles_that_see_every_unit_need_no_choice(world: World, role: Role) -> None:
+    issued = world.accounts.create_user(world.admin, newcomer(role))
+    assert Principal(user=issued.user, device_id="d").unit_scope() is None
+
+
+def test_units_cannot_be_changed_to_none_for_a_unit_scoped_role(world: World) -> None:
+    world.accounts.create_user(world.admin, newcomer(Role.CNA, "east"))
+    with pytest.raises(ValidationError, match="All units"):
+        world.accounts.change_units(world.admin, "u-new", [], "moved")
+    changed = world.accounts.change_units(world.admin, "u-new", [ALL_UNITS], "floats")
+    assert changed.all_units
+    with pytest.raises(ValidationError):  # all units, or named units: not both
+        world.accounts.change_units(world.admin, "u-new", [ALL_UNITS, "east"], "both")
+
+
+def test_the_all_units_id_cannot_be_a_real_unit(world: World) -> None:
+    reference = ReferenceService(world.ports)
+    with pytest.raises(ValidationError, match="reserved"):
+        reference.create_unit(world.admin, "Everywhere", ALL_UNITS)

@@ -21,6 +21,10 @@ def test_create_user_shows_temporary_password_once(qtbot, window: MainWindow,
     dialog.username.setText("p.raman")
     dialog.initials.setText("PR")
     dialog.credentials.setText("LPN")
+    tap(qtbot, dialog.ok)  # no unit chosen: refused at the field, nothing made
+    assert "Choose at least one unit, or All units" in dialog.error_texts()["unit_ids"]
+    assert dialog.isVisible() and "p.raman" not in screen.rows_by_username()
+    next(box for box, uid in dialog.units.boxes if uid == "unit-a").click()  # Rose Wing
     submit(qtbot, window, dialog)
     shown = dialog_of(qtbot, TemporaryPasswordDialog)
     password = shown.password.text()
@@ -33,6 +37,7 @@ def test_create_user_shows_temporary_password_once(qtbot, window: MainWindow,
     assert shown.password.text() == ""
     row = screen.rows_by_username()["p.raman"]
     assert row.user.full_name == "Priya Raman" and row.must_change_password
+    assert row.user.unit_ids == ("unit-a",)
     texts = visible_texts(window)
     assert any(t.startswith("Priya Raman, LPN\np.raman") for t in texts)
     assert not any(password in t for t in texts)
@@ -72,7 +77,7 @@ def test_unlock_mfa_reset_and_deactivate_are_audited(qtbot, window: MainWindow,
     screen = open_section(qtbot, window, "admin_users")
     assert screen.rows_by_username()["nurse2"].locked
     select_row(qtbot, screen.table, "nurse2")
-    assert "LOCKED" in screen.detail.text()
+    assert "Locked" in screen.detail.text() and "Active" not in screen.detail.text()
     unlock = screen.account_actions["unlock"]
     run_reason_dialog(qtbot, window, unlock, "Forgot password, ID checked")
     run_reason_dialog(qtbot, window, screen.account_actions["mfa"], "Lost phone")
@@ -89,3 +94,46 @@ def test_unlock_mfa_reset_and_deactivate_are_audited(qtbot, window: MainWindow,
     assert {"unlocked", "mfa_reset", "user_changed"} <= set(shown)
     texts = visible_texts(audit)
     assert any("Lost phone" in t for t in texts)
+
+
+def test_all_units_is_a_choice_and_greys_the_named_units(qtbot, window: MainWindow,
+                                                          facility: Facility1):
+    from mar_desktop.model import ALL_UNITS
+
+    sign_in(qtbot, window, facility, "admin")
+    screen = open_section(qtbot, window, "admin_users")
+    tap(qtbot, screen.new_button)
+    dialog = dialog_of(qtbot, NewUserDialog)
+    dialog.full_name.setText("Priya Raman")
+    dialog.username.setText("p.raman")
+    dialog.initials.setText("PR")
+    dialog.units.all_units.click()
+    assert not any(box.isEnabled() for box, _uid in dialog.units.boxes)
+    submit(qtbot, window, dialog)
+    shown = dialog_of(qtbot, TemporaryPasswordDialog)
+    shown.reject()
+    idle(qtbot, window)
+    assert screen.rows_by_username()["p.raman"].user.unit_ids == (ALL_UNITS,)
+
+
+def test_one_status_per_account() -> None:
+    """Locked wins over active; a deactivated account says only that."""
+    from mar_desktop.model import Role, User
+    from mar_desktop.services.admin_reads import StaffAccount
+
+    user = User(user_id="u", username="u", full_name="U", initials="U", role=Role.NURSE)
+
+    def row(**state: object) -> StaffAccount:
+        values: dict[str, object] = {"user": user, "locked": False, "failures": 0,
+                                     "has_credentials": True, "must_change_password": False,
+                                     "mfa_enrolled": True}
+        values.update(state)
+        return StaffAccount(**values)  # type: ignore[arg-type]
+
+    assert state_text(row()) == "✓ Active"
+    assert state_text(row(locked=True, failures=10)) == "✕ Locked"
+    assert state_text(row(user=user.model_copy(update={"active": False}), locked=True)) \
+        == "⊘ Deactivated"
+    assert state_text(row(must_change_password=True, mfa_enrolled=False)) \
+        == "◷ Temporary password"
+    assert state_text(row(failures=2)) == "⚠ 2 failed sign-ins"
