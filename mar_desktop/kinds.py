@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from mar_desktop.envelope import Actor, EntryDraft
@@ -226,7 +226,24 @@ class PrnFollowupRecorded(Body):
     assessed_at: UtcDatetime
 
 
+ALERT_TYPES_V1 = frozenset(
+    {
+        "double_dose",
+        "discontinued_order_dose",
+        "prn_interval",
+        "prn_daily_max",
+        "clock_skew",
+        "fork",
+    }
+)
+
+
 class AlertRaised(Body):
+    """v2: the ``snapshot_mismatch`` type (a tablet found, once its history was complete, that
+    the chains disagree with the server's snapshot it started from). Every other type is still
+    written as v1, so older tablets keep applying those."""
+
+    v: Literal[1, 2] = 1  # type: ignore[assignment]
     alert_id: Id
     alert_type: Literal[
         "double_dose",
@@ -235,12 +252,20 @@ class AlertRaised(Body):
         "prn_daily_max",
         "clock_skew",
         "fork",  # the server holds different bytes for a device's seq (cloned/restored tablet)
+        "snapshot_mismatch",
     ]
     resident_id: Id | None = None
     order_id: Id | None = None
     related_entry_ids: tuple[Id, ...] = ()
     device_id: Id | None = None
     detail: Text = ""
+
+
+    @model_validator(mode="after")
+    def _type_of_version(self) -> AlertRaised:
+        if self.v == 1 and self.alert_type not in ALERT_TYPES_V1:
+            raise ValueError(f"alert type {self.alert_type} needs body version 2")
+        return self
 
 
 class AlertAcknowledged(Body):

@@ -92,3 +92,9 @@ class ReadModel(Protocol):
     def user_by_username(self, username: str) -> User | None: ...
 
     def alerts(self, *, open_only: bool = True) -> list[AlertView]: ...
+
+    def history_complete_from(self) -> datetime | None:
+        """From when this tablet holds the facility's whole ledger history (a tablet that
+        started from the server's snapshot fills it in from the newest entry down); None
+        when it holds all of it."""
+        ...

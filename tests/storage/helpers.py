@@ -188,7 +188,15 @@ def _drop_totp_last_step(conn: Connection) -> None:
     conn.execute("DROP TABLE totp_last_step")
 
 
-UNDO: dict[int, Callable[[Connection], None]] = {9: _drop_totp_last_step}
+def _drop_snapshot_tables(conn: Connection) -> None:
+    conn.execute("DROP TABLE sync_chain_anchor")
+    conn.execute("DROP TABLE sync_snapshot")
+
+
+UNDO: dict[int, Callable[[Connection], None]] = {
+    9: _drop_totp_last_step,
+    10: _drop_snapshot_tables,
+}
 """Migrations that only add a table, undone by dropping it (newest last)."""
 
 
