@@ -270,12 +270,16 @@ def receipt_message(fields: dict[str, Any]) -> bytes:
 
 def verify_receipt(receipt: Receipt, server_public_key: str) -> bool:
     """True if ``receipt`` was signed by the server whose public key (hex) is given."""
+    return _server_signed(receipt.sig, receipt.signed_bytes(), server_public_key)
+
+
+def _server_signed(sig_hex: str, message: bytes, server_public_key: str) -> bool:
     try:
         key = load_public_key(server_public_key)
-        sig = bytes.fromhex(receipt.sig)
+        sig = bytes.fromhex(sig_hex)
     except ValueError:
         return False
-    return signature_valid(key, sig, receipt.signed_bytes())
+    return signature_valid(key, sig, message)
 
 
 def encode_entry(raw: bytes) -> str:
@@ -404,12 +408,7 @@ class SnapshotMismatch(_Model):
 
 def verify_manifest(manifest: SnapshotManifest, server_public_key: str) -> bool:
     """True if ``manifest`` was signed by the server whose public key (hex) is given."""
-    try:
-        key = load_public_key(server_public_key)
-        sig = bytes.fromhex(manifest.sig)
-    except ValueError:
-        return False
-    return signature_valid(key, sig, manifest.signed_bytes())
+    return _server_signed(manifest.sig, manifest.signed_bytes(), server_public_key)
 
 
 def state_digest(items: list[tuple[int, str]]) -> str:
