@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+from mar_desktop.canonical import canonical_bytes
 from mar_desktop.envelope import GENESIS, Chain, parse_raw, signed_part
 from mar_desktop.signing import PublicKey, signature_valid
 
@@ -38,15 +39,30 @@ class ChainReport:
     entries: int
     chains: int
     failure: ChainFailure | None
+    partial: str | None = None
+    """Set when the chains held are not yet whole (a tablet still fetching its history after
+    starting from a server snapshot): what is missing, in plain words. Every entry held was
+    still checked."""
+    windowed: str | None = None
+    """Set when the chains held start at the tablet's history window rather than at seq 1
+    (complete within it): where they start, in plain words."""
 
     @property
     def ok(self) -> bool:
         return self.failure is None
 
     def summary(self) -> str:
-        if self.failure is None:
-            return f"OK: {self.entries} entries in {self.chains} chains verified"
-        return f"FAILED: {self.failure.describe()}"
+        if self.failure is not None:
+            return f"FAILED: {self.failure.describe()}"
+        if self.partial is not None:
+            return (
+                f"PARTIAL: {self.entries} entries in {self.chains} chains verified, but the "
+                f"chains are not complete yet: {self.partial}"
+            )
+        text = f"OK: {self.entries} entries in {self.chains} chains verified"
+        if self.windowed is not None:
+            text += f" ({self.windowed})"
+        return text
 
 
 def check_signature(raw: bytes, public: PublicKey) -> bool:
@@ -120,3 +136,12 @@ __all__ = [
     "first_prev",
     "parse_raw",
 ]
+
+
+SNAPSHOT_DOMAIN = b"mar-desktop/sync/v1/snapshot"
+
+
+def snapshot_message(fields: dict[str, Any]) -> bytes:
+    """Domain-separated canonical bytes of a server's snapshot manifest (all fields but
+    ``sig``), as the server signs them (``sync.protocol.SnapshotManifest``)."""
+    return SNAPSHOT_DOMAIN + b"\x00" + canonical_bytes(fields)

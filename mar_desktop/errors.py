@@ -74,6 +74,12 @@ class OfflineLimitReached(AuthError):
         """The sign-in challenge to pass to ``AuthService.break_glass`` (when possible)."""
 
 
+class HistoryNotHeld(ValidationError):
+    """A print or export asked for a window this tablet does not hold the whole history of
+    (it started from the server's snapshot and is still fetching it, or the window is older
+    than the history it keeps); nothing was printed or exported."""
+
+
 class PermissionDenied(MarError):
     """The signed-in user's role or unit scope does not allow the action; nothing changed."""
 

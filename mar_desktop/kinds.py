@@ -405,7 +405,9 @@ ALERT_TYPES_V1 = frozenset({
 class AlertRaised(Body):
     """v2: an alert type an older tablet does not know (``held_order_dose``,
     ``changed_order_dose``, ``credential_refused``: an account record that did not verify as
-    authorised, and the order-verification alerts): such an alert is written as v2 (set when
+    authorised, the order-verification alerts, and ``snapshot_mismatch``: a tablet found, once
+    its history was complete, that the chains disagree with the server's snapshot it started
+    from): such an alert is written as v2 (set when
     not given), so an older tablet keeps it unapplied as "recorded by a newer version" instead
     of refusing its body; the types of v1 stay v1 and every tablet shows them."""
 
@@ -424,6 +426,7 @@ class AlertRaised(Body):
         "urgent_unverified_dose",  # v2: a dose given on an order awaiting verification
         "returned_order_dose",  # v2: a dose given on an order returned at verification
         "unverified_order_dose",  # v2: a dose on an unverified order without an urgent reason
+        "snapshot_mismatch",  # v2: a tablet's chains disagree with the snapshot it started from
     ]
     resident_id: Id | None = None
     order_id: Id | None = None
@@ -448,6 +451,13 @@ class AlertRaised(Body):
 def alert_version(alert_type: str) -> Literal[1, 2]:
     """The body version an alert of ``alert_type`` is written with."""
     return 1 if alert_type in ALERT_TYPES_V1 else 2
+
+
+    @model_validator(mode="after")
+    def _type_of_version(self) -> AlertRaised:
+        if self.v == 1 and self.alert_type not in ALERT_TYPES_V1:
+            raise ValueError(f"alert type {self.alert_type} needs body version 2")
+        return self
 
 
 class AlertAcknowledged(Body):

@@ -114,3 +114,9 @@ class ReadModel(Protocol):
     def order_checks(self, order_id: str) -> list[OrderCheck]: ...
 
     def urgent_doses(self, *, since: datetime, until: datetime) -> list[UrgentDose]: ...
+
+    def history_complete_from(self) -> datetime | None:
+        """From when this tablet holds the facility's whole ledger history (a tablet that
+        started from the server's snapshot fills it in from the newest entry down); None
+        when it holds all of it."""
+        ...

@@ -58,6 +58,13 @@ class SyncStatus:
     next_attempt_in: float | None = None
     oldest_unsynced_at: datetime | None = None
     clock_offset_seconds: float | None = None
+    history_progress: float | None = None
+    """While a tablet that started from a snapshot fills in its history: the share done
+    (0..1); None when its history is complete."""
+    history_complete_from: datetime | None = None
+    """From when the history this tablet holds is complete (None: all of it)."""
+    history_problem: str | None = None
+    """The chains disagreed with the snapshot (an alert was raised through the server)."""
 
     def summary(self) -> str:
         if self.state == "syncing":
@@ -67,6 +74,10 @@ class SyncStatus:
         text = f"{head} · {self.pending} waiting · last sync {when}"
         if self.alerts:
             text += f" · {self.alerts} alert(s)"
+        if self.history_progress is not None:
+            text += f" · fetching history {self.history_progress:.0%}"
+        if self.history_problem:
+            text += " · history disagrees with the server's snapshot (alert raised)"
         if self.last_error:
             text += f" · {self.last_error}"
             if self.next_attempt_in is not None and self.state in ("offline", "refused"):

@@ -194,11 +194,16 @@ class Ledger:
             return 0
         return self._on_writer(self._ingest, prepared)
 
-    def ingest_later(self, checked: Sequence[Item]) -> Future[int]:
+    def ingest_later(
+        self, checked: Sequence[Item], also: Callable[[Connection], None] | None = None
+    ) -> Future[int]:
         """:meth:`ingest` of entries whose bodies the caller validated already (each paired
         with its ``kinds.parse_body`` model, or planned by :func:`storage.projection_plan.plan`),
         queued on the ``mar-ledger-writer`` thread; returns without waiting for it (only for
         a write already under way on another thread, which holds the lock briefly).
+        ``also`` runs on the writer's connection inside the same transaction, after the
+        entries are stored (sync bookkeeping that must commit with them, e.g.
+        :mod:`storage.history`); it may write only bookkeeping tables.
 
         The future gives the count of new entries or raises as ``ingest`` does. Used by sync
         to store one batch while it verifies the next. Batches are stored in the order queued;
@@ -207,7 +212,7 @@ class Ledger:
         with self._lock:
             if self._closed:
                 raise StorageError("The database is closed.")
-            return self._executor.submit(self._locked, self._ingest, list(checked))
+            return self._executor.submit(self._locked, self._ingest, list(checked), also)
 
     @contextlib.contextmanager
     def bulk_ingest(self, cache_kib: int = BULK_CACHE_KIB) -> Iterator[None]:
@@ -335,11 +340,15 @@ class Ledger:
                 return parse_raw(bytes(row[0]))
         return None
 
-    def _ingest(self, prepared: Sequence[Item]) -> int:
+    def _ingest(
+        self, prepared: Sequence[Item], also: Callable[[Connection], None] | None = None
+    ) -> int:
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
             stored = store_batch(conn, prepared)
+            if also is not None:
+                also(conn)
             conn.execute("COMMIT")
         except BaseException as exc:
             self._rollback()

@@ -29,6 +29,7 @@ from mar_desktop.views import (
     OrderState,
     OrderStatus,
 )
+from storage import history
 from storage.database import Connection
 from storage.read_model_orders import OrderRow, build_order_state, link_changes
 from storage.read_model_sql import (
@@ -400,6 +401,9 @@ class SqlReadModel(VerificationReads):
             for r in rows
         ]
         return [v for v in views if v.acknowledged_at is None] if open_only else views
+
+    def history_complete_from(self) -> datetime | None:
+        return history.complete_from(self._conn)
 
 
 class _Snapshot:

@@ -25,6 +25,7 @@ import sqlcipher3
 from mar_desktop.clock import Clock, SystemClock, utc_iso
 from mar_desktop.envelope import GENESIS, Chain
 from mar_desktop.errors import StorageError
+from storage import history
 from storage.database import Connection, PerThreadConnections
 from storage.database_errors import translate
 from storage.ledger import DeviceIdentity, load_identity
@@ -244,13 +245,50 @@ class SyncState:
         return None if row is None else str(row[0])
 
     def head(self, device_id: str, chain: Chain = "ledger") -> tuple[int, str]:
-        """(seq, digest) of a device's last stored entry of ``chain``; (0, GENESIS) if none."""
+        """(seq, digest) of a device's last stored entry of ``chain``; (0, GENESIS) if none.
+        On a tablet that started from a snapshot, a ledger chain whose entries up to its anchor
+        are not all held continues from the anchor (:mod:`storage.history`)."""
         row = self._one(
             f"SELECT seq, digest FROM {_table(chain)} WHERE device_id = ? "
             "ORDER BY seq DESC LIMIT 1",
             (device_id,),
         )
-        return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+        held = (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+        if chain == "ledger":
+            anchor = self._one(
+                "SELECT anchor_seq, anchor_digest FROM sync_chain_anchor WHERE device_id = ?",
+                (device_id,),
+            )
+            if anchor is not None and int(anchor[0]) > held[0]:
+                return int(anchor[0]), str(anchor[1])
+        return held
+
+    # ---- a tablet started from a snapshot (storage.history) ---------------------------------
+    def backfill(self) -> history.Backfill | None:
+        """The snapshot this tablet started from and how far backfill has got (None: it read
+        the whole feed)."""
+        try:
+            return history.backfill(self._conn())
+        except sqlcipher3.Error as exc:
+            raise _storage(exc) from None
+
+    def anchors(self) -> dict[str, history.Anchor]:
+        try:
+            return history.anchors(self._conn())
+        except sqlcipher3.Error as exc:
+            raise _storage(exc) from None
+
+    def held_ids(self, ids: list[str]) -> set[str]:
+        """Which of these entry ids the ledger holds."""
+        if not ids:
+            return set()
+        marks = ", ".join("?" for _ in ids)
+        rows = self._rows(f"SELECT id FROM ledger WHERE id IN ({marks})", tuple(ids))
+        return {str(r[0]) for r in rows}
+
+    def finish_backfill(self, status: str, detail: str | None) -> None:
+        now = self._now()
+        self._write(lambda c: history.finish(c, status, detail, now))
 
     def count_after(self, device_id: str, chain: Chain, after_seq: int) -> int:
         row = self._one(

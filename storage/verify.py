@@ -8,6 +8,11 @@ seq, kind, digest) equal what the raw bytes say and hash to; seq runs 1, 2, 3…
 ``prev`` is the digest of the previous entry; the kind belongs to that chain; the signature
 verifies with that device's registered key. The report names the FIRST failure in that order.
 
+On a tablet that started from a server snapshot (:mod:`storage.verify_window`) each device's
+ledger chain is checked from where its run without gaps starts (the rows below it, which the
+snapshot carried, each alone: columns and signature), the stored manifest is re-checked, and
+the report says whether the chains are still partial (``ChainReport.partial``).
+
 Signatures (the expensive part) are checked in worker processes when the store is large: the
 parent streams contiguous chunks of one device's chain (stored columns + raw bytes, with the
 expected seq and prev at the chunk's start) to a pool and stops at the first failing chunk;
@@ -16,6 +21,7 @@ workers never see the database key. Small stores are verified in-process.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -31,6 +37,7 @@ from mar_desktop.canonical import canonical_bytes
 from mar_desktop.chain import ChainFailure, ChainReport, check_signature
 from mar_desktop.envelope import AUDIT_PREFIX, GENESIS, Chain
 from mar_desktop.signing import load_public_key
+from storage import verify_window
 from storage.database import Connection, connect
 
 PARALLEL_THRESHOLD = 20_000
@@ -165,17 +172,41 @@ def _link_problem(data: dict[str, Any], chain: Chain, seq: int, prev: str) -> st
 
 
 def _chunks(conn: Connection, keys: dict[str, str], size: int) -> Iterator[Chunk]:
+    window = verify_window.runs(conn)
     for chain in ("ledger", "audit"):
         devices = [r[0] for r in conn.execute(f"SELECT DISTINCT device_id FROM {chain} ORDER BY 1")]
         for device_id in devices:
             seq, prev = 1, GENESIS
+            if chain == "ledger" and device_id in window:
+                seq, prev = window[device_id]
+                yield from _below_run(conn, device_id, keys.get(device_id), seq)
             rows = conn.execute(
-                f"SELECT id, seq, kind, digest, raw FROM {chain} WHERE device_id = ? ORDER BY seq",
-                (device_id,),
+                f"SELECT id, seq, kind, digest, raw FROM {chain} WHERE device_id = ? AND seq >= ? "
+                "ORDER BY seq",
+                (device_id, seq),
             )
             while batch := rows.fetchmany(size):
                 yield chain, device_id, keys.get(device_id), seq, prev, batch
                 seq, prev = batch[-1][1] + 1, batch[-1][3]
+
+
+def _below_run(
+    conn: Connection, device_id: str, key: str | None, low_seq: int
+) -> Iterator[Chunk]:
+    """Rows held below a snapshot-started run (current-state entries the snapshot carried):
+    each its own chunk, so its columns and signature are checked but not a link to an entry
+    this tablet does not hold."""
+    rows = conn.execute(
+        "SELECT id, seq, kind, digest, raw FROM ledger WHERE device_id = ? AND seq < ? "
+        "ORDER BY seq",
+        (device_id, low_seq),
+    )
+    for row in rows.fetchall():
+        try:
+            prev = str(_fields(bytes(row[4]), False)["prev"])
+        except (ValueError, UnicodeDecodeError):
+            prev = ""  # check_chunk names the damaged row
+        yield "ledger", device_id, key, int(row[1]), prev, [row]
 
 
 def verify_store(
@@ -199,14 +230,23 @@ def verify_store(
         for t in ("ledger", "audit")
     )
     workers = workers if workers is not None else (os.cpu_count() or 1)
+    snapshot_failure = verify_window.check_snapshot(conn)
+    if snapshot_failure is not None:
+        return ChainReport(entries=total, chains=chains, failure=snapshot_failure)
     chunks = _chunks(conn, keys, chunk_size)
     if total < parallel_threshold or workers <= 1:
+        report = ChainReport(entries=total, chains=chains, failure=None)
         for chunk in chunks:
             failure = check_chunk(chunk, strict)
             if failure is not None:
-                return _report(total, chains, chunk, failure)
-        return ChainReport(entries=total, chains=chains, failure=None)
-    return _verify_parallel(chunks, total, chains, workers, strict)
+                report = _report(total, chains, chunk, failure)
+                break
+    else:
+        report = _verify_parallel(chunks, total, chains, workers, strict)
+    if report.ok:
+        partial, windowed = verify_window.describe(conn)
+        report = dataclasses.replace(report, partial=partial, windowed=windowed)
+    return report
 
 
 def _verify_parallel(

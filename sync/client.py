@@ -495,6 +495,33 @@ class ServerClient:
     def devices(self) -> p.DevicesResponse:
         return self._call(p.DevicesResponse, "GET", "/v1/devices")
 
+    def snapshot(self) -> p.Snapshot | None:
+        """The facility's signed snapshot; None from a server too old to make one (404)."""
+        resp = self._send("GET", "/v1/snapshot")
+        if resp.status_code == 404:
+            return None
+        self._check(resp)
+        try:
+            return p.Snapshot.model_validate_json(resp.content)
+        except PydanticValidationError:
+            raise SyncError("The server's answer could not be read.") from None
+
+    def history(self, before: int, limit: int) -> p.FeedPage:
+        """Ledger feed entries before ``before``, newest first (``GET /v1/history``)."""
+        resp = self._send("GET", "/v1/history", params={"before": before, "limit": limit})
+        self._check(resp)
+        try:
+            return p.FeedPage.model_validate_json(resp.content)
+        except PydanticValidationError:
+            raise SyncError("The server's answer could not be read.") from None
+
+    def report_mismatch(self, checkpoint: int, detail: str) -> None:
+        """Tells the server the chains disagree with the snapshot (it raises an alert)."""
+        resp = self._send(
+            "POST", "/v1/snapshot/mismatch", json={"checkpoint": checkpoint, "detail": detail}
+        )
+        self._check(resp, (204,))
+
     def credentials(self, after: int, limit: int) -> p.CredentialPage:
         return self._call(
             p.CredentialPage, "GET", "/v1/credentials", params={"after": after, "limit": limit}

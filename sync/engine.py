@@ -5,8 +5,12 @@ credentials, audit.
 engine's own timer thread) and returns a :class:`SyncReport`; syncs never overlap (a lock).
 Order: sign in (challenge–response, token in memory) → ``GET /v1/cursor`` → return the server's
 own entries a restored server lost (:func:`sync.push.relay_server_chain`) → push ledger and
-audit chains (:mod:`sync.push`) → pull the feed (:mod:`sync.pull`) → credentials both ways
-(:mod:`sync.credsync`) → if anything moved, an ``audit.synced`` entry, pushed at once.
+audit chains (:mod:`sync.push`) → on a new tablet, the server's signed snapshot of current
+state (:mod:`sync.snapshot`) → pull the feed (:mod:`sync.pull`; on a tablet started from a
+snapshot, every chain is then proven to pass through the checkpoint's heads) → credentials both
+ways (:mod:`sync.credsync`) → if anything moved, an ``audit.synced`` entry, pushed at once →
+while history is incomplete, up to :attr:`SyncEngine.backfill_slice` seconds of backfill
+(:mod:`sync.backfill`), its progress on :attr:`SyncEngine.status`.
 
 :meth:`start` runs syncs on a daemon thread (``mar-sync``): every ``interval`` seconds after a
 success, after a capped exponential backoff with jitter after a failure, and at once after
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -37,7 +42,7 @@ from datetime import datetime
 from mar_desktop import audit
 from mar_desktop.changes import NO_CHANGES, Changes
 from mar_desktop.clinical.reconcile import clock_words
-from mar_desktop.clock import Clock, SystemClock
+from mar_desktop.clock import Clock, SystemClock, parse_utc, utc_iso
 from mar_desktop.envelope import SYSTEM_ACTOR, EntryDraft
 from mar_desktop.errors import (
     DeviceRevoked,
@@ -49,6 +54,7 @@ from mar_desktop.errors import (
 from mar_desktop.model import FacilitySettings
 from mar_desktop.people.offline import OfflineLimit
 from mar_desktop.sync_status import State, SyncStatus
+from storage import history
 from storage.credentials import SqlCredentialStore
 from storage.erase import Eraser
 from storage.local_store import LocalStore
@@ -61,12 +67,14 @@ from storage.sync_state import (
     SyncState,
     acked_cursor,
 )
+from sync.backfill import backfill
 from sync.backoff import Backoff
 from sync.client import ServerClient
 from sync.credsync import CredentialResult, pull_credentials, push_credentials
 from sync.pull import pull_feed
 from sync.push import CHAINS, PushResult, push_chain, relay_server_chain
 from sync.revocation import Revocations
+from sync.snapshot import is_new, prove_checkpoint, start_from_snapshot
 from sync.status import Listeners, StatusBoard
 from sync.unsynced import oldest_unsynced_at
 
@@ -76,6 +84,9 @@ FLAG_CLOCK_OFF = "clock_off_seconds"
 DEFAULT_CLOCK_LIMIT = FacilitySettings.model_fields["clock_skew_alert_seconds"].default
 
 ClientMaker = Callable[[ServerInfo], ServerClient]
+
+HISTORY_PAUSE = 0.5
+"""Seconds between background syncs while history is being filled in."""
 
 
 def default_client(info: ServerInfo) -> ServerClient:
@@ -109,6 +120,10 @@ class SyncReport:
     """What the pulled entries touched (announced to :attr:`SyncEngine.pulled`)."""
     newer: int = 0
     """Pulled entries of a newer app version: kept, applied once this tablet is updated."""
+    snapshot: int = 0
+    """Current-state entries stored from the server's snapshot (a new tablet's first sync)."""
+    backfilled: int = 0
+    """History entries stored in the background after the sync (:mod:`sync.backfill`)."""
     requests: int = 0
     """HTTP requests this sync made (sign-in included)."""
     bytes_exchanged: int = 0
@@ -119,6 +134,7 @@ class SyncReport:
         return bool(
             self.pushed
             or self.pulled
+            or self.snapshot
             or self.quarantined
             or self.credentials_pushed
             or self.credentials_pulled
@@ -133,6 +149,10 @@ class SyncReport:
             f"credentials pushed: {self.credentials_pushed}",
             f"credentials pulled: {self.credentials_pulled}",
         ]
+        if self.snapshot:
+            out.append(f"started from the server's snapshot: {self.snapshot} records")
+        if self.backfilled:
+            out.append(f"history filled in: {self.backfilled}")
         if self.credential_conflicts:
             out.append(f"credential conflicts: {self.credential_conflicts}")
         if self.credentials_refused:
@@ -176,6 +196,8 @@ class SyncEngine:
         offline: OfflineLimit | None = None,
         eraser: Eraser | None = None,
         compare_clocks: bool = True,
+        snapshots: bool = True,
+        backfill_slice: float = 20.0,
     ) -> None:
         """``offline``: the app's offline limit (one is made over this store if None).
         ``eraser``: crypto-erases the store when the server revokes the tablet (None: a revoked
@@ -193,6 +215,13 @@ class SyncEngine:
         self.page_size = page_size
         self.interval = interval
         self.backoff = backoff or Backoff()
+        self.snapshots = snapshots
+        """Start a new tablet from the server's snapshot (False: read the whole feed, as
+        tablets before snapshots did)."""
+        self.backfill_slice = backfill_slice
+        """Seconds of history backfill after each sync while it is incomplete (0: none); the
+        background loop syncs again at once while history is missing, so new records still
+        go out at least this often."""
         self.status = StatusBoard()
         self.pulled = Listeners[Changes]()
         """Told, on the sync thread, what each sync's pulled entries changed (when any did),
@@ -266,9 +295,16 @@ class SyncEngine:
         signer = self.state.identity().signer
         client.authenticate(store.device_id, info.server_id, signer)
         pushed = self._push(client, info)
+        started = None
+        if self.snapshots and is_new(self.state, store):
+            started = start_from_snapshot(
+                client, self.state, store, info, utc_iso(self.clock.now())
+            )
         pulled = pull_feed(
             client, self.state, store, page_size=self.page_size, stopping=self._stopping
         )
+        if not self._stopping():
+            prove_checkpoint(self.state)
         if pushed.server_lost or pulled.rewound:
             # a restored server lost credential versions too: send and read them all again
             # (both sides store a version once, so what it still holds changes nothing)
@@ -300,17 +336,20 @@ class SyncEngine:
             held_back=pushed.held_back,
             server_rewound=pulled.rewound,
             server_lost=pushed.server_lost,
-            changes=pulled.changes,
+            changes=Changes.everything() if started else pulled.changes,
             newer=pulled.newer,
+            snapshot=0 if started is None else started.entries,
         )
         if self._stopping():
             raise _Stopped
         if report.moved and not self.state.flag(FLAG_FORK):
             store.ledger.append([self._audit(report, info)])
             self._push(client, info, chains=("audit",))
+        backfilled = self._backfill(client)
         traffic = client.traffic
         return replace(
             report,
+            backfilled=backfilled,
             requests=traffic.requests,
             bytes_exchanged=traffic.bytes_sent + traffic.bytes_received,
         )
@@ -374,6 +413,42 @@ class SyncEngine:
             ]
         )
         client.report_refused_credential(user_id, version, reason)
+
+    def _backfill(self, client: ServerClient) -> int:
+        """Up to :attr:`backfill_slice` seconds of history backfill (see :mod:`sync.backfill`),
+        progress on :attr:`status`; the entries stored."""
+        current = self.state.backfill()
+        if self.backfill_slice <= 0 or current is None or current.done or self._stopping():
+            return 0
+        result = backfill(
+            client,
+            self.state,
+            self.store,
+            stopping=self._stopping,
+            progress=self._history_status,
+            deadline=time.monotonic() + self.backfill_slice,
+        )
+        after = self.state.backfill()
+        if after is not None:
+            self._history_status(after)
+        if result.stored:
+            self.pulled.announce(Changes.everything())
+        return result.stored
+
+    def _history_status(self, current: history.Backfill) -> None:
+        self.status.update(
+            history_progress=None if current.done else current.progress(),
+            history_complete_from=parse_utc(current.complete_from),
+            history_problem=current.detail if current.status == history.MISMATCH else None,
+        )
+
+    def history_pending(self) -> bool:
+        """True while this tablet's history backfill is incomplete."""
+        try:
+            current = self.state.backfill()
+        except MarError:
+            return False
+        return current is not None and not current.done and self.backfill_slice > 0
 
     def _audit(self, report: SyncReport, info: ServerInfo) -> EntryDraft:
         return audit.audit_draft(
@@ -514,6 +589,8 @@ class SyncEngine:
                     delay = self.backoff.failure()
                 if self._stop.is_set():
                     break
+                if delay == self.interval and self.history_pending():
+                    delay = HISTORY_PAUSE  # more history to fill in: sync again soon
                 self.status.update(next_attempt_in=delay)
                 self._wake.wait(delay)
                 self._wake.clear()

@@ -84,6 +84,23 @@ Pull (server → device)
     reconciles a push (clinical alerts) just after sending its receipt; a cursor, feed or
     alerts read made after a receipt waits for that, so it always sees the push's alerts.
 
+Snapshot and history (a new tablet ready in seconds; docs/architecture.md#a-new-tablet)
+    ``GET /v1/snapshot`` → :class:`Snapshot`: a :class:`SnapshotManifest` signed by the server
+    key the tablet pinned at enrolment (verify with :func:`verify_manifest`) and the facility's
+    current-state entries at or before ``manifest.tail_after`` (every ledger entry of a kind in
+    :data:`STATE_KINDS`: facility, units, residents, orders, people, devices, alerts), each in
+    its raw signed form. The manifest is a checkpoint: for every device, its ledger head at
+    ``checkpoint`` and its ``anchor``, the last entry at or before ``tail_after``. The tablet
+    checks every entry's signature, that the entries are exactly those the manifest counts and
+    digests, then reads the feed after ``tail_after`` as usual: each device's chain continues
+    from its anchor, and passes through its checkpoint head. ``GET /v1/history?before=B&limit=M``
+    → :class:`FeedPage` of the ledger feed DESCENDING from ``B - 1`` (``next`` is the lowest
+    position returned): the tablet fills in history down to ``history_from`` in the background,
+    proving each entry by the hash chain down from the anchors. ``POST /v1/snapshot/mismatch``
+    :class:`SnapshotMismatch` → 204: the tablet found, once its history was complete, that the
+    chains say something the snapshot did not; the server raises a ``snapshot_mismatch`` alert.
+    An older server answers 404 to all three: the tablet then reads the whole feed, as before.
+
 Credentials (people records)
     ``PUT /v1/credentials/{user_id}`` :class:`CredentialPut` → :class:`CredentialStored`;
     ``GET /v1/credentials?after=N`` → :class:`CredentialPage`. Records versioned per user:
@@ -113,12 +130,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from mar_desktop.bounds import PRINTABLE_ASCII, PRINTABLE_TEXT, IdText, Version64
 from mar_desktop.canonical import canonical_bytes
+from mar_desktop.chain import snapshot_message
 from mar_desktop.people.statements import AccountRecord
 from mar_desktop.signing import load_public_key, signature_valid
 
@@ -293,12 +312,16 @@ def receipt_message(fields: dict[str, Any]) -> bytes:
 
 def verify_receipt(receipt: Receipt, server_public_key: str) -> bool:
     """True if ``receipt`` was signed by the server whose public key (hex) is given."""
+    return _server_signed(receipt.sig, receipt.signed_bytes(), server_public_key)
+
+
+def _server_signed(sig_hex: str, message: bytes, server_public_key: str) -> bool:
     try:
         key = load_public_key(server_public_key)
-        sig = bytes.fromhex(receipt.sig)
+        sig = bytes.fromhex(sig_hex)
     except ValueError:
         return False
-    return signature_valid(key, sig, receipt.signed_bytes())
+    return signature_valid(key, sig, message)
 
 
 def encode_entry(raw: bytes) -> str:
@@ -359,6 +382,83 @@ class AlertInfo(_Model):
 
 class AlertsResponse(_Model):
     alerts: list[AlertInfo]
+
+
+# ---- snapshot and history ---------------------------------------------------------------------
+HISTORY_KINDS = frozenset(
+    {"administration.recorded", "note.amended", "entry.voided", "prn.followup_recorded"}
+)
+"""Ledger kinds that are history, not current state: a snapshot leaves those before its tail
+out, and they arrive by backfill (:data:`STATE_KINDS` is every other ledger kind)."""
+RECENT_DAYS = 14
+"""A snapshot's tail starts at the first ledger entry recorded in the last this many days: the
+dose rules and screens look back at most a week (the resident MAR's history) plus a day."""
+DEFAULT_HISTORY_DAYS = 400
+"""How much history a new tablet fetches unless the facility sets otherwise."""
+
+
+class ChainPoint(_Model):
+    """One device's ledger chain at a feed position: its last entry there (seq 0 and 64 zeros
+    when it had none yet)."""
+
+    device_id: str
+    seq: Annotated[int, Field(ge=0)]
+    digest: Hex32
+
+
+class SnapshotManifest(_Model):
+    """What the server signs about a snapshot (see "Snapshot and history")."""
+
+    server_id: str
+    facility_id: str
+    issued_at: str
+    checkpoint: Annotated[int, Field(ge=0)]
+    """The ledger feed's last position when the snapshot was made."""
+    heads: list[ChainPoint]
+    """Every device's ledger head at ``checkpoint``."""
+    tail_after: Annotated[int, Field(ge=0)]
+    """The tablet reads the feed after this position; the state entries lie at or before it."""
+    anchors: list[ChainPoint]
+    """Every device's last ledger entry at or before ``tail_after``."""
+    state_count: Annotated[int, Field(ge=0)]
+    state_digest: Hex32
+    """SHA-256 over ``"pos:digest\n"`` of every state entry, in feed order
+    (:func:`state_digest`)."""
+    history_from: Annotated[int, Field(ge=0)]
+    """Backfill reads history down to (and including) the position after this one: the first
+    entry recorded within ``history_days``."""
+    history_days: Annotated[int, Field(ge=1)]
+    recent_days: Annotated[int, Field(ge=1)]
+    sig: Hex64
+
+    def signed_bytes(self) -> bytes:
+        return snapshot_message(self.model_dump(mode="json", exclude={"sig"}))
+
+
+class Snapshot(_Model):
+    manifest: SnapshotManifest
+    entries: list[FeedItem]
+    """The state entries (raw canonical JSON text with their feed position), in feed order."""
+
+
+class SnapshotMismatch(_Model):
+    """The tablet's report that the chains disagree with the snapshot it started from."""
+
+    checkpoint: Annotated[int, Field(ge=0)]
+    detail: Annotated[StrictStr, Field(min_length=1, max_length=1000, pattern=PRINTABLE_TEXT)]
+
+
+def verify_manifest(manifest: SnapshotManifest, server_public_key: str) -> bool:
+    """True if ``manifest`` was signed by the server whose public key (hex) is given."""
+    return _server_signed(manifest.sig, manifest.signed_bytes(), server_public_key)
+
+
+def state_digest(items: list[tuple[int, str]]) -> str:
+    """The manifest's ``state_digest`` of ``(feed position, entry digest)`` pairs in feed order."""
+    h = hashlib.sha256()
+    for pos, digest in items:
+        h.update(f"{pos}:{digest}\n".encode("ascii"))
+    return h.hexdigest()
 
 
 # ---- credentials ------------------------------------------------------------------------------

@@ -146,6 +146,9 @@ class _Checker:
         self._state = state
         self._heads: dict[str, tuple[int, str]] = {}
         self._unsettled: dict[tuple[str, int], str] = {}
+        self._runs = {d: a.low_seq for d, a in state.anchors().items()}
+        """Per device, where the run held without a gap starts on a tablet that started from a
+        snapshot: an entry below it that is not held is history backfill fetches, not a fork."""
 
     def head(self, device_id: str) -> tuple[int, str]:
         if device_id not in self._heads:
@@ -167,6 +170,8 @@ class _Checker:
             )
             if held == mine:
                 return None, None, None
+            if held is None and entry.seq < self._runs.get(entry.device_id, 1):
+                return None, None, None  # history below the snapshot: backfill stores it
             return entry, "fork", "differs from the entry held for this device and seq"
         why = check_link(
             entry,
@@ -372,7 +377,7 @@ def pull_feed(
                     elif item.entry is not None and item.body is not None:
                         accepted.append((item.entry, item.body))
                     elif item.entry is not None:  # from a newer version: kept, not applied
-                        accepted.append(_kept_unapplied(item.entry))
+                        accepted.append(kept_unapplied(item.entry))
                         result.newer += int(entry is not None)
                 result.alerts += sum(1 for i in accepted if _subject(i).kind == kinds.ALERT_RAISED)
                 tally.add(accepted)
@@ -394,7 +399,7 @@ def _from_newer_version(entry: Subject) -> bool:
     return isinstance(entry, Entry) and kinds.from_newer_version(entry.kind, entry.body)
 
 
-def _kept_unapplied(entry: Entry) -> PlannedEntry:
+def kept_unapplied(entry: Entry) -> PlannedEntry:
     """An entry of a newer app version, stored and chain-checked with no projection statement:
     an upgraded tablet applies it when it rebuilds its projections."""
     return PlannedEntry(

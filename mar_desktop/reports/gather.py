@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from mar_desktop import audit
 from mar_desktop.clinical.schedule import dose_statuses
 from mar_desktop.envelope import Entry
-from mar_desktop.errors import NotFound, PermissionDenied, ValidationError
+from mar_desktop.errors import HistoryNotHeld, NotFound, PermissionDenied, ValidationError
 from mar_desktop.model import Facility, Resident, Unit, User
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.ports import ReadModel
@@ -73,6 +73,7 @@ class ReportService(Service):
         start: datetime,
         end: datetime,
     ) -> tuple[ResidentMar, ...]:
+        _require_history(read, start)
         ids = [r.resident_id for r in residents]
         if not ids:
             return ()
@@ -250,6 +251,7 @@ class ReportService(Service):
         )
         read = self._read
         facility = self._facility()
+        _require_history(read, since)
         found = entries.ledger_entries(since, until)
         residents = {r.resident_id: r for r in read.residents(include_inactive=True)}
         orders = {s.order_id: s for s in read.orders(list(residents), include_discontinued=True)}
@@ -274,6 +276,21 @@ class ReportService(Service):
             residents,
             orders,
             records,
+        )
+
+
+def _require_history(read: ReadModel, start: datetime) -> None:
+    """Refuses a report window this tablet does not hold the whole history of (a tablet that
+    started from the server's snapshot and is still fetching it, or a window older than the
+    history it keeps): a MAR or export with records silently missing would mislead."""
+    held_from = read.history_complete_from()
+    if held_from is not None and start < held_from:
+        raise HistoryNotHeld(
+            "This tablet does not hold the facility's whole history before "
+            f"{held_from:%Y-%m-%d %H:%M} UTC yet (it is still being fetched from the server, "
+            "or is older than this tablet keeps). Choose a later window, try again once the "
+            "history is complete, or ask the administrator to export it from the server "
+            "(mar-server export)."
         )
 
 

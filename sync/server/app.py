@@ -43,7 +43,7 @@ from mar_desktop.people.statements import parse_record, record_version
 from mar_desktop.signing import load_public_key, signature_valid
 from sync import protocol as p
 from sync.server import audit as server_audit
-from sync.server import ingest, relay
+from sync.server import ingest, relay, snapshot
 from sync.server.auth import Authenticator
 from sync.server.checker import Verifier
 from sync.server.core import ServerCore
@@ -383,6 +383,21 @@ def create_app(
         if entries:
             audit(request, server_audit.AUDIT_PULLED, me, _span(entries))
         return page(entries, after, limit)
+
+    @app.get("/v1/snapshot", response_model=p.Snapshot, tags=["pull"])
+    def current_snapshot(me: Device) -> Response:
+        live.settle(me.facility_id)  # the snapshot includes the alerts of pushes answered
+        made = snapshot.build_snapshot(core, me.facility_id)
+        return Response(made.model_dump_json().encode("utf-8"), media_type="application/json")
+
+    @app.get("/v1/history", response_model=p.FeedPage, tags=["pull"])
+    def history(me: Device, before: After = _BIG, limit: Limit = 500) -> Response:
+        return page(core.store.feed_before(me.facility_id, "ledger", before, limit), before, limit)
+
+    @app.post("/v1/snapshot/mismatch", status_code=204, tags=["pull"])
+    def snapshot_mismatch(req: p.SnapshotMismatch, me: Device) -> Response:
+        snapshot.raise_mismatch(core, me.facility_id, me.device_id, req)
+        return Response(status_code=204)
 
     @app.get("/v1/devices", response_model=p.DevicesResponse, tags=["pull"])
     def devices(me: Device) -> p.DevicesResponse:

@@ -156,6 +156,23 @@ def _standing(d: DeviceRecord) -> str:
     return "RETIRED " if d.retired_at else "REVOKED "
 
 
+def cmd_history_days(args: argparse.Namespace) -> int:
+    core = _core(args)
+    facility_id = _facility(core, args.facility)
+    if args.days is not None:
+        if args.days < 1:
+            raise ValidationError("--days must be at least 1")
+        core.store.set_history_days(facility_id, args.days)
+    days = core.store.history_days(facility_id)
+    _out(
+        args,
+        {"facility_id": facility_id, "history_days": days},
+        f"New tablets of {facility_id} fetch {days} days of history "
+        "(tablets already enrolled keep what they hold).",
+    )
+    return 0
+
+
 def cmd_revoke(args: argparse.Namespace) -> int:
     from sync.server.audit import cli_address
 
@@ -301,6 +318,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--facility")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_devices)
+
+    p = sub.add_parser(
+        "history-days", help="show or set how many days of history a new tablet fetches"
+    )
+    p.add_argument("--facility")
+    p.add_argument("--days", type=int, help="the new window (default 400)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_history_days)
 
     p = sub.add_parser(
         "revoke-device",

@@ -234,3 +234,14 @@ POSTGRES: list[tuple[int, str]] = [
         + _postgres_guards(("server_audit",), first=False),
     ),
 ]
+
+_HISTORY_DAYS = """
+ALTER TABLE facilities ADD COLUMN history_days INTEGER NOT NULL DEFAULT 400
+    CHECK (history_days >= 1);
+"""
+"""SQLite 3 / PostgreSQL 4: how many days of history a new tablet of the facility fetches
+(:mod:`sync.server.snapshot`); the 400-day default bounds what a NEW tablet reads, never what a
+tablet keeps (tablets never delete ledger rows)."""
+
+SQLITE.append((3, _HISTORY_DAYS))
+POSTGRES.append((4, _HISTORY_DAYS))

@@ -450,6 +450,65 @@ class SqlStore(Generic[C]):
         )
         return [_entry(r) for r in rows]
 
+    def recorded_at_pos(self, facility_id: str, chain: Chain, pos: int) -> str | None:
+        rows = self._rows(
+            "SELECT recorded_at FROM entries WHERE facility_id = ? AND chain = ? AND pos = ?",
+            (facility_id, chain, pos),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def point_at(self, device_id: str, chain: Chain, pos: int) -> Head:
+        rows = self._rows(
+            "SELECT seq, digest FROM entries WHERE device_id = ? AND chain = ? AND pos <= ? "
+            "ORDER BY seq DESC LIMIT 1",
+            (device_id, chain, pos),
+        )
+        return Head(int(rows[0][0]), rows[0][1]) if rows else Head()
+
+    def entries_of_kinds(
+        self, facility_id: str, device_id: str, kinds: Sequence[str], upto_pos: int
+    ) -> list[StoredEntry]:
+        if not kinds:
+            return []
+        # Equality on (facility, device, kind) only, so the planner takes ``entries_by_kind``:
+        # with a range on ``pos`` too, SQLite chose the feed index and read every entry of the
+        # facility up to ``upto_pos`` (1.7 million for seven years, ~15 s). State entries are
+        # few; those after ``upto_pos`` are dropped here.
+        marks = ", ".join("?" for _ in kinds)
+        rows = self._rows(
+            f"SELECT {_ENTRY_COLS} FROM entries WHERE facility_id = ? AND device_id = ? "
+            f"AND kind IN ({marks}) ORDER BY seq",
+            (facility_id, device_id, *kinds),
+        )
+        found = [_entry(r) for r in rows]
+        return [e for e in found if e.chain == "ledger" and e.pos <= upto_pos]
+
+    def feed_before(
+        self, facility_id: str, chain: Chain, before: int, limit: int
+    ) -> list[StoredEntry]:
+        rows = self._rows(
+            f"SELECT {_ENTRY_COLS} FROM entries WHERE facility_id = ? AND chain = ? AND pos < ? "
+            "ORDER BY pos DESC LIMIT ?",
+            (facility_id, chain, before, limit),
+        )
+        return [_entry(r) for r in rows]
+
+    def history_days(self, facility_id: str) -> int:
+        rows = self._rows(
+            "SELECT history_days FROM facilities WHERE facility_id = ?", (facility_id,)
+        )
+        return int(rows[0][0]) if rows else 400
+
+    def set_history_days(self, facility_id: str, days: int) -> bool:
+        with self._pool.connection() as conn, self.transaction(conn):
+            row = self.run(
+                conn,
+                "UPDATE facilities SET history_days = ? WHERE facility_id = ? "
+                "RETURNING facility_id",
+                (days, facility_id),
+            ).fetchone()
+        return row is not None
+
     def credentials(self, facility_id: str, after: int, limit: int) -> list[CredentialRow]:
         rows = self._rows(
             "SELECT pos, user_id, version, record, stored_at FROM credentials "

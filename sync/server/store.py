@@ -249,6 +249,37 @@ class Store(Protocol):
 
     def entries_of_kind(self, facility_id: str, device_id: str, kind: str) -> list[StoredEntry]: ...
 
+    # ---- snapshots and history (sync.server.snapshot) -----------------------------------------
+    def recorded_at_pos(self, facility_id: str, chain: Chain, pos: int) -> str | None:
+        """``recorded_at`` of the entry at feed position ``pos`` (None if there is none)."""
+        ...
+
+    def point_at(self, device_id: str, chain: Chain, pos: int) -> Head:
+        """The device chain's last entry at or before feed position ``pos`` (``Head()`` if
+        none)."""
+        ...
+
+    def entries_of_kinds(
+        self, facility_id: str, device_id: str, kinds: Sequence[str], upto_pos: int
+    ) -> list[StoredEntry]:
+        """The device's ledger entries of ``kinds`` at or before ``upto_pos``, by seq."""
+        ...
+
+    def feed_before(
+        self, facility_id: str, chain: Chain, before: int, limit: int
+    ) -> list[StoredEntry]:
+        """Entries of the facility's chain with ``pos < before``, DESCENDING, at most
+        ``limit``."""
+        ...
+
+    def history_days(self, facility_id: str) -> int:
+        """The facility's history window for new tablets, in days (default 400)."""
+        ...
+
+    def set_history_days(self, facility_id: str, days: int) -> bool:
+        """Sets it; False if the facility is unknown."""
+        ...
+
     def credentials(self, facility_id: str, after: int, limit: int) -> list[CredentialRow]: ...
 
     # ---- the server's own audit (sync.server.audit) --------------------------------------------

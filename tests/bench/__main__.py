@@ -13,7 +13,7 @@ from tests.bench.table import Figure, render
 SUITES = [
     "record", "login", "due_now_core", "dueview", "reports", "push", "push_haproxy", "startup",
     "gui_lag", "med_pass",
-    "bootstrap", "memory",
+    "bootstrap", "seven_years", "memory",
 ]
 
 

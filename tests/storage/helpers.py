@@ -257,10 +257,16 @@ def _undo_order_verification(conn: Connection) -> None:
     conn.execute("DROP TABLE urgent_doses")
 
 
+def _drop_snapshot_tables(conn: Connection) -> None:
+    conn.execute("DROP TABLE sync_chain_anchor")
+    conn.execute("DROP TABLE sync_snapshot")
+
+
 UNDO: dict[int, Callable[[Connection], None]] = {
     9: _drop_totp_last_step,
     10: _drop_account_records,
     11: _undo_order_verification,
+    12: _drop_snapshot_tables,
 }
 """Migrations that only add tables and columns, undone by dropping them (newest last)."""
 

@@ -449,3 +449,29 @@ def test_upgrade_from_version_8_adds_the_device_local_totp_step_table(
             creds.close()
     finally:
         store.close()
+
+
+def test_upgrade_from_version_9_adds_the_snapshot_tables_and_the_history_stays_whole(
+    tmp_path: Path, db_key: bytes
+) -> None:
+    """A version-9 database (no snapshot tables): 0010 adds them empty; a store that read its
+    whole feed holds its whole history (no window, verify is not partial)."""
+    expected = _history_back_at(tmp_path / "s", db_key, 9)
+    conn = connect(database_path(tmp_path / "s"), db_key)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert "sync_snapshot" not in tables and "sync_chain_anchor" not in tables
+    finally:
+        conn.close()
+    store = LocalStore.open(tmp_path / "s", db_key, FakeClock())
+    try:
+        _upgraded_is_unchanged(store, expected)
+        assert store.reader().history_complete_from() is None
+        conn = store.connect_reader()
+        try:
+            report = verify_store(conn)
+            assert report.ok and report.partial is None and report.windowed is None
+        finally:
+            conn.close()
+    finally:
+        store.close()

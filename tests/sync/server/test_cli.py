@@ -177,3 +177,20 @@ def test_serve_refuses_plain_http(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(args) == 7
     assert main([*args, "--insecure-http-loopback"]) == 7
     assert "loopback" in capsys.readouterr().err
+
+
+def test_history_days_default_set_and_refused(
+    site: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """How much history a new tablet fetches: 400 days unless the facility sets otherwise; the
+    snapshot's signed manifest carries it (SQLite and PostgreSQL)."""
+    from sync.server.snapshot import build_snapshot
+
+    code, out = _run(site, capsys, "history-days", "--json")
+    assert code == 0 and json.loads(out)["history_days"] == 400
+    code, out = _run(site, capsys, "history-days", "--days", "90", "--json")
+    assert code == 0 and json.loads(out)["history_days"] == 90
+    facility_id = site["init"]["facility_id"]
+    assert build_snapshot(site["core"], facility_id).manifest.history_days == 90
+    code, out = _run(site, capsys, "history-days", "--days", "0")
+    assert code != 0 and "at least 1" in out
