@@ -407,8 +407,8 @@ class AlertRaised(Body):
     ``changed_order_dose``, ``credential_refused``: an account record that did not verify as
     authorised, the order-verification alerts, and ``snapshot_mismatch``: a tablet found, once
     its history was complete, that the chains disagree with the server's snapshot it started
-    from): such an alert is written as v2 (set when
-    not given), so an older tablet keeps it unapplied as "recorded by a newer version" instead
+    from): such an alert is written as v2 (given explicitly: a v1 body naming one is refused),
+    so an older tablet keeps it unapplied as "recorded by a newer version" instead
     of refusing its body; the types of v1 stay v1 and every tablet shows them."""
 
     v: Literal[1, 2] = 1  # type: ignore[assignment]
@@ -433,13 +433,6 @@ class AlertRaised(Body):
     related_entry_ids: tuple[Id, ...] = ()
     device_id: Id | None = None
     detail: Text = ""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _version(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "v" not in data:
-            return {**data, "v": alert_version(str(data.get("alert_type")))}
-        return data
 
     @model_validator(mode="after")
     def _version_knows_its_type(self) -> AlertRaised:

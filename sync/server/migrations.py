@@ -239,9 +239,9 @@ _HISTORY_DAYS = """
 ALTER TABLE facilities ADD COLUMN history_days INTEGER NOT NULL DEFAULT 400
     CHECK (history_days >= 1);
 """
-"""SQLite 3 / PostgreSQL 4: how many days of history a new tablet of the facility fetches
+"""SQLite 4 / PostgreSQL 5: how many days of history a new tablet of the facility fetches
 (:mod:`sync.server.snapshot`); the 400-day default bounds what a NEW tablet reads, never what a
 tablet keeps (tablets never delete ledger rows)."""
 
-SQLITE.append((3, _HISTORY_DAYS))
-POSTGRES.append((4, _HISTORY_DAYS))
+SQLITE.append((4, _HISTORY_DAYS))
+POSTGRES.append((5, _HISTORY_DAYS))
