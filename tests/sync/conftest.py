@@ -90,10 +90,12 @@ class Site:
         push_batch: int = 500,
         page_size: int = 500,
         compare_clocks: bool | None = None,
+        snapshots: bool = True,
     ) -> Tablet:
         """Enrols a fresh tablet (new encrypted database under ``tmp/name``). A tablet on a
         test clock compares it with the server's only when asked (``compare_clocks``): test
-        clocks jump to dose times while the site's server keeps the real time."""
+        clocks jump to dose times while the site's server keeps the real time.
+        ``snapshots=False``: bootstraps from the whole feed, as a release before snapshots."""
         key = secrets.token_bytes(32)
         data_dir = self.tmp / name
         store = enroll(
@@ -109,6 +111,7 @@ class Site:
         engine = SyncEngine(
             store, clock=clock, push_batch=push_batch, page_size=page_size, interval=3600,
             compare_clocks=clock is None if compare_clocks is None else compare_clocks,
+            snapshots=snapshots,
         )
         tab = Tablet(store, engine, data_dir, key)
         self.tablets.append(tab)

@@ -15,7 +15,7 @@ import trustme
 from mar_desktop import kinds
 from mar_desktop.clock import utc_iso
 from mar_desktop.errors import AuthError
-from mar_desktop.model import Role, User
+from mar_desktop.model import ALL_UNITS, Role, User
 from mar_desktop.people import issue
 from mar_desktop.people.accounts import AccountService
 from mar_desktop.people.auth import AuthService, LoginStep
@@ -36,7 +36,7 @@ OWN = "violet heron above the salt marsh"
 ROGUE = "the rogue cart chose this one"
 NURSE = User(
     user_id="u-nurse", username="jpark", full_name="Jordan Park", initials="JP",
-    credentials="RN", role=Role.NURSE,
+    credentials="RN", role=Role.NURSE, unit_ids=(ALL_UNITS,),  # units are chosen explicitly
 )
 
 

@@ -9,6 +9,7 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -21,7 +22,7 @@ from sync.server.cli import main
 from sync.server.core import ServerCore
 from sync.server.runner import ThreadServer, start_thread_server
 from sync.server.simtablet import SimTablet
-from tests.sync.server.records import record_json
+from tests.sync.server.records import account_json, signed_admin
 
 TABLET = "203.0.113.7"
 
@@ -59,9 +60,11 @@ def test_every_audited_action_records_the_tablets_address(
         assert tab.push(tab.make(3) + tab.make(1, "audit.login")).status_code == 200
         assert tab.get("/v1/feed").status_code == 200
         assert tab.get("/v1/audit/feed").status_code == 200
-        put = tab.http.put(
+        admin = signed_admin(SimpleNamespace(core=core, store=core.store,
+                                             facility_id=facility_id))
+        put = tab.http.put(  # an account the facility admin made, as their tablet sends it
             "/v1/credentials/u-1",
-            json={"version": 1, "record": record_json("u-1")},
+            json={"version": 1, "record": account_json(admin, "u-1")},
             headers=tab.auth,
         )
         assert put.status_code == 200
