@@ -171,10 +171,13 @@ class PassListScreen(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.setWordWrap(True)
+        # Fixed narrow columns for time, room and status; the name and the medication share
+        # the rest and wrap, so the pass never scrolls sideways, even on a portrait tablet.
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((0, 90), (1, 90), (2, 260), (4, 170)):
+        for column, width in ((0, 76), (1, 76), (4, 150)):
             self.table.setColumnWidth(column, width)
         self.table.clicked.connect(self._clicked)
         kinetic(self.table)
