@@ -42,11 +42,10 @@ from storage.read_model_sql import (
     COL_TOUCHED,
     FOLLOWUPS,
     NEAR_SLACK,
-    ORDER_BY_ID,
+    ORDER_AND_CHANGES,
     ORDER_CHECKS,
     ORDER_EVENTS,
     ORDERS_BY_RESIDENTS,
-    ORDERS_REPLACING,
     RESIDENT_COLUMNS,
     URGENT,
     VOIDS,
@@ -253,10 +252,10 @@ class SqlReadModel(VerificationReads):
 
     def order(self, order_id: str) -> OrderState | None:
         with self._snapshot():
-            rows = self._conn.execute(ORDER_BY_ID, (order_id,)).fetchall()
-            if not rows:
+            found = self._conn.execute(ORDER_AND_CHANGES, (order_id,)).fetchall()
+            rows = sorted(found, key=lambda r: r[0] != order_id)  # the order itself first
+            if not rows or rows[0][0] != order_id:
                 return None
-            rows += self._conn.execute(ORDERS_REPLACING, (order_id,)).fetchall()
             ids = _ids([r[0] for r in rows])
             events = self._conn.execute(ORDER_EVENTS, (ids,)).fetchall()
             checks = self._conn.execute(ORDER_CHECKS, (ids,)).fetchall()

@@ -22,10 +22,11 @@ ORDERS_BY_RESIDENTS = (
     f"SELECT {ORDER_COLUMNS} FROM orders "
     "WHERE resident_id IN (SELECT value FROM json_each(?)) ORDER BY resident_id, drug, order_id"
 )
-ORDER_BY_ID = f"SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = ?"
-ORDERS_REPLACING = (
-    f"SELECT {ORDER_COLUMNS} FROM orders WHERE replaces_order_id = ? ORDER BY stamp, order_id"
+ORDER_AND_CHANGES = (
+    f"SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = ?1 "
+    f"UNION ALL SELECT {ORDER_COLUMNS} FROM orders WHERE replaces_order_id = ?1"
 )
+"""One order and the changes of it (its pending or verified replacements)."""
 ORDERS_AWAITING = (
     f"SELECT {ORDER_COLUMNS} FROM orders WHERE verification = 'required' AND NOT EXISTS ("
     "SELECT 1 FROM order_checks c WHERE c.order_id = orders.order_id "

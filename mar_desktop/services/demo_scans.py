@@ -19,7 +19,7 @@ from mar_desktop.views import OrderStatus
 
 DEMO_EXPIRY = "281231"  # YYMMDD: a package good until the end of 2028
 DEMO_LOT = "DEMO24"
-MAX_WRISTBANDS = 8
+MAX_WRISTBANDS = 6
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,12 +18,22 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QHideEvent, QKeyEvent, QShowEvent
-from PySide6.QtWidgets import QApplication, QFrame, QGridLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mar_desktop.permissions import Principal
 from mar_desktop.services.demo_scans import DemoBarcode, DemoScanService
 from ui.backend import DemoAccount
 from ui.context import UiContext
+from ui.touch import kinetic
 from ui.widgets.common import clear_layout, label
 
 KEY_GAP_MS = 3  # a wedge scanner's pace: far under ui.scanner.MAX_GAP_MS
@@ -66,17 +76,40 @@ class DemoScannerPanel(QFrame):
         self.barcodes: list[DemoBarcode] = []
         self.buttons: list[QPushButton] = []
         column = QVBoxLayout(self)
-        column.setContentsMargins(16, 8, 16, 8)
-        column.setSpacing(6)
-        column.addWidget(label(
-            "▦ DEMO SCANNER – only in the demo. Tap a barcode: it is typed into the app "
-            "exactly as a barcode scanner would.", "subtitle", wrap=True))
-        self._grid = QGridLayout()
-        self._grid.setSpacing(8)
-        column.addLayout(self._grid)
+        column.setContentsMargins(16, 6, 16, 6)
+        column.setSpacing(4)
+        head = QHBoxLayout()
+        head.addWidget(label("▦ DEMO SCANNER (demo only) – tap a barcode to scan it",
+                             "subtitle"))
         self.codes = label("", "muted", wrap=True)
         self.codes.setObjectName("demoWitnessCodes")
-        column.addWidget(self.codes)
+        head.addWidget(self.codes, 1)
+        self.toggle = QPushButton("Hide ▾")
+        self.toggle.setObjectName("demoScannerToggle")
+        self.toggle.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.toggle.setMinimumHeight(44)
+        self.toggle.clicked.connect(self._toggle)
+        head.addWidget(self.toggle)
+        column.addLayout(head)
+        # one row of barcodes that scrolls sideways: the screens above keep their height
+        strip = QWidget()
+        strip.setObjectName("demoStrip")
+        strip.setStyleSheet("#demoStrip { background: transparent; }")
+        self._grid = QHBoxLayout(strip)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(8)
+        self._strip_body = strip
+        self.strip = QScrollArea()
+        self.strip.setWidget(strip)
+        self.strip.setWidgetResizable(True)
+        self.strip.setFrameShape(QFrame.Shape.NoFrame)
+        self.strip.setFixedHeight(80)
+        self.strip.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.strip.setStyleSheet("QScrollArea { background: transparent; }")
+        kinetic(self.strip)
+        self.strip.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the scan field keeps the focus
+        self.strip.viewport().setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        column.addWidget(self.strip)
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self.tick)
@@ -89,7 +122,7 @@ class DemoScannerPanel(QFrame):
 
     def tick(self) -> None:
         """Every second while shown: the codes, and the barcodes when the resident changed."""
-        self.codes.setText("Authenticator codes now (for a witness): " + " · ".join(
+        self.codes.setText("Codes now (for a witness): " + " · ".join(
             f"{a.username} {a.code()}" for a in self._accounts))
         resident = self._current()
         if resident != self._shown_for:
@@ -105,16 +138,31 @@ class DemoScannerPanel(QFrame):
         clear_layout(self._grid)
         self.barcodes = barcodes
         self.buttons = []
-        columns = 3 if self.width() >= 1500 else 2
         for index, barcode in enumerate(barcodes):
-            glyph = "▭" if barcode.kind == "wristband" else "℞"
-            widget = QPushButton(f"{glyph} {barcode.label}\n{barcode.code}")
+            if barcode.kind == "wristband":
+                text = f"▭ {barcode.label}\nwristband {barcode.code}"
+            else:
+                text = f"℞ {barcode.label}\nGTIN {barcode.code[2:16]}"
+            widget = QPushButton(text)
             widget.setObjectName(f"demoScan_{index}")
+            widget.setToolTip(barcode.code)
             widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the scan field keeps the focus
-            widget.setMinimumHeight(56)
+            widget.setMinimumHeight(60)
+            # as wide as its text: the strip scrolls sideways rather than cut a barcode's name
+            widget.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
             widget.clicked.connect(lambda _c=False, code=barcode.code: self.scan(code))
-            self._grid.addWidget(widget, index // columns, index % columns)
+            self._grid.addWidget(widget)
             self.buttons.append(widget)
+        self._grid.addStretch(1)
+        spacing = self._grid.spacing() * max(0, len(self.buttons) - 1)
+        self._strip_body.setMinimumWidth(  # the layout alone did not widen it: set it
+            sum(b.sizeHint().width() for b in self.buttons) + spacing)
+
+    def _toggle(self) -> None:
+        """Folds the barcodes away (and back), leaving the title and the codes."""
+        shown = not self.strip.isVisible()
+        self.strip.setVisible(shown)
+        self.toggle.setText("Hide ▾" if shown else "Show barcodes ▴")
 
     def scan(self, code: str) -> None:
         """Sends ``code`` as the scanner would (see :func:`send_as_wedge`)."""
