@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 import trustme
@@ -47,16 +47,23 @@ def _two_carts(site: Site) -> tuple[Cart, Cart, object]:
     return a, b, seeded
 
 
+def _half_an_hour_before_a_dose(seeded: object, *carts: Cart) -> tuple[Any, Any, Any]:
+    """A plain scheduled order, its resident and its next dose time; every cart's clock half an
+    hour before it (the order change happens then, the dose at the slot)."""
+    resident, order = plain_orders(seeded, 1)[0]  # type: ignore[arg-type]
+    slot = next_slot(carts[0], order)
+    for c in carts:
+        c.clock.set(slot - timedelta(minutes=30))  # type: ignore[operator]
+    return resident, order, slot
+
+
 def test_a_dose_given_on_a_tablet_that_missed_the_hold_alerts_everywhere(
     store_url: str, tmp_path: Path, cert_files: Path, ca: trustme.CA
 ) -> None:
     site = start_site(tmp_path, store_url, cert_files, ca)
     try:
         a, b, seeded = _two_carts(site)
-        resident, order = plain_orders(seeded, 1)[0]  # type: ignore[arg-type]
-        slot = next_slot(a, order)
-        for c in (a, b):
-            c.clock.set(slot - timedelta(minutes=30))  # type: ignore[operator]
+        resident, order, slot = _half_an_hour_before_a_dose(seeded, a, b)
         # A holds the order from now on and syncs; B is offline and has not heard.
         ReferenceService(a.ports).hold_order(
             a.principal(seeded, "admin"), order.order_id, "NPO for a procedure")
@@ -86,10 +93,7 @@ def test_a_dose_by_an_orders_old_version_after_a_change_alerts_everywhere(
     site = start_site(tmp_path, store_url, cert_files, ca)
     try:
         a, b, seeded = _two_carts(site)
-        resident, order = plain_orders(seeded, 1)[0]  # type: ignore[arg-type]
-        slot = next_slot(a, order)
-        for c in (a, b):
-            c.clock.set(slot - timedelta(minutes=30))  # type: ignore[operator]
+        resident, order, slot = _half_an_hour_before_a_dose(seeded, a, b)
         # a lower dose acts at once (an increase would wait for verification, the old
         # version staying givable until then)
         changed = order.model_copy(update={"order_id": order.order_id + "-v2",
@@ -132,10 +136,7 @@ def test_an_older_tablet_keeps_a_new_alert_type_unapplied_and_loses_nothing(
         a, older, seeded = _two_carts(site)
         c = cart(site, "cart-c")
         c.tab.engine.sync_once()
-        resident, order = plain_orders(seeded, 1)[0]  # type: ignore[arg-type]
-        slot = next_slot(a, order)
-        for t in (a, older, c):
-            t.clock.set(slot - timedelta(minutes=30))  # type: ignore[operator]
+        resident, order, slot = _half_an_hour_before_a_dose(seeded, a, older, c)
         ReferenceService(a.ports).hold_order(a.principal(seeded, "admin"), order.order_id,
                                              "NPO for a procedure")
         a.tab.engine.sync_once()
