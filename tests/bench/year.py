@@ -31,7 +31,8 @@ from storage.local_store import LocalStore
 from tests.facility import append_user
 
 CACHE = Path(".bench-cache")
-VERSION = 2  # 2: the facility is configured by a server device, as in the field
+VERSION = 3  # 2: the facility is configured by a server device, as in the field; 3: the
+# staff have their units (an account with no unit sees none), signed accounts, verified orders
 END = datetime(2026, 11, 2, 18, 0, tzinfo=UTC)  # "now" of the benchmarks (12:00 Chicago)
 DAYS = 365
 BATCH = 4000
