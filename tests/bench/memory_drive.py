@@ -215,7 +215,7 @@ class Driver:
             fields["outside"].setText("Resident was at breakfast")
         if "prn_reason" in fields:
             fields["prn_reason"].setText("Headache")
-            fields["pain"].setCurrentIndex(5)
+            fields["pain"].set_value(5)
         if "site" in fields:
             fields["site"].setCurrentIndex(1)
         for key, edit in fields.items():
