@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mar_desktop.clinical.routes import Route, route_words
 from mar_desktop.envelope import new_id
 from mar_desktop.errors import RuleViolation
 from mar_desktop.model import HoldParameter, Order, Resident, Schedule
@@ -36,7 +37,7 @@ from ui.admin.base import cell_text, set_cell_text, table
 from ui.admin.forms import AdminForm, FieldError, decimal_of, int_of, text_of
 from ui.widgets.common import button
 
-ROUTES = ("PO", "SL", "SC", "IM", "IV", "TOP", "TD", "INH", "PR", "OPH", "OT", "NG", "PEG")
+ROUTES = tuple(route.value for route in Route)  # words, as every screen shows routes
 KINDS = (("Fixed times of day", "fixed_times"), ("Every N hours", "every_n_hours"),
          ("As needed (PRN)", "prn"))
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -170,7 +171,7 @@ class OrderDialog(AdminForm):
         self.route = QComboBox()
         self.route.setEditable(True)
         self.route.addItems(ROUTES)
-        self.route.setCurrentText(base.route if base else "PO")
+        self.route.setCurrentText(route_words(base.route) if base else Route.ORAL.value)
         self.add("route", "Route", self.route)
         self.prescriber = QLineEdit(base.prescriber if base else "")
         self.add("prescriber", "Prescriber", self.prescriber)
