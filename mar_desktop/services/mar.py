@@ -216,7 +216,7 @@ class MarService(Service):
             since=start, until=end + timedelta(seconds=1), resident_ids=ids
         )
         return build_pass_list(
-            residents, self._read.orders(ids), records, now=now, facility=facility
+            residents, on_the_pass(self._read.orders(ids)), records, now=now, facility=facility
         )
 
     def facility(self) -> Facility:

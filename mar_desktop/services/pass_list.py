@@ -77,7 +77,9 @@ def build_pass_list(
     facility: Facility,
     ahead: timedelta = PASS_AHEAD,
 ) -> PassList:
-    """The pass of ``residents`` at ``now``. ``records`` must hold the administrations scheduled
+    """The pass of ``residents`` at ``now``. ``order_states`` are the orders whose doses the pass
+    shows (``MarService`` passes them through ``on_the_pass``: no returned order, no change
+    waiting behind the version in force); ``records`` must hold the administrations scheduled
     in the pass window (others are ignored); orders of residents not listed are ignored."""
     start, end = pass_window(facility, now, ahead)
     who = {r.resident_id: r for r in residents}
@@ -90,8 +92,7 @@ def build_pass_list(
             continue
         for dose in dose_statuses(state, records, start, end, now=now, facility=facility):
             if dose.status in TO_DO:
-                to_do.append(PassItem(resident, state.order, dose,
-                                      state.awaiting_verification and not state.acts_at_once))
+                to_do.append(PassItem(resident, state.order, dose, not state.givable))
             elif dose.status in DONE:
                 done += 1
             elif dose.status is DoseStatus.MISSED:

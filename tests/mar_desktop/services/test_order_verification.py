@@ -258,3 +258,19 @@ def test_a_director_of_nursing_changes_clinical_settings_only(world: World) -> N
         world.reference.change_settings(
             world.principal("nurse"), settings.model_copy(update={"window_daily_minutes": 60})
         )
+
+
+def test_the_med_pass_marks_an_unverified_order_and_drops_a_returned_one(world: World) -> None:
+    order = hand_entered(world)
+    world.clock.set(next_slot(world, order))  # type: ignore[arg-type]
+    nurse = world.principal("nurse")
+
+    def on_pass() -> list[bool]:
+        return [i.awaiting_verification for i in world.mar.pass_list(nurse).items
+                if i.order.order_id == order.order_id]
+
+    assert on_pass() == [True]
+    verification(world).return_order(
+        world.principal("nurse2"), pending_for(world, order), "not this resident's order"
+    )
+    assert on_pass() == []
