@@ -227,6 +227,11 @@ class MarService(Service):
         """Every unit of the facility (names only; no PHI)."""
         return self._read.units()
 
+    def units_in_scope(self, principal: Principal) -> list[Unit]:
+        """The units ``principal`` may see now (emergency access included)."""
+        now = self._clock.now()
+        return [u for u in self._read.units() if principal.may_see_unit(u.unit_id, now)]
+
     def wristband_worn(self, wristband_id: str) -> bool:
         """Whether any resident's wristband carries this id (a scan check: tells a wrong
         resident's band from a label that is no wristband at all; names no one)."""

@@ -195,12 +195,10 @@ class PassListScreen(QWidget):
 
     def _work(self) -> Callable[[Principal], PassData]:
         unit_id = self.unit_filter.selected_unit()
-        backend, clock = self._ctx.backend, self._ctx.clock
+        backend = self._ctx.backend
 
         def work(principal: Principal) -> PassData:
-            now = clock.now()
-            units = [u for u in backend.mar.units() if principal.may_see_unit(u.unit_id, now)]
-            return PassData(units, backend.mar.facility(),
+            return PassData(backend.mar.units_in_scope(principal), backend.mar.facility(),
                             backend.mar.pass_list(principal, unit_id))
 
         return work

@@ -133,12 +133,11 @@ class UnitOverview(QWidget):
 
     def _work(self) -> Callable[[Principal], OverviewData]:
         unit_id = self.selected_unit()
-        backend, clock = self._ctx.backend, self._ctx.clock
+        backend = self._ctx.backend
 
         def work(principal: Principal) -> OverviewData:
             units = backend.mar.units()
-            now = clock.now()
-            visible = [u for u in units if principal.may_see_unit(u.unit_id, now)]
+            visible = backend.mar.units_in_scope(principal)
             summaries = backend.mar.unit_overview(principal, unit_id)
             return OverviewData(visible, summaries, units)
 
