@@ -271,9 +271,12 @@ class Reconciler:
     ) -> bool:
         """Compares a device's clock, sent with its sync, with the server's; raises one
         ``clock_skew`` alert per device (behind as well as ahead) when it is off by more than
-        the facility's ``clock_skew_alert_seconds``. True if the clock is off. Never raises
+        the facility's ``clock_skew_alert_seconds``. True if the clock is off. Never waits for
+        a catch-up that holds the facility's index (the next sync judges again) and never raises
         ``MarError`` (logged)."""
-        index, _fresh = self._index(facility_id)
+        index, fresh = self._index(facility_id)
+        if fresh:  # first use after a start: the whole feed is read on its own thread
+            self._rebuild(index, facility_id)
         server_time = self._core.clock.now()
         alert = reconcile.device_clock_skew(
             device_id, device_time, server_time, index.settings.clock_skew_alert_seconds,
@@ -283,12 +286,16 @@ class Reconciler:
             return False
         if device_id in index.skewed:
             return True
-        with index.lock:
+        if not index.lock.acquire(blocking=False):
+            return True  # a catch-up holds the index (maybe the whole feed): judged next sync
+        try:
             index.skewed.add(device_id)
-            try:
-                self._store_alerts(index, facility_id, [alert])
-            except MarError:
-                log.exception("the clock-skew alert could not be stored")
+            self._store_alerts(index, facility_id, [alert])
+        except MarError:
+            index.skewed.discard(device_id)  # not stored: tried again at the next sync
+            log.exception("the clock-skew alert could not be stored")
+        finally:
+            index.lock.release()
         return True
 
     def behind(self, facility_id: str) -> bool:
