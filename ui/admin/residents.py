@@ -9,8 +9,10 @@ are shown next to the field in the dialog. Shows PHI: ``clear_phi()`` empties it
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
@@ -39,6 +41,8 @@ RESIDENT_COLUMNS = ("Room", "Resident", "Born", "Unit", "Allergies", "Status")
 ORDER_COLUMNS = ("Medication", "Dose", "When", "Status")
 STATUS_WORDS = {OrderStatus.ACTIVE: "✓ Active", OrderStatus.HELD: "‖ ON HOLD",
                 OrderStatus.DISCONTINUED: "⊘ Discontinued"}
+
+T = TypeVar("T")
 
 
 def load_residents(principal: Principal, services: AdminServices) -> ResidentRegister:
@@ -284,9 +288,15 @@ class ResidentsScreen(AdminScreen):
 
     def _photos_read_on_the_worker(self, dialog: ResidentDialog) -> None:
         """A photo file the admin picks is read and scaled on the worker, then shown."""
+        def still_open(deliver: Callable[[T], None]) -> Callable[[T], None]:
+            def deliver_if_open(value: T) -> None:  # the form may be closed meanwhile
+                if shiboken6.isValid(dialog) and dialog.isVisible():
+                    deliver(value)
+            return deliver_if_open
+
         def read(path: str) -> None:
-            self.ctx.run(lambda _p: photo_from_file(path), dialog.photo.set_photo,
-                         dialog.photo.show_error)
+            self.ctx.run(lambda _p: photo_from_file(path), still_open(dialog.photo.set_photo),
+                         still_open(dialog.photo.show_error))
 
         dialog.photo.file_chosen.connect(read)
 
