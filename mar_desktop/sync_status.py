@@ -27,6 +27,7 @@ State = Literal[
     "refused",
     "revoked",
     "erased",
+    "update_required",
     "fork",
     "stopped",
 ]

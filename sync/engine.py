@@ -27,7 +27,8 @@ limit's floor. A refusal carrying the server's signed revocation is obeyed by
 is retired, crypto-erase); its listeners are :attr:`SyncEngine.revocations`.
 
 Raises (from ``sync_once``): SyncError subclasses (TransportRefused, DeviceRevoked,
-ForkDetected) and StorageError. Logs hold counts and plain reasons only, never PHI or secrets.
+TabletUpdateRequired, ForkDetected) and StorageError. Logs hold counts and plain reasons only,
+never PHI or secrets.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from mar_desktop.errors import (
     ForkDetected,
     MarError,
     SyncError,
+    TabletUpdateRequired,
     TransportRefused,
 )
 from mar_desktop.model import FacilitySettings
@@ -519,6 +521,12 @@ class SyncEngine:
         elif isinstance(exc, DeviceRevoked):
             erased = self.revocations.erased_note is not None
             state, message, online = ("erased" if erased else "revoked"), str(exc), True
+        elif isinstance(exc, TabletUpdateRequired):
+            state, message, online = "update_required", str(exc), True
+            try:
+                self.offline.note_update_required(exc.oldest)
+            except MarError:
+                log.warning("the server's refusal of this app version could not be saved")
         elif isinstance(exc, ForkDetected):
             state, message, online = "fork", str(exc), True
         elif isinstance(exc, TransportRefused):
@@ -534,7 +542,7 @@ class SyncEngine:
             self._stop.set()
             self.status.update(state=state, online=online, last_error=message, pending=0)
             return
-        if not isinstance(exc, DeviceRevoked | _Stopped):
+        if not isinstance(exc, DeviceRevoked | TabletUpdateRequired | _Stopped):
             try:
                 self.offline.persist_floor()
             except MarError:
