@@ -43,7 +43,7 @@ from datetime import datetime
 from mar_desktop import audit
 from mar_desktop.changes import NO_CHANGES, Changes
 from mar_desktop.clinical.reconcile import clock_words
-from mar_desktop.clock import Clock, SystemClock, parse_utc, utc_iso
+from mar_desktop.clock import Clock, ServerCorrectedClock, SystemClock, parse_utc, utc_iso
 from mar_desktop.envelope import SYSTEM_ACTOR, EntryDraft
 from mar_desktop.errors import (
     DeviceRevoked,
@@ -366,7 +366,7 @@ class SyncEngine:
                 "Sending is stopped: the server holds different records for this tablet. "
                 "Call the administrator."
             )
-        cursor = client.cursor(self.clock.now() if self._compare_clocks else None)
+        cursor = client.cursor(self._device_now() if self._compare_clocks else None)
         if cursor.device_id != self.store.device_id:
             raise SyncError("The server answered for another device; nothing was sent.")
         self.relayed += relay_server_chain(
@@ -478,7 +478,9 @@ class SyncEngine:
         the facility's ``clock_skew_alert_seconds`` either way, the status carries the offset
         (the status bar warns until it is fixed) and a ``clock_off`` audit entry records it,
         with ``clock_right`` when it is back. Written only when the state changes (or the
-        offset moves by a minute), so a steady sync writes nothing."""
+        offset moves by a minute), so a steady sync writes nothing. A
+        :class:`~mar_desktop.clock.ServerCorrectedClock` is corrected by the offset while it is
+        off (due windows, PRN intervals and entry times then follow the server's clock)."""
         if offset is None:
             return
         facility = self.store.reader().facility()
@@ -498,7 +500,15 @@ class SyncEngine:
                 entity_id=self.store.device_id,
                 detail=f"clock {clock_words(offset)} the server's ({offset:+.0f} s)",
             )])
+        if isinstance(self.clock, ServerCorrectedClock):
+            self.clock.correct(offset if off else None)
         self.status.update(clock_offset_seconds=offset if off else None)
+
+    def _device_now(self) -> datetime:
+        """This device's own clock (a corrected clock's uncorrected time): what is compared."""
+        if isinstance(self.clock, ServerCorrectedClock):
+            return self.clock.device_now()
+        return self.clock.now()
 
     def _succeeded(self, report: SyncReport) -> None:
         if report.changes:
