@@ -1,0 +1,47 @@
+"""The tablet's access report service: only ``view_audit`` may read it (a refusal is audited
+and reads nothing), an export also needs ``export_facility``, an unknown resident is NotFound,
+and the report is itself audited as a view of the resident."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from mar_desktop.errors import NotFound, PermissionDenied
+from mar_desktop.services.access_report import AccessReportService
+from storage.access_queries import AccessQueries
+from tests.facility import NOW, World
+
+
+def _service(world: World) -> AccessReportService:
+    return AccessReportService(world.ports, lambda: AccessQueries(world.store.connect_reader()))
+
+
+def _audit_actions(world: World) -> list[str]:
+    conn = world.store.connect_reader()
+    try:
+        rows = conn.execute("SELECT kind FROM audit ORDER BY seq").fetchall()
+    finally:
+        conn.close()
+    return [str(r[0]) for r in rows]
+
+
+def test_only_view_audit_reads_it_and_reading_it_is_audited(world: World, tmp_path: Path) -> None:
+    service = _service(world)
+    resident = world.seeded.demo.residents[0].resident_id
+    since, until = NOW - timedelta(days=1), NOW + timedelta(days=1)
+    with pytest.raises(PermissionDenied):
+        service.report(world.principal("nurse"), resident, since, until)
+    assert _audit_actions(world)[-1] == "audit.permission_refused"
+    with pytest.raises(NotFound):
+        service.report(world.principal("admin"), "no-such-resident", since, until)
+    report = service.report(world.principal("admin"), resident, since, until)
+    assert report.count("change") >= 1  # the admission and orders of the seed
+    assert _audit_actions(world)[-1] == "audit.audit_viewed"
+    again = service.report(world.principal("surveyor"), resident, since, until)
+    assert ("view", "demo-admin") in {(r.action, r.user_id) for r in again.rows}
+    with pytest.raises(PermissionDenied):
+        service.export(world.principal("nurse"), resident, since, until, "csv", tmp_path / "x")
+    assert not (tmp_path / "x").exists()
