@@ -28,7 +28,7 @@ SECTIONS: tuple[tuple[str, str, Permission], ...] = (
     ("admin_devices", "⌂  Devices", Permission.MANAGE_DEVICES),
     ("admin_audit", "☷  Audit log", Permission.VIEW_AUDIT),
     ("admin_reports", "▤  Reports", Permission.PRINT_REPORTS),
-    ("admin_access", "◉  Who saw a resident", Permission.VIEW_AUDIT),
+    ("admin_access", "◉  Access report", Permission.VIEW_AUDIT),
 )
 ADMIN_KEYS = frozenset(key for key, _title, _permission in SECTIONS)
 

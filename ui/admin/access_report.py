@@ -150,8 +150,9 @@ class AccessReportScreen(AdminScreen):
             self._grid.removeWidget(part)
         for index, part in enumerate(self._parts):
             self._grid.addWidget(part, index // columns, index % columns)
-        for column in range(4):
-            self._grid.setColumnStretch(column, 1 if column < columns else 0)
+        for column in range(4):  # the resident's name gets the most room
+            self._grid.setColumnStretch(column, (2 if column == 0 else 1) if column < columns
+                                        else 0)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         self._place(4 if self.width() >= 1000 else 2)
