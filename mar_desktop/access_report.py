@@ -20,7 +20,8 @@ Rows, oldest first, each with time, person, role, device, IP where one was recor
   acknowledgements). Their ``audit.record_*`` twins, written in the same transaction, are not
   listed again;
 - **view**, **print**, **export**, **refused**: audit events naming the resident
-  (``entity_type`` resident and its id, or ``after.resident_ids`` of a print or an export);
+  (``entity_type`` resident and its id, or ``after.resident_ids`` of a print, an export or an
+  audit-log search filtered to them);
 - **sign-in**, **sign-out**: sign-ins, failed sign-ins, sign-outs and emergency access of the
   people who touched the record in the window (on any device whose audit chain is held), and
   the server sign-ins of the devices the record was touched on, with the address the server saw.
@@ -294,6 +295,9 @@ def _audit_row(
     if action == audit.AUDIT_VIEWED and names_resident:
         return _row(entry, names, devices, VIEW, detail or "Viewed the resident's access report",
                     "tablet audit")
+    if action == audit.AUDIT_VIEWED and listed:
+        return _row(entry, names, devices, VIEW, f"Searched the audit log for this resident "
+                    f"({detail})", "tablet audit")
     if action == audit.PERMISSION_REFUSED and names_resident:
         return _row(entry, names, devices, REFUSED, f"Refused: {detail}", "tablet audit")
     if action == audit.PRINTED and (listed or names_resident):

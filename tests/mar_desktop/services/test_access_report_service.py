@@ -45,3 +45,24 @@ def test_only_view_audit_reads_it_and_reading_it_is_audited(world: World, tmp_pa
     with pytest.raises(PermissionDenied):
         service.export(world.principal("nurse"), resident, since, until, "csv", tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+def test_an_audit_log_search_filtered_to_the_resident_is_listed(world: World) -> None:
+    from mar_desktop.people.audit_query import AuditFilter, AuditQueryService
+    from storage.credentials import SqlAuditLog
+
+    residents = world.seeded.demo.residents
+    mine, other = residents[0].resident_id, residents[1].resident_id
+    log = SqlAuditLog(world.store.connect_reader)
+    try:
+        searches = AuditQueryService(world.ports, log)
+        searches.search(world.principal("surveyor"), AuditFilter(entity_id=mine))
+        searches.search(world.principal("admin"), AuditFilter(entity_id=other))
+        searches.search(world.principal("admin"), AuditFilter(user_id="demo-nurse"))
+    finally:
+        log.close()
+    since, until = NOW - timedelta(days=1), NOW + timedelta(days=1)
+    report = _service(world).report(world.principal("admin"), mine, since, until)
+    views = [(r.user_id, r.what) for r in report.rows if r.action == "view"]
+    assert len(views) == 1 and views[0][0] == "demo-surveyor"
+    assert views[0][1].startswith("Searched the audit log for this resident")
