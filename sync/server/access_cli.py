@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mar_desktop import kinds
 from mar_desktop.access_report import (
-    SERVER_ACCESS_REPORT,
     ServerEvent,
     build_access_report,
     check_window,
@@ -43,7 +42,6 @@ from sync.server.serving import open_core
 from sync.server.store import Store, StoredEntry
 
 MAX_AUDIT_ROWS = 10_000_000
-ACCESS_REPORT = SERVER_ACCESS_REPORT
 
 
 def _time(text: str, what: str) -> datetime:
@@ -131,7 +129,7 @@ def cmd_access_report(args: argparse.Namespace) -> int:
         exported_at=datetime.now(UTC),
     )
     server_audit.record(store, server_audit.row(
-        core.clock, ACCESS_REPORT, address=address, facility_id=facility_id,
+        core.clock, server_audit.ACCESS_REPORT, address=address, facility_id=facility_id,
         detail=f"resident {resident_id} {utc_iso(since)} to {utc_iso(until)} "
         f"rows={len(report.rows)} format={args.format}",
     ))

@@ -163,3 +163,4 @@ def test_names_from_user_entries() -> None:
                      {"before": {"user_id": "u-nurse", "full_name": "Ana Ruiz"},
                       "after": {"user_id": "u-nurse", "full_name": "Ana Ruiz-Lee"}}, 1)
     assert names_from_entries([changed, created]) == {"u-nurse": "Ana Ruiz-Lee"}
+

@@ -200,3 +200,12 @@ def test_the_cli_refuses_an_unknown_resident_and_a_reversed_window(
         assert _cli(site, "r", START.strftime("%Y-%m-%d"), tmp_path / "y") == 2
     finally:
         stop_site(site)
+
+
+def test_the_server_action_names_are_the_servers() -> None:
+    from mar_desktop import access_report
+    from sync.server import audit as server_audit
+
+    assert access_report.SERVER_SIGNED_IN == server_audit.SIGNED_IN
+    assert access_report.SERVER_SIGN_IN_REFUSED == server_audit.SIGN_IN_REFUSED
+    assert access_report.SERVER_ACCESS_REPORT == server_audit.ACCESS_REPORT
