@@ -7,7 +7,8 @@ Needs ``view_audit`` (a refusal is audited and nothing is read); the report is i
 as ``audit_viewed`` of the resident, and an export, which also needs ``export_facility``, as
 ``exported`` of the resident once its files are written (so a later report lists both). Worker
 thread. Raises PermissionDenied, NotFound (no such resident), ValidationError (window, format,
-folder in use), StorageError, OSError.
+folder in use), HistoryNotHeld (a window this tablet does not hold the whole ledger of yet),
+StorageError, OSError.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mar_desktop.envelope import Entry
 from mar_desktop.errors import NotFound
 from mar_desktop.model import Resident
 from mar_desktop.permissions import Permission, Principal
+from mar_desktop.reports.gather import _require_history
 from mar_desktop.services.base import Ports, Service
 from mar_desktop.signing import DeviceSigner
 
@@ -120,6 +122,7 @@ class AccessReportService(Service):
         resident = read.resident(resident_id)
         if resident is None:
             raise NotFound("No such resident.")
+        _require_history(read, since)  # a report with doses silently missing would mislead
         names = {u.user_id: u.full_name for u in read.users(include_inactive=True)}
         source = self._open()
         try:

@@ -66,3 +66,30 @@ def test_an_audit_log_search_filtered_to_the_resident_is_listed(world: World) ->
     views = [(r.user_id, r.what) for r in report.rows if r.action == "view"]
     assert len(views) == 1 and views[0][0] == "demo-surveyor"
     assert views[0][1].startswith("Searched the audit log for this resident")
+
+
+class _StillFetching:
+    """The read model of a tablet whose history before ``held_from`` is still being fetched."""
+
+    def __init__(self, read: object, held_from: object) -> None:
+        self._read, self._held_from = read, held_from
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._read, name)
+
+    def history_complete_from(self) -> object:
+        return self._held_from
+
+
+def test_a_window_this_tablet_does_not_hold_yet_is_refused(world: World) -> None:
+    from mar_desktop.errors import HistoryNotHeld
+    from mar_desktop.services.base import Ports
+
+    ports = Ports(world.store.ledger, lambda: _StillFetching(world.store.reader(), NOW),
+                  world.clock)  # type: ignore[arg-type]
+    service = AccessReportService(ports, lambda: AccessQueries(world.store.connect_reader()))
+    resident = world.seeded.demo.residents[0].resident_id
+    with pytest.raises(HistoryNotHeld):
+        service.report(world.principal("admin"), resident, NOW - timedelta(hours=1),
+                       NOW + timedelta(hours=1))
+    assert service.report(world.principal("admin"), resident, NOW, NOW + timedelta(hours=1))
