@@ -23,7 +23,6 @@ from mar_desktop.access_report import AccessReport, build_access_report, check_w
 from mar_desktop.canonical import canonical_bytes
 from mar_desktop.clock import utc_iso
 from mar_desktop.envelope import Entry
-from mar_desktop.errors import NotFound
 from mar_desktop.model import Resident
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.reports.gather import _require_history
@@ -62,7 +61,7 @@ class AccessReportService(Service):
         """The rows this tablet holds about ``resident_id`` in ``[since, until)``."""
         self._require(principal, Permission.VIEW_AUDIT, entity_type="resident",
                       entity_id=resident_id)
-        found, _resident = self._build(resident_id, since, until)
+        found, _resident = self._build(principal, resident_id, since, until)
         self._append([audit.audit_for(
             principal, audit.AUDIT_VIEWED, entity_type="resident", entity_id=resident_id,
             detail=f"access report {_window(since, until)}, {len(found.rows)} rows",
@@ -87,7 +86,7 @@ class AccessReportService(Service):
                       entity_id=resident_id)
         self._require(principal, Permission.EXPORT_FACILITY, entity_type="resident",
                       entity_id=resident_id)
-        found, resident = self._build(resident_id, since, until)
+        found, resident = self._build(principal, resident_id, since, until)
         facility = self._facility()
         source = self._open()
         try:
@@ -115,13 +114,13 @@ class AccessReportService(Service):
         return len(found.rows)
 
     def _build(
-        self, resident_id: str, since: datetime, until: datetime
+        self, principal: Principal, resident_id: str, since: datetime, until: datetime
     ) -> tuple[AccessReport, Resident]:
         check_window(since, until)
+        # the resident's unit too: a role that reads the audit of some units only never
+        # reads another unit's resident (refusal audited); NotFound after view_audit only
+        resident = self._resident_in_scope(principal, resident_id, Permission.VIEW_AUDIT)
         read = self._read
-        resident = read.resident(resident_id)
-        if resident is None:
-            raise NotFound("No such resident.")
         _require_history(read, since)  # a report with doses silently missing would mislead
         names = {u.user_id: u.full_name for u in read.users(include_inactive=True)}
         source = self._open()
