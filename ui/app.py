@@ -33,6 +33,7 @@ from ui.auth_adapter import AuthAdapter
 from ui.backend import AdminServices, Backend, DemoAccount, SyncStatusSource
 
 if TYPE_CHECKING:
+    from mar_desktop.services.access_report import AccessReportService
     from mar_desktop.services.demo_scans import DemoScanService
     from sync.engine import SyncEngine
 
@@ -115,11 +116,19 @@ def build_backend(
             exports=ExportService(reports, open_export_ledger),
             reads=AdminReads(ports, credentials, device),
             reference=reference,
+            access=_access_reports(ports, store),
         ),
         sync_status=sync_status,
         demo_scans=_demo_scans(ports) if demo else None,
         close=close,
     )
+
+
+def _access_reports(ports: Ports, store: LocalStore) -> AccessReportService:
+    from mar_desktop.services.access_report import AccessReportService
+    from storage.access_queries import AccessQueries
+
+    return AccessReportService(ports, lambda: AccessQueries(store.connect_reader()))
 
 
 def _demo_scans(ports: Ports) -> DemoScanService:

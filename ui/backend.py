@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # imported by the worker when the store opens, not before the
     from mar_desktop.people.audit_query import AuditQueryService
     from mar_desktop.reports.exporting import ExportService
     from mar_desktop.reports.gather import ReportService
+    from mar_desktop.services.access_report import AccessReportService
     from mar_desktop.services.admin_reads import AdminReads
     from mar_desktop.services.demo_scans import DemoScanService
     from mar_desktop.services.mar import MarService
@@ -135,6 +136,7 @@ class AdminServices:
     exports: ExportService
     reads: AdminReads
     reference: ReferenceService
+    access: AccessReportService | None = None  # "Who saw this resident" (view_audit)
 
 
 @dataclass

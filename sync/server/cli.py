@@ -371,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sync.server.audit_cli import add_parser as add_audit_parser
 
     add_audit_parser(sub)
+    from sync.server.access_cli import add_parser as add_access_parser
+
+    add_access_parser(sub)
     return parser
 
 
