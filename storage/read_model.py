@@ -28,6 +28,7 @@ from mar_desktop.views import (
     Amendment,
     OrderState,
     OrderStatus,
+    Waste,
 )
 from storage import history
 from storage.database import Connection
@@ -49,6 +50,8 @@ from storage.read_model_sql import (
     RESIDENT_COLUMNS,
     URGENT,
     VOIDS,
+    WASTES,
+    WITNESSED,
     amendments_of,
 )
 from storage.read_model_verification import VerificationReads
@@ -318,6 +321,8 @@ class SqlReadModel(VerificationReads):
         followups: dict[str, Any] = {}
         amendments: dict[str, tuple[Amendment, ...]] = {}
         urgent: dict[str, Any] = {}
+        witnessed: dict[str, Any] = {}
+        wastes: dict[str, list[Waste]] = {}
         touched = [r[0] for r in rows if r[COL_TOUCHED]]
         if touched:
             ids = _ids(touched)
@@ -326,6 +331,9 @@ class SqlReadModel(VerificationReads):
             followups = {r[0]: r for r in self._conn.execute(FOLLOWUPS, (ids,))}
             amendments = amendments_of(self._conn.execute(AMENDMENTS, (ids,)).fetchall())
             urgent = {r[0]: r for r in self._conn.execute(URGENT, (ids,))}
+            witnessed = {r[0]: r for r in self._conn.execute(WITNESSED, (ids,))}
+            for w in self._conn.execute(WASTES, (ids,)):
+                wastes.setdefault(w[0], []).append(_waste(w))
         default_followup = 0
         if any(r[COL_IS_PRN] for r in rows):
             default_followup = self.settings().prn_followup_minutes
@@ -337,6 +345,14 @@ class SqlReadModel(VerificationReads):
                 if flag is not None:
                     record = dataclasses.replace(
                         record, urgent_reason=flag[1], urgent_second_name=flag[2]
+                    )
+                proven = witnessed.get(r[0])
+                if proven is not None or r[0] in wastes:
+                    record = dataclasses.replace(
+                        record,
+                        witness_entry_id=None if proven is None else proven[1],
+                        witnessed_by="" if proven is None else f"{proven[2]} {proven[3]}".strip(),
+                        wastes=tuple(wastes.get(r[0], ())),
                     )
                 records.append(record)
             else:  # nothing happened to it since: the same immutable record as last time
@@ -424,6 +440,19 @@ class _Snapshot:
 
 def _by_time(record: AdministrationRecord) -> tuple[datetime, str]:
     return record.administered_at, record.entry_id
+
+
+def _waste(w: Any) -> Waste:
+    return Waste(
+        entry_id=w[1],
+        amount=Decimal(w[2]),
+        unit=w[3],
+        reason=w[4],
+        witness_name=w[5],
+        actor_user_id=w[6],
+        wasted_at=_parse_time(w[7]),
+        witness_proven=bool(w[8]),
+    )
 
 
 def _record(

@@ -8,6 +8,7 @@ of the ledger entry and its audit entry. On any refusal nothing clinical is writ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,16 +20,23 @@ from mar_desktop.clinical.dose import check_dose
 from mar_desktop.clinical.routes import same_route
 from mar_desktop.clinical.scope import check_scope
 from mar_desktop.clinical.verification import check_givable, check_urgent_second_person
+from mar_desktop.clinical.witness import MESSAGES as WITNESS_MESSAGES
+from mar_desktop.clinical.witness import (
+    WITNESS_FRESH_FOR,
+    WitnessProof,
+    WitnessRequest,
+    check_witness_entry,
+    witnessed_dose,
+)
 from mar_desktop.envelope import Entry, EntryDraft, new_id
 from mar_desktop.errors import NotFound, RuleViolation, ValidationError
-from mar_desktop.kinds import ScanRecord, Vitals, WitnessAttestation
+from mar_desktop.kinds import ScanRecord, Vitals, WitnessAttestation, WitnessedDose, WitnessPurpose
 from mar_desktop.model import Order, Outcome, Resident
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.ports import ReadModel
-from mar_desktop.services.base import Service, nonblank
+from mar_desktop.services.base import Ports, Service, nonblank
 from mar_desktop.views import AdministrationRecord
 
-WITNESS_FRESH_FOR = timedelta(minutes=15)
 _DAY = timedelta(hours=24)
 
 
@@ -73,13 +81,39 @@ class AdministrationRequest:
     ``urgent_second_person`` too (docs/architecture.md#order-verification)."""
     urgent_second_person: WitnessAttestation | None = None
     """The second licensed person who signed in for the urgent dose (like a witness)."""
+    witness_entry_id: str | None = None
+    """The ``witness.attested`` entry of the witness's sign-in for this dose (Schedule II,
+    given); ``witness`` is then taken from it, whatever the request says."""
 
     @property
     def urgent(self) -> bool:
         return bool(self.urgent_reason.strip()) or self.urgent_second_person is not None
 
 
+@dataclass(frozen=True)
+class WasteRequest:
+    """Part of a given Schedule II dose discarded: the dose's entry, the amount as typed (in
+    ``unit``; None: the order's unit), why, and the witness's sign-in for this waste."""
+
+    administration_entry_id: str
+    amount: str | Decimal
+    reason: str
+    witness_entry_id: str | None
+    unit: str | None = None
+    decimal_comma: bool = False
+
+
 class RecordingService(Service):
+    """See the module docstring. ``account_keys`` gives a witness account's user public key
+    (None: it has none); without it, the key a witness entry of this device names is taken as
+    the account's (the sign-in that wrote it checked that)."""
+
+    def __init__(
+        self, ports: Ports, account_keys: Callable[[str], str | None] | None = None
+    ) -> None:
+        super().__init__(ports)
+        self._account_keys = account_keys
+
     def record_administration(self, principal: Principal, req: AdministrationRequest) -> Entry:
         """Records one administration event; returns the stored entry (its id is the record's).
 
@@ -123,6 +157,7 @@ class RecordingService(Service):
         check_scope(principal.user, order, facility.settings)
         scan = self._check_scans(req, resident, order, now, facility.zone)
         witness_user = None
+        witness = req.witness
         if req.witness is not None:
             if now - req.witness.authenticated_at > WITNESS_FRESH_FOR:
                 raise RuleViolation(
@@ -130,6 +165,22 @@ class RecordingService(Service):
                     code="witness_stale",
                 )
             witness_user = read.user(req.witness.user_id)
+        given = req.outcome == Outcome.GIVEN
+        proof = None
+        if (given and order.needs_witness) or req.witness_entry_id is not None:
+            dose_now = _dose_given(req, order) if given else order.dose
+            expected = WitnessedDose(
+                resident_id=resident.resident_id,
+                order_id=order.order_id,
+                scheduled_for=req.scheduled_for,
+                amount=dose_now,
+                unit=order.dose_unit,
+            )
+            proof = self._proven_witness(
+                principal, req.witness_entry_id, "administration", expected, None, read, now
+            )
+            witness = proof.body.witness
+            witness_user = read.user(witness.user_id)
         anchor = req.scheduled_for or administered_at
         records = read.administrations(
             since=min(anchor, administered_at) - _DAY,
@@ -161,7 +212,6 @@ class RecordingService(Service):
                 )
             if order.site_required and not req.site.strip():
                 raise RuleViolation("Record the site for this route.", code="site_required")
-        given = req.outcome == Outcome.GIVEN
         body = kinds.AdministrationRecorded(
             resident_id=resident.resident_id,
             order_id=order.order_id,
@@ -178,11 +228,11 @@ class RecordingService(Service):
             prn_reason=req.prn_reason.strip(),
             pain_score=req.pain_score,
             outside_window_reason=req.outside_window_reason.strip() if check.outside_window else "",
-            witness=req.witness,
+            witness=witness,
             scan=scan,
             note=req.note.strip(),
         )
-        dose_id = new_id()
+        dose_id = new_id() if proof is None else proof.body.record_entry_id
         drafts = self._urgent_drafts(principal, req, read, dose_id, now) if given else []
         drafts += [
             kinds.draft(kinds.ADMINISTRATION_RECORDED, principal.actor, body, dose_id),
@@ -195,6 +245,52 @@ class RecordingService(Service):
             ),
         ]
         return drafts
+
+    def _proven_witness(
+        self,
+        principal: Principal,
+        entry_id: str | None,
+        purpose: WitnessPurpose,
+        expected: WitnessedDose,
+        of_entry_id: str | None,
+        read: ReadModel,
+        now: datetime,
+    ) -> WitnessProof:
+        """The ``witness.attested`` entry ``entry_id`` when it proves a witness for exactly
+        ``expected`` (:func:`~mar_desktop.clinical.witness.check_witness_entry`) and no record
+        was stored under its ``record_entry_id`` yet (``witness_used``)."""
+        proof = self._witness_proof(entry_id)
+        witness_user = None if proof is None else read.user(proof.body.witness.user_id)
+        if proof is not None and self._account_keys is not None:
+            account_public = self._account_keys(proof.body.witness.user_id)
+        else:  # no key source: the sign-in on this device checked the key against the account
+            account_public = None if proof is None else proof.body.user_public
+        check_witness_entry(
+            proof,
+            purpose=purpose,
+            dose=expected,
+            of_entry_id=of_entry_id,
+            device_id=self._ledger.device_id,
+            giver_user_id=principal.user.user_id,
+            witness=witness_user,
+            account_public=account_public,
+            now=now,
+        )
+        assert proof is not None
+        if self._ledger.entry(proof.body.record_entry_id) is not None:
+            raise RuleViolation(WITNESS_MESSAGES["witness_used"], code="witness_used",
+                                field="witness")
+        return proof
+
+    def _witness_proof(self, entry_id: str | None) -> WitnessProof | None:
+        if entry_id is None:
+            return None
+        entry = self._ledger.entry(entry_id)
+        if entry is None or entry.kind != kinds.WITNESS_ATTESTED:
+            return None
+        body = kinds.parse_body(entry.kind, dict(entry.body))
+        assert isinstance(body, kinds.WitnessAttested)
+        return WitnessProof(entry_id=entry.id, device_id=entry.device_id, body=body)
 
     @staticmethod
     def _urgent_drafts(
@@ -273,6 +369,85 @@ class RecordingService(Service):
             lot=scanned.lot if scanned else None,
             expiry=scanned.expiry.isoformat() if scanned and scanned.expiry else None,
         )
+
+    # ---- waste (Schedule II) ------------------------------------------------------------------
+    def record_waste(self, principal: Principal, req: WasteRequest) -> Entry:
+        """Records part of a given Schedule II dose as discarded: an ``administration.wasted``
+        entry (stored under the witness entry's ``record_entry_id``) and its audit entry.
+
+        Raises PermissionDenied, NotFound, ValidationError (no reason) or RuleViolation:
+        ``waste_not_given`` (the dose was not given, or was voided), ``waste_not_controlled``
+        (not a Schedule II order), ``dose_invalid``/``dose_unit`` (field "dose"), and every
+        ``witness_*`` code of :func:`~mar_desktop.clinical.witness.check_witness_entry` plus
+        ``witness_used``."""
+        record = self._record_in_scope(
+            principal, req.administration_entry_id, Permission.RECORD_ADMINISTRATION
+        )
+        entries = self._decide_for_resident(
+            principal,
+            Permission.RECORD_ADMINISTRATION,
+            record.resident_id,
+            lambda read, _resident: self._waste_drafts(principal, req, read),
+        )
+        return next(e for e in entries if e.kind == kinds.DOSE_WASTED)
+
+    def _waste_drafts(
+        self, principal: Principal, req: WasteRequest, read: ReadModel
+    ) -> list[EntryDraft]:
+        record = read.administration(req.administration_entry_id)
+        if record is None:
+            raise NotFound("No such administration record.")
+        if not record.counts_as_given:
+            raise RuleViolation(
+                "Waste is recorded against a dose that was given (and not voided).",
+                code="waste_not_given",
+            )
+        state = read.order(record.order_id)
+        if state is None:
+            raise NotFound("No such order.")
+        order = state.order
+        if not order.needs_witness:
+            raise RuleViolation(
+                "Waste with a witness is recorded for Schedule II medications only.",
+                code="waste_not_controlled",
+            )
+        reason = nonblank(req.reason, "A reason for the waste")
+        request = WitnessRequest(
+            purpose="waste",
+            resident_id=record.resident_id,
+            order_id=order.order_id,
+            scheduled_for=record.scheduled_for,
+            amount=req.amount,
+            unit=req.unit,
+            decimal_comma=req.decimal_comma,
+            of_entry_id=record.entry_id,
+        )
+        expected = witnessed_dose(order, request)
+        now = self._clock.now()
+        proof = self._proven_witness(
+            principal, req.witness_entry_id, "waste", expected, record.entry_id, read, now
+        )
+        body = kinds.DoseWasted(
+            administration_entry_id=record.entry_id,
+            resident_id=record.resident_id,
+            order_id=order.order_id,
+            amount=expected.amount,
+            unit=expected.unit,
+            reason=reason,
+            witness_entry_id=proof.entry_id,
+            witness=proof.body.witness,
+            wasted_at=now,
+        )
+        return [
+            kinds.draft(kinds.DOSE_WASTED, principal.actor, body, proof.body.record_entry_id),
+            audit.audit_for(
+                principal,
+                audit.RECORD_CREATED,
+                entity_type="resident",
+                entity_id=record.resident_id,
+                detail=f"waste of administration {record.entry_id}",
+            ),
+        ]
 
     # ---- after the fact -----------------------------------------------------------------------
     def amend_note(self, principal: Principal, target_entry_id: str, text: str) -> Entry:
