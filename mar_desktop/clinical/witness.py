@@ -37,7 +37,7 @@ from mar_desktop.kinds import (
     WitnessPurpose,
     body_json,
 )
-from mar_desktop.model import NURSING_LICENCES, Order, Role, User
+from mar_desktop.model import NURSING_LICENCES, WITNESS_LICENCE, Order, Role, User
 from mar_desktop.signing import DeviceSigner, load_public_key
 
 WITNESS_FRESH_FOR = timedelta(minutes=15)
@@ -60,8 +60,7 @@ MESSAGES: dict[str, str] = {
     "in again.",
     "witness_same_person": "The witness must be a different person.",
     "witness_inactive": "The witness's account is not active.",
-    "witness_unlicensed": "The witness must be a licensed nurse or pharmacist, or a facility "
-    "administrator whose account records a nursing licence.",
+    "witness_unlicensed": WITNESS_LICENCE,
     "witness_signature": "The witness sign-in could not be proven; the witness must sign in "
     "again.",
     "witness_used": "This witness sign-in was already used for a record; the witness must sign "

@@ -124,7 +124,7 @@ def test_insulin_needs_glucose_and_site(world: World) -> None:
 
 
 def test_schedule_ii_needs_a_licensed_other_witness(world: World) -> None:
-    request, slot = given(world, "Morphine")
+    request, _ = given(world, "Morphine")
     nurse = world.principal("nurse")
     with pytest.raises(RuleViolation) as refused:
         world.recording.record_administration(nurse, request)
