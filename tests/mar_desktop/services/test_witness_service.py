@@ -108,6 +108,7 @@ def test_a_sign_in_witnesses_one_record_only(site: Facility1) -> None:
         since=site.clock.now() - timedelta(hours=1), until=site.clock.now() + timedelta(hours=1))
         if r.order_id == "o-oxy")
     assert record.witnessed_by == "Tobias Brandt LPN"
+    assert refused(site, nurse, dose_request(site, witness_entry_id=proof)) == "witness_used"
     # the same sign-in for its waste: a waste needs its own sign-in
     with pytest.raises(RuleViolation) as caught:
         site.backend.recording.record_waste(nurse, WasteRequest(
