@@ -8,7 +8,6 @@ of the ledger entry and its audit entry. On any refusal nothing clinical is writ
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -20,21 +19,15 @@ from mar_desktop.clinical.dose import check_dose
 from mar_desktop.clinical.routes import same_route
 from mar_desktop.clinical.scope import check_scope
 from mar_desktop.clinical.verification import check_givable, check_urgent_second_person
-from mar_desktop.clinical.witness import MESSAGES as WITNESS_MESSAGES
-from mar_desktop.clinical.witness import (
-    WITNESS_FRESH_FOR,
-    WitnessProof,
-    WitnessRequest,
-    check_witness_entry,
-    witnessed_dose,
-)
+from mar_desktop.clinical.witness import WITNESS_FRESH_FOR
 from mar_desktop.envelope import Entry, EntryDraft, new_id
 from mar_desktop.errors import NotFound, RuleViolation, ValidationError
-from mar_desktop.kinds import ScanRecord, Vitals, WitnessAttestation, WitnessedDose, WitnessPurpose
+from mar_desktop.kinds import ScanRecord, Vitals, WitnessAttestation, WitnessedDose
 from mar_desktop.model import Order, Outcome, Resident
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.ports import ReadModel
-from mar_desktop.services.base import Ports, Service, nonblank
+from mar_desktop.services.base import nonblank
+from mar_desktop.services.witnessed import WitnessedRecords
 from mar_desktop.views import AdministrationRecord
 
 _DAY = timedelta(hours=24)
@@ -90,29 +83,9 @@ class AdministrationRequest:
         return bool(self.urgent_reason.strip()) or self.urgent_second_person is not None
 
 
-@dataclass(frozen=True)
-class WasteRequest:
-    """Part of a given Schedule II dose discarded: the dose's entry, the amount as typed (in
-    ``unit``; None: the order's unit), why, and the witness's sign-in for this waste."""
-
-    administration_entry_id: str
-    amount: str | Decimal
-    reason: str
-    witness_entry_id: str | None
-    unit: str | None = None
-    decimal_comma: bool = False
-
-
-class RecordingService(Service):
-    """See the module docstring. ``account_keys`` gives a witness account's user public key
-    (None: it has none); without it, the key a witness entry of this device names is taken as
-    the account's (the sign-in that wrote it checked that)."""
-
-    def __init__(
-        self, ports: Ports, account_keys: Callable[[str], str | None] | None = None
-    ) -> None:
-        super().__init__(ports)
-        self._account_keys = account_keys
+class RecordingService(WitnessedRecords):
+    """See the module docstring; Schedule II waste and the witness check are
+    :class:`~mar_desktop.services.witnessed.WitnessedRecords`."""
 
     def record_administration(self, principal: Principal, req: AdministrationRequest) -> Entry:
         """Records one administration event; returns the stored entry (its id is the record's).
@@ -123,7 +96,10 @@ class RecordingService(Service):
         ``site_required``, ``witness_stale``, ``outside_scope``, and for a GIVEN dose
         ``dose_invalid``, ``dose_unit``, ``dose_mismatch``, ``route_mismatch``,
         ``order_unverified``, ``order_returned``, ``urgent_not_needed``, ``urgent_reason``,
-        ``urgent_unlicensed``, ``urgent_second_person``).
+        ``urgent_unlicensed``, ``urgent_second_person``), and for a given Schedule II dose (or
+        any request naming ``witness_entry_id``) the ``witness_*`` codes of
+        :func:`~mar_desktop.clinical.witness.check_witness_entry` plus ``witness_used``: the
+        dose is then stored under the id the witness entry names.
 
         An urgent dose (``req.urgent``) on an order awaiting verification is checked against
         the unverified order's values and stored with an ``administration.urgent_unverified``
@@ -246,52 +222,6 @@ class RecordingService(Service):
         ]
         return drafts
 
-    def _proven_witness(
-        self,
-        principal: Principal,
-        entry_id: str | None,
-        purpose: WitnessPurpose,
-        expected: WitnessedDose,
-        of_entry_id: str | None,
-        read: ReadModel,
-        now: datetime,
-    ) -> WitnessProof:
-        """The ``witness.attested`` entry ``entry_id`` when it proves a witness for exactly
-        ``expected`` (:func:`~mar_desktop.clinical.witness.check_witness_entry`) and no record
-        was stored under its ``record_entry_id`` yet (``witness_used``)."""
-        proof = self._witness_proof(entry_id)
-        witness_user = None if proof is None else read.user(proof.body.witness.user_id)
-        if proof is not None and self._account_keys is not None:
-            account_public = self._account_keys(proof.body.witness.user_id)
-        else:  # no key source: the sign-in on this device checked the key against the account
-            account_public = None if proof is None else proof.body.user_public
-        check_witness_entry(
-            proof,
-            purpose=purpose,
-            dose=expected,
-            of_entry_id=of_entry_id,
-            device_id=self._ledger.device_id,
-            giver_user_id=principal.user.user_id,
-            witness=witness_user,
-            account_public=account_public,
-            now=now,
-        )
-        assert proof is not None
-        if self._ledger.entry(proof.body.record_entry_id) is not None:
-            raise RuleViolation(WITNESS_MESSAGES["witness_used"], code="witness_used",
-                                field="witness")
-        return proof
-
-    def _witness_proof(self, entry_id: str | None) -> WitnessProof | None:
-        if entry_id is None:
-            return None
-        entry = self._ledger.entry(entry_id)
-        if entry is None or entry.kind != kinds.WITNESS_ATTESTED:
-            return None
-        body = kinds.parse_body(entry.kind, dict(entry.body))
-        assert isinstance(body, kinds.WitnessAttested)
-        return WitnessProof(entry_id=entry.id, device_id=entry.device_id, body=body)
-
     @staticmethod
     def _urgent_drafts(
         principal: Principal,
@@ -369,85 +299,6 @@ class RecordingService(Service):
             lot=scanned.lot if scanned else None,
             expiry=scanned.expiry.isoformat() if scanned and scanned.expiry else None,
         )
-
-    # ---- waste (Schedule II) ------------------------------------------------------------------
-    def record_waste(self, principal: Principal, req: WasteRequest) -> Entry:
-        """Records part of a given Schedule II dose as discarded: an ``administration.wasted``
-        entry (stored under the witness entry's ``record_entry_id``) and its audit entry.
-
-        Raises PermissionDenied, NotFound, ValidationError (no reason) or RuleViolation:
-        ``waste_not_given`` (the dose was not given, or was voided), ``waste_not_controlled``
-        (not a Schedule II order), ``dose_invalid``/``dose_unit`` (field "dose"), and every
-        ``witness_*`` code of :func:`~mar_desktop.clinical.witness.check_witness_entry` plus
-        ``witness_used``."""
-        record = self._record_in_scope(
-            principal, req.administration_entry_id, Permission.RECORD_ADMINISTRATION
-        )
-        entries = self._decide_for_resident(
-            principal,
-            Permission.RECORD_ADMINISTRATION,
-            record.resident_id,
-            lambda read, _resident: self._waste_drafts(principal, req, read),
-        )
-        return next(e for e in entries if e.kind == kinds.DOSE_WASTED)
-
-    def _waste_drafts(
-        self, principal: Principal, req: WasteRequest, read: ReadModel
-    ) -> list[EntryDraft]:
-        record = read.administration(req.administration_entry_id)
-        if record is None:
-            raise NotFound("No such administration record.")
-        if not record.counts_as_given:
-            raise RuleViolation(
-                "Waste is recorded against a dose that was given (and not voided).",
-                code="waste_not_given",
-            )
-        state = read.order(record.order_id)
-        if state is None:
-            raise NotFound("No such order.")
-        order = state.order
-        if not order.needs_witness:
-            raise RuleViolation(
-                "Waste with a witness is recorded for Schedule II medications only.",
-                code="waste_not_controlled",
-            )
-        reason = nonblank(req.reason, "A reason for the waste")
-        request = WitnessRequest(
-            purpose="waste",
-            resident_id=record.resident_id,
-            order_id=order.order_id,
-            scheduled_for=record.scheduled_for,
-            amount=req.amount,
-            unit=req.unit,
-            decimal_comma=req.decimal_comma,
-            of_entry_id=record.entry_id,
-        )
-        expected = witnessed_dose(order, request)
-        now = self._clock.now()
-        proof = self._proven_witness(
-            principal, req.witness_entry_id, "waste", expected, record.entry_id, read, now
-        )
-        body = kinds.DoseWasted(
-            administration_entry_id=record.entry_id,
-            resident_id=record.resident_id,
-            order_id=order.order_id,
-            amount=expected.amount,
-            unit=expected.unit,
-            reason=reason,
-            witness_entry_id=proof.entry_id,
-            witness=proof.body.witness,
-            wasted_at=now,
-        )
-        return [
-            kinds.draft(kinds.DOSE_WASTED, principal.actor, body, proof.body.record_entry_id),
-            audit.audit_for(
-                principal,
-                audit.RECORD_CREATED,
-                entity_type="resident",
-                entity_id=record.resident_id,
-                detail=f"waste of administration {record.entry_id}",
-            ),
-        ]
 
     # ---- after the fact -----------------------------------------------------------------------
     def amend_note(self, principal: Principal, target_entry_id: str, text: str) -> Entry:

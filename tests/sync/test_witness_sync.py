@@ -18,7 +18,8 @@ from mar_desktop.demo.history import scan_string
 from mar_desktop.demo.seed import SeedResult
 from mar_desktop.envelope import Actor, new_id
 from mar_desktop.model import Order, Outcome, Resident
-from mar_desktop.services.recording import AdministrationRequest, WasteRequest
+from mar_desktop.services.recording import AdministrationRequest
+from mar_desktop.services.witnessed import WasteRequest
 from mar_desktop.signing import DeviceSigner
 from tests.sync.conftest import start_site, stop_site
 from tests.sync.world import Cart, cart, next_slot, seed

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QLineEdit, QPlainTextEdit, QWidget
 
 from mar_desktop.clinical.witness import WitnessRequest
 from mar_desktop.permissions import Principal
-from mar_desktop.services.recording import WasteRequest
+from mar_desktop.services.witnessed import WasteRequest
 from mar_desktop.views import AdministrationRecord
 from ui.context import UiContext
 from ui.screens.dialogs import FormDialog

@@ -19,7 +19,8 @@ from mar_desktop.envelope import Actor, new_id
 from mar_desktop.errors import AuthError, RuleViolation
 from mar_desktop.model import Outcome
 from mar_desktop.permissions import Principal
-from mar_desktop.services.recording import AdministrationRequest, WasteRequest
+from mar_desktop.services.recording import AdministrationRequest
+from mar_desktop.services.witnessed import WasteRequest
 from mar_desktop.signing import DeviceSigner
 from tests.ui.harness import (
     OXYCODONE_GTIN,
