@@ -8,13 +8,13 @@ entry it references (docs/architecture.md#the-witness-entry).
   pharmacist (as witness only), a facility administrator only if the account records a nursing
   licence; always an active account.
 - :func:`check_witness_entry`: the reference a dose (or waste) makes is refused when it is
-  missing (``witness_missing``), stale (``witness_stale``: signed more than
-  :data:`WITNESS_FRESH_FOR` before, 15:00 still fresh), from another device
-  (``witness_other_device``), for another dose (``witness_other_dose``: purpose, resident,
-  order, slot, amount or unit), for another giver (``witness_other_giver``), by the giver
-  (``witness_same_person``), by someone inactive (``witness_inactive``) or not licensed to
-  witness (``witness_unlicensed``), or not signed by the witness's own key
-  (``witness_signature``).
+  missing (``witness_missing``); stale (``witness_stale``: signed more than
+  :data:`WITNESS_FRESH_FOR` before — 15:00 is still fresh — or stamped in the future); from
+  another device (``witness_other_device``); for another dose (``witness_other_dose``:
+  purpose, resident, order, slot, amount or unit); for another giver
+  (``witness_other_giver``); by the giver (``witness_same_person``); by someone inactive
+  (``witness_inactive``) or not licensed to witness (``witness_unlicensed``); or not signed
+  by the witness's own key (``witness_signature``).
 
 Every refusal is a :class:`~mar_desktop.errors.RuleViolation` with ``field="witness"`` and a
 message a nurse understands. Pure; any thread.
@@ -47,6 +47,8 @@ WITNESS_ROLES = frozenset({Role.NURSE, Role.DIRECTOR_OF_NURSING, Role.PHARMACIST
 """Roles whose every account may witness (a pharmacist as witness only, never as giver)."""
 
 _DOMAIN = b"mar-desktop/witness-attested/v1\x00"
+_CLOCK_SLACK = timedelta(minutes=1)
+"""A sign-in stamped later than now by more than this proves nothing (``witness_stale``)."""
 
 MESSAGES: dict[str, str] = {
     "witness_missing": "A Schedule II medication needs a second licensed person to sign in as "
@@ -153,7 +155,8 @@ def check_witness_entry(
     if proof is None:
         raise _refuse("witness_missing")
     body = proof.body
-    if now - body.witness.authenticated_at > fresh_for:
+    signed_at = body.witness.authenticated_at
+    if now - signed_at > fresh_for or signed_at - now > _CLOCK_SLACK:
         raise _refuse("witness_stale")
     if proof.device_id != device_id or body.device_id != device_id:
         raise _refuse("witness_other_device")

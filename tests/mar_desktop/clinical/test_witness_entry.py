@@ -88,6 +88,8 @@ def test_fifteen_minutes_is_fresh_and_fifteen_and_a_second_is_stale() -> None:
     check(proof(), now=AT + timedelta(minutes=15))
     refused("witness_stale", proof(), now=AT + timedelta(minutes=15, seconds=1))
     refused("witness_stale", proof(), now=AT + timedelta(minutes=16))
+    check(proof(), now=AT - timedelta(minutes=1))  # within a minute of clock slack
+    refused("witness_stale", proof(), now=AT - timedelta(minutes=2))  # stamped in the future
 
 
 def test_another_device_is_refused_by_envelope_or_body() -> None:
