@@ -139,20 +139,22 @@ URGENT = (
 )
 
 WITNESSED = (
-    "SELECT w.record_entry_id, w.entry_id, w.witness_name, w.witness_credentials "
+    "SELECT w.record_entry_id, w.entry_id, w.witness_name, w.witness_credentials, "
+    "w.witness_user_id, w.user_public "
     "FROM witness_attestations w JOIN administrations a ON a.entry_id = w.record_entry_id "
     "WHERE w.record_entry_id IN (SELECT value FROM json_each(?)) AND w.purpose = 'administration' "
     "AND w.device_id = a.device_id AND w.named_device_id = a.device_id AND w.user_signed = 1 "
     "ORDER BY w.stamp DESC"
 )
-"""Proven witnesses of administrations: the entry names the record, was signed on the record's
-device and carries the witness's own valid signature (docs/architecture.md#the-witness-entry)."""
+"""Witness entries that name an administration, were signed on the record's device and carry a
+valid signature by the key they name; the read model then checks that key is the witness
+account's (docs/architecture.md#the-witness-entry)."""
 WASTES = (
     "SELECT d.administration_entry_id, d.entry_id, d.amount, d.unit, d.reason, d.witness_name, "
-    "d.actor_user_id, d.wasted_at, EXISTS (SELECT 1 FROM witness_attestations w "
-    "WHERE w.entry_id = d.witness_entry_id AND w.record_entry_id = d.entry_id "
-    "AND w.purpose = 'waste' AND w.device_id = d.device_id AND w.named_device_id = d.device_id "
-    "AND w.user_signed = 1) FROM dose_wastes d "
+    "d.actor_user_id, d.wasted_at, w.witness_user_id, w.user_public FROM dose_wastes d "
+    "LEFT JOIN witness_attestations w ON w.entry_id = d.witness_entry_id "
+    "AND w.record_entry_id = d.entry_id AND w.purpose = 'waste' AND w.device_id = d.device_id "
+    "AND w.named_device_id = d.device_id AND w.user_signed = 1 "
     "WHERE d.administration_entry_id IN (SELECT value FROM json_each(?)) "
     "ORDER BY d.wasted_at, d.stamp"
 )
