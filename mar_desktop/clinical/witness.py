@@ -38,6 +38,7 @@ from mar_desktop.kinds import (
     body_json,
 )
 from mar_desktop.model import NURSING_LICENCES, WITNESS_LICENCE, Order, Role, User
+from mar_desktop.permissions import Permission, allowed
 from mar_desktop.signing import DeviceSigner, load_public_key
 
 WITNESS_FRESH_FOR = timedelta(minutes=15)
@@ -76,7 +77,10 @@ def _refuse(code: str) -> RuleViolation:
 
 
 def may_witness(user: User) -> bool:
-    """Whether ``user``'s account is licensed to witness (see the module doc)."""
+    """Whether ``user``'s account is licensed to witness (see the module doc); the role must
+    also hold the ``witness`` permission."""
+    if not allowed(user.role, Permission.WITNESS):
+        return False
     if user.role in WITNESS_ROLES:
         return True
     held = {part.strip(" .").upper() for part in user.credentials.replace("/", ",").split(",")}
