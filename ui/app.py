@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from mar_desktop.clock import Clock
 from mar_desktop.demo.staff import DemoStaff
-from mar_desktop.people.access import AccessService
+from mar_desktop.people.access import AccessService, account_keys
 from mar_desktop.people.auth import AuthService
 from mar_desktop.people.offline import OfflineLimit
 from mar_desktop.people.sessions import SessionManager
@@ -107,7 +107,7 @@ def build_backend(
         sessions=sessions,
         auth=AuthAdapter(auth, AccessService(auth)),
         mar=MarService(ports),
-        recording=RecordingService(ports),
+        recording=RecordingService(ports, account_keys=account_keys(credentials)),
         reference=reference,
         admin=AdminServices(
             accounts=AccountService(ports, credentials, user_key=sessions.user_key),

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from mar_desktop.clinical.witness import WitnessRequest, WitnessSignIn
 from mar_desktop.kinds import WitnessAttestation
 from mar_desktop.model import User
 from mar_desktop.people.sessions import SessionManager
@@ -98,6 +99,18 @@ class AuthPort(Protocol):
     def witness_sign_in(
         self, principal: Principal, username: str, password: str, code: str
     ) -> WitnessAttestation: ...
+
+    def witness_for_record(
+        self,
+        principal: Principal,
+        username: str,
+        password: str,
+        code: str,
+        request: WitnessRequest,
+    ) -> WitnessSignIn:
+        """The witness signs in for the Schedule II dose or waste ``request`` names; writes the
+        ``witness.attested`` entry the record must reference (AccessService)."""
+        ...
 
     def grant_emergency_access(
         self, principal: Principal, reason: str, unit_ids: list[str]
