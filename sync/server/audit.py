@@ -42,6 +42,7 @@ CREDENTIAL_REFUSED = "credential_refused"
 REVOKED = "revoked"
 RETIRED = "retired"
 BUNDLE_IMPORTED = "bundle_imported"
+SECRETS_KEY_ROTATED = "secrets_key_rotated"
 
 COLUMNS = ("at", "facility_id", "device_id", "action", "address", "detail")
 

@@ -37,7 +37,9 @@ def _time(text: str | None, what: str) -> str | None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    core = args.opened = open_core(config.data_dir(args.data), args.db)  # closed by the CLI
+    core = args.opened = open_core(  # closed by the CLI
+        config.data_dir(args.data), args.db, secrets_key_file=args.secrets_key_file
+    )
     facility = args.facility
     if facility is not None and facility not in core.store.facility_ids():
         raise NotFound("unknown facility")

@@ -27,6 +27,9 @@ environment:
                     server's Ed25519 private key (mode 0600, refused if group/other may read
                     it) and, by default, the SQLite database mar-server.sqlite3
   MAR_SERVER_DB     database: a SQLite file path (or sqlite:PATH) or a postgresql:// DSN
+  MAR_SECRETS_KEY_FILE  the server secrets key (64 hex digits, mode 0600) wrapping the key of
+                    the credential secrets stored in the database; without it a key derived
+                    from server-signing.key is used
   MAR_TRUSTED_PROXIES  load balancers (addresses or CIDR, comma-separated) whose
                     X-Forwarded-For is honoured; several serve processes may share one database
 
@@ -38,7 +41,12 @@ examples:
 
 
 def _core(args: argparse.Namespace, *, create_key: bool = False) -> ServerCore:
-    core = open_core(config.data_dir(args.data), args.db, create_key=create_key)
+    core = open_core(
+        config.data_dir(args.data),
+        args.db,
+        create_key=create_key,
+        secrets_key_file=args.secrets_key_file,
+    )
     args.opened = core
     return core
 
@@ -258,6 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data", help="data directory (env MAR_SERVER_DATA)")
     parser.add_argument("--db", help="SQLite path or postgresql:// DSN (env MAR_SERVER_DB)")
+    parser.add_argument(
+        "--secrets-key-file",
+        help="server secrets key file, 0600 (env MAR_SECRETS_KEY_FILE; default: derived from "
+        "the server signing key)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser(
@@ -359,6 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sync.server.audit_cli import add_parser as add_audit_parser
 
     add_audit_parser(sub)
+    from sync.server.secrets_cli import add_parser as add_secrets_parser
+
+    add_secrets_parser(sub)
     return parser
 
 

@@ -29,6 +29,7 @@ from sync.protocol import CredentialRefusedReport
 from sync.server import accounts
 from sync.server import audit as server_audit
 from sync.server.config import server_id_of
+from sync.server.secrets_at_rest import derived_key
 from sync.server.store import CredentialRow, DeviceRecord, NewEntry, RevokeMode, Store, WriteTxn
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -56,12 +57,25 @@ class FirstAdmin:
 class ServerCore:
     """The server's identity plus the store: what the CLI and the HTTP app both use."""
 
-    def __init__(self, store: Store, signer: DeviceSigner, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        signer: DeviceSigner,
+        clock: Clock | None = None,
+        *,
+        secrets_key: bytes | None = None,
+    ) -> None:
+        """Loads the credential secrets' data key (``secrets_key``: the configured secrets key
+        file's key; None: the key derived from ``signer``), sealing any credential row still in
+        clear (:mod:`sync.server.secrets_at_rest`). Raises ``WrongKey`` (nothing written) or
+        ``StorageError``."""
         self.store = store
         self.signer = signer
         self.clock = clock or SystemClock()
         self.public_key = signer.public_hex
         self.server_id = server_id_of(signer.public_hex)
+        self.secrets_key_from_file = secrets_key is not None
+        self.secrets_key_id = store.unlock_secrets(secrets_key or derived_key(signer))
 
     def now(self) -> str:
         return utc_iso(self.clock.now())

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from mar_desktop.envelope import Chain
 from mar_desktop.errors import StorageError
+from sync.server.secrets_at_rest import SecretBox, is_sealed
 from sync.server.store import (
     AuditRow,
     CredentialRow,
@@ -293,7 +294,7 @@ class SqlTxn:
             "WHERE facility_id = ? AND user_id = ? AND version = ?",
             (facility_id, user_id, version),
         )
-        return None if row is None else CredentialRow(int(row[0]), row[1], int(row[2]), *row[3:])
+        return None if row is None else self._store.credential_row(facility_id, row)
 
     def latest_credential(self, facility_id: str, user_id: str) -> CredentialRow | None:
         row = self._one(
@@ -301,7 +302,7 @@ class SqlTxn:
             "WHERE facility_id = ? AND user_id = ? ORDER BY version DESC LIMIT 1",
             (facility_id, user_id),
         )
-        return None if row is None else CredentialRow(int(row[0]), row[1], int(row[2]), *row[3:])
+        return None if row is None else self._store.credential_row(facility_id, row)
 
     def next_credential_pos(self, facility_id: str) -> int:
         row = self._one("SELECT MAX(pos) FROM credentials WHERE facility_id = ?", (facility_id,))
@@ -311,7 +312,14 @@ class SqlTxn:
         self._exec(
             "INSERT INTO credentials (facility_id, user_id, version, pos, record, stored_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (facility_id, row.user_id, row.version, row.pos, row.record_json, row.stored_at),
+            (
+                facility_id,
+                row.user_id,
+                row.version,
+                row.pos,
+                self._store.sealed(facility_id, row),
+                row.stored_at,
+            ),
         )
 
 
@@ -319,6 +327,9 @@ class SqlStore(Generic[C]):
     """Shared implementation of :class:`sync.server.store.Store`; see the two subclasses."""
 
     url_for_display = ""
+
+    secrets: SecretBox | None = None
+    """The credential secrets' data key once :meth:`unlock_secrets` ran (None before)."""
 
     def __init__(self, pool: Pool[C]) -> None:
         self._pool = pool
@@ -515,7 +526,35 @@ class SqlStore(Generic[C]):
             "WHERE facility_id = ? AND pos > ? ORDER BY pos LIMIT ?",
             (facility_id, after, limit),
         )
-        return [CredentialRow(int(r[0]), r[1], int(r[2]), r[3], r[4]) for r in rows]
+        return [self.credential_row(facility_id, r) for r in rows]
+
+    # ---- credential secrets at rest (sync.server.secrets_at_rest) ------------------------------
+    def sealed(self, facility_id: str, row: CredentialRow) -> str:
+        """The stored (sealed) form of ``row``'s record. Raises ``StorageError`` when the
+        secrets key has not been loaded (:meth:`unlock_secrets`): nothing is stored in clear."""
+        if self.secrets is None:
+            raise StorageError("the server secrets key is not loaded; nothing stored")
+        return self.secrets.seal(facility_id, row.user_id, row.version, row.record_json)
+
+    def credential_row(self, facility_id: str, row: Sequence[Any]) -> CredentialRow:
+        """A ``credentials`` row (pos, user_id, version, record, stored_at) with its record
+        opened. Raises ``StorageError`` for a sealed record while the key is not loaded."""
+        user_id, version, stored = row[1], int(row[2]), row[3]
+        if is_sealed(stored):
+            if self.secrets is None:
+                raise StorageError("the server secrets key is not loaded")
+            stored = self.secrets.open(facility_id, user_id, version, stored)
+        return CredentialRow(int(row[0]), user_id, version, stored, row[4])
+
+    def unlock_secrets(self, kek: bytes) -> str:
+        from sync.server.secrets_store import unlock
+
+        return unlock(self, kek)
+
+    def rotate_secrets_key(self, old_kek: bytes, new_kek: bytes, audit: AuditRow) -> None:
+        from sync.server.secrets_store import rotate
+
+        rotate(self, old_kek, new_kek, audit)
 
     # ---- the server's own audit ---------------------------------------------------------------
     def add_audit(self, row: AuditRow) -> None:

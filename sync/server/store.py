@@ -317,3 +317,14 @@ class Store(Protocol):
         """Deletes every token of the device; returns how many there were."""
         ...
 
+    # ---- credential secrets at rest (sync.server.secrets_at_rest) ------------------------------
+    def unlock_secrets(self, kek: bytes) -> str:
+        """Loads the credential secrets' data key wrapped by ``kek`` (making it on first use)
+        and seals the rows still in clear; returns the key id. Raises ``WrongKey`` (nothing
+        written) or ``StorageError``. Until this ran, credential rows cannot be stored."""
+        ...
+
+    def rotate_secrets_key(self, old_kek: bytes, new_kek: bytes, audit: AuditRow) -> None:
+        """Rewraps the data key under ``new_kek`` and appends ``audit`` in one transaction.
+        Raises ``WrongKey`` when ``old_kek`` is not the key in use (nothing written)."""
+        ...

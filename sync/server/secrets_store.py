@@ -1,0 +1,92 @@
+"""The data key of the credential secrets in the server database: load (or make) it, seal the
+rows still in clear, rewrap it under a new secrets key (:mod:`sync.server.secrets_at_rest`).
+
+Threads: any; each function runs its own transaction. Raises ``WrongKey`` (the secrets key
+given does not open the stored data key: nothing is written), ``StorageError``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mar_desktop.errors import StorageError
+from sync.server import secrets_at_rest as sar
+from sync.server.migrations import SEALED_PREFIX
+from sync.server.store import AuditRow
+
+if TYPE_CHECKING:
+    from sync.server.sqlbase import SqlStore
+
+_ROW = "SELECT kek_id, nonce, wrapped FROM server_secrets WHERE id = 1"
+
+
+def unlock(store: SqlStore[Any], kek: bytes) -> str:
+    """Loads the data key wrapped by ``kek`` into ``store.secrets``, making and storing one on
+    the first call against this database, then seals every ``credentials`` row still in
+    clear (rows written before migration SQLite 5 / PostgreSQL 6), all in one transaction.
+    Returns the secrets key id. A wrong ``kek`` raises ``WrongKey`` before anything is
+    written; the store stays locked."""
+    sqlite = type(store).__name__ == "SqliteStore"
+    with store._pool.connection() as conn:
+        if sqlite:  # freed space of a rewritten row is zeroed, not left holding the plaintext
+            store.run(conn, "PRAGMA secure_delete=ON")
+        with store.transaction(conn):
+            row = store.run(conn, _ROW).fetchone()
+            if row is None:
+                data_key = sar.new_data_key()
+                nonce, wrapped = sar.wrap(kek, data_key)
+                store.run(
+                    conn,
+                    "INSERT INTO server_secrets (id, kek_id, nonce, wrapped, created_at) "
+                    "VALUES (1, ?, ?, ?, ?)",
+                    (sar.key_id(kek), nonce, wrapped, store.now_text()),
+                )
+            else:
+                data_key = sar.unwrap(kek, row[0], row[1], row[2])
+            box = sar.SecretBox(data_key)
+            clear = store.run(
+                conn,
+                "SELECT facility_id, user_id, version, record FROM credentials "
+                "WHERE record NOT LIKE ?",
+                (SEALED_PREFIX + "%",),
+            ).fetchall()
+            for facility_id, user_id, version, record in clear:
+                store.run(
+                    conn,
+                    "UPDATE credentials SET record = ? "
+                    "WHERE facility_id = ? AND user_id = ? AND version = ?",
+                    (box.seal(facility_id, user_id, int(version), record), facility_id, user_id,
+                     version),
+                )
+        if sqlite:
+            store.run(conn, "PRAGMA secure_delete=OFF")
+            if clear:  # the WAL still holds the old pages until a checkpoint
+                store.run(conn, "PRAGMA wal_checkpoint(TRUNCATE)")
+    store.secrets = box
+    return sar.key_id(kek)
+
+
+def rotate(store: SqlStore[Any], old_kek: bytes, new_kek: bytes, audit: AuditRow) -> None:
+    """Rewraps the data key from ``old_kek`` to ``new_kek`` and appends ``audit``, in one
+    transaction; no credential row changes. Raises ``WrongKey`` (``old_kek`` is not the key in
+    use; nothing written), ``StorageError`` (no data key stored yet)."""
+    with store._pool.connection() as conn, store.transaction(conn):
+        sqlite = type(store).__name__ == "SqliteStore"  # BEGIN IMMEDIATE already locks there
+        row = store.run(conn, _ROW if sqlite else _ROW + " FOR UPDATE").fetchone()
+        if row is None:
+            raise StorageError("this database has no server secrets yet: start the server once")
+        data_key = sar.unwrap(old_kek, row[0], row[1], row[2])
+        nonce, wrapped = sar.wrap(new_kek, data_key)
+        store.run(
+            conn,
+            "UPDATE server_secrets SET kek_id = ?, nonce = ?, wrapped = ?, rotated_at = ? "
+            "WHERE id = 1 AND kek_id = ?",
+            (sar.key_id(new_kek), nonce, wrapped, store.now_text(), row[0]),
+        )
+        store.run(
+            conn,
+            "INSERT INTO server_audit (at, facility_id, device_id, action, address, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (audit.at, audit.facility_id, audit.device_id, audit.action, audit.address,
+             audit.detail),
+        )
