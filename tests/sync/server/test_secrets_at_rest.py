@@ -119,6 +119,11 @@ def test_a_sealed_field_moved_to_another_row_does_not_open(server: Server) -> No
         box.open(server.facility_id, "u-1", 2, sealed)
 
 
+def execute(store: SqlStore[Any], sql: str) -> None:
+    with store._pool.connection() as conn, store.transaction(conn):
+        store.run(conn, sql)
+
+
 def _older_database(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A database made by the release before secrets at rest, holding plaintext records."""
     with monkeypatch.context() as older:
@@ -154,11 +159,9 @@ def test_plaintext_rows_of_an_older_release_are_sealed_at_upgrade(
         assert json.loads(row.record_json)["password_hash"] == HASH  # served as it was
         # still append-only: a sealed row is never rewritten, no row is deleted
         with pytest.raises(StorageError):
-            with store._pool.connection() as conn, store.transaction(conn):
-                store.run(conn, "UPDATE credentials SET record = 'sealed1:{}'")
+            execute(store, "UPDATE credentials SET record = 'sealed1:{}'")
         with pytest.raises(StorageError):
-            with store._pool.connection() as conn, store.transaction(conn):
-                store.run(conn, "DELETE FROM credentials")
+            execute(store, "DELETE FROM credentials")
     finally:
         store.close()
 
@@ -176,8 +179,7 @@ def test_a_plaintext_row_may_only_become_sealed(
             "UPDATE credentials SET record = 'sealed1:{}', version = 2",  # another row
         ):
             with pytest.raises(StorageError):
-                with store._pool.connection() as conn, store.transaction(conn):
-                    store.run(conn, sql)
+                execute(store, sql)
     finally:
         store.close()
 
@@ -246,8 +248,8 @@ def test_nothing_is_stored_in_clear_without_the_key(store_url: str) -> None:
         assert isinstance(store, SqlStore)
         from sync.server.store import CredentialRow
 
-        with pytest.raises(StorageError, match="not loaded"):
-            with store.write() as txn:
-                txn.insert_credential("f", CredentialRow(1, "u", 1, "{}", "2026-01-01T00:00:00Z"))
+        row = CredentialRow(1, "u", 1, "{}", "2026-01-01T00:00:00Z")
+        with pytest.raises(StorageError, match="not loaded"), store.write() as txn:
+            txn.insert_credential("f", row)
     finally:
         store.close()
