@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -20,6 +21,8 @@ from sync.server import config
 from sync.server.core import ServerCore
 from sync.server.serving import ServeOptions, open_core, serve
 from sync.server.store import DeviceRecord
+
+log = logging.getLogger(__name__)
 
 EPILOG = """\
 environment:
@@ -241,8 +244,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         trusted_proxies=proxies,
     )
     options.check()  # before the store is opened
-    serve(_core(args), options)
+    core = _core(args)
+    for warning in start_warnings(core, config.db_url(config.data_dir(args.data), args.db)):
+        log.warning("%s", warning)
+        print(f"mar-server: warning: {warning}", file=sys.stderr, flush=True)
+    serve(core, options)
     return 0
+
+
+def start_warnings(core: ServerCore, db_url: str) -> list[str]:
+    """What ``serve`` warns about at start: a database volume that is not (or cannot be told
+    to be) encrypted, and a secrets key derived from the signing key instead of its own file."""
+    from sync.server.secrets_at_rest import KEY_FILE_ENV
+    from sync.server.volume import check
+
+    out = [w for w in (check(db_url).warning,) if w]
+    if not core.secrets_key_from_file:
+        out.append(
+            "the server secrets key is derived from server-signing.key, which lives beside the "
+            f"database: set {KEY_FILE_ENV} to a key file kept elsewhere (mar-server "
+            "rotate-secrets-key --new-key-file FILE)"
+        )
+    return out
 
 
 def cmd_import_bundle(args: argparse.Namespace) -> int:
