@@ -20,50 +20,57 @@ if TYPE_CHECKING:
 _ROW = "SELECT kek_id, nonce, wrapped FROM server_secrets WHERE id = 1"
 
 
-def unlock(store: SqlStore[Any], kek: bytes) -> str:
+def unlock(store: SqlStore[Any], kek: bytes, conn: Any = None) -> None:
     """Loads the data key wrapped by ``kek`` into ``store.secrets``, making and storing one on
     the first call against this database, then seals every ``credentials`` row still in
-    clear (rows written before migration SQLite 5 / PostgreSQL 6), all in one transaction.
-    Returns the secrets key id. A wrong ``kek`` raises ``WrongKey`` before anything is
-    written; the store stays locked."""
+    clear (rows written before migration SQLite 5 / PostgreSQL 6): in its own transaction, or
+    inside the caller's open transaction on ``conn``. A wrong ``kek`` raises ``WrongKey``
+    before anything is written; the store stays locked."""
+    if conn is not None:
+        store.secrets = _load_and_seal(store, conn, kek)
+        return
     sqlite = type(store).__name__ == "SqliteStore"
-    with store._pool.connection() as conn:
+    with store._pool.connection() as own:
         if sqlite:  # freed space of a rewritten row is zeroed, not left holding the plaintext
-            store.run(conn, "PRAGMA secure_delete=ON")
-        with store.transaction(conn):
-            row = store.run(conn, _ROW).fetchone()
-            if row is None:
-                data_key = sar.new_data_key()
-                nonce, wrapped = sar.wrap(kek, data_key)
-                store.run(
-                    conn,
-                    "INSERT INTO server_secrets (id, kek_id, nonce, wrapped, created_at) "
-                    "VALUES (1, ?, ?, ?, ?)",
-                    (sar.key_id(kek), nonce, wrapped, store.now_text()),
-                )
-            else:
-                data_key = sar.unwrap(kek, row[0], row[1], row[2])
-            box = sar.SecretBox(data_key)
-            clear = store.run(
-                conn,
-                "SELECT facility_id, user_id, version, record FROM credentials "
-                "WHERE record NOT LIKE ?",
-                (SEALED_PREFIX + "%",),
-            ).fetchall()
-            for facility_id, user_id, version, record in clear:
-                store.run(
-                    conn,
-                    "UPDATE credentials SET record = ? "
-                    "WHERE facility_id = ? AND user_id = ? AND version = ?",
-                    (box.seal(facility_id, user_id, int(version), record), facility_id, user_id,
-                     version),
-                )
-        if sqlite:
-            store.run(conn, "PRAGMA secure_delete=OFF")
-            if clear:  # the WAL still holds the old pages until a checkpoint
-                store.run(conn, "PRAGMA wal_checkpoint(TRUNCATE)")
+            store.run(own, "PRAGMA secure_delete=ON")
+        try:
+            with store.transaction(own):
+                box = _load_and_seal(store, own, kek)
+            if sqlite:  # the WAL still holds the old pages until a checkpoint
+                store.run(own, "PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            if sqlite:
+                store.run(own, "PRAGMA secure_delete=OFF")
     store.secrets = box
-    return sar.key_id(kek)
+
+
+def _load_and_seal(store: SqlStore[Any], conn: Any, kek: bytes) -> sar.SecretBox:
+    row = store.run(conn, _ROW).fetchone()
+    if row is None:
+        data_key = sar.new_data_key()
+        nonce, wrapped = sar.wrap(kek, data_key)
+        store.run(
+            conn,
+            "INSERT INTO server_secrets (id, kek_id, nonce, wrapped, created_at) "
+            "VALUES (1, ?, ?, ?, ?)",
+            (sar.key_id(kek), nonce, wrapped, store.now_text()),
+        )
+    else:
+        data_key = sar.unwrap(kek, row[0], row[1], row[2])
+    box = sar.SecretBox(data_key)
+    clear = store.run(
+        conn,
+        "SELECT facility_id, user_id, version, record FROM credentials WHERE record NOT LIKE ?",
+        (SEALED_PREFIX + "%",),
+    ).fetchall()
+    for facility_id, user_id, version, record in clear:
+        store.run(
+            conn,
+            "UPDATE credentials SET record = ? "
+            "WHERE facility_id = ? AND user_id = ? AND version = ?",
+            (box.seal(facility_id, user_id, int(version), record), facility_id, user_id, version),
+        )
+    return box
 
 
 def rotate(store: SqlStore[Any], old_kek: bytes, new_kek: bytes, audit: AuditRow) -> None:

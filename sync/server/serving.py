@@ -55,7 +55,9 @@ def open_core(
             signer = config.create_server_key(data)
         else:
             signer = config.load_server_key(data)
-        return ServerCore(store, signer, secrets_key=secrets_key)
+        core = ServerCore(store, signer, secrets_key=secrets_key)
+        store.unlock_secrets()  # a wrong key stops the start here, before anything is written
+        return core
     except BaseException:
         store.close()
         raise

@@ -294,7 +294,7 @@ class SqlTxn:
             "WHERE facility_id = ? AND user_id = ? AND version = ?",
             (facility_id, user_id, version),
         )
-        return None if row is None else self._store.credential_row(facility_id, row)
+        return None if row is None else self._store.credential_row(facility_id, row, self._conn)
 
     def latest_credential(self, facility_id: str, user_id: str) -> CredentialRow | None:
         row = self._one(
@@ -302,7 +302,7 @@ class SqlTxn:
             "WHERE facility_id = ? AND user_id = ? ORDER BY version DESC LIMIT 1",
             (facility_id, user_id),
         )
-        return None if row is None else self._store.credential_row(facility_id, row)
+        return None if row is None else self._store.credential_row(facility_id, row, self._conn)
 
     def next_credential_pos(self, facility_id: str) -> int:
         row = self._one("SELECT MAX(pos) FROM credentials WHERE facility_id = ?", (facility_id,))
@@ -317,7 +317,7 @@ class SqlTxn:
                 row.user_id,
                 row.version,
                 row.pos,
-                self._store.sealed(facility_id, row),
+                self._store.sealed(facility_id, row, self._conn),
                 row.stored_at,
             ),
         )
@@ -333,6 +333,8 @@ class SqlStore(Generic[C]):
 
     def __init__(self, pool: Pool[C]) -> None:
         self._pool = pool
+        self._secrets_key: bytes | None = None
+        self._secrets_lock = threading.Lock()
 
     # ---- driver hooks -------------------------------------------------------------------------
     def run(self, conn: C, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -529,27 +531,51 @@ class SqlStore(Generic[C]):
         return [self.credential_row(facility_id, r) for r in rows]
 
     # ---- credential secrets at rest (sync.server.secrets_at_rest) ------------------------------
-    def sealed(self, facility_id: str, row: CredentialRow) -> str:
+    def sealed(self, facility_id: str, row: CredentialRow, conn: C | None = None) -> str:
         """The stored (sealed) form of ``row``'s record. Raises ``StorageError`` when the
         secrets key has not been loaded (:meth:`unlock_secrets`): nothing is stored in clear."""
-        if self.secrets is None:
-            raise StorageError("the server secrets key is not loaded; nothing stored")
-        return self.secrets.seal(facility_id, row.user_id, row.version, row.record_json)
+        return self.box(conn).seal(facility_id, row.user_id, row.version, row.record_json)
 
-    def credential_row(self, facility_id: str, row: Sequence[Any]) -> CredentialRow:
+    def credential_row(
+        self, facility_id: str, row: Sequence[Any], conn: C | None = None
+    ) -> CredentialRow:
         """A ``credentials`` row (pos, user_id, version, record, stored_at) with its record
         opened. Raises ``StorageError`` for a sealed record while the key is not loaded."""
         user_id, version, stored = row[1], int(row[2]), row[3]
         if is_sealed(stored):
-            if self.secrets is None:
-                raise StorageError("the server secrets key is not loaded")
-            stored = self.secrets.open(facility_id, user_id, version, stored)
+            stored = self.box(conn).open(facility_id, user_id, version, stored)
         return CredentialRow(int(row[0]), user_id, version, stored, row[4])
 
-    def unlock_secrets(self, kek: bytes) -> str:
+    def use_secrets_key(self, kek: bytes) -> None:
+        """Sets the secrets key; the data key is loaded at :meth:`unlock_secrets` or, failing
+        that, at the first credential read or write. No database access."""
+        self._secrets_key = kek
+        self.secrets = None
+
+    def unlock_secrets(self) -> str:
+        """Loads the data key now (see :func:`sync.server.secrets_store.unlock`); returns the
+        secrets key id. Raises ``WrongKey`` (nothing written), ``StorageError``."""
+        from sync.server.secrets_at_rest import key_id
+
+        if self._secrets_key is None:
+            raise StorageError("the server secrets key is not loaded; nothing stored")
+        self.box()
+        return key_id(self._secrets_key)
+
+    def box(self, conn: C | None = None) -> SecretBox:
+        """The data key's box, loading it on first use (inside the caller's transaction on
+        ``conn`` when given, so an open write transaction never waits on itself). Raises
+        ``StorageError`` when no secrets key was set: nothing is stored in clear."""
         from sync.server.secrets_store import unlock
 
-        return unlock(self, kek)
+        if self.secrets is None:
+            if self._secrets_key is None:
+                raise StorageError("the server secrets key is not loaded; nothing stored")
+            with self._secrets_lock:
+                if self.secrets is None:
+                    unlock(self, self._secrets_key, conn)
+        assert self.secrets is not None
+        return self.secrets
 
     def rotate_secrets_key(self, old_kek: bytes, new_kek: bytes, audit: AuditRow) -> None:
         from sync.server.secrets_store import rotate

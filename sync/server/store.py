@@ -318,10 +318,15 @@ class Store(Protocol):
         ...
 
     # ---- credential secrets at rest (sync.server.secrets_at_rest) ------------------------------
-    def unlock_secrets(self, kek: bytes) -> str:
-        """Loads the credential secrets' data key wrapped by ``kek`` (making it on first use)
-        and seals the rows still in clear; returns the key id. Raises ``WrongKey`` (nothing
-        written) or ``StorageError``. Until this ran, credential rows cannot be stored."""
+    def use_secrets_key(self, kek: bytes) -> None:
+        """Sets the server secrets key (no database access); without one, credential rows can
+        be neither stored nor read."""
+        ...
+
+    def unlock_secrets(self) -> str:
+        """Loads the credential secrets' data key wrapped by the key set (making it on first
+        use) and seals the rows still in clear; returns the key id. Raises ``WrongKey`` (nothing
+        written) or ``StorageError``. Runs by itself at the first credential read or write."""
         ...
 
     def rotate_secrets_key(self, old_kek: bytes, new_kek: bytes, audit: AuditRow) -> None:

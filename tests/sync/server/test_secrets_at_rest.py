@@ -108,8 +108,9 @@ def test_the_database_and_a_backup_hold_no_secret_and_tablets_get_whole_records(
 
 
 def test_a_sealed_field_moved_to_another_row_does_not_open(server: Server) -> None:
-    box = server.store.secrets  # type: ignore[attr-defined]
-    assert box is not None
+    store = server.store
+    assert isinstance(store, SqlStore)
+    box = store.box()
     sealed = box.seal(server.facility_id, "u-1", 1, json.dumps({"totp_secret": "ABC"}))
     assert "ABC" not in sealed
     assert json.loads(box.open(server.facility_id, "u-1", 1, sealed)) == {"totp_secret": "ABC"}
@@ -152,6 +153,7 @@ def test_plaintext_rows_of_an_older_release_are_sealed_at_upgrade(
         assert isinstance(store, SqlStore)
         assert b"$argon2id$" in database_bytes(store_url, store)  # in clear until a server opens
         ServerCore(store, config.create_server_key(tmp_path / "data"))
+        store.unlock_secrets()  # as every server start does (open_core)
         raw = database_bytes(store_url, store)
         assert b"$argon2id$" not in raw
         assert b"JBSWY3DPEHPK3PXP" not in raw
@@ -202,12 +204,12 @@ def test_rotation_is_audited_and_sign_in_still_works(
     ]
 
     # the old key no longer opens the database; the new one does, and the admin signs in
-    with pytest.raises(WrongKey):
-        ServerCore(config.open_store(store_url), server.core.signer)
     store = config.open_store(store_url)
     try:
+        with pytest.raises(WrongKey):
+            ServerCore(store, server.core.signer).store.unlock_secrets()
         core = ServerCore(store, server.core.signer, secrets_key=key)
-        assert core.secrets_key_id == sar.key_id(key)
+        assert core.store.unlock_secrets() == core.secrets_key_id == sar.key_id(key)
         (row,) = [r for r in store.credentials(server.facility_id, 0, 100) if r.version == 3]
         record = AccountRecord.from_canonical(row.record_json)
         assert record == admin.head and str(record.totp_secret) == totp
