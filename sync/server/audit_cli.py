@@ -18,7 +18,7 @@ from typing import Any
 
 from mar_desktop.clock import parse_utc, utc_iso
 from mar_desktop.errors import NotFound, ValidationError
-from mar_desktop.private_files import write_private
+from mar_desktop.private_files import private_dir, write_private
 from sync.server import config
 from sync.server.audit import to_csv
 from sync.server.serving import open_core
@@ -47,7 +47,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     rows = core.store.audit_rows(facility, since, until, args.limit)
     text = to_csv(rows)
     if args.out:
-        write_private(Path(args.out), text.encode("utf-8"))
+        out = Path(args.out)
+        if not out.parent.exists():  # a folder made for the export is the operator's alone
+            private_dir(out.parent)
+        write_private(out, text.encode("utf-8"))
     else:
         sys.stdout.write(text)
     print(f"{len(rows)} audit rows", file=sys.stderr)

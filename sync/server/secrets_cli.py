@@ -5,9 +5,10 @@ server secrets key (:mod:`sync.server.secrets_at_rest`).
 
 The key in use is the one the server starts with (``--secrets-key-file`` / ``MAR_SECRETS_KEY_FILE``,
 else the key derived from the signing key). ``NEW`` is made (0600, random) when it does not exist
-yet, else read (refused unless 0600). One row changes, in one transaction with its audit row
-(``secrets_key_rotated``, the two key ids); no credential row is rewritten. Processes already
-running keep serving (they hold the data key); before the next start point
+yet, else read (refused unless 0600). One row changes, in one transaction with its audit rows
+(``secrets_key_rotated`` with the two key ids, in each facility's audit); no credential row is
+rewritten. Processes already running keep serving (they hold the data key); before the next
+start point
 ``MAR_SECRETS_KEY_FILE`` at ``NEW``, or the server refuses to start (wrong key). Prints key ids,
 never a key.
 """
@@ -36,8 +37,13 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     if sar.key_id(new) == sar.key_id(old):
         raise ValidationError("the new secrets key is the key already in use")
     detail = f"secrets key {sar.key_id(old)} -> {sar.key_id(new)}"
-    row = AuditRow(core.now(), None, None, audit.SECRETS_KEY_ROTATED, audit.cli_address(), detail)
-    core.store.rotate_secrets_key(old, new, row)
+    at, address = core.now(), audit.cli_address()
+    facilities: list[str | None] = [*core.store.facility_ids()] or [None]
+    rows = [  # one row in each facility's audit (every facility's secrets are under this key)
+        AuditRow(at, facility, None, audit.SECRETS_KEY_ROTATED, address, detail)
+        for facility in facilities
+    ]
+    core.store.rotate_secrets_key(old, new, rows)
     print(
         f"Server secrets rewrapped: key id {sar.key_id(old)} -> {sar.key_id(new)}"
         f"{' (new key file made)' if made else ''}.\n"

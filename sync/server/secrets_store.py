@@ -7,6 +7,7 @@ given does not open the stored data key: nothing is written), ``StorageError``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from mar_desktop.errors import StorageError
@@ -73,8 +74,10 @@ def _load_and_seal(store: SqlStore[Any], conn: Any, kek: bytes) -> sar.SecretBox
     return box
 
 
-def rotate(store: SqlStore[Any], old_kek: bytes, new_kek: bytes, audit: AuditRow) -> None:
-    """Rewraps the data key from ``old_kek`` to ``new_kek`` and appends ``audit``, in one
+def rotate(
+    store: SqlStore[Any], old_kek: bytes, new_kek: bytes, audit: Sequence[AuditRow]
+) -> None:
+    """Rewraps the data key from ``old_kek`` to ``new_kek`` and appends the ``audit`` rows, in one
     transaction; no credential row changes. Raises ``WrongKey`` (``old_kek`` is not the key in
     use; nothing written), ``StorageError`` (no data key stored yet)."""
     with store._pool.connection() as conn, store.transaction(conn):
@@ -90,10 +93,10 @@ def rotate(store: SqlStore[Any], old_kek: bytes, new_kek: bytes, audit: AuditRow
             "WHERE id = 1 AND kek_id = ?",
             (sar.key_id(new_kek), nonce, wrapped, store.now_text(), row[0]),
         )
-        store.run(
-            conn,
-            "INSERT INTO server_audit (at, facility_id, device_id, action, address, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (audit.at, audit.facility_id, audit.device_id, audit.action, audit.address,
-             audit.detail),
-        )
+        for a in audit:
+            store.run(
+                conn,
+                "INSERT INTO server_audit (at, facility_id, device_id, action, address, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (a.at, a.facility_id, a.device_id, a.action, a.address, a.detail),
+            )

@@ -577,7 +577,9 @@ class SqlStore(Generic[C]):
         assert self.secrets is not None
         return self.secrets
 
-    def rotate_secrets_key(self, old_kek: bytes, new_kek: bytes, audit: AuditRow) -> None:
+    def rotate_secrets_key(
+        self, old_kek: bytes, new_kek: bytes, audit: Sequence[AuditRow]
+    ) -> None:
         from sync.server.secrets_store import rotate
 
         rotate(self, old_kek, new_kek, audit)

@@ -329,7 +329,9 @@ class Store(Protocol):
         written) or ``StorageError``. Runs by itself at the first credential read or write."""
         ...
 
-    def rotate_secrets_key(self, old_kek: bytes, new_kek: bytes, audit: AuditRow) -> None:
+    def rotate_secrets_key(
+        self, old_kek: bytes, new_kek: bytes, audit: Sequence[AuditRow]
+    ) -> None:
         """Rewraps the data key under ``new_kek`` and appends ``audit`` in one transaction.
         Raises ``WrongKey`` when ``old_kek`` is not the key in use (nothing written)."""
         ...
