@@ -235,6 +235,11 @@ def test_a_wrong_secrets_key_is_a_clear_error_at_start_and_writes_nothing(
     assert sar.key_id(sar.load_key_file(wrong)) in err
     assert sar.load_key_file(wrong).hex() not in err
     assert (stored_text(server.store), server.store.audit_rows(None, None, None, 1000)) == before
+    serve = ["serve", "--insecure-http-loopback", "--port", "0", "--verify-workers", "0"]
+    assert cli.main(["--data", str(server.data), "--db", store_url,
+                     "--secrets-key-file", str(wrong), *serve]) != 0  # refused before serving
+    assert "wrong server secrets key" in capsys.readouterr().err
+    assert (stored_text(server.store), server.store.audit_rows(None, None, None, 1000)) == before
 
     # a key file others may read is refused before the database is opened
     wrong.chmod(0o644)
