@@ -528,7 +528,7 @@ class SqlStore(Generic[C]):
             "WHERE facility_id = ? AND pos > ? ORDER BY pos LIMIT ?",
             (facility_id, after, limit),
         )
-        return [self.credential_row(facility_id, r) for r in rows]
+        return [self.credential_row(facility_id, r, lenient=True) for r in rows]
 
     # ---- credential secrets at rest (sync.server.secrets_at_rest) ------------------------------
     def sealed(self, facility_id: str, row: CredentialRow, conn: C | None = None) -> str:
@@ -537,13 +537,21 @@ class SqlStore(Generic[C]):
         return self.box(conn).seal(facility_id, row.user_id, row.version, row.record_json)
 
     def credential_row(
-        self, facility_id: str, row: Sequence[Any], conn: C | None = None
+        self, facility_id: str, row: Sequence[Any], conn: C | None = None, *, lenient: bool = False
     ) -> CredentialRow:
         """A ``credentials`` row (pos, user_id, version, record, stored_at) with its record
-        opened. Raises ``StorageError`` for a sealed record while the key is not loaded."""
+        opened. Raises ``StorageError`` when the key is not loaded (or wrong), and for a sealed
+        field that does not open, unless ``lenient`` (the feed): then the row keeps its sealed
+        text, which no reader parses as a record, so one damaged row is left out of the feed
+        instead of stopping it."""
         user_id, version, stored = row[1], int(row[2]), row[3]
         if is_sealed(stored):
-            stored = self.box(conn).open(facility_id, user_id, version, stored)
+            box = self.box(conn)
+            try:
+                stored = box.open(facility_id, user_id, version, stored)
+            except StorageError:
+                if not lenient:
+                    raise
         return CredentialRow(int(row[0]), user_id, version, stored, row[4])
 
     def use_secrets_key(self, kek: bytes) -> None:
