@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -21,6 +22,7 @@ from sync.server import config
 from sync.server.core import ServerCore
 from sync.server.serving import ServeOptions, open_core, serve
 from sync.server.store import DeviceRecord
+from sync.server.tablet_version import oldest_tablet
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +244,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host, port=args.port, ssl_context=ctx, log_level=args.log_level,
         insecure_http_loopback=args.insecure_http_loopback, verify_workers=args.verify_workers,
         trusted_proxies=proxies,
+        oldest_tablet=oldest_tablet(
+            args.oldest_tablet_version or os.environ.get("MAR_OLDEST_TABLET_VERSION")
+        ),
     )
     options.check()  # before the store is opened
     core = _core(args)
@@ -331,6 +336,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDR",
         help="load balancer address or CIDR whose X-Forwarded-For names the client "
         "(repeatable; env MAR_TRUSTED_PROXIES, comma-separated); /metrics then needs its token",
+    )
+    p.add_argument(
+        "--oldest-tablet-version",
+        metavar="VERSION",
+        help="refuse tablets running an older app (HTTP 426; they stop showing patient data "
+        "until updated); only raises what this release accepts "
+        "(env MAR_OLDEST_TABLET_VERSION)",
     )
     p.add_argument("--log-level", default="info")
     p.set_defaults(func=cmd_serve)
