@@ -125,7 +125,7 @@ class WorkArea(QWidget):
                 side.add_nav(key, title, lambda: self._show_section(key, widget))
                 badge = getattr(widget, "badge_changed", None)  # a count after the title
                 if badge is not None:
-                    badge.connect(lambda text: side.nav[key].setText(title + text))
+                    badge.connect(lambda text: self._badge(key, title + text))
             return build
 
         def assemble() -> None:
@@ -185,6 +185,11 @@ class WorkArea(QWidget):
             return
         if touched and screen.read_asked_at < stored_by:
             screen.refresh()
+
+    def _badge(self, key: str, text: str) -> None:
+        """A section's nav button with its count; a compact sidebar widens to fit it."""
+        self.sidebar.nav[key].setText(text)
+        self.sidebar.fit(self.window().width())
 
     def _alerts_counted(self, count: int) -> None:
         self.sidebar.show_alert_count(count, self.window().width())

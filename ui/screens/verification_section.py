@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ui.main_window import MainWindow
 
 SECTION_KEY = "verify_orders"
-SECTION_TITLE = "✔  Verify orders"
+SECTION_TITLE = "✔  To verify"  # the badge follows: "✔  To verify (3)"
 
 
 def make_screen(ctx: UiContext) -> QWidget:
