@@ -1,5 +1,6 @@
 """Facility settings (facility admins): dose windows, late/missed, inactivity lock,
-re-authentication, password length, PRN follow-up, emergency access, and the reason codes.
+re-authentication, password length, PRN follow-up, emergency access, order verification of
+hand-entered orders (:mod:`ui.admin.verification_setting`), and the reason codes.
 
 Loads the facility on the worker, edits a copy here, and saves through
 ``ReferenceService.change_settings`` (which checks ``manage_settings`` and records the change
@@ -23,6 +24,7 @@ from mar_desktop.model import Facility, FacilitySettings, Outcome, ReasonCode
 from mar_desktop.permissions import Principal
 from ui.admin.base import AdminScreen, cell_text, fit_columns, table
 from ui.admin.forms import FieldError, FieldGrid, banner_text
+from ui.admin.verification_setting import VerificationSettingCard
 from ui.backend import AdminServices
 from ui.context import UiContext
 from ui.touch import kinetic
@@ -77,6 +79,8 @@ class SettingsScreen(AdminScreen):
         box.addWidget(self.form)
         box.addStretch(1)
         columns.addWidget(frame)
+        self.verification = VerificationSettingCard(self)
+        columns.addWidget(self.verification)
         codes_frame, codes = card()
         codes.addWidget(label("Reason codes", "section"))
         codes.addWidget(label("Shown to nurses for refused, held and not-given doses, and "
@@ -105,6 +109,7 @@ class SettingsScreen(AdminScreen):
     # ---- data ---------------------------------------------------------------------------------
     def refresh(self) -> None:
         self.run(load_facility, self._loaded)
+        self.verification.refresh()
 
     def _loaded(self, facility: Facility) -> None:
         self.facility = facility
