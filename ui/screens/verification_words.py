@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from mar_desktop.services.verification import VerificationItem
@@ -75,16 +76,19 @@ class ComparisonRow:
 
 
 def comparison(item: VerificationItem, zone: ZoneInfo) -> list[ComparisonRow]:
-    """The comparison table's rows, in the core's field order. Times (start, end) are shown in
-    the facility's time and compared as instants: a pharmacy writing 15:00-06:00 and our
-    21:00 UTC name the same moment, and a false difference would teach verifiers to skip the
-    marker."""
+    """The comparison table's rows, in the core's field order. Doses are compared as numbers
+    (20.0 mg is 20 mg); times (start, end) are shown in the facility's time and compared as
+    instants (a pharmacy's 15:00-06:00 is our 21:00 UTC): a false difference would teach
+    verifiers to skip the marker."""
     previous = {row.field: row.transcribed for row in item.previous}
     rows = []
     for row in item.rows:
         source, ours, before = row.source, row.transcribed, previous.get(row.field, "")
         differs, changed = row.differs, bool(previous) and _norm(before) != _norm(ours)
-        if row.field in TIME_FIELDS:
+        if row.field == "dose":
+            differs = _amount(source) != _amount(ours)
+            changed = bool(previous) and _amount(before) != _amount(ours)
+        elif row.field in TIME_FIELDS:
             differs = _instant(source) != _instant(ours)
             changed = bool(previous) and _instant(before) != _instant(ours)
             source, ours, before = (_local(t, zone) for t in (source, ours, before))
@@ -99,6 +103,16 @@ def comparison(item: VerificationItem, zone: ZoneInfo) -> list[ComparisonRow]:
             )
         )
     return rows
+
+
+def _amount(text: str) -> tuple[Decimal, str] | str:
+    """A dose ("20.0 mg") as (number, unit), so 20.0 mg and 20 mg are the same dose; the
+    text itself when it is not a number and a unit."""
+    number, _, unit = text.strip().partition(" ")
+    try:
+        return Decimal(number).normalize(), _norm(unit)
+    except InvalidOperation:
+        return _norm(text)
 
 
 def _instant(text: str) -> datetime | str:
