@@ -141,6 +141,9 @@ def test_the_author_cannot_verify_the_order_they_entered(
     assert not screen.verify_button.isEnabled()
     assert screen.why_not.isVisible()
     assert "You entered this; a second person must verify it." in screen.why_not.text()
+    assert not screen.queue.isVisible()  # the comparison has the screen's height
+    tap(qtbot, screen.findChild(type(screen.verify_button), "verifyBack"))
+    assert screen.queue.isVisible() and screen.current is None
 
 
 def test_returning_needs_a_reason_and_writes_nothing_without_one(

@@ -51,6 +51,7 @@ from ui.widgets.common import Banner, button, card, label, mark_invalid
 DIFF_BACKGROUND = QColor("#fde2e4")
 DIFF_TEXT = QColor("#7a0016")
 CHANGED_BACKGROUND = QColor("#fff4d6")
+COMPARE_ROW = 36
 RETURN_REASON_NEEDED = "✕ Required to return: say what the author must correct."
 
 
@@ -84,10 +85,11 @@ class VerificationScreen(QWidget):
         head.addWidget(label("Verify orders", "title", wrap=True), 1)
         head.addWidget(button("⟳ Refresh", "", self.refresh, name="verifyRefresh"))
         column.addLayout(head)
-        column.addWidget(label(
+        self.intro = label(
             "New, changed and imported orders wait here for a second licensed person. Tap one, "
             "compare our MAR with its source field by field, then verify it or return it.",
-            "muted", wrap=True))
+            "muted", wrap=True)
+        column.addWidget(self.intro)
         self.banner = Banner()
         self.banner.setObjectName("verifyBanner")
         column.addWidget(self.banner)
@@ -95,26 +97,32 @@ class VerificationScreen(QWidget):
         self.queue.setMinimumHeight(150)
         self._queue_fit = fit_columns(self.queue)
         self.queue.itemSelectionChanged.connect(self._selected)
-        column.addWidget(self.queue, 2)
-        self.placeholder = label("Tap an order above to compare it with its source.", "muted",
+        column.addWidget(self.queue, 1)
+        self.placeholder = label("Tap an order to compare it with its source.", "muted",
                                  wrap=True)
         column.addWidget(self.placeholder)
+        # The detail replaces the list while open, so the comparison has the screen's height.
         self.detail, self._detail_box = card()
         self.detail.setObjectName("verifyDetail")
         self._build_detail(self._detail_box)
         self.detail.hide()
-        column.addWidget(self.detail, 5)
+        column.addWidget(self.detail, 1)
 
     def _build_detail(self, box: QVBoxLayout) -> None:
+        top = QHBoxLayout()
         self.heading = label("", "section", wrap=True)
         self.heading.setObjectName("verifyHeading")
-        box.addWidget(self.heading)
+        top.addWidget(self.heading, 1)
+        top.addWidget(button("← All orders to verify", "", self.back, name="verifyBack"))
+        box.addLayout(top)
         self.facts = label("", "muted", wrap=True)
         box.addWidget(self.facts)
         self.compare = table(("Field", "Source", "On our MAR (transcription)"), "verifyCompare")
         self.compare.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         self.compare.setMinimumHeight(180)
         self._compare_fit = fit_columns(self.compare)
+        self._compare_fit.MIN_ROW = COMPARE_ROW  # read, not tapped: more fields in view
+        self.compare.verticalHeader().setMinimumSectionSize(COMPARE_ROW)
         box.addWidget(self.compare, 1)
         self.why_not = label("", "", wrap=True)
         self.why_not.setObjectName("verifyWhyNot")
@@ -228,13 +236,17 @@ class VerificationScreen(QWidget):
         pending = item.pending
         self.heading.setText(f"{item.resident.display_name} · room {item.resident.room} · "
                              f"{item.what}")
+        everything = comparison(item, self._zone)
+        rows = [r for r in everything if r.source or r.ours or r.previous]
         facts = [f"Entered by {item.author_name}."]
         if pending.reason:
-            facts.append(f"Reason given: {pending.reason}")
+            facts.append(f"Reason given: {pending.reason.rstrip('.')}.")
         if pending.source != "import":
             facts.append("Check every field against the prescriber's order you hold.")
+        blank = [r.field.lower() for r in everything if r not in rows]
+        if blank:
+            facts.append(f"Empty on every side, so not listed: {', '.join(blank)}.")
         self.facts.setText("  ".join(facts))
-        rows = comparison(item, self._zone)
         columns = comparison_columns(item)
         self.compare.clear()
         self.compare.setColumnCount(len(columns))
@@ -261,6 +273,8 @@ class VerificationScreen(QWidget):
         self.return_button.setEnabled(item.may_verify)
         self.reason.clear()
         self._clear_reason_error()
+        self.queue.hide()
+        self.intro.hide()
         self.placeholder.hide()
         self.detail.show()
 
@@ -274,10 +288,17 @@ class VerificationScreen(QWidget):
             for r in range(table_.rowCount())
         ]
 
+    def back(self) -> None:
+        """Closes the detail: the list again, nothing signed."""
+        self._close_detail()
+        self.queue.clearSelection()
+
     def _close_detail(self) -> None:
         self.current = None
         self.detail.hide()
-        self.placeholder.show()
+        self.queue.show()
+        self.intro.show()
+        self.placeholder.setVisible(bool(self.items))
         self.compare.setRowCount(0)
         self.reason.clear()
         self._clear_reason_error()
