@@ -68,9 +68,7 @@ def spinner(app: QApplication) -> Callable[..., None]:
 def verify_orders(app: QApplication) -> int:
     """21-verify-orders.png: the pharmacy changed a verified order's dose; a pharmacist sees
     the pharmacy's values, ours and the previous verified version side by side."""
-    from mar_desktop.permissions import Principal
-    from mar_desktop.services.verification import VerificationService
-    from tests.ui.verify_setup import import_bundle, ports_of, seed_pending
+    from tests.ui.verify_setup import pharmacy_change, seed_pending
     from ui.screens import verification_section
     from ui.screens.verification import VerificationScreen
 
@@ -78,14 +76,7 @@ def verify_orders(app: QApplication) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         facility = build_facility(Path(tmp))
         seed_pending(facility)
-        ports = ports_of(facility)
-        nurse2 = ports.reader().user("u-nurse2")
-        assert nurse2 is not None
-        first = next(p for p in ports.reader().pending_verifications() if p.source == "import")
-        VerificationService(ports).verify(Principal(user=nurse2, device_id="d"),
-                                          first.target_entry_id)
-        facility.clock.advance(3600)
-        import_bundle(facility, dose=50)  # the pharmacy doubles the dose
+        pharmacy_change(facility)  # the pharmacy doubles a verified order's dose
         runner = TaskRunner()
         window = MainWindow(runner, facility.clock, ErrorPresenter())
         verification_section.register(window)

@@ -94,16 +94,27 @@ def test_clinical_screens_fit(qtbot, window: MainWindow, facility: Facility1,
     assert not found, "\n".join(found)
 
 
+def table_overflow(table) -> list[str]:  # type: ignore[no-untyped-def]
+    """A table whose columns are wider than its view (its sideways scroll bar is off)."""
+    idle_width = table.viewport().width()
+    used = sum(table.columnWidth(c) for c in range(table.columnCount()))
+    widths = [table.columnWidth(c) for c in range(table.columnCount())]
+    return [f"{table.objectName()}: columns {used} px {widths} in {idle_width} px"] \
+        if used > idle_width \
+        else []
+
+
 VERIFY_SIZES = [(1280, 800), (800, 1280), (1920, 1080)]
 
 
 @pytest.mark.parametrize("size", VERIFY_SIZES, ids=[f"{w}x{h}" for w, h in VERIFY_SIZES])
 def test_the_verify_orders_screen_fits(qtbot, window: MainWindow, facility: Facility1,
                                        runner: TaskRunner, size: tuple[int, int]):
-    from tests.ui.verify_setup import seed_pending
+    from tests.ui.verify_setup import pharmacy_change, seed_pending
     from ui.screens.verification import VerificationScreen
 
     runner.run_on_worker(lambda: seed_pending(facility))
+    runner.run_on_worker(lambda: pharmacy_change(facility))  # the widest: four columns
     window.resize(*size)
     sign_in(qtbot, window, facility, "nurse2")
     tap(qtbot, window.nav[verification_section.SECTION_KEY])
@@ -114,9 +125,13 @@ def test_the_verify_orders_screen_fits(qtbot, window: MainWindow, facility: Faci
     screen.queue.selectRow(next(i for i, item in enumerate(screen.items)
                                 if item.pending.source == "import"))
     wait(qtbot, lambda: screen.current is not None and screen.detail.isVisible())
-    found += check(qtbot, window, screen, "verify orders (an import beside its source)", size,
-                   text=True)
+    assert screen.compare.columnCount() == 4
+    found += check(qtbot, window, screen, "verify orders (a changed import beside its source)",
+                   size, text=True)
     found += sidebar_problems(window)
+    found += table_overflow(screen.compare)
+    screen.back()
+    found += table_overflow(screen.queue)
     targets = [screen.verify_button, screen.return_button, screen.reason]
     found += [f"{w.objectName()}: {w.height()} px high" for w in targets if w.height() < 44]
     assert not found, "\n".join(found)

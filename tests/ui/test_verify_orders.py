@@ -96,7 +96,8 @@ def test_an_imported_order_shows_the_pharmacy_values_beside_ours(
     open_row(qtbot, screen, "pharmacy import")
     headers = [screen.compare.horizontalHeaderItem(c).text()
                for c in range(screen.compare.columnCount())]
-    assert headers == ["Field", "Pharmacy sent", "On our MAR (transcription)"]
+    assert headers == ["Field", "Pharmacy", "Our MAR"]
+    assert "Pharmacy: the values the pharmacy sent" in screen.facts.text()
     rows = cells_by_field(screen)
     assert rows["Drug"] == ("Drug", "Metoprolol tartrate", "Metoprolol tartrate")
     assert rows["Dose"] == ("Dose", "25 mg", "25 mg")

@@ -85,3 +85,21 @@ def seed_pending(facility: Facility1) -> None:
         "start": datetime(2025, 12, 1, tzinfo=UTC),
     })
     reference.create_order(as_admin, docusate)
+
+
+def pharmacy_change(facility: Facility1) -> None:
+    """The import verified by Tobias Brandt, then the pharmacy doubles its dose an hour later:
+    a changed import awaiting verification beside the version verified before."""
+    from datetime import timedelta
+
+    from mar_desktop.services.verification import VerificationService
+
+    ports = ports_of(facility)
+    verifier = ports.reader().user("u-nurse2")
+    assert verifier is not None
+    first = next(p for p in ports.reader().pending_verifications() if p.source == "import")
+    VerificationService(ports).verify(
+        Principal(user=verifier, device_id=facility.store.device_id), first.target_entry_id
+    )
+    facility.clock.advance(timedelta(hours=1))
+    import_bundle(facility, dose=50)

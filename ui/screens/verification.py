@@ -41,6 +41,7 @@ from ui.errors import describe
 from ui.screens.reads import ScreenRead
 from ui.screens.verification_words import (
     QUEUE_COLUMNS,
+    column_legend,
     comparison,
     comparison_columns,
     queue_row,
@@ -117,7 +118,7 @@ class VerificationScreen(QWidget):
         box.addLayout(top)
         self.facts = label("", "muted", wrap=True)
         box.addWidget(self.facts)
-        self.compare = table(("Field", "Source", "On our MAR (transcription)"), "verifyCompare")
+        self.compare = table(("Field", "Source", "Our MAR"), "verifyCompare")
         self.compare.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         self.compare.setMinimumHeight(180)
         self._compare_fit = fit_columns(self.compare)
@@ -246,6 +247,7 @@ class VerificationScreen(QWidget):
         blank = [r.field.lower() for r in everything if r not in rows]
         if blank:
             facts.append(f"Empty on every side, so not listed: {', '.join(blank)}.")
+        facts.append(column_legend(item))
         self.facts.setText("  ".join(facts))
         columns = comparison_columns(item)
         self.compare.clear()

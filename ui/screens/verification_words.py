@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 from mar_desktop.services.verification import VerificationItem
 from ui.screens.mar_words import amount, order_title, when
 
-QUEUE_COLUMNS = ("Room", "Resident", "Order", "What", "Entered by", "When")
+QUEUE_COLUMNS = ("Room", "Resident", "Order", "What", "Entered")
+"""Short headers: a column is never narrower than its header, and the queue fits a portrait
+tablet without scrolling sideways."""
 
 FIELD_WORDS = {
     "drug": "Drug",
@@ -42,8 +44,7 @@ def queue_row(item: VerificationItem, now: datetime, zone: ZoneInfo) -> tuple[st
         item.resident.display_name,
         f"{order_title(order)} {amount(order.dose, order.dose_unit)}",
         item.what,
-        item.author_name,
-        when(pending.entered_at, now, zone),
+        f"{item.author_name}\n{when(pending.entered_at, now, zone)}",
     )
 
 
@@ -51,8 +52,8 @@ def source_heading(item: VerificationItem) -> str:
     """The source column's heading: the pharmacy's values for an import, the entering
     person's for hand entry."""
     if item.pending.source == "import":
-        return "Pharmacy sent"
-    return f"As entered by {item.author_name}"
+        return "Pharmacy"
+    return "As entered"  # the heading above names who entered it
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +133,18 @@ def _local(text: str, zone: ZoneInfo) -> str:
 
 
 def comparison_columns(item: VerificationItem) -> tuple[str, ...]:
-    columns = ("Field", source_heading(item), "On our MAR (transcription)")
-    return (*columns, "Previous verified version") if item.previous else columns
+    columns = ("Field", source_heading(item), "Our MAR")
+    return (*columns, "Previous") if item.previous else columns
+
+
+def column_legend(item: VerificationItem) -> str:
+    """What each column holds, in words (the headers are short to fit a portrait tablet)."""
+    source = ("Pharmacy: the values the pharmacy sent" if item.pending.source == "import"
+              else f"As entered: the values {item.author_name} typed")
+    parts = [source, "Our MAR: the transcription doses are given from"]
+    if item.previous:
+        parts.append("Previous: the version verified before")
+    return " · ".join(parts) + "."
 
 
 def signed_words(item: VerificationItem, decision: str, signer: str) -> str:
