@@ -8,20 +8,34 @@ given does not open the stored data key: nothing is written), ``StorageError``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from mar_desktop.errors import StorageError
 from sync.server import secrets_at_rest as sar
 from sync.server.migrations import SEALED_PREFIX
 from sync.server.store import AuditRow
 
-if TYPE_CHECKING:
-    from sync.server.sqlbase import SqlStore
+
+class KeyedStore(Protocol):
+    """What this module needs of :class:`sync.server.sqlbase.SqlStore` (which calls it), so the
+    two modules do not import each other."""
+
+    secrets: sar.SecretBox | None
+
+    @property
+    def _pool(self) -> Any: ...
+
+    def run(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+    def transaction(self, conn: Any) -> AbstractContextManager[None]: ...
+
+    def now_text(self) -> str: ...
 
 _ROW = "SELECT kek_id, nonce, wrapped FROM server_secrets WHERE id = 1"
 
 
-def unlock(store: SqlStore[Any], kek: bytes, conn: Any = None) -> None:
+def unlock(store: KeyedStore, kek: bytes, conn: Any = None) -> None:
     """Loads the data key wrapped by ``kek`` into ``store.secrets``, making and storing one on
     the first call against this database, then seals every ``credentials`` row still in
     clear (rows written before migration SQLite 5 / PostgreSQL 6): in its own transaction, or
@@ -45,7 +59,7 @@ def unlock(store: SqlStore[Any], kek: bytes, conn: Any = None) -> None:
     store.secrets = box
 
 
-def _load_and_seal(store: SqlStore[Any], conn: Any, kek: bytes) -> sar.SecretBox:
+def _load_and_seal(store: KeyedStore, conn: Any, kek: bytes) -> sar.SecretBox:
     row = store.run(conn, _ROW).fetchone()
     if row is None:
         data_key = sar.new_data_key()
@@ -75,7 +89,7 @@ def _load_and_seal(store: SqlStore[Any], conn: Any, kek: bytes) -> sar.SecretBox
 
 
 def rotate(
-    store: SqlStore[Any], old_kek: bytes, new_kek: bytes, audit: Sequence[AuditRow]
+    store: KeyedStore, old_kek: bytes, new_kek: bytes, audit: Sequence[AuditRow]
 ) -> None:
     """Rewraps the data key from ``old_kek`` to ``new_kek`` and appends the ``audit`` rows, in one
     transaction; no credential row changes. Raises ``WrongKey`` (``old_kek`` is not the key in
