@@ -1,30 +1,51 @@
 """Every main screen at 1280×800 and 1920×1080, landscape and portrait: nothing clipped — also
 the MAR with a dose's confirmation and a history row's actions open, and a PRN's one-tap
-reasons and pain score.
+reasons and pain score; a Schedule II dose with its witness line, a dose with hold parameters
+and its vitals, the lock screen and the alerts.
 
 At each size: every button at least 48 px high and (outside scroll areas) fully inside the
 window, no two widgets of one layout overlapping, none overflowing its parent, no main content
-needing a horizontal scroll bar, and the window really at the size asked (a minimum size
-larger than the screen would push it off the screen)."""
+needing a horizontal scroll bar, no label or table cell whose text is cut off (elided or
+wrapped past its height, :func:`tests.ui.layout_checks.clipped_text`), and the window really at
+the size asked (a minimum size larger than the screen would push it off the screen)."""
 
 from __future__ import annotations
 
 import contextlib
+import threading
 
 import pytest
 from PySide6.QtWidgets import QPushButton, QWidget
 
+from mar_desktop import kinds
+from mar_desktop.envelope import SYSTEM_ACTOR, EntryDraft
 from mar_desktop.model import Outcome
-from tests.ui.harness import METOPROLOL_GTIN, OTHER_GTIN, Facility1, med_scan
+from tests.ui.harness import (
+    INSULIN_GTIN,
+    METOPROLOL_GTIN,
+    OTHER_GTIN,
+    OXYCODONE_GTIN,
+    PASSWORD,
+    Facility1,
+    med_scan,
+)
 from tests.ui.layout_checks import problems
-from tests.ui.steps import idle, open_resident_by_wristband, scan, sign_in, tap, wait
+from tests.ui.steps import (
+    idle,
+    open_dialog,
+    open_resident_by_wristband,
+    scan,
+    sign_in,
+    tap,
+    wait,
+)
 from ui.main_window import MainWindow
 
 SIZES = [(1280, 800), (1920, 1080), (800, 1280), (1080, 1920)]
 
 
 def check(qtbot: object, window: MainWindow, page: QWidget, what: str,
-          size: tuple[int, int], *, text: bool = False) -> list[str]:
+          size: tuple[int, int], *, text: bool = True) -> list[str]:
     idle(qtbot, window)
     wait(qtbot, lambda: (window.width(), window.height()) == size)
     # Qt lays out and shows or hides scroll bars from posted events; on a loaded machine the
@@ -77,4 +98,59 @@ def test_clinical_screens_fit(qtbot, window: MainWindow, facility: Facility1,
     wait(qtbot, lambda: window.stack.currentWidget() is admin
          and admin.form.prn_choices is not None)
     found += check(qtbot, window, admin, "PRN administration", size)
+    assert not found, "\n".join(found)
+
+
+def raise_alert(facility: Facility1) -> None:
+    """A double-dose alert as a merge raises it, on Bernard Osei's oxycodone (written from a
+    worker thread, as sync writes it: the GUI thread never touches the database)."""
+    alert = kinds.AlertRaised(alert_id="alert-layout", alert_type="double_dose",
+                              resident_id="r2", order_id="o-oxy",
+                              detail="Oxycodone 5 mg recorded on two tablets for the 08:00 dose")
+    draft = EntryDraft(kinds.ALERT_RAISED, SYSTEM_ACTOR, kinds.body_json(alert))
+    writer = threading.Thread(target=lambda: facility.store.ledger.append([draft]))
+    writer.start()
+    writer.join()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_controlled_hold_lock_and_alert_screens_fit(qtbot, window: MainWindow,
+                                                    facility: Facility1, size: tuple[int, int]):
+    raise_alert(facility)
+    window.resize(*size)
+    sign_in(qtbot, window, facility, "nurse")
+    open_resident_by_wristband(qtbot, window, "WB100002")
+    admin = window.administration
+    scan(qtbot, window.mar.scan, med_scan(INSULIN_GTIN))  # hold parameters: the glucose
+    wait(qtbot, lambda: window.stack.currentWidget() is admin and "vital_glucose" in admin._fields)
+    admin._fields["vital_glucose"].setText("55")
+    wait(qtbot, lambda: "HOLD this dose" in admin.banner.text())
+    found = check(qtbot, window, admin, "dose held by its vitals", size)
+    tap(qtbot, window.findChild(object, "adminBack"))
+    wait(qtbot, lambda: window.stack.currentWidget() is window.mar)
+    scan(qtbot, window.mar.scan, med_scan(OXYCODONE_GTIN))  # Schedule II: the witness line
+    wait(qtbot, lambda: window.stack.currentWidget() is admin
+         and admin.bedside.medication_check.text().startswith("✓"))
+    tap(qtbot, admin.form.outcome_buttons[Outcome.GIVEN])
+    tap(qtbot, admin.confirm)
+    wait(qtbot, lambda: "witness" in admin.form.field_error("witness").lower())
+    found += check(qtbot, window, admin, "Schedule II without its witness", size)
+    tap(qtbot, window.findChild(object, "witnessSignIn"))
+    dialog = open_dialog(qtbot)
+    dialog.username.setText("nurse2")
+    dialog.password.setText(PASSWORD)
+    dialog.code.setText(facility.code("nurse2"))
+    tap(qtbot, dialog.ok)
+    wait(qtbot, lambda: admin.witness_state.text().startswith("✓ Tobias Brandt"))
+    found += check(qtbot, window, admin, "Schedule II with its witness", size)
+    window.nav["alerts"].click()
+    wait(qtbot, lambda: window.stack.currentWidget() is window.alerts
+         and window.alerts.rows.count() > 0)
+    found += check(qtbot, window, window.alerts, "alerts", size)
+    window.lock_now()
+    wait(qtbot, lambda: window.root.currentWidget() is window.lock_screen)
+    found += check(qtbot, window, window.lock_screen, "lock screen", size)
+    window.lock_screen.password.setText(PASSWORD)
+    tap(qtbot, window.lock_screen.unlock_button)
+    wait(qtbot, lambda: window.root.currentWidget() is window.work)
     assert not found, "\n".join(found)
