@@ -17,6 +17,7 @@ from mar_desktop.demo.seed import SeedResult
 from mar_desktop.reports.csv_export import read_entries_csv
 from mar_desktop.reports.export import check_export, write_surveyor_export
 from mar_desktop.reports.gather import ReportService
+from mar_desktop.services.reference import ReferenceService
 from storage.report_queries import ReportQueries
 from sync.server import cli as server_cli
 from sync.server.audit import EXPORTED
@@ -45,6 +46,13 @@ def world(
             given.append(a.give(seeded, order, resident, slot))
         a.recording.void_entry(nurse, given[0].id, "Charted on the wrong resident's row")
         a.recording.amend_note(nurse, given[-1].id, "Taken with applesauce")
+        admin = a.principal(seeded, "admin")
+        moved, gone = given[1], given[2]  # residents whose labels change after their doses
+        units = [u.unit_id for u in seeded.demo.units]
+        reference = ReferenceService(a.ports)
+        moved_to = units[-1] if len(units) > 1 else units[0]
+        reference.transfer_resident(admin, moved.body["resident_id"], moved_to, "312B")
+        reference.discharge_resident(admin, gone.body["resident_id"], "Moved to family")
         a.clock.set(a.clock.now() + timedelta(minutes=5))
         a.tab.engine.sync_once()
         yield site, a, seeded
@@ -94,6 +102,7 @@ def test_a_server_export_checks_and_agrees_with_the_tablets(
     assert server_rows == tablet_rows
     assert any(r["voided"] == "yes" for r in server_rows)
     assert any(r["amended_note"] == "Taken with applesauce" for r in server_rows)
+    assert any(r["resident"].startswith("312B ") for r in server_rows)  # after the transfer
     with pdfplumber.open(server_out / "entries.pdf") as pdf:
         text = " ".join(" ".join((p.extract_text() or "").split()) for p in pdf.pages)
     assert "Charted on the wrong resident's row" in text and "Exported by Dana Whitfield" in text
