@@ -39,6 +39,7 @@ from tests.ui.steps import (
     tap,
     wait,
 )
+from ui.backend import DemoAccount
 from ui.main_window import MainWindow
 
 SIZES = [(1280, 800), (1920, 1080), (800, 1280), (1080, 1920)]
@@ -153,4 +154,35 @@ def test_controlled_hold_lock_and_alert_screens_fit(qtbot, window: MainWindow,
     window.lock_screen.password.setText(PASSWORD)
     tap(qtbot, window.lock_screen.unlock_button)
     wait(qtbot, lambda: window.root.currentWidget() is window.work)
+    assert not found, "\n".join(found)
+
+
+DEMO_ACCOUNTS = [
+    DemoAccount("Dana Whitfield", "Facility admin", "admin", "copper kettle on a quiet porch",
+                lambda: "123456"),
+    DemoAccount("Marisol Ortega", "Nurse", "nurse", "lanterns drift over the harbor",
+                lambda: "234567"),
+    DemoAccount("Keisha Lambert", "CNA / med aide", "cna", "blue bicycles in the orchard",
+                lambda: "345678"),
+    DemoAccount("Harold Finch", "Surveyor (read-only)", "surveyor", "paper lanterns and quiet "
+                "maps", lambda: "456789"),
+]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_the_demo_login_fits(qtbot, window: MainWindow, size: tuple[int, int]):
+    """``--demo``'s accounts panel beside the sign-in form, or under it on a portrait tablet:
+    never over it, never off the page."""
+    window.resize(*size)
+    window.login.set_demo_accounts(DEMO_ACCOUNTS)
+    panel = window.login.demo_panel
+    assert panel is not None
+    wait(qtbot, panel.isVisible)  # a widget added to a shown page shows at the next turn
+    found = check(qtbot, window, window.login, "demo login", size)
+    form = window.login.sign_in_button.parentWidget()
+    assert form is not None
+    if panel.geometry().intersects(form.geometry()):
+        found.append("demo login: the demo panel overlaps the sign-in form")
+    if not window.login.rect().contains(panel.geometry()):
+        found.append(f"demo login: the demo panel at {panel.geometry()} runs off the page")
     assert not found, "\n".join(found)
