@@ -32,6 +32,7 @@ class Sidebar(QFrame):
         self.setObjectName("sidebar")
         self.nav: dict[str, QPushButton] = {}
         self._open_alerts = 0
+        self._narrow = False  # compact (a portrait tablet): as wide as the widest button
         self._user_label: QLabel | None = None
         self._column = QVBoxLayout(self)
 
@@ -60,6 +61,7 @@ class Sidebar(QFrame):
         nav.setAutoExclusive(True)
         self.nav[key] = nav
         self._column.addWidget(nav)
+        self._fit_width()
 
     def add_bottom(self, lock: Callable[[], None], sign_out: Callable[[], None]) -> None:
         """The "Lock screen" and "Sign out" buttons, at the bottom."""
@@ -67,6 +69,7 @@ class Sidebar(QFrame):
         side.addStretch(1)
         side.addWidget(button("⊝  Lock screen", "nav", lock, name="lockNow"))
         side.addWidget(button("⇥  Sign out", "nav", sign_out, name="signOut"))
+        self._fit_width()
 
     def show_user(self, name: str, detail: str) -> None:
         """The signed-in user's name, with ``detail`` (credentials or role) below it."""
@@ -80,6 +83,7 @@ class Sidebar(QFrame):
         narrow = window_width < theme.NARROW_WIDTH
         badge = f" ({count})" if narrow else f" ({count} open)"
         self.nav["alerts"].setText("⚠  Alerts" + (badge if count else ""))
+        self._fit_width()  # "(13)" is wider than "(3)"
 
     def fit(self, window_width: int) -> None:
         """Compact below :data:`ui.theme.NARROW_WIDTH` of window width, full from there up;
@@ -91,9 +95,16 @@ class Sidebar(QFrame):
             for widget in (self, *self.findChildren(QWidget)):
                 widget.style().unpolish(widget)
                 widget.style().polish(widget)
+        self._narrow = narrow
         if "alerts" in self.nav:
             self.show_alert_count(self._open_alerts, window_width)
-        if not narrow:
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        """The sidebar's width: :data:`SIDEBAR_WIDE`, or when compact just wide enough for its
+        widest button as it reads now (re-fitted whenever a button is added or the alerts
+        badge changes, so none is ever cut off)."""
+        if not self._narrow:
             self.setFixedWidth(SIDEBAR_WIDE)
             return
         buttons = self.findChildren(QPushButton)

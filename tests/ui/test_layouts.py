@@ -186,3 +186,21 @@ def test_the_demo_login_fits(qtbot, window: MainWindow, size: tuple[int, int]):
     if not window.login.rect().contains(panel.geometry()):
         found.append(f"demo login: the demo panel at {panel.geometry()} runs off the page")
     assert not found, "\n".join(found)
+
+
+def test_the_compact_sidebar_refits_when_its_buttons_change(
+    qtbot, window: MainWindow, facility: Facility1
+):
+    """On a portrait tablet the sidebar is as wide as its widest button as it reads now: a
+    larger alerts count, or a button added after it was fitted (the staged build of a window
+    opened at its portrait size), never cuts a button's text."""
+    window.resize(800, 1280)
+    sign_in(qtbot, window, facility, "nurse")
+    window.alerts.count_changed.emit(13)
+    wait(qtbot, lambda: window.nav["alerts"].text().endswith("(13)"))
+    sidebar = window._sidebar
+    assert sidebar is not None
+    sidebar.add_nav("later", "▤  Handover notes", lambda: None)
+    wait(qtbot, window.nav["later"].isVisible)
+    idle(qtbot, window)
+    assert not sidebar_problems(window), sidebar_problems(window)
