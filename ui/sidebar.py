@@ -19,6 +19,7 @@ from ui import theme
 from ui.widgets.common import button, label
 
 SIDEBAR_WIDE = 220
+SIDEBAR_WIDEST = 280  # a wide window's sidebar grows to this for a long badge, no further
 SIDEBAR_NARROW = 150  # at least; wide enough for the longest nav button in the compact style
 SIDEBAR_MARGIN = 12
 
@@ -101,12 +102,12 @@ class Sidebar(QFrame):
         self._fit_width()
 
     def _fit_width(self) -> None:
-        """The sidebar's width: :data:`SIDEBAR_WIDE`, or when compact just wide enough for its
-        widest button as it reads now (re-fitted whenever a button is added or the alerts
-        badge changes, so none is ever cut off)."""
-        if not self._narrow:
-            self.setFixedWidth(SIDEBAR_WIDE)
-            return
+        """The sidebar's width: :data:`SIDEBAR_WIDE` (up to :data:`SIDEBAR_WIDEST` for a long
+        alerts badge), or when compact just wide enough for its widest button as it reads now;
+        re-fitted whenever a button is added or the alerts badge changes, so none is cut."""
         buttons = self.findChildren(QPushButton)
         needed = max((b.sizeHint().width() for b in buttons), default=0) + 2 * SIDEBAR_MARGIN
+        if not self._narrow:  # "Alerts (13 open)" may need a little more than the usual width
+            self.setFixedWidth(min(SIDEBAR_WIDEST, max(SIDEBAR_WIDE, needed)))
+            return
         self.setFixedWidth(min(SIDEBAR_WIDE, max(SIDEBAR_NARROW, needed)))

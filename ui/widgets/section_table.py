@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, QRect, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.widgets.column_fit import fit_columns, fit_rows
 from ui.widgets.common import label
 
 STATUS_COLOURS = {
@@ -44,8 +45,6 @@ STATUS_COLOURS = {
 HIGHLIGHT = "#fff3b0"  # the row just signed: every cell tinted (its status cell says it too)
 ROW_HEIGHT = 56
 STATUS_WIDTH = 190  # the status column when the table has room for it
-HEADER_PADDING = 2 * 8 + 2  # the theme's header padding (resources/style.qss), and its border
-CELL_PADDING = 2 * (6 + 3) + 2  # the theme's item padding, the text margin, and a pixel each side
 
 
 @dataclass(frozen=True)
@@ -103,83 +102,30 @@ class SectionTable(QWidget):
             self._fit_columns()
         return False
 
-    def _header_width(self, col: int) -> int:
-        item = self.table.horizontalHeaderItem(col)
-        font = QFont(self.table.horizontalHeader().font())
-        font.setBold(True)  # the theme's header
-        metrics = QFontMetrics(font)
-        text = item.text() if item is not None else ""
-        return max(metrics.horizontalAdvance(line) for line in text.split("\n")) + HEADER_PADDING
-
     def _fit_columns(self, *, force: bool = False) -> None:
         """Sets the column widths for the table's width (see the module docstring), then the
         row heights. Does nothing when the width has not changed, unless ``force``."""
         table = self.table
         room = table.viewport().width()
-        if room <= 0 or (room == self._fitted_to and not force):
+        if room == self._fitted_to and not force:
+            return
+        if room <= 0:  # not laid out yet: its first resize fits the columns
+            self._fit_rows()
             return
         self._fitted_to = room
         count = table.columnCount()
-        least = [max(self._header_width(c), self._longest_word(c)) for c in range(count)]
-        wanted = list(least)
-        wanted[0] = max(least[0], STATUS_WIDTH)
+        wanted = [STATUS_WIDTH] + [0] * (count - 1)
         flexible = [count - 1] if self._content_columns else list(range(1, count))
         if self._content_columns:
             for col in range(1, count - 1):
-                wanted[col] = max(least[col], min(table.sizeHintForColumn(col), room * 3 // 10))
-        fixed = [c for c in range(count) if c not in flexible]
-        short = sum(least[c] for c in flexible) - (room - sum(wanted[c] for c in fixed))
-        for col in sorted(fixed, key=lambda c: least[c] - wanted[c]):  # the widest give first
-            if short <= 0:
-                break
-            give = min(short, wanted[col] - least[col])
-            wanted[col] -= give
-            short -= give
-        spare = room - sum(wanted[c] for c in fixed)
-        for i, col in enumerate(flexible):
-            share = spare // (len(flexible) - i)
-            wanted[col] = max(least[col], share)
-            spare -= wanted[col]
-        for col in range(count):
-            table.setColumnWidth(col, wanted[col])
+                wanted[col] = min(table.sizeHintForColumn(col), room * 3 // 10)
+        fit_columns(table, wanted, flexible, skip_row=self._under)
         self._fit_rows()
-
-    def _metrics(self, item: QTableWidgetItem) -> list[QFontMetrics]:
-        """The table's font, and the cell's own when it has one (bold status, struck out)."""
-        own = item.data(Qt.ItemDataRole.FontRole)
-        base = self.table.fontMetrics()
-        return [base] if own is None else [base, QFontMetrics(item.font())]
-
-    def _longest_word(self, col: int) -> int:
-        """The width of the longest word of ``col``'s cells: a column narrower cuts it."""
-        table = self.table
-        widest = 0
-        for r in range(table.rowCount()):
-            item = table.item(r, col)
-            if item is None or r == self._under:
-                continue
-            for metrics in self._metrics(item):
-                widest = max([widest, *(metrics.horizontalAdvance(w) for w in item.text().split())])
-        return widest + CELL_PADDING if widest else 0
 
     def _fit_rows(self) -> None:
         """Every row (but the one :meth:`show_under` opened) as high as its wrapped text needs
         at its column's width, with the theme's padding (at least ``ROW_HEIGHT``)."""
-        table = self.table
-        flags = int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap)
-        for r in range(table.rowCount()):
-            if r == self._under:
-                continue
-            height = ROW_HEIGHT
-            for c in range(table.columnCount()):
-                item = table.item(r, c)
-                if item is None or not item.text():
-                    continue
-                room = QRect(0, 0, max(1, table.columnWidth(c) - CELL_PADDING), 100_000)
-                for metrics in self._metrics(item):
-                    needed = metrics.boundingRect(room, flags, item.text()).height()
-                    height = max(height, needed + 2 * 6 + 4)  # the item padding, and a margin
-            table.setRowHeight(r, height)
+        fit_rows(self.table, ROW_HEIGHT, skip_row=self._under)
         self._fit_height()
 
     def fill(self, rows: list[Row]) -> None:
@@ -209,10 +155,7 @@ class SectionTable(QWidget):
                 elif row.highlight:
                     item.setBackground(QBrush(QColor(HIGHLIGHT)))
                 table.setItem(r, c, item)
-        if self._content_columns:
-            self._fit_columns(force=True)  # the middle columns fit the new content
-        else:
-            self._fit_rows()
+        self._fit_columns(force=True)  # the new cells' words may need other widths
         table.setVisible(bool(rows))
         self.empty.setVisible(not rows)
 

@@ -1,0 +1,95 @@
+"""Column widths and row heights for a table that must never cut a header or a cell: fitted to
+the table's width whenever it changes (a portrait tablet, a rotated window).
+
+:func:`fit_columns`: every column at least as wide as its header's longest line and its cells'
+longest word (a column narrower cuts them: "Jorgens…"); the columns the caller wants wider get
+their width when there is room, giving back down to that least width, the widest first, when
+there is not; the flexible columns share what is left. :func:`fit_rows`: every row as high as
+its wrapped text needs at its column's width. Both measure with the theme's paddings
+(resources/style.qss), as ``tests/ui/layout_checks.py`` checks them. GUI thread only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import QTableWidget, QTableWidgetItem
+
+HEADER_PADDING = 2 * 8 + 2  # the theme's header padding, and its border
+CELL_PADDING = 2 * (6 + 3) + 2  # the theme's item padding, the text margin, a pixel each side
+ROW_PADDING = 2 * 6 + 4  # the item padding above and below, and a margin
+
+
+def header_width(table: QTableWidget, col: int) -> int:
+    """The width ``col``'s header needs (bold, as the theme draws it)."""
+    item = table.horizontalHeaderItem(col)
+    font = QFont(table.horizontalHeader().font())
+    font.setBold(True)
+    metrics = QFontMetrics(font)
+    text = item.text() if item is not None else ""
+    return max(metrics.horizontalAdvance(line) for line in text.split("\n")) + HEADER_PADDING
+
+
+def _metrics(table: QTableWidget, item: QTableWidgetItem) -> list[QFontMetrics]:
+    """The table's font, and the cell's own when it has one (bold, struck out)."""
+    own = item.data(Qt.ItemDataRole.FontRole)
+    base = table.fontMetrics()
+    return [base] if own is None else [base, QFontMetrics(item.font())]
+
+
+def longest_word(table: QTableWidget, col: int, skip_row: int | None = None) -> int:
+    """The width the longest word of ``col``'s cells needs (0 for no text)."""
+    widest = 0
+    for r in range(table.rowCount()):
+        item = table.item(r, col)
+        if item is None or r == skip_row:
+            continue
+        for metrics in _metrics(table, item):
+            widest = max([widest, *(metrics.horizontalAdvance(w) for w in item.text().split())])
+    return widest + CELL_PADDING if widest else 0
+
+
+def fit_columns(table: QTableWidget, wanted: Sequence[int], flexible: Sequence[int],
+                *, skip_row: int | None = None) -> None:
+    """Sets every column's width for the table's viewport (see the module docstring).
+    ``wanted``: the width each column not in ``flexible`` would like (flexible ones: ignored).
+    ``skip_row``: a row spanning the table (a widget opened under a row), not measured."""
+    room = table.viewport().width()
+    count = table.columnCount()
+    least = [max(header_width(table, c), longest_word(table, c, skip_row)) for c in range(count)]
+    widths = [max(least[c], wanted[c]) for c in range(count)]
+    fixed = [c for c in range(count) if c not in flexible]
+    short = sum(least[c] for c in flexible) - (room - sum(widths[c] for c in fixed))
+    for col in sorted(fixed, key=lambda c: least[c] - widths[c]):  # the widest give first
+        if short <= 0:
+            break
+        give = min(short, widths[col] - least[col])
+        widths[col] -= give
+        short -= give
+    spare = room - sum(widths[c] for c in fixed)
+    for i, col in enumerate(flexible):
+        widths[col] = max(least[col], spare // (len(flexible) - i))
+        spare -= widths[col]
+    for col in range(count):
+        table.setColumnWidth(col, widths[col])
+
+
+def fit_rows(table: QTableWidget, least: int, *, skip_row: int | None = None) -> None:
+    """Every row but ``skip_row`` as high as its wrapped text needs, at least ``least``."""
+    flags = int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap)
+    for r in range(table.rowCount()):
+        if r == skip_row:
+            continue
+        height = least
+        for c in range(table.columnCount()):
+            item = table.item(r, c)
+            if item is None or not item.text():
+                continue
+            room = QRect(0, 0, max(1, table.columnWidth(c) - CELL_PADDING), 100_000)
+            for metrics in _metrics(table, item):
+                height = max(height, metrics.boundingRect(room, flags, item.text()).height()
+                             + ROW_PADDING)
+        if table.rowHeight(r) != height:
+            table.setRowHeight(r, height)
