@@ -37,6 +37,7 @@ from tests.ui.steps import (
     scan,
     sign_in,
     tap,
+    visible_texts,
     wait,
 )
 from ui.backend import DemoAccount
@@ -205,3 +206,42 @@ def test_the_compact_sidebar_refits_when_its_buttons_change(
     wait(qtbot, window.nav["later"].isVisible)
     idle(qtbot, window)
     assert not sidebar_problems(window), sidebar_problems(window)
+
+
+def admit_long_named_resident(facility: Facility1) -> None:
+    """A resident whose family name is one long word, on the nurse's unit (written from a
+    worker thread: the GUI thread never touches the database)."""
+    from datetime import date
+
+    from mar_desktop.model import Resident
+    from mar_desktop.permissions import Principal
+    from mar_desktop.services.base import Ports
+    from mar_desktop.services.reference import ReferenceService
+
+    def admit() -> None:
+        store = facility.store
+        admin = next(u for u in store.reader().users() if u.username == "admin")
+        ports = Ports(store.ledger, store.reader, facility.clock)
+        ReferenceService(ports).admit_resident(
+            Principal(user=admin, device_id=store.device_id),
+            Resident(resident_id="r-long", unit_id="unit-a", given_name="Wilhelmina",
+                     family_name="Vanderschellingen", date_of_birth=date(1936, 5, 1),
+                     room="103B", wristband_id="WB100009"))
+
+    writer = threading.Thread(target=admit)
+    writer.start()
+    writer.join()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_the_overview_shows_a_long_name_whole(qtbot, window: MainWindow, facility: Facility1,
+                                              size: tuple[int, int]):
+    """The resident column is never narrower than a name's longest word, even on a portrait
+    tablet with a two-digit alerts badge in the sidebar."""
+    admit_long_named_resident(facility)
+    window.resize(*size)
+    sign_in(qtbot, window, facility, "nurse")
+    window.alerts.count_changed.emit(13)
+    wait(qtbot, lambda: any("Vanderschellingen" in t for t in visible_texts(window.overview)))
+    found = check(qtbot, window, window.overview, "unit overview", size)
+    assert not found, "\n".join(found)
