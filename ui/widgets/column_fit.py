@@ -15,49 +15,61 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import QTableView
 
 HEADER_PADDING = 2 * 8 + 2  # the theme's header padding, and its border
 CELL_PADDING = 2 * (6 + 3) + 2  # the theme's item padding, the text margin, a pixel each side
 ROW_PADDING = 2 * 6 + 4  # the item padding above and below, and a margin
 
 
-def header_width(table: QTableWidget, col: int) -> int:
+def header_width(table: QTableView, col: int) -> int:
     """The width ``col``'s header needs (bold, as the theme draws it)."""
-    item = table.horizontalHeaderItem(col)
+    model = table.model()
     font = QFont(table.horizontalHeader().font())
     font.setBold(True)
     metrics = QFontMetrics(font)
-    text = item.text() if item is not None else ""
+    head = model.headerData(col, Qt.Orientation.Horizontal) if model is not None else None
+    text = str(head) if head is not None else ""
     return max(metrics.horizontalAdvance(line) for line in text.split("\n")) + HEADER_PADDING
 
 
-def _metrics(table: QTableWidget, item: QTableWidgetItem) -> list[QFontMetrics]:
-    """The table's font, and the cell's own when it has one (bold, struck out)."""
-    own = item.data(Qt.ItemDataRole.FontRole)
+def _cell(table: QTableView, row: int, col: int) -> tuple[str, list[QFontMetrics]]:
+    """A cell's text, with the table's font metrics and the cell's own when it has one
+    (bold, struck out)."""
+    model = table.model()
+    index = model.index(row, col)
+    text = model.data(index, Qt.ItemDataRole.DisplayRole)
+    own = model.data(index, Qt.ItemDataRole.FontRole)
     base = table.fontMetrics()
-    return [base] if own is None else [base, QFontMetrics(item.font())]
+    return ("" if text is None else str(text),
+            [base] if not isinstance(own, QFont) else [base, QFontMetrics(own)])
 
 
-def longest_word(table: QTableWidget, col: int, skip_row: int | None = None) -> int:
+def _rows(table: QTableView) -> int:
+    model = table.model()
+    return model.rowCount() if model is not None else 0
+
+
+def longest_word(table: QTableView, col: int, skip_row: int | None = None) -> int:
     """The width the longest word of ``col``'s cells needs (0 for no text)."""
     widest = 0
-    for r in range(table.rowCount()):
-        item = table.item(r, col)
-        if item is None or r == skip_row:
+    for r in range(_rows(table)):
+        if r == skip_row:
             continue
-        for metrics in _metrics(table, item):
-            widest = max([widest, *(metrics.horizontalAdvance(w) for w in item.text().split())])
+        text, metrics_of = _cell(table, r, col)
+        for metrics in metrics_of:
+            widest = max([widest, *(metrics.horizontalAdvance(w) for w in text.split())])
     return widest + CELL_PADDING if widest else 0
 
 
-def fit_columns(table: QTableWidget, wanted: Sequence[int], flexible: Sequence[int],
+def fit_columns(table: QTableView, wanted: Sequence[int], flexible: Sequence[int],
                 *, skip_row: int | None = None) -> None:
     """Sets every column's width for the table's viewport (see the module docstring).
     ``wanted``: the width each column not in ``flexible`` would like (flexible ones: ignored).
     ``skip_row``: a row spanning the table (a widget opened under a row), not measured."""
     room = table.viewport().width()
-    count = table.columnCount()
+    model = table.model()
+    count = model.columnCount() if model is not None else 0
     least = [max(header_width(table, c), longest_word(table, c, skip_row)) for c in range(count)]
     widths = [max(least[c], wanted[c]) for c in range(count)]
     fixed = [c for c in range(count) if c not in flexible]
@@ -76,20 +88,35 @@ def fit_columns(table: QTableWidget, wanted: Sequence[int], flexible: Sequence[i
         table.setColumnWidth(col, widths[col])
 
 
-def fit_rows(table: QTableWidget, least: int, *, skip_row: int | None = None) -> None:
-    """Every row but ``skip_row`` as high as its wrapped text needs, at least ``least``."""
+def row_height(table: QTableView, row: int, least: int) -> int:
+    """The height ``row`` needs for its wrapped text at its columns' widths (at least
+    ``least``)."""
     flags = int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap)
-    for r in range(table.rowCount()):
+    model = table.model()
+    height = least
+    for c in range(model.columnCount() if model is not None else 0):
+        text, metrics_of = _cell(table, row, c)
+        if not text:
+            continue
+        room = QRect(0, 0, max(1, table.columnWidth(c) - CELL_PADDING), 100_000)
+        for metrics in metrics_of:
+            height = max(height, metrics.boundingRect(room, flags, text).height() + ROW_PADDING)
+    return height
+
+
+def fit_rows(table: QTableView, least: int, *, skip_row: int | None = None) -> None:
+    """Every row but ``skip_row`` as high as its wrapped text needs, at least ``least``."""
+    for r in range(_rows(table)):
         if r == skip_row:
             continue
-        height = least
-        for c in range(table.columnCount()):
-            item = table.item(r, c)
-            if item is None or not item.text():
-                continue
-            room = QRect(0, 0, max(1, table.columnWidth(c) - CELL_PADDING), 100_000)
-            for metrics in _metrics(table, item):
-                height = max(height, metrics.boundingRect(room, flags, item.text()).height()
-                             + ROW_PADDING)
+        height = row_height(table, r, least)
         if table.rowHeight(r) != height:
             table.setRowHeight(r, height)
+
+
+def fit_uniform_rows(table: QTableView, least: int) -> None:
+    """Every row as high as the tallest row needs (at least ``least``): one default height,
+    for a long list whose rows should read alike (the med pass)."""
+    height = max([least, *(row_height(table, r, least) for r in range(_rows(table)))])
+    if table.verticalHeader().defaultSectionSize() != height:
+        table.verticalHeader().setDefaultSectionSize(height)
