@@ -245,3 +245,26 @@ def test_the_overview_shows_a_long_name_whole(qtbot, window: MainWindow, facilit
     wait(qtbot, lambda: any("Vanderschellingen" in t for t in visible_texts(window.overview)))
     found = check(qtbot, window, window.overview, "unit overview", size)
     assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_a_dose_opened_from_the_pass_before_any_scan_fits(
+    qtbot, window: MainWindow, facility: Facility1, size: tuple[int, int]
+):
+    """Tapped on the med pass, the dose opens with its two checks open and their "by hand"
+    buttons shown: side by side where they fit, one under the other where they do not."""
+    from PySide6.QtCore import Qt
+
+    window.resize(*size)
+    sign_in(qtbot, window, facility, "nurse")
+    window.nav["pass"].click()
+    wait(qtbot, lambda: window.pass_list.found is not None and window.pass_list.items)
+    idle(qtbot, window)
+    table = window.pass_list.table
+    centre = table.visualRect(table.model().index(0, 3)).center()
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    admin = window.administration
+    wait(qtbot, lambda: window.stack.currentWidget() is admin
+         and admin.bedside.confirm_identity.isVisible())
+    found = check(qtbot, window, admin, "dose before its scans", size)
+    assert not found, "\n".join(found)

@@ -47,7 +47,7 @@ from ui.widgets.common import Banner, button, label
 from ui.widgets.unit_filter import UnitFilter
 
 COLUMNS = ("Time", "Room", "Resident", "Medication", "Status")
-COLUMN_WIDTHS = (76, 76, 0, 0, 150)  # time, room and status; the name and medication share
+COLUMN_WIDTHS = (76, 76, 0, 0, 0)  # time and room (status: its words); name and drug share
 ROW_HEIGHT = 64  # at least two lines: the drug, then the dose
 _ROOT = QModelIndex()
 STATUS_WORDS = {
@@ -181,7 +181,7 @@ class PassListScreen(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header.setMinimumSectionSize(1)
-        self.table.installEventFilter(self)
+        self.table.viewport().installEventFilter(self)  # a scroll bar coming narrows it
         self.table.clicked.connect(self._clicked)
         kinetic(self.table)
         layout.addWidget(self.table, 1)
@@ -224,7 +224,7 @@ class PassListScreen(QWidget):
         self._fit_table()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.table and event.type() == QEvent.Type.Resize:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
             self._fit_table()
         return False
 
@@ -233,7 +233,9 @@ class PassListScreen(QWidget):
         longest word), then one row height that shows every row's text whole."""
         if self.table.viewport().width() <= 0:
             return
-        fit_columns(self.table, COLUMN_WIDTHS, [2, 3])
+        wanted = list(COLUMN_WIDTHS)
+        wanted[4] = self.table.sizeHintForColumn(4)  # the status as wide as it reads
+        fit_columns(self.table, wanted, [2, 3])
         fit_uniform_rows(self.table, ROW_HEIGHT)
 
     def rows(self) -> list[tuple[str, ...]]:

@@ -118,7 +118,7 @@ class UnitOverview(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # widths: _fit_columns
         header.setMinimumSectionSize(1)
-        self.table.installEventFilter(self)  # its resizes re-fit the columns
+        self.table.viewport().installEventFilter(self)  # its resizes re-fit the columns
         self.table.cellClicked.connect(self._clicked)
         kinetic(self.table)
         layout.addWidget(self.table, 1)
@@ -217,7 +217,7 @@ class UnitOverview(QWidget):
         self._fit_columns()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.table and event.type() == QEvent.Type.Resize:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
             self._fit_columns()
         return False
 
