@@ -87,6 +87,7 @@ def test_clinical_screens_fit(qtbot, window: MainWindow, facility: Facility1,
          and admin.bedside.medication_check.text().startswith("✓"))
     found += check(qtbot, window, admin, "administration", size)
     tap(qtbot, admin.form.outcome_buttons[Outcome.GIVEN])
+    found += check(qtbot, window, admin, "administration, Given chosen", size)  # what is signed
     tap(qtbot, admin.confirm)
     wait(qtbot, lambda: window.stack.currentWidget() is window.mar
          and window.mar.confirmation.isVisible() and window.mar.history._rows)
