@@ -89,7 +89,7 @@ class SectionTable(QWidget):
         header.setMinimumSectionSize(1)
         self.table.setColumnWidth(0, STATUS_WIDTH)
         self.table.cellClicked.connect(self._clicked)
-        self.table.installEventFilter(self)
+        self.table.viewport().installEventFilter(self)  # resized after the table's own resize
         layout.addWidget(self.table)
 
     def stretch_last(self) -> None:
@@ -98,7 +98,7 @@ class SectionTable(QWidget):
         self._fit_columns(force=True)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.table and event.type() == QEvent.Type.Resize:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
             self._fit_columns()
         return False
 
