@@ -4,9 +4,10 @@ the table's width whenever it changes (a portrait tablet, a rotated window).
 :func:`fit_columns`: every column at least as wide as its header's longest line and its cells'
 longest word (a column narrower cuts them: "Jorgens…"); the columns the caller wants wider get
 their width when there is room, giving back down to that least width, the widest first, when
-there is not; the flexible columns share what is left. :func:`fit_rows`: every row as high as
-its wrapped text needs at its column's width. Both measure with the theme's paddings
-(resources/style.qss), as ``tests/ui/layout_checks.py`` checks them. GUI thread only.
+there is not; the flexible columns get their least width and equal shares of what is left.
+:func:`fit_rows`: every row as high as its wrapped text needs at its column's width. Both
+measure with the theme's paddings (resources/style.qss), as ``tests/ui/layout_checks.py``
+checks them. GUI thread only.
 """
 
 from __future__ import annotations
@@ -80,10 +81,11 @@ def fit_columns(table: QTableView, wanted: Sequence[int], flexible: Sequence[int
         give = min(short, widths[col] - least[col])
         widths[col] -= give
         short -= give
-    spare = room - sum(widths[c] for c in fixed)
-    for i, col in enumerate(flexible):
-        widths[col] = max(least[col], spare // (len(flexible) - i))
-        spare -= widths[col]
+    spare = room - sum(widths[c] for c in fixed) - sum(least[c] for c in flexible)
+    for i, col in enumerate(flexible):  # each its least, and an equal share of what is left
+        extra = max(0, spare) // (len(flexible) - i)
+        widths[col] = least[col] + extra
+        spare -= extra
     for col in range(count):
         table.setColumnWidth(col, widths[col])
 
