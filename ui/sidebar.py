@@ -19,6 +19,7 @@ from ui import theme
 from ui.widgets.common import button, label
 
 SIDEBAR_WIDE = 220
+SIDEBAR_WIDEST = 280  # a wide window's sidebar grows to this for a long badge, no further
 SIDEBAR_NARROW = 150  # at least; wide enough for the longest nav button in the compact style
 SIDEBAR_MARGIN = 12
 
@@ -32,6 +33,7 @@ class Sidebar(QFrame):
         self.setObjectName("sidebar")
         self.nav: dict[str, QPushButton] = {}
         self._open_alerts = 0
+        self._narrow = False  # compact (a portrait tablet): as wide as the widest button
         self._user_label: QLabel | None = None
         self._column = QVBoxLayout(self)
 
@@ -60,6 +62,7 @@ class Sidebar(QFrame):
         nav.setAutoExclusive(True)
         self.nav[key] = nav
         self._column.addWidget(nav)
+        self._fit_width()
 
     def add_bottom(self, lock: Callable[[], None], sign_out: Callable[[], None]) -> None:
         """The "Lock screen" and "Sign out" buttons, at the bottom."""
@@ -67,6 +70,7 @@ class Sidebar(QFrame):
         side.addStretch(1)
         side.addWidget(button("⊝  Lock screen", "nav", lock, name="lockNow"))
         side.addWidget(button("⇥  Sign out", "nav", sign_out, name="signOut"))
+        self._fit_width()
 
     def show_user(self, name: str, detail: str) -> None:
         """The signed-in user's name, with ``detail`` (credentials or role) below it."""
@@ -80,6 +84,7 @@ class Sidebar(QFrame):
         narrow = window_width < theme.NARROW_WIDTH
         badge = f" ({count})" if narrow else f" ({count} open)"
         self.nav["alerts"].setText("⚠  Alerts" + (badge if count else ""))
+        self._fit_width()  # "(13)" is wider than "(3)"
 
     def fit(self, window_width: int) -> None:
         """Compact below :data:`ui.theme.NARROW_WIDTH` of window width, full from there up;
@@ -91,11 +96,18 @@ class Sidebar(QFrame):
             for widget in (self, *self.findChildren(QWidget)):
                 widget.style().unpolish(widget)
                 widget.style().polish(widget)
+        self._narrow = narrow
         if "alerts" in self.nav:
             self.show_alert_count(self._open_alerts, window_width)
-        if not narrow:
-            self.setFixedWidth(SIDEBAR_WIDE)
-            return
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        """The sidebar's width: :data:`SIDEBAR_WIDE` (up to :data:`SIDEBAR_WIDEST` for a long
+        alerts badge), or when compact just wide enough for its widest button as it reads now;
+        re-fitted whenever a button is added or the alerts badge changes, so none is cut."""
         buttons = self.findChildren(QPushButton)
         needed = max((b.sizeHint().width() for b in buttons), default=0) + 2 * SIDEBAR_MARGIN
+        if not self._narrow:  # "Alerts (13 open)" may need a little more than the usual width
+            self.setFixedWidth(min(SIDEBAR_WIDEST, max(SIDEBAR_WIDE, needed)))
+            return
         self.setFixedWidth(min(SIDEBAR_WIDE, max(SIDEBAR_NARROW, needed)))

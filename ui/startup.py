@@ -36,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer
+from PySide6.QtCore import QCoreApplication, QObject, QRect, QThread, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -312,6 +312,18 @@ def _quit_on_signals(app: QCoreApplication) -> QTimer:
     return pulse
 
 
+FIRST_WIDTH, FIRST_HEIGHT = 1280, 800  # a landscape tablet's screen, or a desktop window
+
+
+def first_geometry(available: QRect) -> QRect:
+    """Where the window first opens on a screen whose free area is ``available``: 1280×800 at
+    its top left when it has room, else the whole free area (a portrait tablet of 800×1280, a
+    small screen), so no part of the window is ever off the screen."""
+    if available.width() >= FIRST_WIDTH and available.height() >= FIRST_HEIGHT:
+        return QRect(available.topLeft().x(), available.topLeft().y(), FIRST_WIDTH, FIRST_HEIGHT)
+    return QRect(available)
+
+
 def run_gui(data_dir: Path | None, demo: bool) -> int:
     """Runs the desktop app until the window closes (see the module doc). Main thread.
     Returns the exit status."""
@@ -329,7 +341,11 @@ def run_gui(data_dir: Path | None, demo: bool) -> int:
     window = MainWindow(runner, clock, errors)
     verification_section.register(window)  # "Verify orders", for nurses, directors, pharmacists
     admin.register(window)  # the admin screens' sidebar sections
-    window.resize(1280, 800)
+    screen = app.primaryScreen()
+    if screen is not None:
+        window.setGeometry(first_geometry(screen.availableGeometry()))
+    else:
+        window.resize(FIRST_WIDTH, FIRST_HEIGHT)
     window.show()
     owner = AppOwner(window, runner, clock, data_dir)
     window.login.set_auth(None, "Starting…")

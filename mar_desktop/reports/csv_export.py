@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mar_desktop.canonical import canonical_bytes, loads
+from mar_desktop.clinical.routes import route_words
 from mar_desktop.clock import utc_iso
 from mar_desktop.envelope import Entry, parse_raw
 from mar_desktop.errors import ValidationError
@@ -54,7 +55,7 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("reason_text", "Free-text reason"),
     ("dose", "Dose given (decimal)"),
     ("dose_unit", "Unit of the dose"),
-    ("route", "Route"),
+    ("route", "Route in words (oral, subcutaneous...); body_json holds it as recorded"),
     ("prn_reason", "Why a PRN was given"),
     ("pain_score", "Pain score 0-10 where recorded"),
     ("note", "Note as originally written"),
@@ -115,7 +116,7 @@ def entry_row(entry: Entry, data: ExportData) -> dict[str, str]:
         "reason_text": _s(body.get("reason_text")),
         "dose": _s(body.get("dose_given")),
         "dose_unit": _s(body.get("dose_unit")),
-        "route": _s(body.get("route")),
+        "route": route_words(_s(body.get("route"))),
         "prn_reason": _s(body.get("prn_reason")),
         "pain_score": _s(body.get("pain_score")),
         "note": _s(body.get("note")) if entry.kind == "administration.recorded" else "",

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from reportlab.lib import colors
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
 
+from mar_desktop.clinical.routes import route_words
 from mar_desktop.model import DoseStatus
 from mar_desktop.reports import codes
 from mar_desktop.reports.blocks import banner_table, legend_flowables, scaled
@@ -330,7 +331,7 @@ def _resident_block(ctx: _Ctx, doc: MarDoc, mar: ResidentMar) -> Flowable:
 
 def _short(state: OrderState) -> str:
     order = state.order
-    base = f"{decimal_text(order.dose)} {order.dose_unit} {order.route}"
+    base = f"{decimal_text(order.dose)} {order.dose_unit} {route_words(order.route)}"
     return f"{base}, on hold" if state.status == OrderStatus.HELD else base
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mar_desktop import kinds
+from mar_desktop.clinical.routes import route_words
 from mar_desktop.clock import parse_utc
 from mar_desktop.envelope import Entry
 from mar_desktop.reports.gather import ExportData
@@ -72,8 +73,10 @@ def summarize(entry: Entry, data: ExportData) -> str:
 
     if kind == kinds.ADMINISTRATION_RECORDED:
         parts = [order_label(data, body.get("order_id")), str(body.get("outcome", "")).upper()]
-        if body.get("dose_given"):
-            parts.append(f"{body['dose_given']} {body.get('dose_unit', '')}".strip())
+        given = body.get("dose_given")
+        amount = f"{given} {body.get('dose_unit', '')}" if given else ""
+        route = route_words(str(body["route"])) if body.get("route") else ""  # as on screen
+        parts.append(f"{amount.strip()} {route}".strip())
         parts.append(f"sched {local('scheduled_for')}" if body.get("scheduled_for") else "PRN")
         parts.append(f"at {local('administered_at')}")
         for key, label in (

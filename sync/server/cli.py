@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from mar_desktop.errors import MarError, NotFound, ValidationError
@@ -285,6 +285,43 @@ def cmd_import_bundle(args: argparse.Namespace) -> int:
     return 0 if result.ok else 5
 
 
+def _moment(text: str, zone: str) -> datetime:
+    """A ``--from``/``--to`` value: ``YYYY-MM-DD`` (midnight in the facility's zone) or an ISO
+    time with a zone. Raises ValidationError."""
+    from zoneinfo import ZoneInfo
+
+    from mar_desktop.clock import parse_utc
+
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime.combine(day, time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+        return parse_utc(text)
+    except ValueError:
+        raise ValidationError(
+            f"{text!r} is not a date (YYYY-MM-DD) or a time with a zone") from None
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """The surveyor export of a window from the server's store (sync/server/export.py)."""
+    from pathlib import Path
+
+    from sync.server.audit import cli_address
+    from sync.server.export import export_window, facility_zone
+
+    core = _core(args)
+    facility_id = _facility(core, args.facility)
+    zone = facility_zone(core.store, facility_id)
+    written = export_window(
+        core, facility_id, Path(args.out), since=_moment(args.since, zone),
+        until=_moment(args.until, zone), by=args.by, address=cli_address(),
+    )
+    print(f"Wrote the export to {args.out}: {written.entries} ledger entries "
+          f"(verification: {written.verification}). Check it with "
+          f"'mar-desktop check-export {args.out} --trusted-key {core.public_key}'.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mar-server",
@@ -399,6 +436,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="the bundle file written by 'mar-desktop export-pending'")
     p.add_argument("--facility")
     p.set_defaults(func=cmd_import_bundle)
+
+    p = sub.add_parser(
+        "export",
+        help="the surveyor export of a window (CSV, PDF, signed manifest) from the server's "
+        "store: for windows older than tablets keep; check it with 'mar-desktop check-export'",
+    )
+    p.add_argument("--facility")
+    p.add_argument("--from", dest="since", required=True,
+                   help="start: YYYY-MM-DD (facility midnight) or an ISO time with zone")
+    p.add_argument("--to", dest="until", required=True, help="end (exclusive), same forms")
+    p.add_argument("--out", required=True, help="a new or empty folder to write")
+    p.add_argument("--by", required=True,
+                   help="your name, as the export prints it (also in the server audit)")
+    p.set_defaults(func=cmd_export)
 
     # operations hook: backup, backup prune/check/keygen, restore (sync/server/backup_cli.py)
     from sync.server.backup_cli import add_parsers as add_backup_parsers

@@ -78,7 +78,7 @@ def clipped_text(page: QWidget) -> list[str]:
     """Text that does not fit where it is shown: a label narrower (or, wrapping, lower) than
     its text needs, and a table cell whose text is cut ("…") or wraps past its row. Only what
     is on screen: a label or cell hidden inside a scroll area's unseen part is not counted."""
-    from PySide6.QtWidgets import QLabel, QTableWidget
+    from PySide6.QtWidgets import QLabel, QTableView
 
     found: list[str] = []
     for widget in page.findChildren(QLabel):
@@ -94,44 +94,45 @@ def clipped_text(page: QWidget) -> list[str]:
         elif widget.width() + 1 < widget.sizeHint().width():
             found.append(f"QLabel({widget.text()[:40]!r}) is cut off: {widget.width()} px wide, "
                          f"its text needs {widget.sizeHint().width()}")
-    for table in page.findChildren(QTableWidget):
-        if _shown(table):
+    for table in page.findChildren(QTableView):  # item tables and model views (the med pass)
+        if _shown(table) and table.model() is not None:
             found += _clipped_cells(table)
     return found
 
 
 def _clipped_cells(table: QWidget) -> list[str]:
     from PySide6.QtGui import QFont, QFontMetrics
-    from PySide6.QtWidgets import QTableWidget
+    from PySide6.QtWidgets import QTableView
 
-    assert isinstance(table, QTableWidget)
+    assert isinstance(table, QTableView)
+    model = table.model()
     metrics = table.fontMetrics()
     bold = QFont(table.horizontalHeader().font())
     bold.setBold(True)  # the theme's header
-    for col in range(table.columnCount()):
-        header = table.horizontalHeaderItem(col)
+    for col in range(model.columnCount()):
+        header = model.headerData(col, Qt.Orientation.Horizontal)
         if header is None or table.isColumnHidden(col) or not table.horizontalHeader().isVisible():
             continue
         needed = max(QFontMetrics(bold).horizontalAdvance(line)
-                     for line in header.text().split("\n")) + 2 * 8  # header padding
+                     for line in str(header).split("\n")) + 2 * 8  # header padding
         if needed > table.columnWidth(col):
-            return [f"{_name(table)} header {header.text()!r} is cut off "
+            return [f"{_name(table)} header {str(header)!r} is cut off "
                     f"({table.columnWidth(col)} px, needs {needed})"]
     flags = Qt.AlignmentFlag.AlignLeft | (
         Qt.TextFlag.TextWordWrap if table.wordWrap() else Qt.TextFlag.TextSingleLine)
     found: list[str] = []
-    for row in range(table.rowCount()):
+    for row in range(model.rowCount()):
         if table.isRowHidden(row):
             continue
-        for col in range(table.columnCount()):
-            item = table.item(row, col)
-            if item is None or not item.text() or table.isColumnHidden(col):
+        for col in range(model.columnCount()):
+            value = model.data(model.index(row, col))
+            text = "" if value is None else str(value)
+            if not text or table.isColumnHidden(col):
                 continue
             room = table.columnWidth(col) - 2 * CELL_PADDING
-            needed = metrics.boundingRect(QRect(0, 0, max(room, 1), 100_000), int(flags),
-                                          item.text())
+            needed = metrics.boundingRect(QRect(0, 0, max(room, 1), 100_000), int(flags), text)
             if needed.width() > room + 1 or needed.height() > table.rowHeight(row) - 8:
-                found.append(f"{_name(table)} row {row} column {col}: {item.text()[:40]!r} is "
+                found.append(f"{_name(table)} row {row} column {col}: {text[:40]!r} is "
                              f"cut off ({table.columnWidth(col)}×{table.rowHeight(row)} px, "
                              f"needs {needed.width() + 2 * CELL_PADDING}×{needed.height()})")
                 return found  # one per table is enough to act on

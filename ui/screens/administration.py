@@ -50,7 +50,7 @@ from ui.screens.administration_bedside import BedsidePanel, ScanCheck, check_sca
 from ui.screens.administration_form import OUTCOMES, DoseForm
 from ui.screens.mar_words import signed_dose, vital_name
 from ui.screens.resident_mar import AdminTarget, hhmm, order_title
-from ui.widgets.common import Banner, button
+from ui.widgets.common import Banner, button, set_wrapped_text
 from ui.widgets.scan import ScanField
 
 
@@ -98,6 +98,9 @@ FIELD_OF_CODE = {  # a refusal's code -> the field its message goes under
 }
 
 
+CONFIRM_HEIGHT = 64  # the confirm button at least: the last tap of a dose
+
+
 class AdministrationScreen(QWidget):
     recorded = Signal(object)  # SignedDose
     cancelled = Signal()
@@ -132,7 +135,8 @@ class AdministrationScreen(QWidget):
         self.form.witness_requested.connect(self._ask_witness)
         layout.addWidget(self.form, 1)
         self.confirm = button("Confirm", "primary", self.submit, name="confirmDose")
-        self.confirm.setMinimumHeight(64)
+        self.confirm.setMinimumHeight(CONFIRM_HEIGHT)
+        self._confirm_words = "Confirm"  # what the button says, wrapped to its width
         layout.addWidget(self.confirm)
         self.clear_phi()
 
@@ -149,6 +153,13 @@ class AdministrationScreen(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         self.form.place_outcomes(len(OUTCOMES) if self.width() >= theme.NARROW_WIDTH else 3)
         super().resizeEvent(event)
+        self._say_confirm(self._confirm_words)
+
+    def _say_confirm(self, words: str) -> None:
+        """The confirm button's words, every one shown: what is signed, in as many lines as
+        the button's width needs (a portrait tablet)."""
+        self._confirm_words = words
+        set_wrapped_text(self.confirm, words, CONFIRM_HEIGHT)
 
     # ---- opening ------------------------------------------------------------------------------
     def begin(self, target: AdminTarget) -> None:
@@ -247,12 +258,12 @@ class AdministrationScreen(QWidget):
             ready = False
         self.confirm.setEnabled(ready)
         if target is None or outcome is None:
-            self.confirm.setText("Choose what happened")
+            self._say_confirm("Choose what happened")
             return
         order = target.state.order
         word = dict(OUTCOMES)[outcome]
         what = describe_dose(order) if outcome is Outcome.GIVEN else order_title(order)
-        self.confirm.setText(f"Confirm: {word} – {what}")
+        self._say_confirm(f"Confirm: {word} – {what}")
 
     # ---- witness ------------------------------------------------------------------------------
     def _ask_witness(self) -> None:

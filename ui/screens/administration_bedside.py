@@ -131,7 +131,8 @@ class BedsidePanel(QWidget):
         self.timing.setObjectName("adminTiming")
         for widget in (self.drug, self.order_detail, self.timing):
             order_box.addWidget(widget)
-        checks = QHBoxLayout()
+        checks = QVBoxLayout()  # one check a line: a "by hand" button never squeezed (portrait)
+        checks.setSpacing(6)
         self.identity_check = label("")
         self.identity_check.setObjectName("identityCheck")
         self.confirm_identity = button("Confirm identity by hand", "",
@@ -140,12 +141,12 @@ class BedsidePanel(QWidget):
         self.medication_check.setObjectName("medicationCheck")
         self.confirm_medication = button("Medication checked by hand", "",
                                          self._medication_by_hand, name="medicationByHand")
-        for check in (self.identity_check, self.confirm_identity):
-            checks.addWidget(check)
-        checks.addSpacing(24)
-        for check in (self.medication_check, self.confirm_medication):
-            checks.addWidget(check)
-        checks.addStretch(1)
+        for check, by_hand in ((self.identity_check, self.confirm_identity),
+                               (self.medication_check, self.confirm_medication)):
+            row = QHBoxLayout()
+            row.addWidget(check, 1)
+            row.addWidget(by_hand)
+            checks.addLayout(row)
         order_box.addLayout(checks)
         layout.addWidget(order_card)
 

@@ -235,7 +235,7 @@ class DoseForm(QWidget):
             box = QWidget()
             row = QHBoxLayout(box)
             row.setContentsMargins(0, 0, 0, 0)
-            self.witness_state = label("✕ No witness yet")
+            self.witness_state = label("✕ No witness yet", wrap=True)  # a narrow form: wraps
             self.witness_state.setObjectName("witnessState")
             row.addWidget(self.witness_state, 1)
             row.addWidget(button("Witness sign-in…", "", self.witness_requested.emit,

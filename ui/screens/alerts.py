@@ -96,7 +96,8 @@ class AlertsScreen(QWidget):
                 row.addWidget(chip("late", "⚠", "Open"))
             else:
                 row.addWidget(chip("given", "✓", "Acknowledged"))
-            row.addWidget(label(f"<b>{TITLES.get(alert.alert_type, alert.alert_type)}</b>"), 1)
+            title = TITLES.get(alert.alert_type, alert.alert_type)
+            row.addWidget(label(f"<b>{title}</b>", wrap=True), 1)  # wraps on a portrait tablet
             if alert.acknowledged_by is None and may_ack:
                 row.addWidget(button("Acknowledge…", "primary",
                                      functools.partial(self._acknowledge, alert)))

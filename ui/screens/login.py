@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtGui import QHideEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QFrame,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QVBoxLayout,
@@ -32,6 +32,11 @@ from ui.backend import AuthPort, DemoAccount, SignInResult
 from ui.errors import describe
 from ui.tasks import TaskRunner
 from ui.widgets.common import Banner, button, card, label
+
+FORM_WIDTH = 500  # the sign-in card's least width
+DEMO_WIDTH = 600  # the demo accounts panel's least width (DemoPanel)
+SIDE_BY_SIDE_WIDTH = 40 + FORM_WIDTH + 30 + DEMO_WIDTH + 40 + 2 * 30
+"""The page width from which the demo panel sits beside the form (margins and spacing)."""
 
 
 class LoginScreen(QFrame):
@@ -55,13 +60,14 @@ class LoginScreen(QFrame):
         self._countdown = QTimer(self)
         self._countdown.setInterval(1000)
         self._countdown.timeout.connect(self._count_down)
-        outer = QHBoxLayout(self)
+        outer = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)  # see _arrange
         outer.setContentsMargins(40, 30, 40, 30)
         outer.setSpacing(30)
         outer.addStretch(1)
         form_card, form = card()
-        form_card.setMinimumWidth(500)
+        form_card.setMinimumWidth(FORM_WIDTH)
         form_card.setMaximumWidth(560)
+        self._form_card = form_card
         form.addWidget(label("MAR Desktop", "title"))
         form.addWidget(label("Sign in to start the medication pass", "muted"))
         self.username = self._field("Username", form)
@@ -126,8 +132,29 @@ class LoginScreen(QFrame):
             return
         self.demo_panel = DemoPanel(accounts, self.fill)
         layout = self.layout()
-        assert isinstance(layout, QHBoxLayout)
+        assert isinstance(layout, QBoxLayout)
         layout.insertWidget(2, self.demo_panel, 0, Qt.AlignmentFlag.AlignVCenter)
+        self._arrange()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._arrange()
+
+    def _arrange(self) -> None:
+        """The demo panel beside the form where the page is wide enough for both, else under
+        it (a portrait tablet): the two never overlap or run off the page."""
+        layout = self.layout()
+        assert isinstance(layout, QBoxLayout)
+        side_by_side = self.demo_panel is None or self.width() >= SIDE_BY_SIDE_WIDTH
+        direction = (QBoxLayout.Direction.LeftToRight if side_by_side
+                     else QBoxLayout.Direction.TopToBottom)
+        if layout.direction() == direction:
+            return
+        layout.setDirection(direction)
+        centre = Qt.AlignmentFlag.AlignVCenter if side_by_side else Qt.AlignmentFlag.AlignHCenter
+        for widget in (self._form_card, self.demo_panel):
+            if widget is not None:
+                layout.setAlignment(widget, centre)
 
     def fill(self, account: DemoAccount) -> None:
         self.username.setText(account.username)
@@ -232,7 +259,7 @@ class DemoPanel(QFrame):
     ) -> None:
         super().__init__()
         self.setObjectName("demoPanel")
-        self.setMinimumWidth(600)
+        self.setMinimumWidth(DEMO_WIDTH)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 16, 18, 16)
         layout.addWidget(label("⚠ Demo facility – made-up data", "subtitle"))

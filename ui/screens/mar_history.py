@@ -137,8 +137,7 @@ class MarHistory(QObject):
         self._titles = {r.entry_id: order_title(orders[r.order_id].order)
                         if r.order_id in orders else "Medication" for r in records}
         self.table.fill([history_row(r, orders.get(r.order_id), facility, names,
-                                     just_signed=r.entry_id == just_signed) for r in records],
-                        tall=True)
+                                     just_signed=r.entry_id == just_signed) for r in records])
 
     def clear(self) -> None:
         self._open = None

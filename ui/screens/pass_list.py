@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -41,10 +42,13 @@ from ui.errors import describe
 from ui.screens.mar_words import hhmm, order_line, order_title
 from ui.screens.reads import ScreenRead
 from ui.touch import kinetic
+from ui.widgets.column_fit import fit_columns, fit_uniform_rows
 from ui.widgets.common import Banner, button, label
 from ui.widgets.unit_filter import UnitFilter
 
 COLUMNS = ("Time", "Room", "Resident", "Medication", "Status")
+COLUMN_WIDTHS = (76, 76, 0, 0, 0)  # time and room (status: its words); name and drug share
+ROW_HEIGHT = 64  # at least two lines: the drug, then the dose
 _ROOT = QModelIndex()
 STATUS_WORDS = {
     DoseStatus.LATE: ("⚠ LATE", "#7a0016"),
@@ -164,21 +168,20 @@ class PassListScreen(QWidget):
         self.table.setModel(self.model)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.verticalHeader().setDefaultSectionSize(64)  # two lines: drug, then dose
+        self.table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.setWordWrap(True)
-        # Fixed narrow columns for time, room and status; the name and the medication share
-        # the rest and wrap, so the pass never scrolls sideways, even on a portrait tablet.
+        # Narrow columns for time, room and status; the name and the medication share the
+        # rest and wrap, so the pass never scrolls sideways, even on a portrait tablet, and
+        # every row is as high as the longest medication needs (_fit_table).
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((0, 76), (1, 76), (4, 150)):
-            self.table.setColumnWidth(column, width)
+        header.setMinimumSectionSize(1)
+        self.table.viewport().installEventFilter(self)  # a scroll bar coming narrows it
         self.table.clicked.connect(self._clicked)
         kinetic(self.table)
         layout.addWidget(self.table, 1)
@@ -218,6 +221,22 @@ class PassListScreen(QWidget):
 
     def _fill(self, facility: Facility) -> None:
         self.model.show_items(self.items, facility.zone)
+        self._fit_table()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_table()
+        return False
+
+    def _fit_table(self) -> None:
+        """Column widths for the table's width (no column narrower than its header or its
+        longest word), then one row height that shows every row's text whole."""
+        if self.table.viewport().width() <= 0:
+            return
+        wanted = list(COLUMN_WIDTHS)
+        wanted[4] = self.table.sizeHintForColumn(4)  # the status as wide as it reads
+        fit_columns(self.table, wanted, [2, 3])
+        fit_uniform_rows(self.table, ROW_HEIGHT)
 
     def rows(self) -> list[tuple[str, ...]]:
         """The table's text, row by row (what the nurse reads)."""

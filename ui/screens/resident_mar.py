@@ -87,7 +87,7 @@ class AdminTarget:
     prn_reasons: tuple[str, ...] = ()  # a PRN's reasons to pick from, the order's own first
 
 
-DOSE_COLUMNS = ("Status", "Medication", "Dose · route", "Scheduled")
+DOSE_COLUMNS = ("Status", "Medication", "Dose ·\nroute", "Scheduled")  # two-line header: narrow
 
 
 class ResidentMarScreen(QWidget):
@@ -167,7 +167,7 @@ class ResidentMarScreen(QWidget):
 
     def _build_day_sections(self) -> None:
         self.prn = self._section("As needed (PRN) – tap to give",
-                                 ("Status", "Medication", "Dose · route", "Last 24 h"),
+                                 ("Status", "Medication", "Dose ·\nroute", "Last 24 h"),
                                  "No PRN orders.")
         self.later = self._section("Later today", DOSE_COLUMNS, "No more doses today.")
         self.done = self._section("Done today", (*DOSE_COLUMNS, "Recorded"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -32,6 +32,7 @@ from ui.context import UiContext
 from ui.errors import describe
 from ui.screens.reads import ScreenRead
 from ui.touch import kinetic
+from ui.widgets.column_fit import fit_columns, fit_rows
 from ui.widgets.common import Banner, button, label
 from ui.widgets.scan import ScanField
 from ui.widgets.unit_filter import UnitFilter
@@ -39,6 +40,9 @@ from ui.widgets.unit_filter import UnitFilter
 # two-line headers keep the count columns narrow, so names stay readable on a portrait tablet
 COLUMNS = ("Room", "Resident", "Due\nnow", "Late", "Missed\ntoday", "PRN\nfollow-up")
 _COLOURS = {2: "#0a2540", 3: "#5a3600", 4: "#7a0016", 5: "#5a3600"}
+
+
+ROW_HEIGHT = 54  # a resident row: two lines of name, a fingertip high
 
 
 @dataclass(frozen=True)
@@ -105,15 +109,16 @@ class UnitOverview(QWidget):
         self.table.setObjectName("residentTable")
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(54)
+        self.table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # the name gets the room
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # widths: _fit_columns
+        header.setMinimumSectionSize(1)
+        self.table.viewport().installEventFilter(self)  # its resizes re-fit the columns
         self.table.cellClicked.connect(self._clicked)
         kinetic(self.table)
         layout.addWidget(self.table, 1)
@@ -209,6 +214,23 @@ class UnitOverview(QWidget):
         elif not rows:
             message = "No residents match." if self._summaries else "No residents on this unit."
             self.banner.show_message("info", message)
+        self._fit_columns()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_columns()
+        return False
+
+    def _fit_columns(self) -> None:
+        """The counts as wide as they read, the name the rest, and never a column narrower
+        than its header or longest word (a portrait tablet); rows as high as their text."""
+        table = self.table
+        if table.viewport().width() <= 0:
+            return
+        wanted = [0 if col == 1 else table.sizeHintForColumn(col)
+                  for col in range(table.columnCount())]
+        fit_columns(table, wanted, [1])
+        fit_rows(table, ROW_HEIGHT)
 
     def clear_phi(self) -> None:
         self._summaries = []

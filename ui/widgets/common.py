@@ -138,3 +138,23 @@ def clear_layout(layout: QLayout) -> None:
             widget.deleteLater()
         elif child is not None:
             clear_layout(child)
+
+
+BUTTON_PADDING = 2 * (18 + 2)  # the theme's button padding and border, left and right
+
+
+def set_wrapped_text(widget: QPushButton, text: str, least_height: int) -> None:
+    """Shows ``text`` on ``widget`` in as many lines as its width needs (a button does not
+    wrap by itself and would cut the words off at both ends), breaking between words, and
+    makes it tall enough for them (at least ``least_height``). Call again when the button's
+    width changes. GUI thread."""
+    metrics = widget.fontMetrics()
+    room = max(1, widget.width() - BUTTON_PADDING)
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and metrics.horizontalAdvance(f"{lines[-1]} {word}") <= room:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    widget.setText("\n".join(lines))
+    widget.setMinimumHeight(max(least_height, len(lines) * metrics.lineSpacing() + 28))

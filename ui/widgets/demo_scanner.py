@@ -78,12 +78,11 @@ class DemoScannerPanel(QFrame):
         column = QVBoxLayout(self)
         column.setContentsMargins(16, 6, 16, 6)
         column.setSpacing(4)
-        head = QHBoxLayout()
+        head = QHBoxLayout()  # the title wraps and the codes sit under it: a portrait tablet
         head.addWidget(label("▦ DEMO SCANNER (demo only) – tap a barcode to scan it",
-                             "subtitle"))
+                             "subtitle", wrap=True), 1)
         self.codes = label("", "muted", wrap=True)
         self.codes.setObjectName("demoWitnessCodes")
-        head.addWidget(self.codes, 1)
         self.toggle = QPushButton("Hide ▾")
         self.toggle.setObjectName("demoScannerToggle")
         self.toggle.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -91,6 +90,7 @@ class DemoScannerPanel(QFrame):
         self.toggle.clicked.connect(self._toggle)
         head.addWidget(self.toggle)
         column.addLayout(head)
+        column.addWidget(self.codes)
         # one row of barcodes that scrolls sideways: the screens above keep their height
         strip = QWidget()
         strip.setObjectName("demoStrip")

@@ -77,8 +77,10 @@ class IdentityBanner(QFrame):
         text.setSpacing(4)
         self.name = QLabel()
         self.name.setObjectName("residentName")
+        self.name.setWordWrap(True)  # a long name or the details wrap on a portrait tablet
         self.details = QLabel()
         self.details.setObjectName("residentDetails")
+        self.details.setWordWrap(True)
         self.allergies = QLabel()
         self.allergies.setObjectName("allergies")
         self.allergies.setWordWrap(True)

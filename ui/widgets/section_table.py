@@ -5,6 +5,10 @@ Status cells carry glyph + words (never colour alone); voided rows are struck th
 highlighted row (the dose just signed) is tinted and says so in words.
 :meth:`SectionTable.show_under` opens a widget (a row's actions) in a full-width row right
 under a row, where the finger is.
+Columns are fitted to the table's width whenever it changes (a portrait tablet, a rotated
+window): every column at least as wide as its header's words, the status column 190 px when
+there is room, the others sharing the rest; then every row is made as high as its wrapped text
+needs (at least ``ROW_HEIGHT``), so no header or cell is ever cut off.
 The table is as tall as its rows and never scrolls itself: a finger or mouse drag over it
 scrolls the screen's kinetic scroll area around it (:func:`ui.touch.kinetic`), and a tap on a
 row still activates it. GUI thread only."""
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.widgets.column_fit import fit_columns, fit_rows
 from ui.widgets.common import label
 
 STATUS_COLOURS = {
@@ -39,6 +44,7 @@ STATUS_COLOURS = {
 }
 HIGHLIGHT = "#fff3b0"  # the row just signed: every cell tinted (its status cell says it too)
 ROW_HEIGHT = 56
+STATUS_WIDTH = 190  # the status column when the table has room for it
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,8 @@ class SectionTable(QWidget):
         self._title = title
         self._rows: list[Row] = []
         self._under: int | None = None  # the row index of the widget opened by show_under
+        self._content_columns = False  # stretch_last: middle columns fit their content
+        self._fitted_to = -1  # the table width the columns were last fitted to
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 4)
         layout.setSpacing(4)
@@ -77,21 +85,52 @@ class SectionTable(QWidget):
         self.table.setWordWrap(True)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
-        self.table.setColumnWidth(0, 190)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # widths: _fit_columns
+        header.setMinimumSectionSize(1)
+        self.table.setColumnWidth(0, STATUS_WIDTH)
         self.table.cellClicked.connect(self._clicked)
+        self.table.viewport().installEventFilter(self)  # resized after the table's own resize
         layout.addWidget(self.table)
 
     def stretch_last(self) -> None:
         """Lets the last column take the spare width and others fit their content."""
-        header = self.table.horizontalHeader()
-        for col in range(1, self.table.columnCount() - 1):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self._content_columns = True
+        self._fit_columns(force=True)
 
-    def fill(self, rows: list[Row], *, tall: bool = False) -> None:
-        """Shows ``rows`` (closing what :meth:`show_under` opened); ``tall``: rows as high as
-        their wrapped text."""
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_columns()
+        return False
+
+    def _fit_columns(self, *, force: bool = False) -> None:
+        """Sets the column widths for the table's width (see the module docstring), then the
+        row heights. Does nothing when the width has not changed, unless ``force``."""
+        table = self.table
+        room = table.viewport().width()
+        if room == self._fitted_to and not force:
+            return
+        if room <= 0:  # not laid out yet: its first resize fits the columns
+            self._fit_rows()
+            return
+        self._fitted_to = room
+        count = table.columnCount()
+        wanted = [STATUS_WIDTH] + [0] * (count - 1)
+        flexible = [count - 1] if self._content_columns else list(range(1, count))
+        if self._content_columns:
+            for col in range(1, count - 1):
+                wanted[col] = min(table.sizeHintForColumn(col), room * 3 // 10)
+        fit_columns(table, wanted, flexible, skip_row=self._under)
+        self._fit_rows()
+
+    def _fit_rows(self) -> None:
+        """Every row (but the one :meth:`show_under` opened) as high as its wrapped text needs
+        at its column's width, with the theme's padding (at least ``ROW_HEIGHT``)."""
+        fit_rows(self.table, ROW_HEIGHT, skip_row=self._under)
+        self._fit_height()
+
+    def fill(self, rows: list[Row]) -> None:
+        """Shows ``rows`` (closing what :meth:`show_under` opened), each row as high as its
+        wrapped text needs."""
         self.close_under()
         self._rows = list(rows)
         self.heading.setText(f"{self._title} ({len(rows)})")
@@ -116,14 +155,7 @@ class SectionTable(QWidget):
                 elif row.highlight:
                     item.setBackground(QBrush(QColor(HIGHLIGHT)))
                 table.setItem(r, c, item)
-        if tall:
-            table.resizeRowsToContents()
-            for r in range(len(rows)):
-                table.setRowHeight(r, max(ROW_HEIGHT, table.rowHeight(r)))
-        else:
-            for r in range(len(rows)):
-                table.setRowHeight(r, ROW_HEIGHT)
-        self._fit_height()
+        self._fit_columns(force=True)  # the new cells' words may need other widths
         table.setVisible(bool(rows))
         self.empty.setVisible(not rows)
 
