@@ -17,13 +17,14 @@ from mar_desktop import __version__
 from mar_desktop.envelope import Entry, parse_raw
 from mar_desktop.kinds import SERVER_ONLY_KINDS, Body, from_newer_version, parse_body
 from storage.database import Connection
+from storage.projections_assignment import ASSIGNMENT
 from storage.projections_clinical import CLINICAL
 from storage.projections_reference import REFERENCE
 from storage.projections_verification import VERIFICATION
 
 Projector = Callable[[Connection, Entry, Body, str], None]
 
-PROJECTORS: dict[str, Projector] = {**REFERENCE, **CLINICAL, **VERIFICATION}
+PROJECTORS: dict[str, Projector] = {**REFERENCE, **CLINICAL, **VERIFICATION, **ASSIGNMENT}
 
 PROJECTION_TABLES: tuple[str, ...] = (
     "facility",
@@ -40,6 +41,7 @@ PROJECTION_TABLES: tuple[str, ...] = (
     "alert_acks",
     "order_checks",
     "urgent_doses",
+    "shift_assignments",
 )
 
 
