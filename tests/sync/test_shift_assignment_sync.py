@@ -5,6 +5,8 @@ version"), quarantines nothing and keeps syncing."""
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -118,5 +120,69 @@ def test_an_older_tablet_keeps_the_assignment_unapplied_and_keeps_syncing(
             assert older.tab.store.reader().administration(dose.id) is not None
             # The older tablet goes on recording and syncing.
             older.tab.engine.sync_once()
+    finally:
+        stop_site(site)
+
+
+def test_a_new_tablet_starts_with_the_assignment_in_force_and_backfills_the_old_ones(
+    tmp_path: Path, cert_files: Path, ca: trustme.CA
+) -> None:
+    """Assignments are history in a snapshot (``sync.protocol.HISTORY_KINDS``): one still in
+    force is recorded within a shift of it, so it lies in the snapshot's recent tail; the old
+    ones arrive by backfill, without a snapshot mismatch, and change nothing."""
+    from mar_desktop.clock import FakeClock
+    from sync import protocol as p
+    from sync.engine import SyncEngine
+    from sync.server import snapshot as server_snapshot
+    from tests.facility import NOW
+
+    assert kinds.SHIFT_ASSIGNED in p.HISTORY_KINDS
+    assert kinds.SHIFT_ASSIGNED not in server_snapshot.STATE_KINDS
+    server_clock = FakeClock(NOW)
+    site = start_site(tmp_path, str(tmp_path / "server.sqlite3"), cert_files, ca, server_clock)
+    try:
+        a = cart(site, "cart-a")
+        seeded = seed(a)
+        unit = _cna_unit(seeded)
+        rooms = _rooms(seeded, unit)
+        cna_id = a.principal(seeded, "cna").user.user_id
+
+        def assign(room: str) -> None:
+            mar = MarService(a.ports)
+            AssignmentService(a.ports, mar.assignment_scope).assign(
+                a.principal(seeded, "nurse"), cna_id, unit, rooms=[room])
+
+        assign(rooms[1])  # a month ago
+        a.tab.engine.sync_once()
+        later = NOW + timedelta(days=30)
+        a.clock.set(later)
+        server_clock.set(later)
+        assign(rooms[0])  # this shift
+        a.tab.engine.sync_once()
+
+        b = site.tablet("cart-b", clock=FakeClock(later))
+        b.engine.close()
+        b.engine = SyncEngine(b.store, clock=FakeClock(later), interval=3600,
+                              backfill_slice=0)
+        first = b.engine.sync_once()
+        assert first.snapshot > 0 and first.quarantined == 0
+        b_cart = Cart(b, FakeClock(later))
+
+        def held_rooms() -> list[list[str]]:
+            conn = b.store.connect_reader()
+            try:
+                rows = conn.execute("SELECT rooms_json FROM shift_assignments").fetchall()
+            finally:
+                conn.close()
+            return sorted(json.loads(r[0]) for r in rows)
+
+        assert held_rooms() == [[rooms[0]]]  # the old one is not in the snapshot
+        assert _overview_rooms(b_cart, seeded) == [rooms[0]]
+        b.engine.backfill_slice = 30
+        b.engine.sync_once()
+        b.engine.sync_once()
+        assert held_rooms() == sorted([[rooms[0]], [rooms[1]]])
+        assert _overview_rooms(b_cart, seeded) == [rooms[0]]
+        assert [x.alert_type for x in b.store.reader().alerts()] == []
     finally:
         stop_site(site)
