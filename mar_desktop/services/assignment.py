@@ -113,9 +113,9 @@ class AssignmentService(Service):
     ) -> ShiftAssignment:
         """Assigns ``user_id`` the ``rooms`` and ``resident_ids`` of ``unit_id`` for the current
         shift (or the next one), replacing their assignment for it. Raises PermissionDenied
-        (audited) unless the principal may assign on the unit, and PermissionDenied or
-        ValidationError (nothing written) for a person not assignable there, a resident not
-        on the unit, or nothing chosen."""
+        (audited as ``permission_refused``) unless the principal may assign on the unit and
+        the person is on it; NotFound or ValidationError (nothing written) for an unknown,
+        inactive or unassignable person, a resident not on the unit, or nothing chosen."""
         now = self._clock.now()
         try:
             assignee = self._read.user(user_id)
