@@ -182,3 +182,19 @@ def test_the_assign_dialog_fits_every_window_size(
     assert dialog.height() <= size[1] and dialog.width() <= size[0]
     assert problems(dialog, dialog) == []
     assert small_targets(dialog) == []
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (800, 1280), (1920, 1080)])
+def test_the_assigned_line_and_its_switch_fit_every_window_size(
+    qtbot: object, window: MainWindow, facility: Facility1, size: tuple[int, int]
+) -> None:
+    assign_cna(window, facility, "101", "102")
+    window.resize(*size)
+    sign_in(qtbot, window, facility, "cna")
+    idle(qtbot, window)
+    assert window.overview.assignment.isVisible()
+    assert problems(window.overview, window) == []
+    open_pass(qtbot, window)
+    assert window.pass_list.assignment.text.text() == (
+        "Assigned: rooms 101–102 (set by Marisol Ortega)")
+    assert problems(window.pass_list, window) == []
