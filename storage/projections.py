@@ -21,10 +21,13 @@ from storage.projections_assignment import ASSIGNMENT
 from storage.projections_clinical import CLINICAL
 from storage.projections_reference import REFERENCE
 from storage.projections_verification import VERIFICATION
+from storage.projections_witness import WITNESS
 
 Projector = Callable[[Connection, Entry, Body, str], None]
 
-PROJECTORS: dict[str, Projector] = {**REFERENCE, **CLINICAL, **VERIFICATION, **ASSIGNMENT}
+PROJECTORS: dict[str, Projector] = {
+    **REFERENCE, **CLINICAL, **VERIFICATION, **WITNESS, **ASSIGNMENT
+}
 
 PROJECTION_TABLES: tuple[str, ...] = (
     "facility",
@@ -41,6 +44,8 @@ PROJECTION_TABLES: tuple[str, ...] = (
     "alert_acks",
     "order_checks",
     "urgent_doses",
+    "witness_attestations",
+    "dose_wastes",
     "shift_assignments",
 )
 

@@ -37,8 +37,8 @@ HINTS: dict[str, str] = {
     "prn_reason": "Enter the reason for this as-needed dose.",
     "witness_required": "A second licensed person must sign in as witness first.",
     "witness_same_person": "The witness must be someone else.",
-    "witness_unlicensed": "The witness must be a nurse, or a facility admin whose account "
-    "records a nursing licence.",
+    "witness_unlicensed": "The witness must be a nurse or pharmacist, or a facility admin whose "
+    "account records a nursing licence.",
     "outside_scope": "Ask a licensed nurse to give this dose.",
     "route_mismatch": "Give it by the route on the order, or ask the prescriber.",
     "witness_inactive": "Ask another licensed colleague to witness.",
@@ -58,6 +58,14 @@ HINTS: dict[str, str] = {
     "amend_not_author": "Only the person who recorded the dose may amend its note.",
     "void_reason": "Enter why the entry is being voided.",
     "void_role": "Ask a nurse or facility admin to void the entry.",
+    "witness_missing": "A second licensed person signs in as witness on this device first.",
+    "witness_other_device": "Ask the witness to sign in again on this device.",
+    "witness_other_dose": "The dose changed after the witness signed: ask them to sign in again.",
+    "witness_other_giver": "Ask the witness to sign in again for your dose.",
+    "witness_signature": "Ask the witness to sign in again.",
+    "witness_used": "Each sign-in witnesses one record: ask the witness to sign in again.",
+    "waste_not_given": "Record waste only against a dose that was given.",
+    "waste_not_controlled": "Waste with a witness is for Schedule II doses only.",
 }
 
 _TITLES: list[tuple[type[BaseException], str]] = [

@@ -26,17 +26,29 @@ from typing import TYPE_CHECKING
 from mar_desktop.errors import TransportRefused
 from sync.server import config
 from sync.server.core import ServerCore
+from sync.server.tablet_version import OLDEST_ACCEPTED_TABLET
 
 if TYPE_CHECKING:
     import uvicorn
 
 
-def open_core(data: Path, db: str | None = None, *, create_key: bool = False) -> ServerCore:
+def open_core(
+    data: Path,
+    db: str | None = None,
+    *,
+    create_key: bool = False,
+    secrets_key_file: str | None = None,
+) -> ServerCore:
     """The server over the data folder ``data``: its store (``db``: a SQLite path or a
     ``postgresql://`` DSN; default ``MAR_SERVER_DB``, else the SQLite file in ``data``)
-    migrated to the current schema, and its signing key (made first if ``create_key`` and there
-    is none yet). The caller closes ``core.store``. Raises ``StorageError`` (the store is
-    closed again then)."""
+    migrated to the current schema, its signing key (made first if ``create_key`` and there
+    is none yet) and its credential secrets unlocked with the secrets key
+    (``secrets_key_file``, else ``MAR_SECRETS_KEY_FILE``, else derived from the signing key).
+    The caller closes ``core.store``. Raises ``StorageError`` / ``WrongKey`` (the store is
+    closed again then; a wrong secrets key writes nothing)."""
+    from sync.server.secrets_at_rest import configured_key
+
+    secrets_key = configured_key(secrets_key_file)  # before the database is touched
     store = config.open_store(config.db_url(data, db))
     try:
         store.migrate()
@@ -44,10 +56,12 @@ def open_core(data: Path, db: str | None = None, *, create_key: bool = False) ->
             signer = config.create_server_key(data)
         else:
             signer = config.load_server_key(data)
+        core = ServerCore(store, signer, secrets_key=secrets_key)
+        store.unlock_secrets()  # a wrong key stops the start here, before anything is written
+        return core
     except BaseException:
         store.close()
         raise
-    return ServerCore(store, signer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +71,8 @@ class ServeOptions:
     ``host`` is a loopback address. ``verify_workers`` > 0 checks pushed signatures in that
     many processes, 0 in ``verify_threads`` threads of this process. ``trusted_proxies``:
     load balancers whose ``X-Forwarded-For`` names the client (:func:`config.trusted_proxies`);
-    with any, ``/metrics`` always needs its token."""
+    with any, ``/metrics`` always needs its token. ``oldest_tablet``: the oldest tablet app
+    version served (:func:`sync.server.tablet_version.oldest_tablet` checked it)."""
 
     host: str = "127.0.0.1"
     port: int = 8443
@@ -67,6 +82,7 @@ class ServeOptions:
     verify_threads: int = 2
     log_level: str = "info"
     trusted_proxies: tuple[str, ...] = ()
+    oldest_tablet: str = OLDEST_ACCEPTED_TABLET
 
     def check(self) -> None:
         """Raises ``TransportRefused`` unless these options may be served (TLS, or plain HTTP
@@ -120,7 +136,12 @@ def serve(
     try:
         server = uvicorn.Server(
             uvicorn_config(
-                create_app(core, verifier=verifier, behind_proxy=bool(options.trusted_proxies)),
+                create_app(
+                    core,
+                    verifier=verifier,
+                    behind_proxy=bool(options.trusted_proxies),
+                    oldest_tablet=options.oldest_tablet,
+                ),
                 ssl_context=options.ssl_context,
                 log_level=options.log_level,
                 trusted_proxies=options.trusted_proxies,
