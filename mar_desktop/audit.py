@@ -57,6 +57,9 @@ OFFLINE_BREAK_GLASS = "offline_break_glass"
 DEVICE_REVOKED = "device_revoked"
 CREDENTIAL_REFUSED = "credential_refused"
 """An account record that reached this tablet did not verify as authorised; not stored."""
+SHIFT_ASSIGNED = "shift_assigned"  # a shift assignment set (the signed entry beside it)
+ASSIGNMENT_WIDENED = "assignment_widened"  # "whole unit" chosen over one's assignment, reason
+OUTSIDE_ASSIGNMENT_OPENED = "outside_assignment_opened"  # a resident outside it, with reason
 
 # Every action the people services write (the audit viewer offers them as filters).
 PEOPLE_ACTIONS = frozenset(

@@ -8,6 +8,7 @@ device does before appending and the server and other devices do before projecti
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 
@@ -63,6 +64,7 @@ ALERT_ACKNOWLEDGED = "alert.acknowledged"
 URGENT_DOSE_RECORDED = "administration.urgent_unverified"
 WITNESS_ATTESTED = "witness.attested"
 DOSE_WASTED = "administration.wasted"
+SHIFT_ASSIGNED = "shift.assigned"
 
 SERVER_ONLY_KINDS: frozenset[str] = frozenset(
     {FACILITY_CONFIGURED, DEVICE_ENROLLED, DEVICE_REVOKED, ALERT_RAISED, ORDERS_VERIFIED_AT_UPGRADE}
@@ -535,6 +537,35 @@ class DoseWasted(Body):
     signature_meaning: str = "Wasted as documented, witnessed"
 
 
+Room = Annotated[str, Field(min_length=1, max_length=20)]
+
+
+class ShiftAssigned(Body):
+    """A CNA's or nurse's assignment for one shift (docs/architecture.md#shift-assignment):
+    the rooms and/or residents of one unit they work from ``starts_at`` to ``ends_at`` (the
+    facility's shift window). A later-recorded assignment of the same person for a window
+    holding the same moment replaces it; it ends with the shift. It narrows what the person's
+    pass list and overview show; it never changes the account's units (no credential path)."""
+
+    assignment_id: Id
+    user_id: Id  # the person assigned
+    unit_id: Id
+    rooms: tuple[Room, ...] = Field((), max_length=500)
+    resident_ids: tuple[Id, ...] = Field((), max_length=500)
+    shift_name: Annotated[str, Field(min_length=1, max_length=40)]
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    note: Text = ""
+
+    @model_validator(mode="after")
+    def _a_real_shift(self) -> ShiftAssigned:
+        if not self.rooms and not self.resident_ids:
+            raise ValueError("an assignment names at least one room or resident")
+        if not self.starts_at < self.ends_at <= self.starts_at + timedelta(hours=24):
+            raise ValueError("an assignment lasts one shift (at most 24 hours)")
+        return self
+
+
 class AuditEvent(Body):
     """Body of every ``audit.<action>`` entry (docs/architecture.md#the-audit-chain). Never
     holds secrets."""
@@ -580,6 +611,7 @@ BODY_TYPES: dict[str, type[Body]] = {
     URGENT_DOSE_RECORDED: UrgentDoseRecorded,
     WITNESS_ATTESTED: WitnessAttested,
     DOSE_WASTED: DoseWasted,
+    SHIFT_ASSIGNED: ShiftAssigned,
 }
 
 AUDIT_KIND_PREFIX = "audit."

@@ -39,6 +39,9 @@ class Permission(StrEnum):
     verification); the security settings need MANAGE_SETTINGS."""
     REVIEW_OVERRIDES = "review_overrides"
     """See the override report: urgent doses on unverified orders and accepted warnings."""
+    ASSIGN_SHIFTS = "assign_shifts"
+    """Assign a CNA or nurse the rooms or residents of one shift on a unit both share
+    (:mod:`mar_desktop.shift_assignment`); never a change of the account's units."""
 
 
 P = Permission
@@ -54,11 +57,13 @@ _NURSE = frozenset(
         P.EMERGENCY_ACCESS,
         P.PRINT_REPORTS,
         P.VERIFY_ORDERS,
+        P.ASSIGN_SHIFTS,
     }
 )
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # The admin enters orders; verifying them is a licensed second person's work.
-    Role.FACILITY_ADMIN: frozenset(Permission) - {P.VERIFY_ORDERS},
+    # Shift assignments are the charge nurse's or the director's clinical call.
+    Role.FACILITY_ADMIN: frozenset(Permission) - {P.VERIFY_ORDERS, P.ASSIGN_SHIFTS},
     # Clinical oversight: everything a nurse does, plus clinical settings and reviews; no
     # staff accounts, devices or security settings.
     Role.DIRECTOR_OF_NURSING: _NURSE | {P.MANAGE_CLINICAL_SETTINGS, P.REVIEW_OVERRIDES},

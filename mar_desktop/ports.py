@@ -13,6 +13,7 @@ from typing import Protocol
 
 from mar_desktop.envelope import Entry, EntryDraft
 from mar_desktop.model import Facility, Resident, Unit, User
+from mar_desktop.shift_assignment import ShiftAssignment
 from mar_desktop.views import (
     AdministrationRecord,
     AlertView,
@@ -114,6 +115,13 @@ class ReadModel(Protocol):
     def order_checks(self, order_id: str) -> list[OrderCheck]: ...
 
     def urgent_doses(self, *, since: datetime, until: datetime) -> list[UrgentDose]: ...
+
+    def shift_assignments(
+        self, user_id: str, *, since: datetime, until: datetime
+    ) -> list[ShiftAssignment]:
+        """Every shift assignment of ``user_id`` whose shift overlaps ``[since, until]``
+        (docs/architecture.md#shift-assignment)."""
+        ...
 
     def history_complete_from(self) -> datetime | None:
         """From when this tablet holds the facility's whole ledger history (a tablet that

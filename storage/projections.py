@@ -17,6 +17,7 @@ from mar_desktop import __version__
 from mar_desktop.envelope import Entry, parse_raw
 from mar_desktop.kinds import SERVER_ONLY_KINDS, Body, from_newer_version, parse_body
 from storage.database import Connection
+from storage.projections_assignment import ASSIGNMENT
 from storage.projections_clinical import CLINICAL
 from storage.projections_reference import REFERENCE
 from storage.projections_verification import VERIFICATION
@@ -24,7 +25,9 @@ from storage.projections_witness import WITNESS
 
 Projector = Callable[[Connection, Entry, Body, str], None]
 
-PROJECTORS: dict[str, Projector] = {**REFERENCE, **CLINICAL, **VERIFICATION, **WITNESS}
+PROJECTORS: dict[str, Projector] = {
+    **REFERENCE, **CLINICAL, **VERIFICATION, **WITNESS, **ASSIGNMENT
+}
 
 PROJECTION_TABLES: tuple[str, ...] = (
     "facility",
@@ -43,6 +46,7 @@ PROJECTION_TABLES: tuple[str, ...] = (
     "urgent_doses",
     "witness_attestations",
     "dose_wastes",
+    "shift_assignments",
 )
 
 

@@ -400,10 +400,18 @@ class AlertsResponse(_Model):
 
 # ---- snapshot and history ---------------------------------------------------------------------
 HISTORY_KINDS = frozenset(
-    {"administration.recorded", "note.amended", "entry.voided", "prn.followup_recorded"}
+    {
+        "administration.recorded",
+        "note.amended",
+        "entry.voided",
+        "prn.followup_recorded",
+        "shift.assigned",
+    }
 )
 """Ledger kinds that are history, not current state: a snapshot leaves those before its tail
-out, and they arrive by backfill (:data:`STATE_KINDS` is every other ledger kind)."""
+out, and they arrive by backfill (:data:`STATE_KINDS` is every other ledger kind). A shift
+assignment is recorded at most a shift ahead of the shift it covers, so every one still in
+force lies in the tail (:data:`RECENT_DAYS`); the older ones would only grow every snapshot."""
 RECENT_DAYS = 14
 """A snapshot's tail starts at the first ledger entry recorded in the last this many days: the
 dose rules and screens look back at most a week (the resident MAR's history) plus a day."""

@@ -73,6 +73,7 @@ def build_backend(
     from mar_desktop.reports.exporting import ExportService
     from mar_desktop.reports.gather import ReportService
     from mar_desktop.services.admin_reads import AdminReads, DeviceIdentity
+    from mar_desktop.services.assignment import AssignmentService
     from mar_desktop.services.mar import MarService
     from mar_desktop.services.recording import RecordingService
     from mar_desktop.services.reference import ReferenceService
@@ -92,6 +93,7 @@ def build_backend(
     auth = AuthService(ports, credentials, sessions, defer_audit=defer)
     reference = ReferenceService(ports)
     reports = ReportService(ports)
+    mar = MarService(ports)
     device = DeviceIdentity(store.device_id, store.facility_id, store.ledger.public_key_hex)
 
     def open_export_ledger() -> ReportQueries:  # one verifying process: the GUI's worker
@@ -107,7 +109,7 @@ def build_backend(
     return Backend(
         sessions=sessions,
         auth=AuthAdapter(auth, AccessService(auth)),
-        mar=MarService(ports),
+        mar=mar,
         recording=RecordingService(ports, account_keys=account_keys(credentials)),
         reference=reference,
         admin=AdminServices(
@@ -123,6 +125,7 @@ def build_backend(
         sync_status=sync_status,
         demo_scans=_demo_scans(ports) if demo else None,
         close=close,
+        assignments=AssignmentService(ports, mar.assignment_scope),
     )
 
 

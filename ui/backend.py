@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # imported by the worker when the store opens, not before the
     from mar_desktop.reports.gather import ReportService
     from mar_desktop.services.access_report import AccessReportService
     from mar_desktop.services.admin_reads import AdminReads
+    from mar_desktop.services.assignment import AssignmentService
     from mar_desktop.services.demo_scans import DemoScanService
     from mar_desktop.services.mar import MarService
     from mar_desktop.services.recording import RecordingService
@@ -169,6 +170,7 @@ class Backend:
     demo_scans: DemoScanService | None = None  # ``--demo`` only: the demo scanner panel's data
     close: Callable[[], None] = lambda: None
     user_names: dict[str, str] = field(default_factory=dict)  # user id -> printed name (cache)
+    assignments: AssignmentService | None = None  # shift assignments (shares ``mar``'s scope)
 
     def user_name(self, user_id: str) -> str:
         """Printed name of a user (worker thread: reads the read model on a cache miss)."""

@@ -80,6 +80,21 @@ def shift_window(
     return ShiftWindow(shift, day, _local(zone, day, shift.start), _local(zone, end_day, shift.end))
 
 
+def shift_at(
+    moment: datetime, zone: ZoneInfo, shifts: tuple[ShiftDefinition, ...] = DEFAULT_SHIFTS
+) -> ShiftWindow:
+    """The shift whose window ``[start, end)`` holds ``moment`` (aware). A night shift that
+    began yesterday holds the early hours of today. Raises :class:`ValidationError` if no
+    shift does (the definitions leave a gap)."""
+    local_day = moment.astimezone(zone).date()
+    for day in (local_day - timedelta(days=1), local_day):
+        for shift in shifts:
+            window = shift_window(day, shift.name, zone, shifts)
+            if window.start <= moment < window.end:
+                return window
+    raise ValidationError("No shift covers this time; check the facility's shift times.")
+
+
 def month_window(year: int, month: int, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """UTC ``[start, end)`` of a local calendar month. Raises ValidationError for a bad month."""
     if not 1 <= month <= 12 or not 1900 <= year <= 9998:

@@ -18,8 +18,10 @@ from mar_desktop.clinical.schedule import dose_statuses, due_now, due_now_lookba
 from mar_desktop.errors import NotFound, PermissionDenied
 from mar_desktop.model import DoseStatus, Facility, Resident, Unit
 from mar_desktop.permissions import Permission, Principal
-from mar_desktop.services.base import Service
+from mar_desktop.services.assignment_scope import AssignmentScope
+from mar_desktop.services.base import Ports, Service
 from mar_desktop.services.pass_list import PassList, build_pass_list, pass_window
+from mar_desktop.shift_assignment import OutsideAssignment
 from mar_desktop.views import (
     AdministrationRecord,
     AlertView,
@@ -74,7 +76,17 @@ def local_day_bounds(facility: Facility, moment: datetime) -> tuple[datetime, da
 
 
 class MarService(Service):
+    """``assignment_scope``: what shift assignments hide (docs/architecture.md#shift-assignment);
+    share it with the ``AssignmentService`` that records the reasons to see past them."""
+
+    def __init__(self, ports: Ports, assignment_scope: AssignmentScope | None = None) -> None:
+        super().__init__(ports)
+        self.assignment_scope = assignment_scope or AssignmentScope()
+
     def _scoped_residents(self, principal: Principal, unit_id: str | None) -> list[Resident]:
+        """The residents of ``unit_id`` (None: of every unit in scope) the lists show: only
+        those of the principal's shift assignment while one is in force (unless the whole
+        unit was chosen, with a reason)."""
         self._require(
             principal,
             Permission.VIEW_MAR,
@@ -82,9 +94,13 @@ class MarService(Service):
             entity_type="unit",
             entity_id=unit_id or "",
         )
-        scope = principal.unit_scope(self._clock.now())
+        now = self._clock.now()
+        scope = principal.unit_scope(now)
         units: Collection[str] | None = [unit_id] if unit_id is not None else scope
-        return self._read.residents(units)
+        read = self._read
+        residents = read.residents(units)
+        assigned = self.assignment_scope.in_force(read, principal, now)
+        return self.assignment_scope.narrow(principal, assigned, residents, now)
 
     def due_now(
         self, principal: Principal, unit_id: str | None = None, upcoming_within_minutes: int = 0
@@ -140,10 +156,18 @@ class MarService(Service):
         ]
 
     def resident_mar(self, principal: Principal, resident_id: str) -> ResidentMar:
-        """One resident's MAR now; appends a ``resident_viewed`` audit entry."""
+        """One resident's MAR now; appends a ``resident_viewed`` audit entry. Raises
+        :class:`~mar_desktop.shift_assignment.OutsideAssignment` (nothing written) for a
+        resident outside the principal's shift assignment until a reason was given
+        (``AssignmentService.open_outside``)."""
         resident = self._resident_in_scope(principal, resident_id, Permission.VIEW_MAR)
         facility = self._facility()
         now = self._clock.now()
+        assigned = self.assignment_scope.in_force(self._read, principal, now)
+        if assigned is not None and not self.assignment_scope.may_open(
+            principal, assigned, resident, now
+        ):
+            raise OutsideAssignment()
         day_start, day_end = local_day_bounds(facility, now)
         history_start = now - timedelta(days=HISTORY_DAYS)
         states = self._read.orders([resident_id], include_discontinued=True)

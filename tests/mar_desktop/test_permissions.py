@@ -47,6 +47,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     P.VERIFY_ORDERS: frozenset({DON, NURSE, RPH}),
     P.MANAGE_CLINICAL_SETTINGS: frozenset({ADMIN, DON}),
     P.REVIEW_OVERRIDES: frozenset({ADMIN, DON}),
+    P.ASSIGN_SHIFTS: frozenset({DON, NURSE}),
 }
 
 NOW = datetime(2026, 1, 5, 8, tzinfo=UTC)

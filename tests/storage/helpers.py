@@ -154,6 +154,20 @@ def mixed_history(ledger: Any) -> dict[str, Any]:
                 ),
                 actor=f.NURSE,
             ),
+            f.draft(
+                kinds.SHIFT_ASSIGNED,
+                kinds.ShiftAssigned(
+                    assignment_id="assignment-1",
+                    user_id="user-cna",
+                    unit_id="unit-1",
+                    rooms=("101", "102"),
+                    resident_ids=(r2,),
+                    shift_name="day",
+                    starts_at=t,
+                    ends_at=t + timedelta(hours=8),
+                ),
+                actor=f.NURSE,
+            ),
         ]
     )
     # A proven witness: the witness's sign-in entry naming the dose, then the dose's waste with
@@ -320,12 +334,19 @@ def _drop_witness_tables(conn: Connection) -> None:
     conn.execute("DROP TABLE dose_wastes")
 
 
+def _drop_shift_assignments(conn: Connection) -> None:
+    conn.execute("DROP TABLE shift_assignments")
+
+
 UNDO: dict[int, Callable[[Connection], None]] = {
     9: _drop_totp_last_step,
     10: _drop_account_records,
     11: _undo_order_verification,
     12: _drop_snapshot_tables,
     13: _drop_witness_tables,
+    14: lambda conn: None,  # numbers reserved for changes made in parallel: nothing to undo
+    15: lambda conn: None,
+    16: _drop_shift_assignments,
 }
 """Migrations that only add tables and columns, undone by dropping them (newest last)."""
 

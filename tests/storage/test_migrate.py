@@ -499,3 +499,35 @@ def test_upgrade_from_version_12_projects_the_witness_entries_it_held(
         assert any(r is not None and r.wastes for r in records)
     finally:
         store.close()
+
+
+def test_upgrade_from_version_13_adds_shift_assignments_and_applies_those_held_unapplied(
+    tmp_path: Path, db_key: bytes
+) -> None:
+    """A database of the release before shift assignments: its ledger holds a
+    ``shift.assigned`` entry that release kept unapplied ("recorded by a newer version",
+    ``newer_entries_held``). 0016 adds the table; opening with this version rebuilds the
+    projections, so the assignment is applied and every other row is as before."""
+    from storage.projections import NEWER_HELD
+
+    def held_by_the_older_release(conn: Any) -> None:
+        conn.execute("DELETE FROM shift_assignments")
+        conn.execute("INSERT OR REPLACE INTO storage_flags (name, value) VALUES (?, '0.older')",
+                     (NEWER_HELD,))
+
+    expected = _history_back_at(tmp_path / "s", db_key, 13, held_by_the_older_release)
+    assert expected["shift_assignments"], "the history must hold a shift assignment"
+    conn = connect(database_path(tmp_path / "s"), db_key)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert "shift_assignments" not in tables
+    finally:
+        conn.close()
+    store = LocalStore.open(tmp_path / "s", db_key, FakeClock())
+    try:
+        _upgraded_is_unchanged(store, expected)
+        [held] = store.reader().shift_assignments(
+            "user-cna", since=f.T0, until=f.T0 + timedelta(hours=1))
+        assert (held.rooms, held.unit_id, held.set_by_role) == (("101", "102"), "unit-1", "nurse")
+    finally:
+        store.close()

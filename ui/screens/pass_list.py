@@ -36,9 +36,11 @@ from PySide6.QtWidgets import (
 
 from mar_desktop.model import DoseStatus, Facility, Unit
 from mar_desktop.permissions import Principal
+from mar_desktop.services.assignment import AssignmentView
 from mar_desktop.services.pass_list import PassItem, PassList
 from ui.context import UiContext
 from ui.errors import describe
+from ui.screens.assignment_bar import AssignmentBar
 from ui.screens.mar_words import hhmm, order_line, order_title
 from ui.screens.reads import ScreenRead
 from ui.touch import kinetic
@@ -62,6 +64,7 @@ class PassData:
     units: list[Unit]  # the units in the user's scope
     facility: Facility
     found: PassList
+    assignment: AssignmentView | None = None  # the user's shift assignment in force
 
 
 def summary_text(found: PassList) -> str:
@@ -157,6 +160,9 @@ class PassListScreen(QWidget):
         head.addWidget(self.unit_filter)
         head.addWidget(button("⟳ Refresh", "", self.refresh, name="passRefresh"))
         layout.addLayout(head)
+        self.assignment = AssignmentBar(ctx, "passAssignment")
+        self.assignment.changed.connect(self.refresh)
+        layout.addWidget(self.assignment)
         self.summary = label("", "section", wrap=True)
         self.summary.setObjectName("passSummary")
         layout.addWidget(self.summary)
@@ -201,14 +207,17 @@ class PassListScreen(QWidget):
         backend = self._ctx.backend
 
         def work(principal: Principal) -> PassData:
+            assignments = backend.assignments
             return PassData(backend.mar.units_in_scope(principal), backend.mar.facility(),
-                            backend.mar.pass_list(principal, unit_id))
+                            backend.mar.pass_list(principal, unit_id),
+                            assignments.mine(principal) if assignments else None)
 
         return work
 
     def _loaded(self, data: PassData) -> None:
         self.banner.clear_message()
         self.unit_filter.set_units(data.units)
+        self.assignment.show_view(data.assignment)
         self.items = list(data.found.items)
         self.found = data.found
         self.summary.setText(summary_text(data.found))
@@ -251,6 +260,7 @@ class PassListScreen(QWidget):
         self.found = None
         self.model.show_items([], None)
         self.summary.clear()
+        self.assignment.clear()
         self.banner.clear_message()
 
     # ---- actions ------------------------------------------------------------------------------

@@ -34,10 +34,12 @@ from mar_desktop.errors import RuleViolation
 from mar_desktop.model import DoseStatus, Facility, Order
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.services.mar import PrnStatus, ResidentMar
+from mar_desktop.shift_assignment import OutsideAssignment
 from mar_desktop.views import AdministrationRecord, OrderState, ScheduledDose
 from ui import theme
 from ui.context import UiContext
 from ui.errors import describe
+from ui.screens.assignment_bar import ReasonDialog, ask_outside_reason
 from ui.screens.mar_history import HISTORY_COLUMNS, MarHistory, submit_dialog
 from ui.screens.mar_words import (  # re-exported: the administration screens use them
     SignedDose,
@@ -101,6 +103,8 @@ class ResidentMarScreen(QWidget):
         super().__init__(parent)
         self._ctx = ctx
         self._data: MarData | None = None
+        self.outside_dialog: ReasonDialog | None = None
+        """The reason asked before a resident outside the shift assignment opens."""
         self._resident_id = ""
         self._wanted_dose: tuple[str, datetime] | None = None  # (order id, scheduled for)
         self._signed: SignedDose | None = None
@@ -253,7 +257,25 @@ class ResidentMarScreen(QWidget):
         self._give_dose(dose)
 
     def _failed(self, error: BaseException) -> None:
+        if isinstance(error, OutsideAssignment):  # a reason first, never silently
+            self._ask_outside_reason()
+            return
         self.banner.show_message("error", describe(error).full())
+
+    def _ask_outside_reason(self) -> None:
+        resident_id = self._resident_id
+        if self.outside_dialog is not None and self.outside_dialog.isVisible():
+            return
+
+        def not_opened() -> None:
+            if self._resident_id == resident_id:
+                self._wanted_dose = None
+                self.banner.show_message(
+                    "warning", "Not opened: this resident is not on your assignment for this "
+                    "shift. Ask the nurse who set it, or give a reason to open the record.")
+
+        self.outside_dialog = ask_outside_reason(self._ctx, self, resident_id, self.refresh,
+                                                 not_opened)
 
     def clear_phi(self) -> None:
         self._data = None

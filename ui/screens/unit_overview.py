@@ -27,9 +27,11 @@ from PySide6.QtWidgets import (
 
 from mar_desktop.model import Unit
 from mar_desktop.permissions import Permission, Principal
+from mar_desktop.services.assignment import AssignmentView
 from mar_desktop.services.mar import ResidentSummary
 from ui.context import UiContext
 from ui.errors import describe
+from ui.screens.assignment_bar import AssignmentBar
 from ui.screens.reads import ScreenRead
 from ui.touch import kinetic
 from ui.widgets.column_fit import fit_columns, fit_rows
@@ -50,6 +52,7 @@ class OverviewData:
     units: list[Unit]  # the units in the user's scope
     summaries: list[ResidentSummary]
     all_units: list[Unit]
+    assignment: AssignmentView | None = None  # the user's shift assignment in force
 
 
 def count_text(column: int, value: int) -> str:
@@ -84,9 +87,15 @@ class UnitOverview(QWidget):
         self.emergency_button = button("⚠ Emergency access…", "danger", self._ask_emergency)
         self.emergency_button.setObjectName("emergencyAccess")
         head.addWidget(self.emergency_button)
+        self.assign_button = button("Assign rooms…", "", self._assign_rooms)
+        self.assign_button.setObjectName("assignRooms")
+        head.addWidget(self.assign_button)
         self.refresh_button = button("⟳ Refresh", "", self.refresh)
         head.addWidget(self.refresh_button)
         layout.addLayout(head)
+        self.assignment = AssignmentBar(ctx, "overviewAssignment")
+        self.assignment.changed.connect(self.refresh)
+        layout.addWidget(self.assignment)
         self.scan = ScanField("Scan a wristband to open the resident")
         self.scan.setObjectName("overviewScan")
         self.scan.scanned.connect(self.on_scan)
@@ -134,6 +143,9 @@ class UnitOverview(QWidget):
 
     def refresh(self) -> None:
         self.emergency_button.setVisible(self._emergency_possible())
+        self.assign_button.setVisible(
+            self._ctx.may(Permission.ASSIGN_SHIFTS) and self._ctx.backend.assignments is not None
+        )
         self._read.refresh()
 
     def _work(self) -> Callable[[Principal], OverviewData]:
@@ -144,7 +156,9 @@ class UnitOverview(QWidget):
             units = backend.mar.units()
             visible = backend.mar.units_in_scope(principal)
             summaries = backend.mar.unit_overview(principal, unit_id)
-            return OverviewData(visible, summaries, units)
+            assignments = backend.assignments
+            mine = assignments.mine(principal) if assignments else None
+            return OverviewData(visible, summaries, units, mine)
 
         return work
 
@@ -160,6 +174,7 @@ class UnitOverview(QWidget):
         self.banner.clear_message()
         self._no_unit = not data.units
         self.unit_filter.set_units(data.units)
+        self.assignment.show_view(data.assignment)
         self._all_units = data.all_units
         self._summaries = data.summaries
         self._fill()
@@ -238,6 +253,7 @@ class UnitOverview(QWidget):
         self.table.setRowCount(0)
         self.search.clear()
         self.scan.clear()
+        self.assignment.clear()
         self.banner.clear_message()
 
     # ---- actions ------------------------------------------------------------------------------
@@ -258,6 +274,11 @@ class UnitOverview(QWidget):
     def _scanned(self, resident_id: str, scan: str) -> None:
         self.banner.clear_message()
         self.open_resident.emit(resident_id, scan)
+
+    def _assign_rooms(self) -> None:
+        from ui.screens.assign_rooms import open_assign_rooms
+
+        self.assign_dialog = open_assign_rooms(self._ctx, self)
 
     def _ask_emergency(self) -> None:
         principal = self._ctx.principal()
