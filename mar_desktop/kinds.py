@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from mar_desktop.clinical.overrides import OverrideCode
 from mar_desktop.envelope import Actor, EntryDraft
 from mar_desktop.errors import ValidationError
 from mar_desktop.model import (
@@ -61,6 +62,7 @@ PRN_FOLLOWUP_RECORDED = "prn.followup_recorded"
 ALERT_RAISED = "alert.raised"
 ALERT_ACKNOWLEDGED = "alert.acknowledged"
 URGENT_DOSE_RECORDED = "administration.urgent_unverified"
+ADMINISTRATION_OVERRIDES = "administration.overrides"
 
 SERVER_ONLY_KINDS: frozenset[str] = frozenset(
     {FACILITY_CONFIGURED, DEVICE_ENROLLED, DEVICE_REVOKED, ALERT_RAISED, ORDERS_VERIFIED_AT_UPGRADE}
@@ -473,6 +475,31 @@ class UrgentDoseRecorded(Body):
     order_status: Literal["awaiting_verification"] = "awaiting_verification"
 
 
+class Override(Frozen):
+    """One warning the nurse accepted to record a dose (mar_desktop/clinical/overrides.py):
+    its code, the reason, and who accepted it (name and role as at that moment)."""
+
+    code: OverrideCode
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    user_id: Id
+    full_name: Name
+    role: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class AdministrationOverrides(Body):
+    """The warnings accepted for one dose (allergy, scan bypass, outside window, PRN
+    indication). Recorded in the same transaction as the ``administration.recorded`` entry it
+    belongs to (``administration_entry_id``), immediately BEFORE it in the device's chain.
+    A kind of its own so the dose entry stays readable by older tablets (they still count the
+    dose and keep this entry unapplied as "recorded by a newer version")."""
+
+    administration_entry_id: Id
+    resident_id: Id
+    order_id: Id
+    overrides: Annotated[tuple[Override, ...], Field(min_length=1, max_length=10)]
+    signature_meaning: str = "Accepted the warnings listed for this dose"
+
+
 class AuditEvent(Body):
     """Body of every ``audit.<action>`` entry (docs/architecture.md#the-audit-chain). Never
     holds secrets."""
@@ -516,6 +543,7 @@ BODY_TYPES: dict[str, type[Body]] = {
     ALERT_RAISED: AlertRaised,
     ALERT_ACKNOWLEDGED: AlertAcknowledged,
     URGENT_DOSE_RECORDED: UrgentDoseRecorded,
+    ADMINISTRATION_OVERRIDES: AdministrationOverrides,
 }
 
 AUDIT_KIND_PREFIX = "audit."

@@ -18,6 +18,7 @@ from mar_desktop.views import (
     AlertView,
     OrderCheck,
     OrderState,
+    OverrideView,
     PendingVerification,
     UrgentDose,
 )
@@ -114,6 +115,10 @@ class ReadModel(Protocol):
     def order_checks(self, order_id: str) -> list[OrderCheck]: ...
 
     def urgent_doses(self, *, since: datetime, until: datetime) -> list[UrgentDose]: ...
+
+    def dose_overrides(self, entry_ids: Collection[str]) -> dict[str, tuple[OverrideView, ...]]:
+        """The warnings accepted for each of these doses that has any (by dose entry id)."""
+        ...
 
     def history_complete_from(self) -> datetime | None:
         """From when this tablet holds the facility's whole ledger history (a tablet that

@@ -32,6 +32,7 @@ from mar_desktop.views import (
 from storage import history
 from storage.database import Connection
 from storage.read_model_orders import OrderRow, build_order_state, link_changes
+from storage.read_model_overrides import OverrideReads
 from storage.read_model_sql import (
     ADMIN_BY_ID,
     ADMIN_IN_RANGE,
@@ -121,7 +122,7 @@ def _ids(values: Collection[str]) -> str:
     return json.dumps(list(values))
 
 
-class SqlReadModel(VerificationReads):
+class SqlReadModel(VerificationReads, OverrideReads):
     """Implements ``ReadModel`` on one connection (use it only on the thread that opened it)."""
 
     def __init__(self, conn: Connection, clock: Clock, cache: ModelCache | None = None) -> None:

@@ -386,7 +386,13 @@ class AlertsResponse(_Model):
 
 # ---- snapshot and history ---------------------------------------------------------------------
 HISTORY_KINDS = frozenset(
-    {"administration.recorded", "note.amended", "entry.voided", "prn.followup_recorded"}
+    {
+        "administration.recorded",
+        "note.amended",
+        "entry.voided",
+        "prn.followup_recorded",
+        "administration.overrides",
+    }
 )
 """Ledger kinds that are history, not current state: a snapshot leaves those before its tail
 out, and they arrive by backfill (:data:`STATE_KINDS` is every other ledger kind)."""

@@ -14,7 +14,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from mar_desktop import audit, kinds
-from mar_desktop.clinical import barcodes, rules
+from mar_desktop.clinical import barcodes, overrides, rules
 from mar_desktop.clinical.dose import check_dose
 from mar_desktop.clinical.routes import same_route
 from mar_desktop.clinical.scope import check_scope
@@ -37,7 +37,10 @@ class AdministrationRequest:
     """What the nurse entered for one dose. ``administered_at`` None means now.
 
     Identity: a wristband scan, or an explicit ``identity_confirmed``. Medication: a product
-    scan, or an explicit ``medication_confirmed``. Both are required for a GIVEN dose.
+    scan, or an explicit ``medication_confirmed``. Both are required for a GIVEN dose; a
+    by-hand confirmation needs its reason from the facility's list
+    (``wristband_bypass_reason`` / ``medication_bypass_reason``: a
+    :class:`~mar_desktop.clinical.overrides.BypassReason` code).
     """
 
     resident_id: str
@@ -73,6 +76,11 @@ class AdministrationRequest:
     ``urgent_second_person`` too (docs/architecture.md#order-verification)."""
     urgent_second_person: WitnessAttestation | None = None
     """The second licensed person who signed in for the urgent dose (like a witness)."""
+    wristband_bypass_reason: str = ""
+    """Why the wristband was not scanned (a bypass reason code), with ``identity_confirmed``."""
+    medication_bypass_reason: str = ""
+    """Why the medication was not scanned (a bypass reason code), with
+    ``medication_confirmed``."""
 
     @property
     def urgent(self) -> bool:
@@ -89,11 +97,17 @@ class RecordingService(Service):
         ``site_required``, ``witness_stale``, ``outside_scope``, and for a GIVEN dose
         ``dose_invalid``, ``dose_unit``, ``dose_mismatch``, ``route_mismatch``,
         ``order_unverified``, ``order_returned``, ``urgent_not_needed``, ``urgent_reason``,
-        ``urgent_unlicensed``, ``urgent_second_person``).
+        ``urgent_unlicensed``, ``urgent_second_person``, ``bypass_reason_required``,
+        ``bypass_reason_unknown``).
 
         An urgent dose (``req.urgent``) on an order awaiting verification is checked against
         the unverified order's values and stored with an ``administration.urgent_unverified``
         entry before it (the flag, the reason and the second person's sign-in).
+
+        Every warning accepted for the dose (allergy acknowledged, a scan bypassed, outside the
+        window) is stored as an ``administration.overrides`` entry immediately before the dose
+        entry, in the same transaction (:mod:`mar_desktop.clinical.overrides`); a dose with
+        every check passed has none.
         """
         entries = self._decide_for_resident(
             principal,
@@ -184,6 +198,14 @@ class RecordingService(Service):
         )
         dose_id = new_id()
         drafts = self._urgent_drafts(principal, req, read, dose_id, now) if given else []
+        accepted = overrides.collect(
+            allergy_warnings=[m.message for m in check.allergy_matches] if given else (),
+            wristband_bypass=_bypass(req, "wristband"),
+            medication_bypass=_bypass(req, "medication"),
+            outside_window_reason=body.outside_window_reason,
+        )
+        if accepted:
+            drafts.append(_overrides_draft(principal, body, dose_id, accepted))
         drafts += [
             kinds.draft(kinds.ADMINISTRATION_RECORDED, principal.actor, body, dose_id),
             audit.audit_for(
@@ -264,6 +286,8 @@ class RecordingService(Service):
                     "Confirm the medication: scan the package or confirm by hand.",
                     code="medication_unconfirmed",
                 )
+            _bypass(req, "wristband")  # a by-hand confirmation names its reason
+            _bypass(req, "medication")
         return ScanRecord(
             wristband_scanned=bool(req.wristband_scan),
             identity_confirmed=req.identity_confirmed,
@@ -392,6 +416,50 @@ class RecordingService(Service):
                 ),
             ]
         )[0]
+
+
+def _bypass(
+    req: AdministrationRequest, target: overrides.BypassTarget
+) -> overrides.BypassReason | None:
+    """The reason a GIVEN dose's ``target`` scan was bypassed; None when it was scanned (or the
+    dose was not given). Raises RuleViolation ``bypass_reason_required`` /
+    ``bypass_reason_unknown`` for a by-hand confirmation without a listed reason."""
+    if req.outcome != Outcome.GIVEN:
+        return None
+    if target == "wristband":
+        scanned, code = bool(req.wristband_scan), req.wristband_bypass_reason
+    else:
+        scanned, code = bool(req.medication_scan), req.medication_bypass_reason
+    if scanned:
+        return None
+    return overrides.check_bypass_reason(target, code)
+
+
+def _overrides_draft(
+    principal: Principal,
+    dose: kinds.AdministrationRecorded,
+    dose_id: str,
+    accepted: list[overrides.Accepted],
+) -> EntryDraft:
+    """The ``administration.overrides`` entry of dose ``dose_id``: each accepted warning with
+    its reason and the person recording the dose."""
+    user = principal.user
+    body = kinds.AdministrationOverrides(
+        administration_entry_id=dose_id,
+        resident_id=dose.resident_id,
+        order_id=dose.order_id,
+        overrides=tuple(
+            kinds.Override(
+                code=a.code,
+                reason=a.reason[:2000],
+                user_id=user.user_id,
+                full_name=user.full_name,
+                role=user.role.value,
+            )
+            for a in accepted
+        ),
+    )
+    return kinds.draft(kinds.ADMINISTRATION_OVERRIDES, principal.actor, body)
 
 
 def _dose_given(req: AdministrationRequest, order: Order) -> Decimal:
