@@ -113,6 +113,7 @@ class AdministrationScreen(QWidget):
         layout.addLayout(top)
         self.bedside = BedsidePanel()
         self.bedside.changed.connect(self._refresh_state)
+        self.bedside.bypassed.connect(self._ask_bypass_reason)
         layout.addWidget(self.bedside)
         self.banner = Banner()
         self.banner.setObjectName("adminBanner")
@@ -319,7 +320,14 @@ class AdministrationScreen(QWidget):
             witness=self._witness,
             allergy_acknowledged=form.allergy_acknowledged(),
             note=text("note"),
+            wristband_bypass_reason=form.bypass_reason("wristband"),
+            medication_bypass_reason=form.bypass_reason("medication"),
         )
+
+    def _ask_bypass_reason(self, target: str) -> None:
+        """A scan confirmed by hand: its reason is asked as one-tap choices in the form."""
+        if target in ("wristband", "medication") and self._target is not None:
+            self.form.add_bypass_reason(target)  # type: ignore[arg-type]
 
     def submit(self) -> None:
         target = self._target

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from mar_desktop.clinical import rules
+from mar_desktop.clinical.overrides import BypassTarget, bypass_choices
 from mar_desktop.errors import RuleViolation, ValidationError
 from mar_desktop.model import Order, Outcome, ReasonCode
 from ui.screens.mar_words import vital_name
@@ -63,6 +64,10 @@ PAIN_SCORES = tuple((score, str(score)) for score in range(11))
 SITES = ("Left upper arm", "Right upper arm", "Abdomen – left", "Abdomen – right",
          "Left thigh", "Right thigh", "Left buttock", "Right buttock")
 ALLERGY_ACK = "I have checked the allergy warning and will give it"
+BYPASS_CAPTIONS = {
+    "wristband": "Why the wristband was not scanned",
+    "medication": "Why the medication was not scanned",
+}
 
 
 class DoseForm(QWidget):
@@ -258,6 +263,22 @@ class DoseForm(QWidget):
         self._field("allergy", "⚠ Allergy", QCheckBox(ALLERGY_ACK))
         return True
 
+    def add_bypass_reason(self, target: BypassTarget) -> bool:
+        """Asks, as one-tap choices from the facility list, why the ``target`` scan was
+        bypassed (field ``bypass_<target>``), unless asked already. True if added."""
+        key = f"bypass_{target}"
+        if key in self.fields:
+            return False
+        choices = [(r.code, r.label) for r in bypass_choices(target)]
+        self._field(key, BYPASS_CAPTIONS[target], ChoiceRow(choices, 2, f"bypass_{target}"))
+        return True
+
+    def bypass_reason(self, target: BypassTarget) -> str:
+        """The bypass reason code chosen for ``target``; "" when none (or not asked)."""
+        row = self.fields.get(f"bypass_{target}")
+        value = row.value() if isinstance(row, ChoiceRow) else None
+        return value if isinstance(value, str) else ""
+
     def _set_reasons(self) -> None:
         """The reason codes that fit the outcome chosen; the row only for a dose not given."""
         combo = self.fields.get("reason")
@@ -282,7 +303,7 @@ class DoseForm(QWidget):
         for key, widget in self.fields.items():
             if isinstance(widget, ChoiceRow):
                 value = widget.value()
-                kept[key] = value if isinstance(value, int) else -1
+                kept[key] = value if isinstance(value, int | str) else -1
             elif isinstance(widget, QCheckBox):
                 kept[key] = widget.isChecked()
             elif isinstance(widget, QComboBox):
@@ -299,10 +320,15 @@ class DoseForm(QWidget):
             self.add_outside_reason()
         if "allergy" in kept:
             self.add_allergy_ack()
+        if "bypass_wristband" in kept:
+            self.add_bypass_reason("wristband")
+        if "bypass_medication" in kept:
+            self.add_bypass_reason("medication")
         for key in sorted(kept, key=lambda k: k == "reason"):
             widget, value = self.fields.get(key), kept[key]
             if isinstance(widget, ChoiceRow):
-                widget.set_value(value if isinstance(value, int) and value >= 0 else None)
+                chosen = isinstance(value, str) or (isinstance(value, int) and value >= 0)
+                widget.set_value(value if chosen else None)
             elif isinstance(widget, QCheckBox):
                 widget.setChecked(bool(value))
             elif isinstance(widget, QComboBox) and isinstance(value, str):

@@ -11,7 +11,7 @@ checks the permission and the rules again (the buttons only guide). Shows PHI un
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QHBoxLayout, QWidget
 from mar_desktop.clinical.rules import NOTE_AMEND_WINDOW
 from mar_desktop.model import Facility
 from mar_desktop.permissions import Permission, Principal
-from mar_desktop.views import AdministrationRecord, OrderState
+from mar_desktop.views import AdministrationRecord, OrderState, OverrideView
 from ui.context import UiContext
 from ui.screens.mar_words import (
     OUTCOME_GLYPHS,
@@ -57,9 +57,11 @@ def submit_dialog(ctx: UiContext, dialog: FormDialog, work: Callable[[Principal]
 
 
 def history_row(record: AdministrationRecord, state: OrderState | None, facility: Facility,
-                names: Mapping[str, str], *, just_signed: bool = False) -> Row:
+                names: Mapping[str, str], *, just_signed: bool = False,
+                overrides: Sequence[OverrideView] = ()) -> Row:
     """One history row in words: outcome, when, medication, and the details (dose and who,
-    witness, reason by its label, vitals by name, note, amendments, the void)."""
+    witness, reason by its label, vitals by name, the warnings accepted (``overrides``, in
+    words), note, amendments, the void)."""
     zone = facility.zone
     outcome = OUTCOME_WORDS.get(record.outcome, record.outcome.value)
     dose = f" {amount(record.dose_given, record.dose_unit)}" if record.dose_given else ""
@@ -77,6 +79,7 @@ def history_row(record: AdministrationRecord, state: OrderState | None, facility
         lines.append("Vitals: " + ", ".join(
             f"{vital_name(k)} {v}" for k, v in record.vitals.items()
         ))
+    lines.extend(f"⚠ {override.text}" for override in overrides)
     if record.note:
         lines.append(f"Note: {record.note}")
     for amendment in record.amendments:
@@ -118,15 +121,20 @@ class MarHistory(QObject):
         table.activated.connect(self._tapped)
 
     def fill(self, records: tuple[AdministrationRecord, ...], orders: Mapping[str, OrderState],
-             facility: Facility, names: Mapping[str, str], just_signed: str = "") -> None:
-        """Shows ``records`` (newest first); the one with entry id ``just_signed`` highlighted.
+             facility: Facility, names: Mapping[str, str], just_signed: str = "",
+             overrides: Mapping[str, Sequence[OverrideView]] | None = None) -> None:
+        """Shows ``records`` (newest first) with the warnings accepted for each
+        (``overrides``, by entry id); the one with entry id ``just_signed`` highlighted.
         Closes an open row's actions."""
+        accepted = overrides or {}
         self._open = None
         self._zone, self._names = facility.zone, names
         self._titles = {r.entry_id: order_title(orders[r.order_id].order)
                         if r.order_id in orders else "Medication" for r in records}
         self.table.fill([history_row(r, orders.get(r.order_id), facility, names,
-                                     just_signed=r.entry_id == just_signed) for r in records],
+                                     just_signed=r.entry_id == just_signed,
+                                     overrides=accepted.get(r.entry_id, ()))
+                         for r in records],
                         tall=True)
 
     def clear(self) -> None:
