@@ -10,7 +10,7 @@ export and the FHIR export need ``EXPORT_FACILITY`` (facility-wide, so no unit s
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -24,7 +24,7 @@ from mar_desktop.ports import ReadModel
 from mar_desktop.reports.data import MonthlyMarData, ResidentMar, ShiftSheetData
 from mar_desktop.reports.shifts import DEFAULT_SHIFTS, ShiftDefinition, month_window, shift_window
 from mar_desktop.services.base import Service
-from mar_desktop.views import AdministrationRecord, OrderState
+from mar_desktop.views import AdministrationRecord, OrderState, OverrideView
 
 
 class EntrySource(Protocol):
@@ -50,6 +50,8 @@ class ExportData:
     residents: dict[str, Resident]
     orders: dict[str, OrderState]
     records: dict[str, AdministrationRecord]  # by entry id: administrations of the window
+    overrides: dict[str, tuple[OverrideView, ...]] = field(default_factory=dict)
+    """The warnings accepted for the administrations of ``records`` that have any."""
 
 
 def _runs_during(state: OrderState, start: datetime, end: datetime) -> bool:
@@ -174,8 +176,16 @@ class ReportService(Service):
             unit_id=unit_id,
             shift=shift,
         )
+        overrides = read.dose_overrides([r.entry_id for m in mars for r in m.records])
         return ShiftSheetData(
-            facility, unit, window, principal.user, self._clock.now(), mars, self._users(read)
+            facility,
+            unit,
+            window,
+            principal.user,
+            self._clock.now(),
+            mars,
+            self._users(read),
+            overrides,
         )
 
     def monthly_mar(
@@ -276,6 +286,7 @@ class ReportService(Service):
             residents,
             orders,
             records,
+            read.dose_overrides(list(records)),
         )
 
 

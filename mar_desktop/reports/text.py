@@ -12,7 +12,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from mar_desktop.model import Order, Resident, Schedule
-from mar_desktop.views import AdministrationRecord, OrderState, OrderStatus
+from mar_desktop.views import AdministrationRecord, OrderState, OrderStatus, OverrideView
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 VITAL_LABELS = {
@@ -166,6 +166,12 @@ def note_lines(
     if record.recorded_at - record.administered_at > LATE_DOCUMENTATION:
         lines.append(f"Documented late: {record.recorded_at.astimezone(zone):%m-%d %H:%M}")
     return lines
+
+
+def override_line(override: OverrideView, initials: Mapping[str, str]) -> str:
+    """One accepted warning in words: "<what>: <reason> (<initials of who>)"."""
+    who = initials.get(override.user_id, "") or override.full_name
+    return f"{override.label}: {override.reason}" + (f" ({who})" if who else "")
 
 
 def void_line(record: AdministrationRecord, initials: Mapping[str, str], zone: ZoneInfo) -> str:
