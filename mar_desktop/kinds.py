@@ -85,17 +85,19 @@ class Body(Frozen):
 
 class FacilityConfigured(Body):
     """v2: the settings carry the scope of practice (``FacilitySettings.scope``); v3: the
-    offline limit (``FacilitySettings.offline_signin_hours``)."""
+    offline limit (``FacilitySettings.offline_signin_hours``); v4: the scan-bypass reasons
+    (``FacilitySettings.scan_bypass_reasons``)."""
 
-    v: Literal[1, 2, 3] = 3  # type: ignore[assignment]
+    v: Literal[1, 2, 3, 4] = 4  # type: ignore[assignment]
     facility: Facility
 
 
 class SettingsChanged(Body):
     """v2: the settings carry the scope of practice (``FacilitySettings.scope``); v3: the
-    offline limit (``FacilitySettings.offline_signin_hours``)."""
+    offline limit (``FacilitySettings.offline_signin_hours``); v4: the scan-bypass reasons
+    (``FacilitySettings.scan_bypass_reasons``)."""
 
-    v: Literal[1, 2, 3] = 3  # type: ignore[assignment]
+    v: Literal[1, 2, 3, 4] = 4  # type: ignore[assignment]
     before: FacilitySettings
     after: FacilitySettings
 

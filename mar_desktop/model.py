@@ -135,6 +135,41 @@ DEFAULT_SCOPE: tuple[RoleScope, ...] = (
 """Common US long-term-care practice for medication aides: no injections, no Schedule II."""
 
 
+ScanTarget = Literal["wristband", "medication"]
+
+
+class ScanBypassReason(Frozen):
+    """A reason the facility accepts for confirming by hand instead of scanning, and which
+    scan(s) it explains (mar_desktop/clinical/overrides.py)."""
+
+    code: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
+    label: Name
+    applies_to: Annotated[tuple[ScanTarget, ...], Field(min_length=1, max_length=2)]
+
+
+DEFAULT_SCAN_BYPASS_REASONS: tuple[ScanBypassReason, ...] = (
+    ScanBypassReason(code="band_missing", label="Wristband missing", applies_to=("wristband",)),
+    ScanBypassReason(
+        code="band_unreadable", label="Wristband damaged or unreadable", applies_to=("wristband",)
+    ),
+    ScanBypassReason(
+        code="band_refused", label="Resident refuses to wear a wristband",
+        applies_to=("wristband",),
+    ),
+    ScanBypassReason(
+        code="barcode_damaged", label="Barcode damaged or unreadable", applies_to=("medication",)
+    ),
+    ScanBypassReason(
+        code="no_barcode", label="Product has no barcode (e.g. bulk or compounded)",
+        applies_to=("medication",),
+    ),
+    ScanBypassReason(
+        code="scanner_down", label="Scanner not working", applies_to=("wristband", "medication")
+    ),
+)
+"""Why a scan may be bypassed, by default: one tap each on the dose screen."""
+
+
 class FacilitySettings(Frozen):
     """Per-facility clinical and security defaults (docs/architecture.md#clinical-defaults and
     #security)."""
@@ -158,6 +193,19 @@ class FacilitySettings(Frozen):
     scope: tuple[RoleScope, ...] = DEFAULT_SCOPE
     """Scope of practice of unlicensed roles; a licensed account is not narrowed by it, and an
     unlicensed role not listed may administer nothing."""
+    scan_bypass_reasons: tuple[ScanBypassReason, ...] = DEFAULT_SCAN_BYPASS_REASONS
+    """The reasons a nurse may give for confirming identity or medication by hand instead of
+    scanning; any other reason, or none, is refused. Each scan keeps at least one reason."""
+
+    @model_validator(mode="after")
+    def _bypass_reasons_usable(self) -> FacilitySettings:
+        codes = [r.code for r in self.scan_bypass_reasons]
+        if len(set(codes)) != len(codes):
+            raise ValueError("each scan-bypass reason code may be listed only once")
+        for target in ("wristband", "medication"):
+            if not any(target in r.applies_to for r in self.scan_bypass_reasons):
+                raise ValueError(f"keep at least one reason for bypassing the {target} scan")
+        return self
 
 
 class Facility(Frozen):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mar_desktop.errors import RuleViolation
+from mar_desktop.model import DEFAULT_SCAN_BYPASS_REASONS, ScanBypassReason, ScanTarget
 
 OverrideCode = Literal[
     "allergy",
@@ -48,28 +49,10 @@ def override_label(code: str) -> str:
     return OVERRIDE_LABELS.get(code, "Warning accepted (recorded by a newer version)")
 
 
-BypassTarget = Literal["wristband", "medication"]
-
-
-@dataclass(frozen=True, slots=True)
-class BypassReason:
-    """One reason a scan may be bypassed, and which scan(s) it explains."""
-
-    code: str
-    label: str
-    applies_to: tuple[BypassTarget, ...]
-
-
-DEFAULT_BYPASS_REASONS: tuple[BypassReason, ...] = (
-    BypassReason("band_missing", "Wristband missing", ("wristband",)),
-    BypassReason("band_unreadable", "Wristband damaged or unreadable", ("wristband",)),
-    BypassReason("band_refused", "Resident refuses to wear a wristband", ("wristband",)),
-    BypassReason("barcode_damaged", "Barcode damaged or unreadable", ("medication",)),
-    BypassReason("no_barcode", "Product has no barcode (e.g. bulk or compounded)", ("medication",)),
-    BypassReason("scanner_down", "Scanner not working", ("wristband", "medication")),
-)
-"""The facility list of scan-bypass reasons (one tap each on the dose screen). A by-hand
-confirmation with any other reason, or none, is refused."""
+BypassTarget = ScanTarget
+BypassReason = ScanBypassReason
+DEFAULT_BYPASS_REASONS: tuple[BypassReason, ...] = DEFAULT_SCAN_BYPASS_REASONS
+"""The default facility list (``FacilitySettings.scan_bypass_reasons``)."""
 
 
 def bypass_choices(

@@ -8,6 +8,7 @@ of the ledger entry and its audit entry. On any refusal nothing clinical is writ
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -135,7 +136,8 @@ class RecordingService(Service):
         if req.outcome == Outcome.GIVEN:
             check_givable(state, urgent=req.urgent)
         check_scope(principal.user, order, facility.settings)
-        scan = self._check_scans(req, resident, order, now, facility.zone)
+        bypass_reasons = facility.settings.scan_bypass_reasons
+        scan = self._check_scans(req, resident, order, now, facility.zone, bypass_reasons)
         witness_user = None
         if req.witness is not None:
             if now - req.witness.authenticated_at > WITNESS_FRESH_FOR:
@@ -200,8 +202,8 @@ class RecordingService(Service):
         drafts = self._urgent_drafts(principal, req, read, dose_id, now) if given else []
         accepted = overrides.collect(
             allergy_warnings=[m.message for m in check.allergy_matches] if given else (),
-            wristband_bypass=_bypass(req, "wristband"),
-            medication_bypass=_bypass(req, "medication"),
+            wristband_bypass=_bypass(req, "wristband", bypass_reasons),
+            medication_bypass=_bypass(req, "medication", bypass_reasons),
             outside_window_reason=body.outside_window_reason,
         )
         if accepted:
@@ -265,10 +267,16 @@ class RecordingService(Service):
 
     @staticmethod
     def _check_scans(
-        req: AdministrationRequest, resident: Resident, order: Order, now: datetime, zone: ZoneInfo
+        req: AdministrationRequest,
+        resident: Resident,
+        order: Order,
+        now: datetime,
+        zone: ZoneInfo,
+        bypass_reasons: Sequence[overrides.BypassReason],
     ) -> ScanRecord:
         """Checks the bedside scans (wrong resident, wrong or expired medication) and that a
-        GIVEN dose has identity and medication confirmed one way or the other."""
+        GIVEN dose has identity and medication confirmed one way or the other, a by-hand
+        confirmation with a reason from ``bypass_reasons`` (the facility's list)."""
         scanned = None
         if req.wristband_scan:
             barcodes.check_wristband(req.wristband_scan, resident)
@@ -286,8 +294,8 @@ class RecordingService(Service):
                     "Confirm the medication: scan the package or confirm by hand.",
                     code="medication_unconfirmed",
                 )
-            _bypass(req, "wristband")  # a by-hand confirmation names its reason
-            _bypass(req, "medication")
+            _bypass(req, "wristband", bypass_reasons)  # a by-hand confirmation names its reason
+            _bypass(req, "medication", bypass_reasons)
         return ScanRecord(
             wristband_scanned=bool(req.wristband_scan),
             identity_confirmed=req.identity_confirmed,
@@ -419,7 +427,9 @@ class RecordingService(Service):
 
 
 def _bypass(
-    req: AdministrationRequest, target: overrides.BypassTarget
+    req: AdministrationRequest,
+    target: overrides.BypassTarget,
+    reasons: Sequence[overrides.BypassReason],
 ) -> overrides.BypassReason | None:
     """The reason a GIVEN dose's ``target`` scan was bypassed; None when it was scanned (or the
     dose was not given). Raises RuleViolation ``bypass_reason_required`` /
@@ -432,7 +442,7 @@ def _bypass(
         scanned, code = bool(req.medication_scan), req.medication_bypass_reason
     if scanned:
         return None
-    return overrides.check_bypass_reason(target, code)
+    return overrides.check_bypass_reason(target, code, reasons)
 
 
 def _overrides_draft(

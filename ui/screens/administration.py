@@ -148,7 +148,8 @@ class AdministrationScreen(QWidget):
         self._target = target
         outside = self.bedside.show_target(target, self._ctx.clock.now())
         self.form.build(target.state.order, target.facility.settings.reason_codes,
-                        outside=outside, prn_reasons=target.prn_reasons)
+                        outside=outside, prn_reasons=target.prn_reasons,
+                        bypass_reasons=target.facility.settings.scan_bypass_reasons)
         self.bedside.show_state()
         self.scan.setFocus()
         if target.wristband_scan or target.medication_scan:

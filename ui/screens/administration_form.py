@@ -36,7 +36,12 @@ from PySide6.QtWidgets import (
 )
 
 from mar_desktop.clinical import rules
-from mar_desktop.clinical.overrides import BypassTarget, bypass_choices
+from mar_desktop.clinical.overrides import (
+    DEFAULT_BYPASS_REASONS,
+    BypassReason,
+    BypassTarget,
+    bypass_choices,
+)
 from mar_desktop.errors import RuleViolation, ValidationError
 from mar_desktop.model import Order, Outcome, ReasonCode
 from ui.screens.mar_words import vital_name
@@ -90,6 +95,7 @@ class DoseForm(QWidget):
         super().__init__(parent)
         self._order: Order | None = None
         self._reason_codes: Sequence[ReasonCode] = ()
+        self._bypass_reasons: Sequence[BypassReason] = DEFAULT_BYPASS_REASONS
         self.hold = False
         self.fields: dict[str, Any] = {}
         self._placed: dict[str, QWidget] = {}  # key -> the widget in the form's row
@@ -204,12 +210,15 @@ class DoseForm(QWidget):
         self._place_choices()
 
     def build(self, order: Order, reason_codes: Sequence[ReasonCode], *, outside: bool,
-              prn_reasons: Sequence[str] = ()) -> None:
+              prn_reasons: Sequence[str] = (),
+              bypass_reasons: Sequence[BypassReason] = DEFAULT_BYPASS_REASONS) -> None:
         """The fields ``order`` needs, after :meth:`clear`; ``outside``: the dose is outside its
         window, so a reason for that is asked. ``reason_codes``: the facility's list;
-        ``prn_reasons``: the reasons a PRN dose offers for one tap."""
+        ``prn_reasons``: the reasons a PRN dose offers for one tap; ``bypass_reasons``: the
+        facility's reasons for confirming a scan by hand."""
         self._order = order
         self._reason_codes = reason_codes
+        self._bypass_reasons = bypass_reasons
         reason = QComboBox()
         self._field("reason", "Reason", reason)
         if outside:
@@ -264,12 +273,13 @@ class DoseForm(QWidget):
         return True
 
     def add_bypass_reason(self, target: BypassTarget) -> bool:
-        """Asks, as one-tap choices from the facility list, why the ``target`` scan was
-        bypassed (field ``bypass_<target>``), unless asked already. True if added."""
+        """Asks, as one-tap choices from the facility's list (given to :meth:`build`), why the
+        ``target`` scan was bypassed (field ``bypass_<target>``), unless asked already. True if
+        added."""
         key = f"bypass_{target}"
         if key in self.fields:
             return False
-        choices = [(r.code, r.label) for r in bypass_choices(target)]
+        choices = [(r.code, r.label) for r in bypass_choices(target, self._bypass_reasons)]
         self._field(key, BYPASS_CAPTIONS[target], ChoiceRow(choices, 2, f"bypass_{target}"))
         return True
 

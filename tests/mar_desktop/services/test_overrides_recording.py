@@ -14,7 +14,7 @@ from mar_desktop.clinical.allergies import allergy_matches
 from mar_desktop.clinical.overrides import LEGACY_REASON
 from mar_desktop.envelope import parse_raw
 from mar_desktop.errors import RuleViolation
-from mar_desktop.model import Allergy, Outcome
+from mar_desktop.model import Allergy, FacilitySettings, Outcome, ScanBypassReason
 from mar_desktop.services.recording import AdministrationRequest
 from tests.facility import World
 from tests.mar_desktop.services.test_recording_service import given
@@ -162,3 +162,41 @@ def test_a_dose_recorded_before_overrides_derives_them_from_its_fields(world: Wo
         ("medication_not_scanned", LEGACY_REASON, True),
     ]
     assert json.dumps(entry.body).count("overrides") == 0
+
+
+def test_the_facility_list_of_bypass_reasons_is_the_one_enforced(world: World) -> None:
+    read = world.ports.reader()
+    facility = read.facility()
+    assert facility is not None
+    own = (
+        ScanBypassReason(code="band_laundry", label="Band off for bathing",
+                         applies_to=("wristband",)),
+        ScanBypassReason(code="label_torn", label="Pharmacy label torn",
+                         applies_to=("medication",)),
+    )
+    changed = world.reference.change_settings(
+        world.principal("admin"),
+        facility.settings.model_copy(update={"scan_bypass_reasons": own}),
+    )
+    assert changed.body["v"] == 4  # older tablets keep it unapplied (recorded by a newer version)
+    request, _ = given(world, "Atorvastatin", wristband_scan=None, identity_confirmed=True,
+                       wristband_bypass_reason="band_missing")  # a default, not on this list
+    with pytest.raises(RuleViolation) as refused:
+        world.recording.record_administration(world.principal("nurse"), request)
+    assert refused.value.code == "bypass_reason_unknown"
+    ours = AdministrationRequest(**{**request.__dict__, "wristband_bypass_reason": "band_laundry"})
+    dose = world.recording.record_administration(world.principal("nurse"), ours)
+    (views,) = world.ports.reader().dose_overrides([dose.id]).values()
+    assert [(v.code, v.reason) for v in views] == [
+        ("wristband_not_scanned", "Band off for bathing")
+    ]
+
+
+def test_a_bypass_list_must_keep_a_reason_for_each_scan_and_unique_codes() -> None:
+    band = ScanBypassReason(code="a", label="A", applies_to=("wristband",))
+    with pytest.raises(ValueError, match="medication scan"):
+        FacilitySettings(scan_bypass_reasons=(band,))
+    both = ScanBypassReason(code="a", label="B", applies_to=("wristband", "medication"))
+    with pytest.raises(ValueError, match="only once"):
+        FacilitySettings(scan_bypass_reasons=(band, both))
+    assert FacilitySettings(scan_bypass_reasons=(both,)).scan_bypass_reasons == (both,)
