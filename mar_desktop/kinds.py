@@ -154,17 +154,40 @@ class OrderProvenance(Frozen):
     """For an import: which request of which bundle (its source key)."""
 
 
-class OrderCreated(Body):
-    """v2: ``provenance`` (verification and source). A v1 body needs verification."""
+def _version_for_indication(data: Any) -> Any:
+    """Fills in ``v`` (when absent) as 3 if the body's order has a PRN indication range (a
+    field older apps do not know): such a body is kept unapplied by an older tablet, which then
+    does not show the order at all (the most restrictive reading) instead of refusing it as
+    invalid or giving it without the indication check. Other orders keep v2."""
+    if isinstance(data, dict) and "v" not in data:
+        order = data.get("order")
+        found = order.get("prn_indication") if isinstance(order, dict) else getattr(
+            order, "prn_indication", None
+        )
+        if found is not None:
+            return {**data, "v": 3}
+    return data
 
-    v: Literal[1, 2] = 2  # type: ignore[assignment]
+
+class OrderCreated(Body):
+    """v2: ``provenance`` (verification and source). A v1 body needs verification. v3 when
+    the order has a PRN indication range (and only then)."""
+
+    v: Literal[1, 2, 3] = 2  # type: ignore[assignment]
     order: Order
     provenance: OrderProvenance = OrderProvenance()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version(cls, data: Any) -> Any:
+        return _version_for_indication(data)
 
     @model_validator(mode="after")
     def _v1_has_no_provenance(self) -> OrderCreated:
         if self.v == 1 and self.provenance != OrderProvenance():
             raise ValueError("a v1 order body has no provenance")
+        if self.v < 3 and self.order.prn_indication is not None:
+            raise ValueError("an order with a PRN indication needs body v3")
         return self
 
 
@@ -177,9 +200,10 @@ class OrderChanged(Body):
     :func:`mar_desktop.clinical.verification.change_effect`) discontinues nothing by itself:
     the replaced order stays givable until the change is verified, when the verifier's
     ``order.discontinued`` ends it. One that acts at once discontinues the old order at
-    ``effective_at`` (the writer also records a v1 ``order.discontinued`` for older tablets)."""
+    ``effective_at`` (the writer also records a v1 ``order.discontinued`` for older tablets).
+    v3 when the new order has a PRN indication range (and only then)."""
 
-    v: Literal[1, 2] = 2  # type: ignore[assignment]
+    v: Literal[1, 2, 3] = 2  # type: ignore[assignment]
     replaces_order_id: Id
     order: Order
     reason: Text
@@ -187,10 +211,17 @@ class OrderChanged(Body):
     provenance: OrderProvenance = OrderProvenance()
     acts_at_once: bool = True
 
+    @model_validator(mode="before")
+    @classmethod
+    def _version(cls, data: Any) -> Any:
+        return _version_for_indication(data)
+
     @model_validator(mode="after")
     def _v1_acts_at_once(self) -> OrderChanged:
         if self.v == 1 and (self.provenance != OrderProvenance() or not self.acts_at_once):
             raise ValueError("a v1 order change has no provenance and acts at once")
+        if self.v < 3 and self.order.prn_indication is not None:
+            raise ValueError("an order with a PRN indication needs body v3")
         return self
 
     @property

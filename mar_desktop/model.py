@@ -351,6 +351,27 @@ class Schedule(Frozen):
         return 0.0
 
 
+class PrnIndication(Frozen):
+    """What a PRN order is for, as a score range: "for severe pain (7–10)". A dose given at a
+    score outside it (or with no score) needs an acknowledged reason, stored as an override
+    (mar_desktop/clinical/overrides.py)."""
+
+    scale: Literal["pain"] = "pain"
+    minimum: int = Field(ge=0, le=10)
+    maximum: int = Field(ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PrnIndication:
+        if self.minimum > self.maximum:
+            raise ValueError("the indication's lowest score is above its highest")
+        return self
+
+    @property
+    def words(self) -> str:
+        """E.g. "pain 7–10"."""
+        return f"{self.scale} {self.minimum}–{self.maximum}"
+
+
 class Order(Frozen):
     order_id: Id
     resident_id: Id
@@ -372,6 +393,10 @@ class Order(Frozen):
     hold_parameters: tuple[HoldParameter, ...] = ()
     site_required: bool = False
     prn_followup_minutes: int | None = Field(None, ge=5, le=1440)
+    prn_indication: PrnIndication | None = Field(None, exclude_if=lambda value: value is None)
+    """A PRN order's indication range; absent from the JSON when there is none, so an order
+    without one reads the same to older versions (an order body carrying one is v3:
+    :class:`mar_desktop.kinds.OrderCreated`)."""
 
     @property
     def is_prn(self) -> bool:
@@ -387,4 +412,6 @@ class Order(Frozen):
             raise ValueError("order start and end must carry a time zone")
         if self.end is not None and self.end <= self.start:
             raise ValueError("order end must be after its start")
+        if self.prn_indication is not None and not self.is_prn:
+            raise ValueError("only an as-needed (PRN) order has an indication range")
         return self

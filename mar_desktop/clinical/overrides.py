@@ -22,7 +22,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mar_desktop.errors import RuleViolation
-from mar_desktop.model import DEFAULT_SCAN_BYPASS_REASONS, ScanBypassReason, ScanTarget
+from mar_desktop.model import (
+    DEFAULT_SCAN_BYPASS_REASONS,
+    PrnIndication,
+    ScanBypassReason,
+    ScanTarget,
+)
 
 OverrideCode = Literal[
     "allergy",
@@ -89,6 +94,29 @@ def check_bypass_reason(
         code="bypass_reason_unknown",
         field=_FIELD[target],
     )
+
+
+def check_prn_indication(
+    indication: PrnIndication | None, pain_score: int | None, reason: str
+) -> str:
+    """The PRN-indication override reason for a PRN dose given at ``pain_score`` against the
+    order's ``indication``; "" when there is nothing to override (no indication, or the score
+    inside it). A score outside the range, or no score at all (it cannot be checked: the most
+    restrictive reading), needs ``reason``; the override's reason then says the score, the
+    range and why. Raises RuleViolation ``prn_indication`` (field ``prn_indication``)."""
+    if indication is None:
+        return ""
+    if pain_score is not None and indication.minimum <= pain_score <= indication.maximum:
+        return ""
+    score = "no score recorded" if pain_score is None else f"{indication.scale} {pain_score}"
+    why = reason.strip()
+    if not why:
+        raise RuleViolation(
+            f"This dose is ordered for {indication.words} ({score}): say why you give it.",
+            code="prn_indication",
+            field="prn_indication",
+        )
+    return f"{score}, ordered for {indication.words}: {why}"
 
 
 @dataclass(frozen=True, slots=True)

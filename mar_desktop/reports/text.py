@@ -73,6 +73,9 @@ def directions_text(order: Order) -> str:
         parts.append(f"C-{order.controlled_schedule}{witness}")
     if order.time_critical:
         parts.append("time-critical")
+    if order.prn_indication is not None:
+        indication = order.prn_indication
+        parts.append(f"for {indication.scale} {indication.minimum}-{indication.maximum}")
     text = "; ".join(parts)
     if order.instructions:
         text += f". {order.instructions}"

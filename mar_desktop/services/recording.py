@@ -82,6 +82,9 @@ class AdministrationRequest:
     medication_bypass_reason: str = ""
     """Why the medication was not scanned (a bypass reason code), with
     ``medication_confirmed``."""
+    prn_indication_reason: str = ""
+    """Why a PRN dose is given at a score outside the order's indication range (or with no
+    score); needed only then."""
 
     @property
     def urgent(self) -> bool:
@@ -99,15 +102,16 @@ class RecordingService(Service):
         ``dose_invalid``, ``dose_unit``, ``dose_mismatch``, ``route_mismatch``,
         ``order_unverified``, ``order_returned``, ``urgent_not_needed``, ``urgent_reason``,
         ``urgent_unlicensed``, ``urgent_second_person``, ``bypass_reason_required``,
-        ``bypass_reason_unknown``).
+        ``bypass_reason_unknown``, ``prn_indication``).
 
         An urgent dose (``req.urgent``) on an order awaiting verification is checked against
         the unverified order's values and stored with an ``administration.urgent_unverified``
         entry before it (the flag, the reason and the second person's sign-in).
 
         Every warning accepted for the dose (allergy acknowledged, a scan bypassed, outside the
-        window) is stored as an ``administration.overrides`` entry immediately before the dose
-        entry, in the same transaction (:mod:`mar_desktop.clinical.overrides`); a dose with
+        window, a PRN score outside the order's indication) is stored as an
+        ``administration.overrides`` entry immediately before the dose entry, in the same
+        transaction (:mod:`mar_desktop.clinical.overrides`); a dose with
         every check passed has none.
         """
         entries = self._decide_for_resident(
@@ -200,11 +204,19 @@ class RecordingService(Service):
         )
         dose_id = new_id()
         drafts = self._urgent_drafts(principal, req, read, dose_id, now) if given else []
+        indication = (
+            overrides.check_prn_indication(
+                order.prn_indication, req.pain_score, req.prn_indication_reason
+            )
+            if given and order.is_prn
+            else ""
+        )
         accepted = overrides.collect(
             allergy_warnings=[m.message for m in check.allergy_matches] if given else (),
             wristband_bypass=_bypass(req, "wristband", bypass_reasons),
             medication_bypass=_bypass(req, "medication", bypass_reasons),
             outside_window_reason=body.outside_window_reason,
+            prn_indication_reason=indication,
         )
         if accepted:
             drafts.append(_overrides_draft(principal, body, dose_id, accepted))

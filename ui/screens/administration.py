@@ -323,6 +323,7 @@ class AdministrationScreen(QWidget):
             note=text("note"),
             wristband_bypass_reason=form.bypass_reason("wristband"),
             medication_bypass_reason=form.bypass_reason("medication"),
+            prn_indication_reason=text("prn_indication"),
         )
 
     def _ask_bypass_reason(self, target: str) -> None:
@@ -376,6 +377,8 @@ class AdministrationScreen(QWidget):
             self.form.add_outside_reason()
         if text.code == "allergy_unacknowledged":
             self.form.add_allergy_ack()
+        if text.code == "prn_indication":
+            self.form.add_indication_reason()
         field = error.field if isinstance(error, RuleViolation) else None
         if field is None and text.code == "vitals_required":
             field = next((k for k in self.form.fields

@@ -265,6 +265,14 @@ class DoseForm(QWidget):
         self._field("outside", "Why outside the window", QLineEdit())
         return True
 
+    def add_indication_reason(self) -> bool:
+        """Asks why a PRN dose is given outside its order's indication (a pain score outside
+        the range, or none), unless asked already. True if added."""
+        if "prn_indication" in self.fields:
+            return False
+        self._field("prn_indication", "Why give it outside the indication", QLineEdit())
+        return True
+
     def add_allergy_ack(self) -> bool:
         """Asks to acknowledge an allergy warning, unless asked already. True if added."""
         if "allergy" in self.fields:
@@ -330,6 +338,8 @@ class DoseForm(QWidget):
             self.add_outside_reason()
         if "allergy" in kept:
             self.add_allergy_ack()
+        if "prn_indication" in kept:
+            self.add_indication_reason()
         if "bypass_wristband" in kept:
             self.add_bypass_reason("wristband")
         if "bypass_medication" in kept:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mar_desktop import kinds
 from mar_desktop.clinical import overrides
 from mar_desktop.clinical.overrides import (
     DEFAULT_BYPASS_REASONS,
@@ -12,11 +13,14 @@ from mar_desktop.clinical.overrides import (
     Accepted,
     bypass_choices,
     check_bypass_reason,
+    check_prn_indication,
     collect,
     legacy_overrides,
     override_label,
 )
 from mar_desktop.errors import RuleViolation
+from mar_desktop.model import PrnIndication, Schedule
+from tests.mar_desktop.clinical.factories import order as make_order
 
 BAND_MISSING = next(r for r in DEFAULT_BYPASS_REASONS if r.code == "band_missing")
 DAMAGED = next(r for r in DEFAULT_BYPASS_REASONS if r.code == "barcode_damaged")
@@ -125,3 +129,66 @@ def test_an_older_dose_derives_its_overrides_from_its_own_fields() -> None:
         Accepted("wristband_not_scanned", LEGACY_REASON),
         Accepted("medication_not_scanned", LEGACY_REASON),
     ]
+
+
+SEVERE = PrnIndication(minimum=7, maximum=9)
+
+
+@pytest.mark.parametrize("score", [7, 8, 9])
+def test_a_score_inside_the_indication_needs_nothing(score: int) -> None:
+    assert check_prn_indication(SEVERE, score, "") == ""
+
+
+def test_no_indication_needs_nothing_whatever_the_score() -> None:
+    assert check_prn_indication(None, None, "") == ""
+    assert check_prn_indication(None, 0, "") == ""
+
+
+@pytest.mark.parametrize("score", [0, 3, 6, 10])
+def test_a_score_outside_the_indication_needs_a_reason(score: int) -> None:
+    with pytest.raises(RuleViolation) as refused:
+        check_prn_indication(SEVERE, score, "  ")
+    assert (refused.value.code, refused.value.field) == ("prn_indication", "prn_indication")
+    assert f"pain 7–9 (pain {score})" in str(refused.value)
+    assert check_prn_indication(SEVERE, score, " grimacing ") == (
+        f"pain {score}, ordered for pain 7–9: grimacing"
+    )
+
+
+def test_no_score_cannot_be_checked_so_it_needs_a_reason_too() -> None:
+    with pytest.raises(RuleViolation) as refused:
+        check_prn_indication(SEVERE, None, "")
+    assert "no score recorded" in str(refused.value)
+    assert check_prn_indication(SEVERE, None, "cannot rate: dementia") == (
+        "no score recorded, ordered for pain 7–9: cannot rate: dementia"
+    )
+
+
+def test_an_indication_range_is_ordered_and_only_for_prn_orders() -> None:
+    with pytest.raises(ValueError, match="lowest score"):
+        PrnIndication(minimum=8, maximum=7)
+    assert PrnIndication(minimum=0, maximum=10).words == "pain 0–10"
+    prn = make_order(schedule=Schedule(kind="prn"), prn_indication=SEVERE)
+    assert prn.prn_indication == SEVERE
+    with pytest.raises(ValueError, match="only an as-needed"):
+        make_order(prn_indication=SEVERE)
+
+
+def test_an_order_body_with_an_indication_is_v3_and_without_one_stays_v2() -> None:
+    plain = make_order(schedule=Schedule(kind="prn"))
+    assert "prn_indication" not in kinds.body_json(kinds.OrderCreated(order=plain))["order"]
+    assert kinds.OrderCreated(order=plain).v == 2
+    with_range = plain.model_copy(update={"prn_indication": SEVERE})
+    created = kinds.OrderCreated(order=with_range)
+    assert created.v == 3 and kinds.body_json(created)["order"]["prn_indication"] == {
+        "scale": "pain", "minimum": 7, "maximum": 9,
+    }
+    assert kinds.parse_body(kinds.ORDER_CREATED, kinds.body_json(created)) == created
+    with pytest.raises(ValueError, match="needs body v3"):
+        kinds.OrderCreated(v=2, order=with_range)
+    changed = kinds.OrderChanged(replaces_order_id="o-1", order=with_range, reason="r",
+                                 effective_at=plain.start)
+    assert changed.v == 3
+    body = kinds.body_json(created)
+    assert kinds.from_newer_version(kinds.ORDER_CREATED, body) is False
+    assert kinds.from_newer_version(kinds.ORDER_CREATED, {**body, "v": 4})

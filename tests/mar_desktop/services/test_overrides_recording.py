@@ -12,10 +12,20 @@ import pytest
 from mar_desktop import kinds
 from mar_desktop.clinical.allergies import allergy_matches
 from mar_desktop.clinical.overrides import LEGACY_REASON
-from mar_desktop.envelope import parse_raw
+from mar_desktop.demo.history import scan_string
+from mar_desktop.envelope import new_id, parse_raw
 from mar_desktop.errors import RuleViolation
-from mar_desktop.model import Allergy, FacilitySettings, Outcome, ScanBypassReason
+from mar_desktop.model import (
+    Allergy,
+    FacilitySettings,
+    Order,
+    Outcome,
+    PrnIndication,
+    Resident,
+    ScanBypassReason,
+)
 from mar_desktop.services.recording import AdministrationRequest
+from mar_desktop.services.verification import VerificationService
 from tests.facility import World
 from tests.mar_desktop.services.test_recording_service import given
 
@@ -200,3 +210,64 @@ def test_a_bypass_list_must_keep_a_reason_for_each_scan_and_unique_codes() -> No
     with pytest.raises(ValueError, match="only once"):
         FacilitySettings(scan_bypass_reasons=(band, both))
     assert FacilitySettings(scan_bypass_reasons=(both,)).scan_bypass_reasons == (both,)
+
+
+def _prn_for_severe_pain(world: World) -> tuple[Resident, Order]:
+    """A verified PRN order "for severe pain (7–10)" of a demo resident."""
+    resident, base = world.resident_with("Acetaminophen")
+    assert base.is_prn
+    order = base.model_copy(update={
+        "order_id": new_id(), "start": world.clock.now() - timedelta(hours=1),
+        "prn_indication": PrnIndication(minimum=7, maximum=10),
+    })
+    world.reference.create_order(world.principal("admin"), order, allergy_acknowledged=True)
+    verifier = VerificationService(world.ports)
+    item = next(p for p in verifier.pending(world.principal("nurse"))
+                if p.pending.state.order_id == order.order_id)
+    verifier.verify(world.principal("nurse"), item.pending.target_entry_id)
+    return resident, order
+
+
+def _prn_request(resident: Resident, order: Order, **changes: object) -> AdministrationRequest:
+    fields: dict[str, object] = dict(
+        resident_id=resident.resident_id, order_id=order.order_id, outcome=Outcome.GIVEN,
+        wristband_scan=resident.wristband_id, medication_scan=scan_string(order),
+        allergy_acknowledged=True, prn_reason="Pain",
+    )
+    fields.update(changes)
+    return AdministrationRequest(**fields)  # type: ignore[arg-type]
+
+
+def test_a_prn_score_inside_the_indication_records_no_override(world: World) -> None:
+    resident, order = _prn_for_severe_pain(world)
+    dose = world.recording.record_administration(
+        world.principal("nurse"), _prn_request(resident, order, pain_score=7)
+    )
+    assert world.ports.reader().dose_overrides([dose.id]) == {}
+
+
+def test_a_prn_score_outside_the_indication_needs_a_reason_stored_as_override(
+    world: World,
+) -> None:
+    resident, order = _prn_for_severe_pain(world)
+    before = ledger(world)
+    for score in (3, None):
+        with pytest.raises(RuleViolation) as refused:
+            world.recording.record_administration(
+                world.principal("nurse"), _prn_request(resident, order, pain_score=score)
+            )
+        assert (refused.value.code, refused.value.field) == ("prn_indication", "prn_indication")
+    assert ledger(world) == before
+    dose = world.recording.record_administration(
+        world.principal("nurse"),
+        _prn_request(resident, order, pain_score=3,
+                     prn_indication_reason="guarding the hip, says it is worse moving"),
+    )
+    (body,) = overrides_entries(world)
+    assert body["administration_entry_id"] == dose.id
+    assert [(o["code"], o["reason"]) for o in body["overrides"]] == [(
+        "prn_indication",
+        "pain 3, ordered for pain 7–10: guarding the hip, says it is worse moving",
+    )]
+    (views,) = world.ports.reader().dose_overrides([dose.id]).values()
+    assert views[0].label == "Given outside the order's PRN indication"
