@@ -28,10 +28,9 @@ def _words(text: str) -> str:
     return " ".join(text.split())
 
 
-@pytest.fixture(scope="module")
-def ow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ReportWorld, str]]:
-    """The report world plus one late dose given with the medication checked by hand."""
-    rw = build_report_world(tmp_path_factory.mktemp("overrides"))
+def late_bypassed_dose(rw: ReportWorld) -> str:
+    """Adds to the report world a dose given at 13:30 for 09:00, its medication checked by hand
+    (barcode damaged); returns its entry id. Leaves the clock at NOW."""
     world = rw.world
     order = next(o for o in world.seeded.demo.orders
                  if o.resident_id == rw.r0.resident_id and o.drug.startswith("Cholecalciferol"))
@@ -47,8 +46,15 @@ def ow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ReportWorld, 
         ),
     )
     world.clock.set(NOW)
-    yield rw, dose.id
-    world.store.close()
+    return dose.id
+
+
+@pytest.fixture(scope="module")
+def ow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ReportWorld, str]]:
+    """The report world plus :func:`late_bypassed_dose`."""
+    rw = build_report_world(tmp_path_factory.mktemp("overrides"))
+    yield rw, late_bypassed_dose(rw)
+    rw.world.store.close()
 
 
 def test_the_shift_sheet_shows_each_override_in_words(
