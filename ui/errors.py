@@ -58,6 +58,9 @@ HINTS: dict[str, str] = {
     "amend_not_author": "Only the person who recorded the dose may amend its note.",
     "void_reason": "Enter why the entry is being voided.",
     "void_role": "Ask a nurse or facility admin to void the entry.",
+    "bypass_reason_required": "Tap the reason the scan could not be done.",
+    "bypass_reason_unknown": "Tap one of the reasons listed for not scanning.",
+    "prn_indication": "Enter why you give it outside the indication, or do not give it.",
 }
 
 _TITLES: list[tuple[type[BaseException], str]] = [
