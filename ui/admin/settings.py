@@ -1,5 +1,6 @@
 """Facility settings (facility admins): dose windows, late/missed, inactivity lock,
-re-authentication, password length, PRN follow-up, emergency access, and the reason codes.
+re-authentication, password length, PRN follow-up, emergency access, the reason codes and the
+reasons for not scanning (:mod:`ui.admin.bypass_reasons`).
 
 Loads the facility on the worker, edits a copy here, and saves through
 ``ReferenceService.change_settings`` (which checks ``manage_settings`` and records the change
@@ -22,6 +23,8 @@ from PySide6.QtWidgets import (
 from mar_desktop.model import Facility, FacilitySettings, Outcome, ReasonCode
 from mar_desktop.permissions import Principal
 from ui.admin.base import AdminScreen, cell_text, fit_columns, table
+from ui.admin.bypass_reasons import KEY as BYPASS_KEY
+from ui.admin.bypass_reasons import BypassReasonsCard
 from ui.admin.forms import FieldError, FieldGrid, banner_text
 from ui.backend import AdminServices
 from ui.context import UiContext
@@ -99,6 +102,8 @@ class SettingsScreen(AdminScreen):
         row.addStretch(1)
         codes.addLayout(row)
         columns.addWidget(codes_frame)
+        self.bypass = BypassReasonsCard()
+        columns.addWidget(self.bypass)
         scroll.setWidget(holder)
         self.outer.addWidget(scroll, 1)
 
@@ -119,6 +124,7 @@ class SettingsScreen(AdminScreen):
         for code in settings.reason_codes:
             self._append_code(code.code, code.label, ", ".join(o.value for o in code.outcomes))
         self.code_fitter.fit()
+        self.bypass.show_reasons(settings.scan_bypass_reasons)
 
     def _append_code(self, code: str, text: str, outcomes: str) -> None:
         row = self.codes.rowCount()
@@ -176,6 +182,7 @@ class SettingsScreen(AdminScreen):
                 raise FieldError(key, "Enter a whole number.")
             values[key] = int(text)
         values["reason_codes"] = self.read_codes()
+        values[BYPASS_KEY] = self.bypass.read()
         return FacilitySettings.model_validate(values)
 
     def save(self) -> None:
@@ -184,10 +191,14 @@ class SettingsScreen(AdminScreen):
         self.banner.clear_message()
         self.form.clear_errors()
         self.code_error.hide()
+        self.bypass.error.hide()
         try:
             settings = self.build()
         except FieldError as bad:
-            if bad.key == "reason_codes":
+            if bad.key == BYPASS_KEY:
+                self.bypass.show_error(bad.message)
+                self.banner.show_message("error", "Check the reasons for not scanning.")
+            elif bad.key == "reason_codes":
                 self.code_error.setText(f"✕ {bad.message}")
                 self.code_error.show()
                 self.banner.show_message("error", "Check the reason codes.")
