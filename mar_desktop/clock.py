@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -23,6 +24,56 @@ class SystemClock:
 
     def monotonic(self) -> float:
         return time.monotonic()
+
+
+class ServerCorrectedClock:
+    """The device's clock, corrected by the server's once a sync found it off (clock truth).
+
+    Until :meth:`correct` is given an offset this is the device clock. Given one (this
+    device's clock minus the server's, measured at a sync and beyond the facility's limit),
+    :meth:`now` is the server's time then plus the MONOTONIC time since: due windows, PRN
+    intervals, TOTP checks and every entry's times follow the server's clock, and a later change
+    of the device's wall clock (IT fixing it) cannot shift the corrected time by the old offset
+    again. ``correct(None)`` (the next sync found the clock right) returns to the device clock.
+    The correction lives in memory: after a restart the next sync measures again. The sync
+    engine measures with :meth:`device_now`, never with the corrected time. Thread-safe."""
+
+    def __init__(self, device: Clock) -> None:
+        self._device = device
+        self._lock = threading.Lock()
+        self._anchor: tuple[datetime, float] | None = None  # (server time, monotonic then)
+
+    def now(self) -> datetime:
+        with self._lock:
+            anchor = self._anchor
+        if anchor is None:
+            return self._device.now()
+        server_then, mono_then = anchor
+        return server_then + timedelta(seconds=self._device.monotonic() - mono_then)
+
+    def monotonic(self) -> float:
+        return self._device.monotonic()
+
+    def device_now(self) -> datetime:
+        """The device's own wall clock, uncorrected (what a clock comparison must send)."""
+        return self._device.now()
+
+    @property
+    def offset_seconds(self) -> float | None:
+        """The device clock minus the corrected time now, or None when not correcting."""
+        with self._lock:
+            corrected = self._anchor is not None
+        return (self.device_now() - self.now()).total_seconds() if corrected else None
+
+    def correct(self, offset_seconds: float | None) -> None:
+        """From now on count from the server's time (``device_now() - offset``), or with
+        None from the device clock again. Sync thread."""
+        anchor = None
+        if offset_seconds is not None:
+            server_now = self._device.now() - timedelta(seconds=offset_seconds)
+            anchor = (server_now, self._device.monotonic())
+        with self._lock:
+            self._anchor = anchor
 
 
 class FakeClock:

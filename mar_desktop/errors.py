@@ -155,6 +155,15 @@ class TransportRefused(SyncError):
     """The connection was refused for security reasons (plain HTTP, TLS < 1.3, pin mismatch)."""
 
 
+class TabletUpdateRequired(SyncError):
+    """The server refused this tablet's app version (HTTP 426): it accepts ``oldest`` or newer
+    (:mod:`mar_desktop.versions`)."""
+
+    def __init__(self, message: str, oldest: str) -> None:
+        super().__init__(message)
+        self.oldest = oldest
+
+
 class DeviceRevoked(SyncError):
     """The server has revoked this device; it can no longer sync. ``revocation``: the signed
     ``device.revoked`` entry the server sent with the refusal (raw bytes; not yet checked), or

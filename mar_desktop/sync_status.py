@@ -27,6 +27,7 @@ State = Literal[
     "refused",
     "revoked",
     "erased",
+    "update_required",
     "fork",
     "stopped",
 ]
@@ -121,7 +122,7 @@ def clock_warning(status: SyncStatus | None) -> str | None:
     if status is None or status.clock_offset_seconds is None:
         return None
     return (
-        f"This tablet's clock runs {clock_words(status.clock_offset_seconds)} the server's, so "
-        "doses are recorded with the wrong time. Ask IT to set the clock; the server has "
-        "raised an alert."
+        f"This tablet's clock runs {clock_words(status.clock_offset_seconds)} the server's. "
+        "Doses are timed by the server's clock until it is fixed; after a restart, sync before "
+        "giving doses. Ask IT to set the clock; the server has raised an alert."
     )

@@ -1,9 +1,11 @@
-"""Where the offline limit keeps its last contact and the tablet's revocation (device-local).
+"""Where the offline limit keeps its last contact, the tablet's revocation and the server's
+refusal of this app's version (device-local).
 
-Both are rows of ``sync_flags`` (migration 0004), never synced and never part of a projection:
+All are rows of ``sync_flags`` (migration 0004), never synced and never part of a projection:
 ``offline_contact`` (JSON: the server's clock at the last successful sync, this device's clock
-then, and the seconds known to have passed since) and ``revoked`` (the signed ``device.revoked``
-entry the server sent, checked before it was saved). :class:`SqlContactStore` implements
+then, and the seconds known to have passed since), ``revoked`` (the signed ``device.revoked``
+entry the server sent, checked before it was saved) and ``update_required`` (the oldest app
+version the server said it accepts when it refused this one's). :class:`SqlContactStore` implements
 :class:`mar_desktop.people.offline.ContactStore` over a :class:`~storage.sync_state.SyncState`.
 
 A store enrolled before the offline limit existed has no contact yet: the latest moment a sync
@@ -22,6 +24,7 @@ from storage.sync_state import SyncState
 
 FLAG_CONTACT = "offline_contact"
 FLAG_REVOKED = "revoked"
+FLAG_UPDATE_REQUIRED = "update_required"
 
 
 class SqlContactStore:
@@ -79,3 +82,13 @@ class SqlContactStore:
     def save_revocation(self, raw: bytes) -> None:
         """Keeps the checked revocation entry (the app refuses sign-in from now on)."""
         self._state.set_flag(FLAG_REVOKED, raw.decode("utf-8"))
+
+    def update_required(self) -> str | None:
+        return self._state.flag(FLAG_UPDATE_REQUIRED)
+
+    def save_update_required(self, oldest: str | None) -> None:
+        if oldest is None:
+            if self._state.flag(FLAG_UPDATE_REQUIRED) is not None:
+                self._state.clear_flag(FLAG_UPDATE_REQUIRED)
+            return
+        self._state.set_flag(FLAG_UPDATE_REQUIRED, oldest)

@@ -186,6 +186,9 @@ class SyncState:
             )
         )
 
+    def clear_flag(self, name: str) -> None:
+        self._write(lambda c: c.execute("DELETE FROM sync_flags WHERE name = ?", (name,)))
+
     # ---- quarantine ---------------------------------------------------------------------------
     def quarantine(
         self,

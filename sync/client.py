@@ -16,7 +16,8 @@ Contract:
   one probe (:func:`offers_old_tls_only`, no HTTP byte sent) tells that refusal apart from a
   connection broken by the network (offline, retried).
 - :class:`ServerClient` methods raise :class:`TransportRefused` (TLS/pin/plain HTTP),
-  :class:`DeviceRevoked` (403 ``device revoked``), :class:`AuthError`-free ``SyncError`` for
+  :class:`DeviceRevoked` (403 ``device revoked``), :class:`TabletUpdateRequired` (426: this
+  app is older than the server accepts; every request names the app's version), ``SyncError`` for
   everything else (network down, timeouts, 5xx, unreadable answers), with plain-words messages
   that never include a token, a key or an entry. The bearer token lives in this object only.
 - One :class:`ServerClient` per thread (httpx clients are thread-safe, but the token is not
@@ -45,9 +46,11 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from mar_desktop import __version__
 from mar_desktop.clock import parse_utc, utc_iso
-from mar_desktop.errors import DeviceRevoked, SyncError, TransportRefused
+from mar_desktop.errors import DeviceRevoked, SyncError, TabletUpdateRequired, TransportRefused
 from mar_desktop.signing import DeviceSigner
+from mar_desktop.versions import update_message
 from sync import protocol as p
 
 M = TypeVar("M", bound=BaseModel)
@@ -277,16 +280,19 @@ class ServerClient:
             timeout=timeout,
             follow_redirects=False,
             transport=transport,
-            headers={"User-Agent": f"mar-desktop-sync/{p.PROTOCOL_VERSION}"},
+            headers={
+                "User-Agent": f"mar-desktop-sync/{p.PROTOCOL_VERSION}",
+                p.APP_VERSION_HEADER: __version__,
+            },
         )
         self._token: str | None = None
         self._identity: tuple[str, str, DeviceSigner] | None = None
         self.traffic = Traffic()
+        """Every request this client made (the calling thread's, see the module doc)."""
         self.server_date: datetime | None = None
+        """The server's clock as its last cursor answer stated it (aware UTC), or None."""
         self.clock_offset: float | None = None
         """This tablet's clock minus the server's at the last cursor read (seconds), or None."""
-        """The server's clock as its last cursor answer stated it (aware UTC), or None."""
-        """Every request this client made (the calling thread's, see the module doc)."""
 
     def close(self) -> None:
         """Closes the client; a request in progress on another thread fails at once."""
@@ -359,6 +365,8 @@ class ServerClient:
         if resp.status_code in ok:
             return
         detail = self._detail(resp)
+        if resp.status_code == 426:
+            raise _too_old(resp)
         if resp.status_code == 403 and "revoked" in detail:
             raise DeviceRevoked(
                 "This tablet has been revoked by the facility administrator and can no longer "
@@ -545,6 +553,16 @@ class ServerClient:
 
 
 ClientFactory = Callable[[], ServerClient]
+
+
+def _too_old(resp: httpx.Response) -> TabletUpdateRequired:
+    """The 426 answer as an error naming the oldest version the server accepts (unreadable:
+    this app's own version is named, so the message still tells the person to update)."""
+    try:
+        oldest = p.TabletTooOld.model_validate_json(resp.content).oldest_accepted[:40]
+    except ValueError:
+        oldest = "a newer version"
+    return TabletUpdateRequired(update_message(oldest), oldest)
 
 
 def _server_time(resp: httpx.Response) -> datetime | None:

@@ -27,7 +27,8 @@ limit's floor. A refusal carrying the server's signed revocation is obeyed by
 is retired, crypto-erase); its listeners are :attr:`SyncEngine.revocations`.
 
 Raises (from ``sync_once``): SyncError subclasses (TransportRefused, DeviceRevoked,
-ForkDetected) and StorageError. Logs hold counts and plain reasons only, never PHI or secrets.
+TabletUpdateRequired, ForkDetected) and StorageError. Logs hold counts and plain reasons only,
+never PHI or secrets.
 """
 
 from __future__ import annotations
@@ -42,13 +43,14 @@ from datetime import datetime
 from mar_desktop import audit
 from mar_desktop.changes import NO_CHANGES, Changes
 from mar_desktop.clinical.reconcile import clock_words
-from mar_desktop.clock import Clock, SystemClock, parse_utc, utc_iso
+from mar_desktop.clock import Clock, ServerCorrectedClock, SystemClock, parse_utc, utc_iso
 from mar_desktop.envelope import SYSTEM_ACTOR, EntryDraft
 from mar_desktop.errors import (
     DeviceRevoked,
     ForkDetected,
     MarError,
     SyncError,
+    TabletUpdateRequired,
     TransportRefused,
 )
 from mar_desktop.model import FacilitySettings
@@ -364,7 +366,7 @@ class SyncEngine:
                 "Sending is stopped: the server holds different records for this tablet. "
                 "Call the administrator."
             )
-        cursor = client.cursor(self.clock.now() if self._compare_clocks else None)
+        cursor = client.cursor(self._device_now() if self._compare_clocks else None)
         if cursor.device_id != self.store.device_id:
             raise SyncError("The server answered for another device; nothing was sent.")
         self.relayed += relay_server_chain(
@@ -476,7 +478,9 @@ class SyncEngine:
         the facility's ``clock_skew_alert_seconds`` either way, the status carries the offset
         (the status bar warns until it is fixed) and a ``clock_off`` audit entry records it,
         with ``clock_right`` when it is back. Written only when the state changes (or the
-        offset moves by a minute), so a steady sync writes nothing."""
+        offset moves by a minute), so a steady sync writes nothing. A
+        :class:`~mar_desktop.clock.ServerCorrectedClock` is corrected by the offset while it is
+        off (due windows, PRN intervals and entry times then follow the server's clock)."""
         if offset is None:
             return
         facility = self.store.reader().facility()
@@ -496,7 +500,15 @@ class SyncEngine:
                 entity_id=self.store.device_id,
                 detail=f"clock {clock_words(offset)} the server's ({offset:+.0f} s)",
             )])
+        if isinstance(self.clock, ServerCorrectedClock):
+            self.clock.correct(offset if off else None)
         self.status.update(clock_offset_seconds=offset if off else None)
+
+    def _device_now(self) -> datetime:
+        """This device's own clock (a corrected clock's uncorrected time): what is compared."""
+        if isinstance(self.clock, ServerCorrectedClock):
+            return self.clock.device_now()
+        return self.clock.now()
 
     def _succeeded(self, report: SyncReport) -> None:
         if report.changes:
@@ -519,6 +531,12 @@ class SyncEngine:
         elif isinstance(exc, DeviceRevoked):
             erased = self.revocations.erased_note is not None
             state, message, online = ("erased" if erased else "revoked"), str(exc), True
+        elif isinstance(exc, TabletUpdateRequired):
+            state, message, online = "update_required", str(exc), True
+            try:
+                self.offline.note_update_required(exc.oldest)
+            except MarError:
+                log.warning("the server's refusal of this app version could not be saved")
         elif isinstance(exc, ForkDetected):
             state, message, online = "fork", str(exc), True
         elif isinstance(exc, TransportRefused):
@@ -534,7 +552,7 @@ class SyncEngine:
             self._stop.set()
             self.status.update(state=state, online=online, last_error=message, pending=0)
             return
-        if not isinstance(exc, DeviceRevoked | _Stopped):
+        if not isinstance(exc, DeviceRevoked | TabletUpdateRequired | _Stopped):
             try:
                 self.offline.persist_floor()
             except MarError:

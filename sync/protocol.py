@@ -157,6 +157,20 @@ SERVER_TIME_HEADER = "X-MAR-Server-Time"
 compares with its own to warn while it is off. A tablet falls back to the HTTP ``Date`` header
 when an older server does not send it."""
 
+APP_VERSION_HEADER = "X-MAR-App-Version"
+"""Sent with every request: the tablet's app version (``mar_desktop.__version__``). A server
+answers 426 with :class:`TabletTooOld` to a version older than the oldest it accepts; a request
+without the header is taken for ``mar_desktop.versions.UNNAMED_TABLET`` (older releases)."""
+
+
+class TabletTooOld(BaseModel):
+    """The 426 answer: the tablet's app is older than the server accepts."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    detail: str
+    oldest_accepted: str
+
+
 Hex32 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 """32 bytes as lowercase hex (Ed25519 public keys, SHA-256 digests)."""
 Hex64 = Annotated[str, Field(pattern=r"^[0-9a-f]{128}$")]

@@ -40,7 +40,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from mar_desktop.clock import Clock, SystemClock
+from mar_desktop.clock import Clock, ServerCorrectedClock, SystemClock
 from mar_desktop.errors import DatabaseMissing
 from ui import admin, theme
 from ui.errors import ErrorPresenter, describe
@@ -321,7 +321,7 @@ def run_gui(data_dir: Path | None, demo: bool) -> int:
     app.setDesktopFileName("mar-desktop")
     app.setWindowIcon(QIcon(str(theme.RESOURCES / "icons" / "mar-desktop.svg")))
     theme.apply(app)
-    clock = SystemClock()
+    clock = ServerCorrectedClock(SystemClock())  # the sync engine corrects a clock found off
     runner = TaskRunner()
     errors = ErrorPresenter()
     runner.default_failure = errors.show

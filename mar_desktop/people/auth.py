@@ -47,6 +47,11 @@ from mar_desktop.permissions import Permission, allowed
 from mar_desktop.services.base import Ports, Service, nonblank
 from mar_desktop.signing import DeviceSigner
 
+_REFUSALS = {
+    OfflineState.REVOKED: "the tablet is revoked",
+    OfflineState.UPDATE_REQUIRED: "the server refuses this app version",
+}
+
 _SESSION_ACTIONS = {
     SessionEventKind.STARTED: audit.LOGIN,
     SessionEventKind.LOCKED: audit.SESSION_LOCKED,
@@ -135,7 +140,7 @@ class AuthService(Service):
         """First factor. Raises AuthError (wrong or unknown — not told apart), Throttled,
         AccountLocked; a deactivated account is refused after a correct password."""
         attempt = self._attempt("sign-in")
-        self._refuse_if_revoked(username)
+        self._refuse_if_blocked(username)
         user = self._read.user_by_username(username.strip().lower())
         if user is None:
             self.factors.unknown_user(attempt)
@@ -220,11 +225,12 @@ class AuthService(Service):
     def break_glass(self, challenge: LoginChallenge, reason: str) -> Session:
         """Signs in past the offline limit (step ``break_glass``) with a stated reason, for the
         facility's emergency minutes. Raises PermissionDenied (the role may not; audited),
-        ValidationError (no reason), OfflineLimitReached (the tablet is revoked)."""
+        ValidationError (no reason), OfflineLimitReached (the tablet is revoked, or its app is
+        older than the server accepts)."""
         pending, user = self._take(challenge, LoginStep.BREAK_GLASS, consume=False)
         text = nonblank(reason, "A reason for break-glass access")
         status = self._offline_status()
-        if status is not None and status.state is OfflineState.REVOKED:
+        if status is not None and status.blocks_phi and not status.allows_break_glass:
             self._pending.pop(challenge.token, None)
             raise OfflineLimitReached(status.message() or "revoked", break_glass=False)
         if not allowed(user.role, Permission.EMERGENCY_ACCESS):
@@ -421,7 +427,7 @@ class AuthService(Service):
         if status is not None and status.blocks_phi:
             message = status.message() or "This tablet may not show patient data now."
             self._append([self._user_audit(user, audit.OFFLINE_LIMIT_REFUSED, message)])
-            if status.state is OfflineState.REVOKED:
+            if not status.allows_break_glass:
                 raise OfflineLimitReached(message, break_glass=False)
             challenge = self._challenge(user, LoginStep.BREAK_GLASS)
             self._pending[challenge.token].user_key = key  # for the break-glass session
@@ -435,9 +441,11 @@ class AuthService(Service):
         offline = self.sessions.offline
         return None if offline is None else offline.status()
 
-    def _refuse_if_revoked(self, username: str) -> None:
+    def _refuse_if_blocked(self, username: str) -> None:
+        """Refuses (audited) before any factor is checked when no one may sign in here: the
+        tablet is revoked or its app is older than the server accepts."""
         status = self._offline_status()
-        if status is None or status.state is not OfflineState.REVOKED:
+        if status is None or not status.blocks_phi or status.allows_break_glass:
             return
         message = status.message() or "This tablet was revoked."
         self._append(
@@ -449,7 +457,7 @@ class AuthService(Service):
                     ip=self.ip,
                     entity_type="user",
                     entity_id=username.strip().lower()[:64],
-                    detail="sign-in refused: the tablet is revoked",
+                    detail=f"sign-in refused: {_REFUSALS.get(status.state, 'blocked')}",
                 )
             ]
         )

@@ -33,6 +33,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from mar_desktop.clock import Clock
+from mar_desktop.versions import this_app_older_than, update_message
 
 DEFAULT_HOURS = 72
 LAST_DAY = timedelta(hours=24)
@@ -68,6 +69,15 @@ class ContactStore(Protocol):
         """``retire``/``lost`` once the server told this tablet it is revoked, else None."""
         ...
 
+    def update_required(self) -> str | None:
+        """The oldest app version the server last said it accepts when it refused this
+        tablet's (HTTP 426), or None."""
+        ...
+
+    def save_update_required(self, oldest: str | None) -> None:
+        """Keeps (or with None clears) what :meth:`update_required` returns."""
+        ...
+
 
 class OfflineState(StrEnum):
     NOT_ENROLLED = "not_enrolled"
@@ -75,6 +85,9 @@ class OfflineState(StrEnum):
     LAST_DAY = "last_day"
     EXPIRED = "expired"
     REVOKED = "revoked"
+    UPDATE_REQUIRED = "update_required"
+    """The server refused this app's version: no PHI, no break-glass, until the app is updated
+    (an app at or above the version asked for is no longer held by it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +98,25 @@ class OfflineStatus:
     deadline: datetime | None = None
     """When the limit is reached, by the server's clock."""
     limit_hours: int = DEFAULT_HOURS
+    oldest_accepted: str | None = None
+    """With UPDATE_REQUIRED: the oldest app version the server accepts."""
 
     @property
     def blocks_phi(self) -> bool:
-        return self.state in (OfflineState.EXPIRED, OfflineState.REVOKED)
+        return self.state in (
+            OfflineState.EXPIRED, OfflineState.REVOKED, OfflineState.UPDATE_REQUIRED
+        )
+
+    @property
+    def allows_break_glass(self) -> bool:
+        """Only the offline limit can be passed in an emergency: a revoked tablet or one whose
+        app the server refuses could never hand over what would be recorded."""
+        return self.state is OfflineState.EXPIRED
 
     def message(self) -> str | None:
         """Plain words for the status bar and the refusal (no PHI), or None when all is well."""
+        if self.state is OfflineState.UPDATE_REQUIRED:
+            return update_message(self.oldest_accepted or "a newer version")
         if self.state is OfflineState.REVOKED:
             return (
                 "This tablet was revoked by the facility: no one can sign in on it any more. "
@@ -133,6 +158,7 @@ class OfflineLimit:
         self._contact: Contact | None = None
         self._enrolled = False
         self._revoked: str | None = None
+        self._update_to: str | None = None
         self._base: tuple[float, float] | None = None  # (monotonic, elapsed then)
         self._saved_at: float | None = None  # monotonic time of the last save
         self.reload()
@@ -143,8 +169,10 @@ class OfflineLimit:
         contact = self._store.load_contact()
         enrolled = self._store.enrolled()
         revoked = self._store.revocation_mode()
+        update_to = self._store.update_required()
         with self._lock:
             self._contact, self._enrolled, self._revoked = contact, enrolled, revoked
+            self._update_to = update_to
             self._base = None
 
     def note_contact(self, server_time: datetime | None) -> None:
@@ -161,6 +189,17 @@ class OfflineLimit:
                 self._saved_at = mono
         if due:
             self._store.save_contact(contact)
+        with self._lock:
+            cleared, self._update_to = self._update_to is not None, None
+        if cleared:
+            self._store.save_update_required(None)
+
+    def note_update_required(self, oldest: str) -> None:
+        """The server refused this app's version (it accepts ``oldest`` or newer): saved, and
+        from now on :meth:`status` says UPDATE_REQUIRED while this app is older. Sync thread."""
+        self._store.save_update_required(oldest)
+        with self._lock:
+            self._update_to = oldest
 
     def note_revoked(self, mode: str) -> None:
         """The server said this tablet is revoked (the caller saved it). Any thread."""
@@ -197,6 +236,11 @@ class OfflineLimit:
         with self._lock:
             if self._revoked is not None:
                 return OfflineStatus(OfflineState.REVOKED, timedelta(0), None, hours)
+            update_to = self._update_to
+            if update_to is not None and this_app_older_than(update_to):
+                return OfflineStatus(
+                    OfflineState.UPDATE_REQUIRED, timedelta(0), None, hours, update_to
+                )
             contact = self._contact
             if contact is None:
                 if self._enrolled:  # enrolled, nothing known: the most restrictive reading
@@ -228,4 +272,10 @@ class NoOfflineLimit:
         return False
 
     def revocation_mode(self) -> str | None:
+        return None
+
+    def update_required(self) -> str | None:
+        return None
+
+    def save_update_required(self, oldest: str | None) -> None:
         return None

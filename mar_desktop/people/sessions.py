@@ -34,6 +34,12 @@ from mar_desktop.people.offline import OfflineLimit, OfflineState
 from mar_desktop.permissions import Principal
 from mar_desktop.signing import DeviceSigner
 
+_END_REASONS = {
+    OfflineState.REVOKED: "revoked",
+    OfflineState.UPDATE_REQUIRED: "update_required",
+}
+"""Why a running session ends when the tablet may no longer show PHI (else the offline limit)."""
+
 
 class SessionState(StrEnum):
     ACTIVE = "active"
@@ -362,13 +368,12 @@ class SessionManager:
             return
         mono = self._clock.monotonic()
         if self.offline is not None:
-            standing = self.offline.status().state
+            status = self.offline.status()
             override = session._offline_override_mono
-            if standing is OfflineState.REVOKED or (
-                standing is OfflineState.EXPIRED and (override is None or mono >= override)
+            if status.blocks_phi and (
+                not status.allows_break_glass or override is None or mono >= override
             ):
-                reason = "revoked" if standing is OfflineState.REVOKED else "offline_limit"
-                self._end(pending, reason)
+                self._end(pending, _END_REASONS.get(status.state, "offline_limit"))
                 return
         until = session._emergency_until_mono
         if session.emergency is not None and until is not None and mono >= until:

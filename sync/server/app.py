@@ -41,6 +41,7 @@ from mar_desktop.errors import (
 )
 from mar_desktop.people.statements import parse_record, record_version
 from mar_desktop.signing import load_public_key, signature_valid
+from mar_desktop.versions import UNNAMED_TABLET, parse_version
 from sync import protocol as p
 from sync.server import audit as server_audit
 from sync.server import ingest, relay, snapshot
@@ -53,6 +54,7 @@ from sync.server.middleware import BodyLimit, SecurityHeaders
 from sync.server.reconcile_live import LiveReconciliation
 from sync.server.reconciliation import Reconciler
 from sync.server.store import CredentialRow, DeviceRecord, StoredEntry
+from sync.server.tablet_version import OLDEST_ACCEPTED_TABLET, TabletVersionGate
 
 log = logging.getLogger(__name__)
 _FEED_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -154,11 +156,13 @@ def create_app(
     auth: Authenticator | None = None,
     max_body: int = MAX_BODY,
     behind_proxy: bool = False,
+    oldest_tablet: str = OLDEST_ACCEPTED_TABLET,
 ) -> FastAPI:
     """The ASGI application. ``verifier`` defaults to 2 checking threads, owned by the app and
     shut down with it (lifespan shutdown); a verifier passed in stays the caller's to close.
     ``behind_proxy``: served behind a trusted load balancer, so ``/metrics`` always needs its
-    token."""
+    token. ``oldest_tablet``: the oldest tablet app version answered (older ones get 426; see
+    :mod:`sync.server.tablet_version`)."""
     owned = verifier is None
     verifier = verifier or Verifier("threads", 2)
     auth = auth or Authenticator(core.store, clock=core.clock)
@@ -287,7 +291,7 @@ def create_app(
         if why is not None:
             audit(request, server_audit.SIGN_IN_REFUSED, record, why)
             raise _Refused(401, why)
-        audit(request, server_audit.SIGNED_IN, record, "retiring" if record.retiring else "")
+        audit(request, server_audit.SIGNED_IN, record, _signed_in_detail(request, record))
         return p.TokenResponse(token=auth.issue_token(record.device_id), expires_in=auth.token_ttl)
 
     @app.get("/v1/cursor", response_model=p.CursorResponse, tags=["push"])
@@ -472,13 +476,25 @@ def create_app(
         return p.RetireResult(device_id=me.device_id, retired_at=at)
 
     # operations hook: /metrics and its counting middleware, outermost (sync/server/metrics.py)
-    return install_metrics(_wrap(app, max_body), core, behind_proxy=behind_proxy)
+    return install_metrics(
+        _wrap(app, max_body, oldest_tablet), core, behind_proxy=behind_proxy
+    )
 
 
-def _wrap(app: FastAPI, max_body: int) -> FastAPI:
+def _wrap(app: FastAPI, max_body: int, oldest_tablet: str) -> FastAPI:
+    app.add_middleware(TabletVersionGate, oldest=oldest_tablet)
     app.add_middleware(BodyLimit, max_bytes=max_body)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _signed_in_detail(request: Request, record: DeviceRecord) -> str:
+    """``app <version>`` as the tablet named it (the version gate let only a readable one or
+    none through), and ``retiring`` for a retiring device: the operator reads with
+    ``mar-server audit`` which app each tablet runs before raising the oldest accepted."""
+    named = request.headers.get(p.APP_VERSION_HEADER)
+    version = named if named and parse_version(named) is not None else UNNAMED_TABLET
+    return f"app {version}" + ("; retiring" if record.retiring else "")
 
 
 def _span(entries: Sequence[StoredEntry]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -20,6 +21,7 @@ from sync.server import config
 from sync.server.core import ServerCore
 from sync.server.serving import ServeOptions, open_core, serve
 from sync.server.store import DeviceRecord
+from sync.server.tablet_version import oldest_tablet
 
 EPILOG = """\
 environment:
@@ -231,6 +233,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host, port=args.port, ssl_context=ctx, log_level=args.log_level,
         insecure_http_loopback=args.insecure_http_loopback, verify_workers=args.verify_workers,
         trusted_proxies=proxies,
+        oldest_tablet=oldest_tablet(
+            args.oldest_tablet_version or os.environ.get("MAR_OLDEST_TABLET_VERSION")
+        ),
     )
     options.check()  # before the store is opened
     serve(_core(args), options)
@@ -296,6 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="load balancer address or CIDR whose X-Forwarded-For names the client "
         "(repeatable; env MAR_TRUSTED_PROXIES, comma-separated); /metrics then needs its token",
     )
+    p.add_argument(
+        "--oldest-tablet-version",
+        metavar="VERSION",
+        help="refuse tablets running an older app (HTTP 426; they stop showing patient data "
+        "until updated); only raises what this release accepts "
+        "(env MAR_OLDEST_TABLET_VERSION)",
+    )
     p.add_argument("--log-level", default="info")
     p.set_defaults(func=cmd_serve)
 
@@ -359,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sync.server.audit_cli import add_parser as add_audit_parser
 
     add_audit_parser(sub)
+    from sync.server.access_cli import add_parser as add_access_parser
+
+    add_access_parser(sub)
     return parser
 
 

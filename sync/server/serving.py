@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from mar_desktop.errors import TransportRefused
 from sync.server import config
 from sync.server.core import ServerCore
+from sync.server.tablet_version import OLDEST_ACCEPTED_TABLET
 
 if TYPE_CHECKING:
     import uvicorn
@@ -57,7 +58,8 @@ class ServeOptions:
     ``host`` is a loopback address. ``verify_workers`` > 0 checks pushed signatures in that
     many processes, 0 in ``verify_threads`` threads of this process. ``trusted_proxies``:
     load balancers whose ``X-Forwarded-For`` names the client (:func:`config.trusted_proxies`);
-    with any, ``/metrics`` always needs its token."""
+    with any, ``/metrics`` always needs its token. ``oldest_tablet``: the oldest tablet app
+    version served (:func:`sync.server.tablet_version.oldest_tablet` checked it)."""
 
     host: str = "127.0.0.1"
     port: int = 8443
@@ -67,6 +69,7 @@ class ServeOptions:
     verify_threads: int = 2
     log_level: str = "info"
     trusted_proxies: tuple[str, ...] = ()
+    oldest_tablet: str = OLDEST_ACCEPTED_TABLET
 
     def check(self) -> None:
         """Raises ``TransportRefused`` unless these options may be served (TLS, or plain HTTP
@@ -120,7 +123,12 @@ def serve(
     try:
         server = uvicorn.Server(
             uvicorn_config(
-                create_app(core, verifier=verifier, behind_proxy=bool(options.trusted_proxies)),
+                create_app(
+                    core,
+                    verifier=verifier,
+                    behind_proxy=bool(options.trusted_proxies),
+                    oldest_tablet=options.oldest_tablet,
+                ),
                 ssl_context=options.ssl_context,
                 log_level=options.log_level,
                 trusted_proxies=options.trusted_proxies,

@@ -442,6 +442,27 @@ class SqlStore(Generic[C]):
                 return
             after = int(rows[-1][3])
 
+    raw_contains = "instr(raw, ?) > 0"
+    """SQL true when an entry's bytes contain the parameter's bytes (PostgreSQL overrides)."""
+
+    def entries_mentioning(
+        self, facility_id: str, chain: Chain, needle: bytes
+    ) -> list[StoredEntry]:
+        rows = self._rows(
+            f"SELECT {_ENTRY_COLS} FROM entries WHERE facility_id = ? AND chain = ? "
+            f"AND {self.raw_contains} ORDER BY pos",
+            (facility_id, chain, needle),
+        )
+        return [_entry(r) for r in rows]
+
+    def entries_between(self, facility_id: str, since: str, until: str) -> list[StoredEntry]:
+        rows = self._rows(
+            f"SELECT {_ENTRY_COLS} FROM entries WHERE facility_id = ? AND recorded_at >= ? "
+            "AND recorded_at < ? ORDER BY recorded_at, device_id, chain, seq",
+            (facility_id, since, until),
+        )
+        return [_entry(r) for r in rows]
+
     def entries_of_kind(self, facility_id: str, device_id: str, kind: str) -> list[StoredEntry]:
         rows = self._rows(
             f"SELECT {_ENTRY_COLS} FROM entries WHERE facility_id = ? AND device_id = ? "

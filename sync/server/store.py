@@ -249,6 +249,18 @@ class Store(Protocol):
 
     def entries_of_kind(self, facility_id: str, device_id: str, kind: str) -> list[StoredEntry]: ...
 
+    def entries_mentioning(
+        self, facility_id: str, chain: Chain, needle: bytes
+    ) -> list[StoredEntry]:
+        """Every entry of the facility's chain whose bytes contain ``needle`` (one pass over
+        the facility's rows in the database; the caller checks each entry), by position."""
+        ...
+
+    def entries_between(self, facility_id: str, since: str, until: str) -> list[StoredEntry]:
+        """Entries of both chains of the facility with ``since <= recorded_at < until`` (the
+        recording device's time), by recorded_at."""
+        ...
+
     # ---- snapshots and history (sync.server.snapshot) -----------------------------------------
     def recorded_at_pos(self, facility_id: str, chain: Chain, pos: int) -> str | None:
         """``recorded_at`` of the entry at feed position ``pos`` (None if there is none)."""

@@ -137,16 +137,22 @@ def start_site(
     return Site(core, facility_id, server, ca.cert_pem.bytes().decode(), db_url, data, tmp)
 
 
-def restart_site(site: Site, cert: Path, clock: Clock | None = None) -> None:
+def restart_site(
+    site: Site, cert: Path, clock: Clock | None = None, *, oldest_tablet: str | None = None
+) -> None:
     """A new server process-equivalent over the same database and key, on the SAME address
-    (the tablets know its URL). Stop the old one first (:meth:`Site.stop_server`)."""
+    (the tablets know its URL). Stop the old one first (:meth:`Site.stop_server`).
+    ``oldest_tablet``: the oldest tablet app version the new server accepts."""
     store = config.open_store(site.db_url)
     store.migrate()
     core = ServerCore(store, config.load_server_key(site.data), clock or SystemClock())
     port = site.server.port
     server = uvicorn.Server(
         uvicorn_config(
-            create_app(core), ssl_context=tls13_context(cert, cert), host="127.0.0.1", port=port
+            create_app(core, **({"oldest_tablet": oldest_tablet} if oldest_tablet else {})),
+            ssl_context=tls13_context(cert, cert),
+            host="127.0.0.1",
+            port=port,
         )
     )
     thread = threading.Thread(target=server.run, name="mar-server-restarted", daemon=True)

@@ -32,7 +32,15 @@ from sync.server import snapshot as server_snapshot
 from sync.snapshot import _check_manifest
 from tests.facility import NOW
 from tests.sync.conftest import Site, Tablet, start_site, stop_site
-from tests.sync.world import Cart, cart, ledger_rows, next_slot, plain_orders, seed
+from tests.sync.world import (
+    Cart,
+    cart,
+    ledger_rows,
+    next_slot,
+    plain_orders,
+    seed,
+    server_rows,
+)
 
 LATER = NOW + timedelta(days=60)
 
@@ -239,3 +247,51 @@ def test_alert_bodies_other_than_snapshot_mismatch_stay_version_1() -> None:
     with pytest.raises(ValueError):
         kinds.AlertRaised(alert_id="a", alert_type="snapshot_mismatch")
     assert kinds.AlertRaised(v=2, alert_id="a", alert_type="snapshot_mismatch").v == 2
+
+
+def _tampering(monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    """Makes the server's history answers lie: ``edit`` changes one dose's amount in its
+    signed bytes, ``drop`` leaves one dose out of the page (a gap in its device's chain)."""
+    from sync.client import ServerClient
+
+    honest = ServerClient.history
+
+    def lying(self: ServerClient, before: int, limit: int) -> p.FeedPage:
+        page = honest(self, before, limit)
+        items = list(page.items)
+        doses = [i for i, item in enumerate(items) if kinds.ADMINISTRATION_RECORDED in item.entry]
+        if not doses:
+            return page
+        k = doses[0]
+        if change == "drop":
+            del items[k]
+        else:
+            text = items[k].entry
+            assert '"dose_given":"' in text
+            at = text.index('"dose_given":"') + len('"dose_given":"')
+            items[k] = p.FeedItem(pos=items[k].pos, entry=text[:at] + "9" + text[at:])
+        return page.model_copy(update={"items": items})
+
+    monkeypatch.setattr(ServerClient, "history", lying)
+
+
+@pytest.mark.parametrize("change", ["edit", "drop"])
+def test_tampered_history_is_refused_and_reported_never_stored(
+    world: tuple[Site, Cart, object], monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    site, _, _ = world
+    _tampering(monkeypatch, change)
+    b = _tablet(site, "cart-b")
+    b.engine.sync_once()
+    done = b.engine.state.backfill()
+    assert done is not None and done.status == history.MISMATCH, done
+    # nothing of the lying page was stored: only the snapshot's recent doses are held
+    assert len(_admin_ids(b)) == 2
+    held = {row[2] for row in ledger_rows(b)}
+    assert held <= {row[2] for row in server_rows(site)}  # every entry held is as it was signed
+    check = _verify(b)
+    assert check.ok and check.partial is not None  # what it holds verifies; it says partial
+    monkeypatch.undo()
+    b.engine.sync_once()  # the server heard of it and raised the alert every tablet sees
+    alerts = [v for v in b.store.reader().alerts() if v.alert_type == "snapshot_mismatch"]
+    assert len(alerts) == 1

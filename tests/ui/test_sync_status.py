@@ -182,6 +182,12 @@ def test_the_offline_limit_counts_down_its_last_day(qtbot, synced, facility):
         def revocation_mode(self):
             return None
 
+        def update_required(self):
+            return None
+
+        def save_update_required(self, oldest):
+            return None
+
     window, engine, _owner = synced
     clock = facility.clock
     warning = window.status.warning

@@ -42,6 +42,7 @@ STATES: dict[str, tuple[str, str, str]] = {
     "refused": ("⛔", "Offline – secure connection refused", "problem"),
     "revoked": ("⛔", "Tablet revoked – cannot sync", "problem"),
     "erased": ("⛔", "Tablet revoked – its data was erased", "problem"),
+    "update_required": ("⛔", "App update required – cannot sync", "problem"),
     "fork": ("⚠", "Sending stopped – call the administrator", "problem"),
     "not_enrolled": ("⊘", "Offline – not yet configured", "offline"),
 }

@@ -57,6 +57,7 @@ class Contacts:
     def __init__(self, contact: Contact | None = None, revoked: str | None = None) -> None:
         self.contact = contact
         self.revoked = revoked
+        self.update_to: str | None = None
         self.saves = 0
 
     def load_contact(self) -> Contact | None:
@@ -71,6 +72,12 @@ class Contacts:
 
     def revocation_mode(self) -> str | None:
         return self.revoked
+
+    def update_required(self) -> str | None:
+        return self.update_to
+
+    def save_update_required(self, oldest: str | None) -> None:
+        self.update_to = oldest
 
 
 SERVER_T0 = T0 + timedelta(minutes=7)  # the server's clock at the sync: this tablet's runs late
@@ -245,3 +252,47 @@ def test_a_revoked_tablet_signs_no_one_in_not_even_with_break_glass(world: World
     assert not refused.value.break_glass and refused.value.challenge is None
     assert _audited(world, "offline_limit_refused")
     assert not _audited(world, "login_failed")
+
+
+# ---- the server refuses this app's version ------------------------------------------------
+def test_an_app_the_server_refuses_shows_no_phi_until_it_is_updated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = TabletClock()
+    limit, contacts = _synced(clock)
+    limit.note_update_required("0.9.0")
+    assert contacts.update_to == "0.9.0"  # kept across restarts
+    status = limit.status()
+    assert status.state is OfflineState.UPDATE_REQUIRED and status.blocks_phi
+    assert not status.allows_break_glass
+    assert "accepts 0.9.0 or newer" in (status.message() or "")
+    # a restart of the same app still refuses; an updated app is no longer held by it
+    assert OfflineLimit(clock, contacts).status().state is OfflineState.UPDATE_REQUIRED
+    monkeypatch.setattr("mar_desktop.versions.__version__", "0.9.0")
+    assert OfflineLimit(clock, contacts).status().state is OfflineState.OK
+    # the updated app's first sync clears the refusal
+    limit.note_contact(SERVER_T0)
+    assert contacts.update_to is None
+
+
+def test_an_unreadable_version_asked_for_counts_as_newer_than_this_app() -> None:
+    clock = TabletClock()
+    limit, _ = _synced(clock)
+    limit.note_update_required("not a version")
+    assert limit.status().state is OfflineState.UPDATE_REQUIRED
+
+
+def test_a_refused_app_signs_no_one_in_and_ends_the_running_session(world: World) -> None:
+    world.add_user(NURSE)
+    contacts = _offline(world, 1)
+    world.login(NURSE, NURSE_PW)
+    assert world.sessions.principal().user == NURSE
+    world.sessions.offline.note_update_required("99.0")  # type: ignore[union-attr]
+    assert contacts.update_to == "99.0"
+    assert world.sessions.tick().value == "ended"
+    assert any(b["detail"] == "update_required" for b in _audited(world, "logout"))
+    with pytest.raises(OfflineLimitReached) as refused:
+        world.auth.begin_login(NURSE.username, NURSE_PW)  # refused before any factor
+    assert not refused.value.break_glass and "Update the app" in str(refused.value)
+    [logged] = _audited(world, "offline_limit_refused")
+    assert "refuses this app version" in str(logged["detail"])
