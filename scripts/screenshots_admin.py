@@ -1,9 +1,12 @@
-"""Refreshes docs/screenshots/admin-*.png and demo-scanner.png: every admin screen and the
-main admin dialogs at 1280×800, the staff screen, the audit log and the order form on a
-portrait tablet (800×1280), and the demo scanner panel on a resident's MAR, offscreen.
+"""Refreshes docs/screenshots/admin-*.png, demo-scanner.png and 21-verify-orders.png: every
+admin screen and the main admin dialogs at 1280×800, the staff screen, the audit log and the
+order form on a portrait tablet (800×1280), the demo scanner panel on a resident's MAR, and
+the "Verify orders" screen (a pharmacist comparing a pharmacy's changed order with its source
+and the previous verified version), offscreen.
 
 Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots_admin.py`` (part of
-``make screenshots``). Uses the small controlled facility of the UI tests (fictional people).
+``make screenshots``; ``--verify-only`` refreshes the verification screen alone). Uses the
+small controlled facility of the UI tests (fictional people).
 """
 
 from __future__ import annotations
@@ -42,7 +45,69 @@ OUT = ROOT / "docs" / "screenshots"
 def main() -> int:
     app = QApplication(sys.argv[:1])
     theme.apply(app)
+    if "--verify-only" in sys.argv:
+        return verify_orders(app)
+    admin_screens(app)
+    return verify_orders(app)
 
+
+def spinner(app: QApplication) -> Callable[..., None]:
+    def spin(until: Callable[[], object], timeout: float = 20.0) -> None:
+        end = time.monotonic() + timeout
+        while not until():
+            app.processEvents()
+            time.sleep(0.01)
+            if time.monotonic() > end:
+                raise TimeoutError("screen did not get ready")
+        for _ in range(30):
+            app.processEvents()
+
+    return spin
+
+
+def verify_orders(app: QApplication) -> int:
+    """21-verify-orders.png: the pharmacy changed a verified order's dose; a pharmacist sees
+    the pharmacy's values, ours and the previous verified version side by side."""
+    from tests.ui.verify_setup import pharmacy_change, seed_pending
+    from ui.screens import verification_section
+    from ui.screens.verification import VerificationScreen
+
+    spin = spinner(app)
+    with tempfile.TemporaryDirectory() as tmp:
+        facility = build_facility(Path(tmp))
+        seed_pending(facility)
+        pharmacy_change(facility)  # the pharmacy doubles a verified order's dose
+        runner = TaskRunner()
+        window = MainWindow(runner, facility.clock, ErrorPresenter())
+        verification_section.register(window)
+        admin.register(window)
+        window.resize(1280, 800)
+        window.show()
+        window.attach(facility.backend)
+        spin(lambda: window.is_ready)
+        login = window.login
+        login.username.setText("rph")
+        login.password.setText(PASSWORD)
+        login.code.setText(facility.code("rph"))
+        login.submit()
+        spin(lambda: window.root.currentWidget() is window.work and runner.idle)
+        window.nav[verification_section.SECTION_KEY].click()
+        screen = window._section_widgets[verification_section.SECTION_KEY]
+        assert isinstance(screen, VerificationScreen)
+        spin(lambda: screen.loaded and runner.idle)
+        screen.queue.selectRow(next(i for i, item in enumerate(screen.items)
+                                    if item.pending.what == "change"))
+        spin(lambda: screen.current is not None and runner.idle)
+        spin(lambda: runner.idle)
+        window.grab().save(str(OUT / "21-verify-orders.png"))
+        print("wrote 21-verify-orders")
+        window.shutdown()
+        runner.run_on_worker(facility.backend.close)
+        runner.shutdown()
+    return 0
+
+
+def admin_screens(app: QApplication) -> None:
     def spin(until: Callable[[], object], timeout: float = 20.0) -> None:
         end = time.monotonic() + timeout
         while not until():
@@ -136,7 +201,6 @@ def main() -> int:
         window.shutdown()
         runner.run_on_worker(facility.backend.close)
         runner.shutdown()
-    return 0
 
 
 if __name__ == "__main__":

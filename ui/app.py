@@ -76,6 +76,7 @@ def build_backend(
     from mar_desktop.services.mar import MarService
     from mar_desktop.services.recording import RecordingService
     from mar_desktop.services.reference import ReferenceService
+    from mar_desktop.services.verification import VerificationService
     from storage.credentials import SqlAuditLog
     from storage.report_queries import ReportQueries
 
@@ -118,6 +119,7 @@ def build_backend(
             reference=reference,
             access=_access_reports(ports, store),
         ),
+        verification=VerificationService(ports),
         sync_status=sync_status,
         demo_scans=_demo_scans(ports) if demo else None,
         close=close,

@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # imported by the worker when the store opens, not before the
     from mar_desktop.services.mar import MarService
     from mar_desktop.services.recording import RecordingService
     from mar_desktop.services.reference import ReferenceService
+    from mar_desktop.services.verification import VerificationService
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +164,7 @@ class Backend:
     recording: RecordingService
     reference: ReferenceService
     admin: AdminServices
+    verification: VerificationService  # the "Verify orders" screen and its clinical setting
     sync_status: SyncStatusSource | None = None
     demo_scans: DemoScanService | None = None  # ``--demo`` only: the demo scanner panel's data
     close: Callable[[], None] = lambda: None

@@ -102,6 +102,7 @@ def seed_into(store: LocalStore, *, days: int, residents_per_unit: int,
             ports, device_id=store.device_id, facility_id=store.facility_id,
             create_user=create_user, set_credentials=set_credentials, days=days,
             residents_per_unit=residents_per_unit, real_clock=SystemClock(), progress=progress,
+            awaiting_verification=True,  # the "Verify orders" screen has something to show
         )
     finally:
         credentials.close()

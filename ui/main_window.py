@@ -256,6 +256,9 @@ class MainWindow(QMainWindow):
         for key, _title, _factory, permission in self._sections:
             allowed = permission is None or (ctx is not None and ctx.may(permission))
             self.nav[key].setVisible(allowed)
+            badge = getattr(work.section_widgets.get(key), "refresh_badge", None)
+            if allowed and badge is not None:
+                badge()  # e.g. how many orders await verification
         if self.demo_scanner is not None:
             self.demo_scanner.show()
         if self.root.currentWidget() is not work:

@@ -46,6 +46,7 @@ from ui import admin, theme
 from ui.errors import ErrorPresenter, describe
 from ui.main_window import MainWindow
 from ui.scanner import ScannerFilter
+from ui.screens import verification_section
 from ui.sync_link import SyncLink
 from ui.tasks import Progress, TaskRunner
 
@@ -326,6 +327,7 @@ def run_gui(data_dir: Path | None, demo: bool) -> int:
     errors = ErrorPresenter()
     runner.default_failure = errors.show
     window = MainWindow(runner, clock, errors)
+    verification_section.register(window)  # "Verify orders", for nurses, directors, pharmacists
     admin.register(window)  # the admin screens' sidebar sections
     window.resize(1280, 800)
     window.show()

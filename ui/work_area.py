@@ -123,6 +123,9 @@ class WorkArea(QWidget):
                 stack.addWidget(widget)
                 self.section_widgets[key] = widget
                 side.add_nav(key, title, lambda: self._show_section(key, widget))
+                badge = getattr(widget, "badge_changed", None)  # a count after the title
+                if badge is not None:
+                    badge.connect(lambda text: self._badge(key, title + text))
             return build
 
         def assemble() -> None:
@@ -160,9 +163,14 @@ class WorkArea(QWidget):
         """Re-reads the screen on show if ``changes`` (local or pulled, see
         :class:`ui.changes.ChangeHub`) touched what it shows: the open resident's MAR, the unit
         overview, the alerts; not when its last read was asked for after ``stored_by`` (it
-        shows them already: e.g. the MAR re-read on return from a recorded dose). Other screens
-        re-read when they are next shown, as always."""
+        shows them already: e.g. the MAR re-read on return from a recorded dose). A section
+        screen with ``apply_changes(changes, stored_by, shown)`` decides for itself. Other
+        screens re-read when they are next shown, as always."""
         shown = self.stack.currentWidget()
+        for widget in self.section_widgets.values():  # e.g. the verification queue, its badge
+            hook = getattr(widget, "apply_changes", None)
+            if hook is not None:
+                hook(changes, stored_by, widget is shown)
         screen: UnitOverview | ResidentMarScreen | AlertsScreen | PassListScreen
         if shown is self.mar:
             resident = self.mar.resident_id
@@ -177,6 +185,11 @@ class WorkArea(QWidget):
             return
         if touched and screen.read_asked_at < stored_by:
             screen.refresh()
+
+    def _badge(self, key: str, text: str) -> None:
+        """A section's nav button with its count; a compact sidebar widens to fit it."""
+        self.sidebar.nav[key].setText(text)
+        self.sidebar.fit(self.window().width())
 
     def _alerts_counted(self, count: int) -> None:
         self.sidebar.show_alert_count(count, self.window().width())

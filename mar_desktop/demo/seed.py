@@ -5,7 +5,8 @@ enrolled tablet does once it has synced: only the server records a facility's co
 there), the first admin (bootstrap), the other
 demo staff (through ``create_user``; ``set_credentials`` then gives every demo account its
 password and TOTP secret through the people services), units, residents and orders (as the
-admin, then verified by the demo's nurse), then ``days`` of history ending now. Everything
+admin, then verified by the demo's nurse), then ``days`` of history ending now (and, for the
+demo app, two orders awaiting verification). Everything
 is signed, chained and audited like
 real use.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from mar_desktop.clock import Clock, FakeClock
+from mar_desktop.demo.awaiting import seed_awaiting_verification
 from mar_desktop.demo.facility import DemoFacility, demo_facility
 from mar_desktop.demo.history import HistorySimulator, HistoryStats
 from mar_desktop.demo.staff import DemoStaff, demo_staff
@@ -49,9 +51,12 @@ def seed_demo(
     residents_per_unit: int = 20,
     real_clock: Clock,
     progress: Progress | None = None,
+    awaiting_verification: bool = False,
 ) -> SeedResult:
     """Seeds an empty store. ``ports.clock`` must be a FakeClock: it is walked through the
-    history and finally set to ``real_clock.now()``."""
+    history and finally set to ``real_clock.now()``. ``awaiting_verification`` (the demo
+    app): an imported order and a hand-entered change are left awaiting verification at the
+    end (:mod:`mar_desktop.demo.awaiting`)."""
     clock = ports.clock
     if not isinstance(clock, FakeClock):
         raise TypeError("seeding walks a FakeClock through history")
@@ -102,4 +107,6 @@ def seed_demo(
 
     stats = simulator.run(states, demo.residents, history_start, now, history_progress)
     clock.set(max(now, clock.now()))
+    if awaiting_verification:
+        seed_awaiting_verification(ports, admin_principal, demo.residents, clock.now())
     return SeedResult(demo=demo, staff=staff, history=stats)

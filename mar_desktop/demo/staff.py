@@ -30,8 +30,8 @@ class DemoStaff:
 
 
 def demo_staff(unit_ids: tuple[str, ...]) -> tuple[DemoStaff, ...]:
-    """Admin, two nurses on every unit, a CNA assigned to the first unit only, and a read-only
-    surveyor."""
+    """Admin, two nurses on every unit, a CNA assigned to the first unit only, a director of
+    nursing and a consultant pharmacist (every unit by role), and a read-only surveyor."""
     first = unit_ids[:1]
 
     def person(
@@ -100,6 +100,28 @@ def demo_staff(unit_ids: tuple[str, ...]) -> tuple[DemoStaff, ...]:
             first,
             "blue bicycles in the orchard",
             "KIJ6DPWHJE7EO4KXWIIBCXI3DF76764P",
+        ),
+        person(
+            "demo-don",
+            "don",
+            "Ruth Adeyemi",
+            "RA",
+            "RN, DON",
+            Role.DIRECTOR_OF_NURSING,
+            (),
+            "violet kites above the meadow",
+            "35DRAVXWDP2DNI2NI3TRDJFBHRYPXMHD",
+        ),
+        person(
+            "demo-pharmacist",
+            "pharmacist",
+            "Samir Haddad",
+            "SH",
+            "PharmD",
+            Role.PHARMACIST,
+            (),
+            "granite stairs under silver rain",
+            "ZIO6JOTUAHJAZLMAORPH3ZUUUVVD4PWN",
         ),
         person(
             "demo-surveyor",

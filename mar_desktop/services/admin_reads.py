@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from mar_desktop import audit
 from mar_desktop.model import Facility, Resident, Unit, User
 from mar_desktop.people.ports import CredentialStore
-from mar_desktop.permissions import Permission, Principal
+from mar_desktop.permissions import Permission, Principal, allowed
 from mar_desktop.services.base import Ports, Service
 from mar_desktop.views import OrderState
 
@@ -131,8 +131,13 @@ class AdminReads(Service):
         return orders
 
     def facility_settings(self, principal: Principal) -> Facility:
-        """Needs ``manage_settings``; NotFound before the facility is configured."""
-        self._require(principal, Permission.MANAGE_SETTINGS, entity_type="facility")
+        """Needs ``manage_settings``, or ``manage_clinical_settings`` (a director of nursing:
+        the settings screen then lets them change the clinical settings only); NotFound before
+        the facility is configured."""
+        if allowed(principal.role, Permission.MANAGE_SETTINGS):
+            self._require(principal, Permission.MANAGE_SETTINGS, entity_type="facility")
+        else:
+            self._require(principal, Permission.MANAGE_CLINICAL_SETTINGS, entity_type="facility")
         return self._facility()
 
     def device(self, principal: Principal) -> DeviceInfo:

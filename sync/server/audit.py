@@ -44,6 +44,7 @@ REVOKED = "revoked"
 RETIRED = "retired"
 BUNDLE_IMPORTED = "bundle_imported"
 ACCESS_REPORT = "access_report"  # mar-server access-report (detail: "resident <id> ...")
+SECRETS_KEY_ROTATED = "secrets_key_rotated"
 
 COLUMNS = ("at", "facility_id", "device_id", "action", "address", "detail")
 

@@ -1,5 +1,5 @@
 """A small, fully controlled facility on the real stack (LocalStore, services, AuthService)
-for the UI tests: two units, five staff, three residents, and orders chosen for the flows
+for the UI tests: two units, seven staff, three residents, and orders chosen for the flows
 (routine oral dose, insulin with a glucose hold, Schedule II opioid, PRN).
 
 The fake clock starts at 08:00 New York time, when every 08:00 dose is due.
@@ -53,6 +53,8 @@ SECRETS = {
     "cna": "ONSWG4TFOQ4TCMRTONSWG4TFOQ4TCMRT",
     "surveyor": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
     "admin": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    "don": "NBSWY3DPNBSWY3DPNBSWY3DPNBSWY3DP",
+    "rph": "OBQXE3LBMNUXG5DPOBQXE3LBMNUXG5DP",
 }
 
 
@@ -118,6 +120,8 @@ def build_facility(
         user("u-cna", "cna", "Keisha Lambert", "CMA", Role.CNA, ("unit-a",)),
         user("u-surveyor", "surveyor", "Harold Finch", "", Role.READ_ONLY),
         user("u-new", "newbie", "Nora Quist", "RN", Role.NURSE, (ALL_UNITS,)),
+        user("u-don", "don", "Ruth Adeyemi", "RN, DON", Role.DIRECTOR_OF_NURSING),
+        user("u-rph", "rph", "Samir Haddad", "PharmD", Role.PHARMACIST),
     ]
     for member in staff:
         accounts.create_user(boss, member, PASSWORD)

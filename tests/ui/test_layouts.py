@@ -1,6 +1,6 @@
 """Every main screen at 1280×800 and 1920×1080, landscape and portrait: nothing clipped — also
 the MAR with a dose's confirmation and a history row's actions open, and a PRN's one-tap
-reasons and pain score.
+reasons and pain score; the "Verify orders" screen with an imported order beside its source.
 
 At each size: every button at least 48 px high and (outside scroll areas) fully inside the
 window, no two widgets of one layout overlapping, none overflowing its parent, no main content
@@ -19,8 +19,22 @@ from tests.ui.harness import METOPROLOL_GTIN, OTHER_GTIN, Facility1, med_scan
 from tests.ui.layout_checks import problems
 from tests.ui.steps import idle, open_resident_by_wristband, scan, sign_in, tap, wait
 from ui.main_window import MainWindow
+from ui.screens import verification_section
+from ui.tasks import TaskRunner
 
 SIZES = [(1280, 800), (1920, 1080), (800, 1280), (1080, 1920)]
+
+
+@pytest.fixture(autouse=True)
+def _verify_section(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The "Verify orders" section registered before ``attach``, as start-up does."""
+    original = MainWindow.attach
+
+    def attach(self: MainWindow, backend, demo_accounts=()):  # type: ignore[no-untyped-def]
+        verification_section.register(self)
+        original(self, backend, demo_accounts)
+
+    monkeypatch.setattr(MainWindow, "attach", attach)
 
 
 def check(qtbot: object, window: MainWindow, page: QWidget, what: str,
@@ -77,4 +91,47 @@ def test_clinical_screens_fit(qtbot, window: MainWindow, facility: Facility1,
     wait(qtbot, lambda: window.stack.currentWidget() is admin
          and admin.form.prn_choices is not None)
     found += check(qtbot, window, admin, "PRN administration", size)
+    assert not found, "\n".join(found)
+
+
+def table_overflow(table) -> list[str]:  # type: ignore[no-untyped-def]
+    """A table whose columns are wider than its view (its sideways scroll bar is off)."""
+    idle_width = table.viewport().width()
+    used = sum(table.columnWidth(c) for c in range(table.columnCount()))
+    widths = [table.columnWidth(c) for c in range(table.columnCount())]
+    return [f"{table.objectName()}: columns {used} px {widths} in {idle_width} px"] \
+        if used > idle_width \
+        else []
+
+
+VERIFY_SIZES = [(1280, 800), (800, 1280), (1920, 1080)]
+
+
+@pytest.mark.parametrize("size", VERIFY_SIZES, ids=[f"{w}x{h}" for w, h in VERIFY_SIZES])
+def test_the_verify_orders_screen_fits(qtbot, window: MainWindow, facility: Facility1,
+                                       runner: TaskRunner, size: tuple[int, int]):
+    from tests.ui.verify_setup import pharmacy_change, seed_pending
+    from ui.screens.verification import VerificationScreen
+
+    runner.run_on_worker(lambda: seed_pending(facility))
+    runner.run_on_worker(lambda: pharmacy_change(facility))  # the widest: four columns
+    window.resize(*size)
+    sign_in(qtbot, window, facility, "nurse2")
+    tap(qtbot, window.nav[verification_section.SECTION_KEY])
+    screen = window._section_widgets[verification_section.SECTION_KEY]
+    assert isinstance(screen, VerificationScreen)
+    wait(qtbot, lambda: screen.loaded and len(screen.items) == 3)
+    found = check(qtbot, window, screen, "verify orders (queue)", size, text=True)
+    screen.queue.selectRow(next(i for i, item in enumerate(screen.items)
+                                if item.pending.source == "import"))
+    wait(qtbot, lambda: screen.current is not None and screen.detail.isVisible())
+    assert screen.compare.columnCount() == 4
+    found += check(qtbot, window, screen, "verify orders (a changed import beside its source)",
+                   size, text=True)
+    found += sidebar_problems(window)
+    found += table_overflow(screen.compare)
+    screen.back()
+    found += table_overflow(screen.queue)
+    targets = [screen.verify_button, screen.return_button, screen.reason]
+    found += [f"{w.objectName()}: {w.height()} px high" for w in targets if w.height() < 44]
     assert not found, "\n".join(found)

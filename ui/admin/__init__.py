@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 SECTIONS: tuple[tuple[str, str, Permission], ...] = (
     ("admin_users", "⚇  Staff", Permission.MANAGE_USERS),
     ("admin_residents", "✚  Admissions", Permission.MANAGE_RESIDENTS),
-    ("admin_settings", "⚙  Settings", Permission.MANAGE_SETTINGS),
+    ("admin_settings", "⚙  Settings", Permission.MANAGE_CLINICAL_SETTINGS),  # security: admins
     ("admin_devices", "⌂  Devices", Permission.MANAGE_DEVICES),
     ("admin_audit", "☷  Audit log", Permission.VIEW_AUDIT),
     ("admin_reports", "▤  Reports", Permission.PRINT_REPORTS),

@@ -1,6 +1,8 @@
-"""Facility settings (facility admins): dose windows, late/missed, inactivity lock,
-re-authentication, password length, PRN follow-up, emergency access, the reason codes and the
-reasons for not scanning (:mod:`ui.admin.bypass_reasons`).
+"""Facility settings (facility admins; a director of nursing changes the clinical ones, the
+security ones greyed): dose windows, late/missed, inactivity lock,
+re-authentication, password length, PRN follow-up, emergency access, order verification of
+hand-entered orders (:mod:`ui.admin.verification_setting`), the reason codes and the reasons
+for not scanning (:mod:`ui.admin.bypass_reasons`).
 
 Loads the facility on the worker, edits a copy here, and saves through
 ``ReferenceService.change_settings`` (which checks ``manage_settings`` and records the change
@@ -21,11 +23,13 @@ from PySide6.QtWidgets import (
 )
 
 from mar_desktop.model import Facility, FacilitySettings, Outcome, ReasonCode
-from mar_desktop.permissions import Principal
+from mar_desktop.permissions import Permission, Principal
+from mar_desktop.services.reference import SECURITY_SETTINGS
 from ui.admin.base import AdminScreen, cell_text, fit_columns, table
 from ui.admin.bypass_reasons import KEY as BYPASS_KEY
 from ui.admin.bypass_reasons import BypassReasonsCard
 from ui.admin.forms import FieldError, FieldGrid, banner_text
+from ui.admin.verification_setting import VerificationSettingCard
 from ui.backend import AdminServices
 from ui.context import UiContext
 from ui.touch import kinetic
@@ -78,8 +82,14 @@ class SettingsScreen(AdminScreen):
             self.inputs[key] = field
             self.form.add(key, f"{caption} ({unit})", field, column=0 if index < 5 else 1)
         box.addWidget(self.form)
+        self.security_note = label("Greyed: security settings, changed by a facility admin.",
+                                   "muted", wrap=True)
+        self.security_note.hide()
+        box.addWidget(self.security_note)
         box.addStretch(1)
         columns.addWidget(frame)
+        self.verification = VerificationSettingCard(self)
+        columns.addWidget(self.verification)
         codes_frame, codes = card()
         codes.addWidget(label("Reason codes", "section"))
         codes.addWidget(label("Shown to nurses for refused, held and not-given doses, and "
@@ -110,6 +120,7 @@ class SettingsScreen(AdminScreen):
     # ---- data ---------------------------------------------------------------------------------
     def refresh(self) -> None:
         self.run(load_facility, self._loaded)
+        self.verification.refresh()
 
     def _loaded(self, facility: Facility) -> None:
         self.facility = facility
@@ -118,8 +129,11 @@ class SettingsScreen(AdminScreen):
     def show_settings(self, settings: FacilitySettings) -> None:
         self.form.clear_errors()
         self.code_error.hide()
+        security = self.ctx.may(Permission.MANAGE_SETTINGS)  # else the clinical ones only
         for key, field in self.inputs.items():
             field.setText(str(getattr(settings, key)))
+            field.setEnabled(security or key not in SECURITY_SETTINGS)
+        self.security_note.setVisible(not security)
         self.codes.setRowCount(0)
         for code in settings.reason_codes:
             self._append_code(code.code, code.label, ", ".join(o.value for o in code.outcomes))

@@ -310,6 +310,12 @@ class ResidentMarScreen(QWidget):
             limit = self._outside_scope(order)
             if limit is not None and dose.status in ACTIONABLE:
                 status, style, line = f"⊘ {words}: not yours", "outside_scope", limit
+            elif not orders[dose.order_id].givable and dose.status in ACTIONABLE:
+                if orders[dose.order_id].awaiting_verification:  # an urgent dose only
+                    status = f"⚠ {words}: awaiting verification"
+                    line += "  ·  urgent dose only: a reason and a second licensed sign-in"
+                else:  # returned at verification: never given
+                    status, style = f"⊘ {words}: order returned", "outside_scope"
             just = dose.record is not None and dose.record.entry_id == signed
             return Row((status, order_title(order), line, slot, *extra), style, dose,
                        highlight=just)

@@ -101,3 +101,48 @@ def test_audit_pages_lose_and_repeat_nothing(qtbot, window: MainWindow, facility
     tap(qtbot, audit.newer)
     idle(qtbot, window)
     assert audit.newer.isEnabled() == (audit.paging.index > 0)
+
+
+def test_verification_of_hand_entered_orders_is_on_by_default_and_turned_off_with_a_reason(
+    qtbot, window: MainWindow, facility: Facility1
+):
+    from tests.ui.admin.steps import run_reason_dialog
+    from tests.ui.steps import wait
+    from ui.admin.verification_setting import OFF_WORDS, ON_WORDS
+
+    sign_in(qtbot, window, facility, "admin")
+    screen = open_section(qtbot, window, "admin_settings")
+    card = screen.verification
+    wait(qtbot, lambda: card.required is not None)
+    assert card.required is True and card.state.text() == ON_WORDS
+    run_reason_dialog(qtbot, window, card.toggle, "Pharmacy enters every order; one check")
+    wait(qtbot, lambda: card.required is False)
+    assert card.state.text() == OFF_WORDS and "now off" in screen.banner.text()
+    stored = window.runner.run_on_worker(
+        lambda: facility.store.reader().hand_entry_verification())
+    assert stored is False
+    assert audit_actions(facility, window).count("settings_changed") >= 1
+    open_section(qtbot, window, "admin_settings")  # read again from the store
+    wait(qtbot, lambda: card.state.text() == OFF_WORDS)
+
+
+def test_a_director_of_nursing_changes_the_clinical_settings_only(
+    qtbot, window: MainWindow, facility: Facility1
+):
+    from tests.ui.steps import wait
+    from ui.admin.verification_setting import ON_WORDS
+
+    sign_in(qtbot, window, facility, "don")
+    assert window.nav["admin_settings"].isVisible()
+    assert not window.nav["admin_users"].isVisible()
+    screen = open_section(qtbot, window, "admin_settings")
+    wait(qtbot, lambda: screen.facility is not None and screen.verification.required is not None)
+    assert not screen.inputs["password_min_length"].isEnabled()
+    assert not screen.inputs["inactivity_lock_seconds"].isEnabled()
+    assert screen.inputs["missed_after_minutes"].isEnabled() and screen.security_note.isVisible()
+    assert screen.verification.state.text() == ON_WORDS and screen.verification.toggle.isEnabled()
+    screen.inputs["missed_after_minutes"].setText("200")
+    tap(qtbot, screen.save_button)
+    wait(qtbot, lambda: "Settings saved" in screen.banner.text())
+    settings = window.runner.run_on_worker(lambda: facility.store.reader().facility()).settings
+    assert settings.missed_after_minutes == 200

@@ -24,7 +24,9 @@ def test_the_seeded_orders_are_verified_and_the_queue_is_a_verifier_s(
 ) -> None:
     assert main(["orders", "pending", "--data-dir", str(seeded),
                  *as_user(monkeypatch, "nurse")]) == 0
-    assert "0 awaiting verification." in capsys.readouterr().out
+    out = capsys.readouterr().out  # the demo leaves an import and a change to verify
+    assert "2 awaiting verification." in out
+    assert "New order (pharmacy import): Omeprazole" in out and "Changed order" in out
     assert main(["orders", "verify", "no-such-entry", "--data-dir", str(seeded),
                  *as_user(monkeypatch, "nurse2")]) != 0  # (one TOTP code per person and step)
     assert "Nothing awaits verification" in capsys.readouterr().err
