@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from mar_desktop.clinical.overrides import OverrideCode
 from mar_desktop.envelope import Actor, EntryDraft
 from mar_desktop.errors import ValidationError
 from mar_desktop.model import (
@@ -65,6 +66,7 @@ URGENT_DOSE_RECORDED = "administration.urgent_unverified"
 WITNESS_ATTESTED = "witness.attested"
 DOSE_WASTED = "administration.wasted"
 SHIFT_ASSIGNED = "shift.assigned"
+ADMINISTRATION_OVERRIDES = "administration.overrides"
 
 SERVER_ONLY_KINDS: frozenset[str] = frozenset(
     {FACILITY_CONFIGURED, DEVICE_ENROLLED, DEVICE_REVOKED, ALERT_RAISED, ORDERS_VERIFIED_AT_UPGRADE}
@@ -87,17 +89,19 @@ class Body(Frozen):
 
 class FacilityConfigured(Body):
     """v2: the settings carry the scope of practice (``FacilitySettings.scope``); v3: the
-    offline limit (``FacilitySettings.offline_signin_hours``)."""
+    offline limit (``FacilitySettings.offline_signin_hours``); v4: the scan-bypass reasons
+    (``FacilitySettings.scan_bypass_reasons``)."""
 
-    v: Literal[1, 2, 3] = 3  # type: ignore[assignment]
+    v: Literal[1, 2, 3, 4] = 4  # type: ignore[assignment]
     facility: Facility
 
 
 class SettingsChanged(Body):
     """v2: the settings carry the scope of practice (``FacilitySettings.scope``); v3: the
-    offline limit (``FacilitySettings.offline_signin_hours``)."""
+    offline limit (``FacilitySettings.offline_signin_hours``); v4: the scan-bypass reasons
+    (``FacilitySettings.scan_bypass_reasons``)."""
 
-    v: Literal[1, 2, 3] = 3  # type: ignore[assignment]
+    v: Literal[1, 2, 3, 4] = 4  # type: ignore[assignment]
     before: FacilitySettings
     after: FacilitySettings
 
@@ -154,17 +158,40 @@ class OrderProvenance(Frozen):
     """For an import: which request of which bundle (its source key)."""
 
 
-class OrderCreated(Body):
-    """v2: ``provenance`` (verification and source). A v1 body needs verification."""
+def _version_for_indication(data: Any) -> Any:
+    """Fills in ``v`` (when absent) as 3 if the body's order has a PRN indication range (a
+    field older apps do not know): such a body is kept unapplied by an older tablet, which then
+    does not show the order at all (the most restrictive reading) instead of refusing it as
+    invalid or giving it without the indication check. Other orders keep v2."""
+    if isinstance(data, dict) and "v" not in data:
+        order = data.get("order")
+        found = order.get("prn_indication") if isinstance(order, dict) else getattr(
+            order, "prn_indication", None
+        )
+        if found is not None:
+            return {**data, "v": 3}
+    return data
 
-    v: Literal[1, 2] = 2  # type: ignore[assignment]
+
+class OrderCreated(Body):
+    """v2: ``provenance`` (verification and source). A v1 body needs verification. v3 when
+    the order has a PRN indication range (and only then)."""
+
+    v: Literal[1, 2, 3] = 2  # type: ignore[assignment]
     order: Order
     provenance: OrderProvenance = OrderProvenance()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version(cls, data: Any) -> Any:
+        return _version_for_indication(data)
 
     @model_validator(mode="after")
     def _v1_has_no_provenance(self) -> OrderCreated:
         if self.v == 1 and self.provenance != OrderProvenance():
             raise ValueError("a v1 order body has no provenance")
+        if self.v < 3 and self.order.prn_indication is not None:
+            raise ValueError("an order with a PRN indication needs body v3")
         return self
 
 
@@ -177,9 +204,10 @@ class OrderChanged(Body):
     :func:`mar_desktop.clinical.verification.change_effect`) discontinues nothing by itself:
     the replaced order stays givable until the change is verified, when the verifier's
     ``order.discontinued`` ends it. One that acts at once discontinues the old order at
-    ``effective_at`` (the writer also records a v1 ``order.discontinued`` for older tablets)."""
+    ``effective_at`` (the writer also records a v1 ``order.discontinued`` for older tablets).
+    v3 when the new order has a PRN indication range (and only then)."""
 
-    v: Literal[1, 2] = 2  # type: ignore[assignment]
+    v: Literal[1, 2, 3] = 2  # type: ignore[assignment]
     replaces_order_id: Id
     order: Order
     reason: Text
@@ -187,10 +215,17 @@ class OrderChanged(Body):
     provenance: OrderProvenance = OrderProvenance()
     acts_at_once: bool = True
 
+    @model_validator(mode="before")
+    @classmethod
+    def _version(cls, data: Any) -> Any:
+        return _version_for_indication(data)
+
     @model_validator(mode="after")
     def _v1_acts_at_once(self) -> OrderChanged:
         if self.v == 1 and (self.provenance != OrderProvenance() or not self.acts_at_once):
             raise ValueError("a v1 order change has no provenance and acts at once")
+        if self.v < 3 and self.order.prn_indication is not None:
+            raise ValueError("an order with a PRN indication needs body v3")
         return self
 
     @property
@@ -566,6 +601,31 @@ class ShiftAssigned(Body):
         return self
 
 
+class Override(Frozen):
+    """One warning the nurse accepted to record a dose (mar_desktop/clinical/overrides.py):
+    its code, the reason, and who accepted it (name and role as at that moment)."""
+
+    code: OverrideCode
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    user_id: Id
+    full_name: Name
+    role: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class AdministrationOverrides(Body):
+    """The warnings accepted for one dose (allergy, scan bypass, outside window, PRN
+    indication). Recorded in the same transaction as the ``administration.recorded`` entry it
+    belongs to (``administration_entry_id``), immediately BEFORE it in the device's chain.
+    A kind of its own so the dose entry stays readable by older tablets (they still count the
+    dose and keep this entry unapplied as "recorded by a newer version")."""
+
+    administration_entry_id: Id
+    resident_id: Id
+    order_id: Id
+    overrides: Annotated[tuple[Override, ...], Field(min_length=1, max_length=10)]
+    signature_meaning: str = "Accepted the warnings listed for this dose"
+
+
 class AuditEvent(Body):
     """Body of every ``audit.<action>`` entry (docs/architecture.md#the-audit-chain). Never
     holds secrets."""
@@ -612,6 +672,7 @@ BODY_TYPES: dict[str, type[Body]] = {
     WITNESS_ATTESTED: WitnessAttested,
     DOSE_WASTED: DoseWasted,
     SHIFT_ASSIGNED: ShiftAssigned,
+    ADMINISTRATION_OVERRIDES: AdministrationOverrides,
 }
 
 AUDIT_KIND_PREFIX = "audit."

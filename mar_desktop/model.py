@@ -135,6 +135,41 @@ DEFAULT_SCOPE: tuple[RoleScope, ...] = (
 """Common US long-term-care practice for medication aides: no injections, no Schedule II."""
 
 
+ScanTarget = Literal["wristband", "medication"]
+
+
+class ScanBypassReason(Frozen):
+    """A reason the facility accepts for confirming by hand instead of scanning, and which
+    scan(s) it explains (mar_desktop/clinical/overrides.py)."""
+
+    code: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
+    label: Name
+    applies_to: Annotated[tuple[ScanTarget, ...], Field(min_length=1, max_length=2)]
+
+
+DEFAULT_SCAN_BYPASS_REASONS: tuple[ScanBypassReason, ...] = (
+    ScanBypassReason(code="band_missing", label="Wristband missing", applies_to=("wristband",)),
+    ScanBypassReason(
+        code="band_unreadable", label="Wristband damaged or unreadable", applies_to=("wristband",)
+    ),
+    ScanBypassReason(
+        code="band_refused", label="Resident refuses to wear a wristband",
+        applies_to=("wristband",),
+    ),
+    ScanBypassReason(
+        code="barcode_damaged", label="Barcode damaged or unreadable", applies_to=("medication",)
+    ),
+    ScanBypassReason(
+        code="no_barcode", label="Product has no barcode (e.g. bulk or compounded)",
+        applies_to=("medication",),
+    ),
+    ScanBypassReason(
+        code="scanner_down", label="Scanner not working", applies_to=("wristband", "medication")
+    ),
+)
+"""Why a scan may be bypassed, by default: one tap each on the dose screen."""
+
+
 class FacilitySettings(Frozen):
     """Per-facility clinical and security defaults (docs/architecture.md#clinical-defaults and
     #security)."""
@@ -158,6 +193,19 @@ class FacilitySettings(Frozen):
     scope: tuple[RoleScope, ...] = DEFAULT_SCOPE
     """Scope of practice of unlicensed roles; a licensed account is not narrowed by it, and an
     unlicensed role not listed may administer nothing."""
+    scan_bypass_reasons: tuple[ScanBypassReason, ...] = DEFAULT_SCAN_BYPASS_REASONS
+    """The reasons a nurse may give for confirming identity or medication by hand instead of
+    scanning; any other reason, or none, is refused. Each scan keeps at least one reason."""
+
+    @model_validator(mode="after")
+    def _bypass_reasons_usable(self) -> FacilitySettings:
+        codes = [r.code for r in self.scan_bypass_reasons]
+        if len(set(codes)) != len(codes):
+            raise ValueError("each scan-bypass reason code may be listed only once")
+        for target in ("wristband", "medication"):
+            if not any(target in r.applies_to for r in self.scan_bypass_reasons):
+                raise ValueError(f"keep at least one reason for bypassing the {target} scan")
+        return self
 
 
 class Facility(Frozen):
@@ -303,6 +351,27 @@ class Schedule(Frozen):
         return 0.0
 
 
+class PrnIndication(Frozen):
+    """What a PRN order is for, as a score range: "for severe pain (7–10)". A dose given at a
+    score outside it (or with no score) needs an acknowledged reason, stored as an override
+    (mar_desktop/clinical/overrides.py)."""
+
+    scale: Literal["pain"] = "pain"
+    minimum: int = Field(ge=0, le=10)
+    maximum: int = Field(ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PrnIndication:
+        if self.minimum > self.maximum:
+            raise ValueError("the indication's lowest score is above its highest")
+        return self
+
+    @property
+    def words(self) -> str:
+        """E.g. "pain 7–10"."""
+        return f"{self.scale} {self.minimum}–{self.maximum}"
+
+
 class Order(Frozen):
     order_id: Id
     resident_id: Id
@@ -324,6 +393,10 @@ class Order(Frozen):
     hold_parameters: tuple[HoldParameter, ...] = ()
     site_required: bool = False
     prn_followup_minutes: int | None = Field(None, ge=5, le=1440)
+    prn_indication: PrnIndication | None = Field(None, exclude_if=lambda value: value is None)
+    """A PRN order's indication range; absent from the JSON when there is none, so an order
+    without one reads the same to older versions (an order body carrying one is v3:
+    :class:`mar_desktop.kinds.OrderCreated`)."""
 
     @property
     def is_prn(self) -> bool:
@@ -339,4 +412,6 @@ class Order(Frozen):
             raise ValueError("order start and end must carry a time zone")
         if self.end is not None and self.end <= self.start:
             raise ValueError("order end must be after its start")
+        if self.prn_indication is not None and not self.is_prn:
+            raise ValueError("only an as-needed (PRN) order has an indication range")
         return self

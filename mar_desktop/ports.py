@@ -19,6 +19,7 @@ from mar_desktop.views import (
     AlertView,
     OrderCheck,
     OrderState,
+    OverrideView,
     PendingVerification,
     UrgentDose,
 )
@@ -121,6 +122,9 @@ class ReadModel(Protocol):
     ) -> list[ShiftAssignment]:
         """Every shift assignment of ``user_id`` whose shift overlaps ``[since, until]``
         (docs/architecture.md#shift-assignment)."""
+
+    def dose_overrides(self, entry_ids: Collection[str]) -> dict[str, tuple[OverrideView, ...]]:
+        """The warnings accepted for each of these doses that has any (by dose entry id)."""
         ...
 
     def history_complete_from(self) -> datetime | None:

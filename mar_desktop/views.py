@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from mar_desktop.clinical.overrides import override_label
 from mar_desktop.model import DoseStatus, Order, Outcome
 
 
@@ -245,3 +246,28 @@ class UrgentDose:
     second_user_id: str
     second_name: str
     recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideView:
+    """One warning accepted for a dose (:mod:`mar_desktop.clinical.overrides`): the code, the
+    reason and who accepted it. ``legacy``: derived from a dose recorded before overrides were
+    their own entry (its scan flags and outside-window reason)."""
+
+    code: str
+    reason: str
+    user_id: str
+    full_name: str
+    role: str
+    legacy: bool = False
+
+    @property
+    def label(self) -> str:
+        """The code in words (never the raw code)."""
+        return override_label(self.code)
+
+    @property
+    def text(self) -> str:
+        """One line: "<words>: <reason> (<who>)"."""
+        who = f" ({self.full_name})" if self.full_name else ""
+        return f"{self.label}: {self.reason}{who}"

@@ -35,6 +35,7 @@ from storage import account_chain, history
 from storage.database import Connection
 from storage.read_model_assignment import AssignmentReads
 from storage.read_model_orders import OrderRow, build_order_state, link_changes
+from storage.read_model_overrides import OverrideReads
 from storage.read_model_sql import (
     ADMIN_BY_ID,
     ADMIN_IN_RANGE,
@@ -126,7 +127,7 @@ def _ids(values: Collection[str]) -> str:
     return json.dumps(list(values))
 
 
-class SqlReadModel(VerificationReads, AssignmentReads):
+class SqlReadModel(VerificationReads, AssignmentReads, OverrideReads):
     """Implements ``ReadModel`` on one connection (use it only on the thread that opened it)."""
 
     def __init__(self, conn: Connection, clock: Clock, cache: ModelCache | None = None) -> None:

@@ -406,6 +406,7 @@ HISTORY_KINDS = frozenset(
         "entry.voided",
         "prn.followup_recorded",
         "shift.assigned",
+        "administration.overrides",
     }
 )
 """Ledger kinds that are history, not current state: a snapshot leaves those before its tail

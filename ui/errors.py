@@ -66,6 +66,9 @@ HINTS: dict[str, str] = {
     "witness_used": "Each sign-in witnesses one record: ask the witness to sign in again.",
     "waste_not_given": "Record waste only against a dose that was given.",
     "waste_not_controlled": "Waste with a witness is for Schedule II doses only.",
+    "bypass_reason_required": "Tap the reason the scan could not be done.",
+    "bypass_reason_unknown": "Tap one of the reasons listed for not scanning.",
+    "prn_indication": "Enter why you give it outside the indication, or do not give it.",
 }
 
 _TITLES: list[tuple[type[BaseException], str]] = [

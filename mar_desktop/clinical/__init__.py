@@ -12,4 +12,5 @@ What it enforces and where: docs/architecture.md#clinical-defaults.
 * :mod:`~mar_desktop.clinical.routes` — the closed list of routes, their words and codes.
 * :mod:`~mar_desktop.clinical.scope` — scope of practice by role.
 * :mod:`~mar_desktop.clinical.reconcile` — what the server checks across devices.
+* :mod:`~mar_desktop.clinical.overrides` — the warnings a nurse accepts, kept in the record.
 """

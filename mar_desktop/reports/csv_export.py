@@ -67,8 +67,15 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("voided_by", "User id who voided it (derived)"),
     ("void_reason", "Why it was voided (derived)"),
     ("amended_note", "The note as last amended (derived)"),
+    (
+        "overrides",
+        "Warnings accepted to give this dose, in words: allergy, scan not done (and why), "
+        "outside the window, PRN indication; each with its reason and who (derived)",
+    ),
 )
 COLUMN_NAMES = tuple(name for name, _ in CSV_COLUMNS)
+EARLIER_COLUMN_NAMES = COLUMN_NAMES[:-1]
+"""The columns of an export written before ``overrides`` was added: still readable."""
 
 
 def csv_columns_markdown() -> str:
@@ -128,6 +135,10 @@ def entry_row(entry: Entry, data: ExportData) -> dict[str, str]:
         "voided_by": _s(record.voided_by) if record is not None and record.voided else "",
         "void_reason": record.void_reason if record is not None and record.voided else "",
         "amended_note": record.current_note if record is not None and record.amendments else "",
+        "overrides": "; ".join(
+            f"{o.label}: {o.reason}" + (f" ({o.full_name})" if o.full_name else "")
+            for o in data.overrides.get(entry.id, ())
+        ),
     }
 
 
@@ -152,7 +163,7 @@ def read_entries_csv(source: Path | str) -> list[dict[str, str]]:
     """Parses an ``entries.csv`` (a path, or the text itself)."""
     text = source.read_text(encoding="utf-8") if isinstance(source, Path) else source
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    if tuple(reader.fieldnames or ()) != COLUMN_NAMES:
+    if tuple(reader.fieldnames or ()) not in (COLUMN_NAMES, EARLIER_COLUMN_NAMES):
         raise ValidationError("entries.csv does not have the expected columns.")
     return list(reader)
 

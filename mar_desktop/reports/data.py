@@ -13,7 +13,7 @@ from datetime import datetime
 
 from mar_desktop.model import Facility, Resident, Unit, User
 from mar_desktop.reports.shifts import ShiftWindow
-from mar_desktop.views import AdministrationRecord, OrderState, ScheduledDose
+from mar_desktop.views import AdministrationRecord, OrderState, OverrideView, ScheduledDose
 
 Progress = Callable[[float, str], None]
 """``progress(fraction 0..1, text)``; called on the rendering (worker) thread. A GUI must hand
@@ -48,6 +48,8 @@ class ShiftSheetData:
     printed_at: datetime  # aware UTC
     residents: tuple[ResidentMar, ...]
     users: Mapping[str, User]  # everyone who may appear as a signer (inactive users included)
+    overrides: Mapping[str, tuple[OverrideView, ...]] = field(default_factory=dict)
+    """The warnings accepted for the records of the sheet that have any, by entry id."""
 
 
 @dataclass(frozen=True, slots=True)

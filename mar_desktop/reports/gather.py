@@ -10,7 +10,7 @@ export and the FHIR export need ``EXPORT_FACILITY`` (facility-wide, so no unit s
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -21,10 +21,12 @@ from mar_desktop.errors import HistoryNotHeld, NotFound, PermissionDenied, Valid
 from mar_desktop.model import Facility, Resident, Unit, User
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.ports import ReadModel
+from mar_desktop.reports.compliance import ComplianceData, compliance_rows, urgent_lines
 from mar_desktop.reports.data import MonthlyMarData, ResidentMar, ShiftSheetData
 from mar_desktop.reports.shifts import DEFAULT_SHIFTS, ShiftDefinition, month_window, shift_window
+from mar_desktop.reports.text import drug_text
 from mar_desktop.services.base import Service
-from mar_desktop.views import AdministrationRecord, OrderState
+from mar_desktop.views import AdministrationRecord, OrderState, OverrideView
 
 
 class EntrySource(Protocol):
@@ -50,6 +52,8 @@ class ExportData:
     residents: dict[str, Resident]
     orders: dict[str, OrderState]
     records: dict[str, AdministrationRecord]  # by entry id: administrations of the window
+    overrides: dict[str, tuple[OverrideView, ...]] = field(default_factory=dict)
+    """The warnings accepted for the administrations of ``records`` that have any."""
 
 
 def _runs_during(state: OrderState, start: datetime, end: datetime) -> bool:
@@ -174,8 +178,16 @@ class ReportService(Service):
             unit_id=unit_id,
             shift=shift,
         )
+        overrides = read.dose_overrides([r.entry_id for m in mars for r in m.records])
         return ShiftSheetData(
-            facility, unit, window, principal.user, self._clock.now(), mars, self._users(read)
+            facility,
+            unit,
+            window,
+            principal.user,
+            self._clock.now(),
+            mars,
+            self._users(read),
+            overrides,
         )
 
     def monthly_mar(
@@ -276,6 +288,77 @@ class ReportService(Service):
             residents,
             orders,
             records,
+            read.dose_overrides(list(records)),
+        )
+
+
+    def compliance(
+        self,
+        principal: Principal,
+        *,
+        since: datetime,
+        until: datetime,
+        unit_id: str | None = None,
+    ) -> ComplianceData:
+        """Data for the scan compliance and overrides report of ``[since, until)``: one unit,
+        or (``unit_id`` None) every unit the principal may see. Needs REVIEW_OVERRIDES (refusal
+        audited); the print is audited with the residents it covers. Raises ValidationError
+        for an empty window, NotFound for an unknown unit, HistoryNotHeld."""
+        if since.tzinfo is None or until.tzinfo is None or until <= since:
+            raise ValidationError("The report needs a window that ends after it starts.")
+        self._require(
+            principal,
+            Permission.REVIEW_OVERRIDES,
+            unit_id=unit_id,
+            entity_type="report",
+            entity_id="scan_compliance",
+        )
+        read = self._read
+        facility = self._facility()
+        _require_history(read, since)
+        now = self._clock.now()
+        units = read.units()
+        if unit_id is not None:
+            scope, units = _unit(units, unit_id).name, [_unit(units, unit_id)]
+        else:
+            scope = "All units you may see"
+            units = [u for u in units if principal.may_see_unit(u.unit_id, now)]
+        unit_names = {u.unit_id: u.name for u in units}
+        residents = {
+            r.resident_id: r for r in read.residents(list(unit_names), include_inactive=True)
+        }
+        records = read.administrations(since=since, until=until, resident_ids=list(residents))
+        records = [r for r in records if since <= r.administered_at < until]
+        urgent = [
+            d for d in read.urgent_doses(since=since, until=until) if d.resident_id in residents
+        ]
+        names = {u.user_id: u.full_name for u in read.users(include_inactive=True)}
+        orders = read.orders(list(residents), include_discontinued=True)
+        self._audit_print(
+            principal, "scan_compliance", since, until, residents, unit_id=unit_id or "*"
+        )
+        return ComplianceData(
+            facility,
+            since,
+            until,
+            scope,
+            principal.user,
+            now,
+            compliance_rows(
+                records,
+                read.dose_overrides([r.entry_id for r in records]),
+                urgent,
+                unit_of={r.resident_id: r.unit_id for r in residents.values()},
+                unit_names=unit_names,
+                names=names,
+            ),
+            urgent_lines(
+                urgent,
+                residents=residents,
+                unit_names=unit_names,
+                medications={s.order_id: drug_text(s.order) for s in orders},
+                names=names,
+            ),
         )
 
 

@@ -53,6 +53,7 @@ from mar_desktop.reports.text import (
     followup_text,
     note_lines,
     order_status_text,
+    override_line,
     resident_banner,
     vitals_text,
     void_line,
@@ -131,7 +132,12 @@ def _order_cell(ctx: _Ctx, state: OrderState, width: float) -> TextCell:
 
 
 def _notes(ctx: _Ctx, record: AdministrationRecord, extra: list[str], width: float) -> Any:
-    lines = [*extra, *note_lines(record, ctx.initials, ctx.zone, ctx.reasons)]
+    accepted = [  # the outside-window reason is a note line of its own already
+        f"Override: {override_line(o, ctx.initials)}"
+        for o in ctx.data.overrides.get(record.entry_id, ())
+        if not (o.code == "outside_window" and record.outside_window_reason)
+    ]
+    lines = [*extra, *note_lines(record, ctx.initials, ctx.zone, ctx.reasons), *accepted]
     if not lines and not record.voided:
         return ""
     cell = TextCell(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mar_desktop import kinds
+from mar_desktop.clinical.overrides import override_label
 from mar_desktop.clinical.routes import route_words
 from mar_desktop.clock import parse_utc
 from mar_desktop.envelope import Entry
@@ -61,6 +62,20 @@ def entry_order_id(entry: Entry, data: ExportData) -> str | None:
     return None
 
 
+def overrides_summary(body: dict[str, Any]) -> str:
+    """An ``administration.overrides`` entry in words: each warning accepted, its reason and
+    who accepted it (never the raw code)."""
+    items = body.get("overrides")
+    listed = [
+        f"{override_label(str(o.get('code', '')))}: {o.get('reason', '')} "
+        f"({o.get('full_name', '')})"
+        for o in (items if isinstance(items, list) else [])
+        if isinstance(o, dict)
+    ]
+    dose = _short(str(body.get("administration_entry_id", "")))
+    return f"Warnings accepted for dose …{dose}: " + "; ".join(listed)
+
+
 def summarize(entry: Entry, data: ExportData) -> str:
     """What the entry says, in a line a surveyor can read (local times)."""
     body: dict[str, Any] = entry.body
@@ -90,7 +105,10 @@ def summarize(entry: Entry, data: ExportData) -> str:
         witness = body.get("witness")
         if isinstance(witness, dict):
             parts.append(f"witness: {witness.get('full_name', '')}")
+        parts += [f"override: {o.label}: {o.reason}" for o in data.overrides.get(entry.id, ())]
         return "; ".join(p for p in parts if p)
+    if kind == kinds.ADMINISTRATION_OVERRIDES:
+        return overrides_summary(body)
     target = _short(str(body.get("target_entry_id", "")))
     if kind == kinds.ENTRY_VOIDED:
         return f"Voided entry …{target}: {body.get('reason', '')}"

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from mar_desktop.clinical.routes import route_words
 from mar_desktop.model import Order, Resident, Schedule
-from mar_desktop.views import AdministrationRecord, OrderState, OrderStatus
+from mar_desktop.views import AdministrationRecord, OrderState, OrderStatus, OverrideView
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 VITAL_LABELS = {
@@ -75,6 +75,9 @@ def directions_text(order: Order) -> str:
         parts.append(f"C-{order.controlled_schedule}{witness}")
     if order.time_critical:
         parts.append("time-critical")
+    if order.prn_indication is not None:
+        indication = order.prn_indication
+        parts.append(f"for {indication.scale} {indication.minimum}-{indication.maximum}")
     text = "; ".join(parts)
     if order.instructions:
         text += f". {order.instructions}"
@@ -168,6 +171,12 @@ def note_lines(
     if record.recorded_at - record.administered_at > LATE_DOCUMENTATION:
         lines.append(f"Documented late: {record.recorded_at.astimezone(zone):%m-%d %H:%M}")
     return lines
+
+
+def override_line(override: OverrideView, initials: Mapping[str, str]) -> str:
+    """One accepted warning in words: "<what>: <reason> (<initials of who>)"."""
+    who = initials.get(override.user_id, "") or override.full_name
+    return f"{override.label}: {override.reason}" + (f" ({who})" if who else "")
 
 
 def void_line(record: AdministrationRecord, initials: Mapping[str, str], zone: ZoneInfo) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 
 from mar_desktop import audit
@@ -27,6 +27,7 @@ from mar_desktop.views import (
     AlertView,
     OrderState,
     OrderStatus,
+    OverrideView,
     ScheduledDose,
     VerificationStatus,
 )
@@ -61,6 +62,8 @@ class ResidentMar:
     followups_due: tuple[AdministrationRecord, ...]
     history: tuple[AdministrationRecord, ...]  # newest first, voided included
     as_of: datetime
+    overrides: dict[str, tuple[OverrideView, ...]] = field(default_factory=dict)
+    """The warnings accepted for the doses of ``history`` that have any, by entry id."""
 
     def doses_with(self, *statuses: DoseStatus) -> list[ScheduledDose]:
         return [d for d in self.doses_today if d.status in statuses]
@@ -208,6 +211,7 @@ class MarService(Service):
             followups_due=tuple(r for r in records if _followup_due(r, now)),
             history=tuple(history),
             as_of=now,
+            overrides=self._read.dose_overrides([r.entry_id for r in history]),
         )
 
     def alerts(self, principal: Principal, *, open_only: bool = True) -> list[AlertView]:

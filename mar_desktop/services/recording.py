@@ -8,13 +8,14 @@ of the ledger entry and its audit entry. On any refusal nothing clinical is writ
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from mar_desktop import audit, kinds
-from mar_desktop.clinical import barcodes, rules
+from mar_desktop.clinical import barcodes, overrides, rules
 from mar_desktop.clinical.dose import check_dose
 from mar_desktop.clinical.routes import same_route
 from mar_desktop.clinical.scope import check_scope
@@ -38,7 +39,10 @@ class AdministrationRequest:
     """What the nurse entered for one dose. ``administered_at`` None means now.
 
     Identity: a wristband scan, or an explicit ``identity_confirmed``. Medication: a product
-    scan, or an explicit ``medication_confirmed``. Both are required for a GIVEN dose.
+    scan, or an explicit ``medication_confirmed``. Both are required for a GIVEN dose; a
+    by-hand confirmation needs its reason from the facility's list
+    (``wristband_bypass_reason`` / ``medication_bypass_reason``: a
+    :class:`~mar_desktop.clinical.overrides.BypassReason` code).
     """
 
     resident_id: str
@@ -77,6 +81,14 @@ class AdministrationRequest:
     witness_entry_id: str | None = None
     """The ``witness.attested`` entry of the witness's sign-in for this dose (Schedule II,
     given); ``witness`` is then taken from it, whatever the request says."""
+    wristband_bypass_reason: str = ""
+    """Why the wristband was not scanned (a bypass reason code), with ``identity_confirmed``."""
+    medication_bypass_reason: str = ""
+    """Why the medication was not scanned (a bypass reason code), with
+    ``medication_confirmed``."""
+    prn_indication_reason: str = ""
+    """Why a PRN dose is given at a score outside the order's indication range (or with no
+    score); needed only then."""
 
     @property
     def urgent(self) -> bool:
@@ -96,7 +108,8 @@ class RecordingService(WitnessedRecords):
         ``site_required``, ``witness_stale``, ``outside_scope``, and for a GIVEN dose
         ``dose_invalid``, ``dose_unit``, ``dose_mismatch``, ``route_mismatch``,
         ``order_unverified``, ``order_returned``, ``urgent_not_needed``, ``urgent_reason``,
-        ``urgent_unlicensed``, ``urgent_second_person``), and for a given Schedule II dose (or
+        ``urgent_unlicensed``, ``urgent_second_person``, ``bypass_reason_required``,
+        ``bypass_reason_unknown``, ``prn_indication``), and for a given Schedule II dose (or
         any request naming ``witness_entry_id``) the ``witness_*`` codes of
         :func:`~mar_desktop.clinical.witness.check_witness_entry` plus ``witness_used``: the
         dose is then stored under the id the witness entry names.
@@ -104,6 +117,12 @@ class RecordingService(WitnessedRecords):
         An urgent dose (``req.urgent``) on an order awaiting verification is checked against
         the unverified order's values and stored with an ``administration.urgent_unverified``
         entry before it (the flag, the reason and the second person's sign-in).
+
+        Every warning accepted for the dose (allergy acknowledged, a scan bypassed, outside the
+        window, a PRN score outside the order's indication) is stored as an
+        ``administration.overrides`` entry immediately before the dose entry, in the same
+        transaction (:mod:`mar_desktop.clinical.overrides`); a dose with
+        every check passed has none.
         """
         entries = self._decide_for_resident(
             principal,
@@ -131,7 +150,8 @@ class RecordingService(WitnessedRecords):
         if req.outcome == Outcome.GIVEN:
             check_givable(state, urgent=req.urgent)
         check_scope(principal.user, order, facility.settings)
-        scan = self._check_scans(req, resident, order, now, facility.zone)
+        bypass_reasons = facility.settings.scan_bypass_reasons
+        scan = self._check_scans(req, resident, order, now, facility.zone, bypass_reasons)
         witness_user = None
         witness = req.witness
         if req.witness is not None:
@@ -210,6 +230,22 @@ class RecordingService(WitnessedRecords):
         )
         dose_id = new_id() if proof is None else proof.body.record_entry_id
         drafts = self._urgent_drafts(principal, req, read, dose_id, now) if given else []
+        indication = (
+            overrides.check_prn_indication(
+                order.prn_indication, req.pain_score, req.prn_indication_reason
+            )
+            if given and order.is_prn
+            else ""
+        )
+        accepted = overrides.collect(
+            allergy_warnings=[m.message for m in check.allergy_matches] if given else (),
+            wristband_bypass=_bypass(req, "wristband", bypass_reasons),
+            medication_bypass=_bypass(req, "medication", bypass_reasons),
+            outside_window_reason=body.outside_window_reason,
+            prn_indication_reason=indication,
+        )
+        if accepted:
+            drafts.append(_overrides_draft(principal, body, dose_id, accepted))
         drafts += [
             kinds.draft(kinds.ADMINISTRATION_RECORDED, principal.actor, body, dose_id),
             audit.audit_for(
@@ -269,10 +305,16 @@ class RecordingService(WitnessedRecords):
 
     @staticmethod
     def _check_scans(
-        req: AdministrationRequest, resident: Resident, order: Order, now: datetime, zone: ZoneInfo
+        req: AdministrationRequest,
+        resident: Resident,
+        order: Order,
+        now: datetime,
+        zone: ZoneInfo,
+        bypass_reasons: Sequence[overrides.BypassReason],
     ) -> ScanRecord:
         """Checks the bedside scans (wrong resident, wrong or expired medication) and that a
-        GIVEN dose has identity and medication confirmed one way or the other."""
+        GIVEN dose has identity and medication confirmed one way or the other, a by-hand
+        confirmation with a reason from ``bypass_reasons`` (the facility's list)."""
         scanned = None
         if req.wristband_scan:
             barcodes.check_wristband(req.wristband_scan, resident)
@@ -290,6 +332,8 @@ class RecordingService(WitnessedRecords):
                     "Confirm the medication: scan the package or confirm by hand.",
                     code="medication_unconfirmed",
                 )
+            _bypass(req, "wristband", bypass_reasons)  # a by-hand confirmation names its reason
+            _bypass(req, "medication", bypass_reasons)
         return ScanRecord(
             wristband_scanned=bool(req.wristband_scan),
             identity_confirmed=req.identity_confirmed,
@@ -418,6 +462,52 @@ class RecordingService(WitnessedRecords):
                 ),
             ]
         )[0]
+
+
+def _bypass(
+    req: AdministrationRequest,
+    target: overrides.BypassTarget,
+    reasons: Sequence[overrides.BypassReason],
+) -> overrides.BypassReason | None:
+    """The reason a GIVEN dose's ``target`` scan was bypassed; None when it was scanned (or the
+    dose was not given). Raises RuleViolation ``bypass_reason_required`` /
+    ``bypass_reason_unknown`` for a by-hand confirmation without a listed reason."""
+    if req.outcome != Outcome.GIVEN:
+        return None
+    if target == "wristband":
+        scanned, code = bool(req.wristband_scan), req.wristband_bypass_reason
+    else:
+        scanned, code = bool(req.medication_scan), req.medication_bypass_reason
+    if scanned:
+        return None
+    return overrides.check_bypass_reason(target, code, reasons)
+
+
+def _overrides_draft(
+    principal: Principal,
+    dose: kinds.AdministrationRecorded,
+    dose_id: str,
+    accepted: list[overrides.Accepted],
+) -> EntryDraft:
+    """The ``administration.overrides`` entry of dose ``dose_id``: each accepted warning with
+    its reason and the person recording the dose."""
+    user = principal.user
+    body = kinds.AdministrationOverrides(
+        administration_entry_id=dose_id,
+        resident_id=dose.resident_id,
+        order_id=dose.order_id,
+        overrides=tuple(
+            kinds.Override(
+                code=a.code,
+                reason=a.reason[:2000],
+                user_id=user.user_id,
+                full_name=user.full_name,
+                role=user.role.value,
+            )
+            for a in accepted
+        ),
+    )
+    return kinds.draft(kinds.ADMINISTRATION_OVERRIDES, principal.actor, body)
 
 
 def _dose_given(req: AdministrationRequest, order: Order) -> Decimal:

@@ -273,7 +273,7 @@ def test_an_older_tablet_keeps_the_new_setting_and_revocation_entries_unapplied(
     assert facility is not None
     settings = facility.settings.model_copy(update={"offline_signin_hours": 24})
     changed = ReferenceService(newer.ports).change_settings(admin, settings)
-    assert changed.body["v"] == 3
+    assert changed.body["v"] == 4
     revoked = site.core.revoke(other.tab.store.device_id, "lost")
     newer.tab.engine.sync_once()
     assert newer.tab.store.reader().facility().settings.offline_signin_hours == 24  # type: ignore[union-attr]

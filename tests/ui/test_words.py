@@ -48,6 +48,8 @@ def test_a_prn_given_days_ago_shows_the_date_of_its_last_dose(
             Principal(user=nurse, device_id=facility.store.device_id),
             AdministrationRequest(resident_id="r1", order_id="o-prn", outcome=Outcome.GIVEN,
                                   identity_confirmed=True, medication_confirmed=True,
+                                  wristband_bypass_reason="band_missing",
+                                  medication_bypass_reason="barcode_damaged",
                                   prn_reason="Headache"),
         )
 

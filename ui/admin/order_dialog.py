@@ -226,6 +226,21 @@ class OrderDialog(AdminForm):
             widget.setMinimumHeight(48)
             prn_box.addWidget(widget, 1)
         self.add("prn", "PRN: minimum interval (min) and 24-hour maximum", prn_row, column=1)
+        indication = base.prn_indication if base else None
+        indication_row = QWidget()
+        indication_box = QHBoxLayout(indication_row)
+        indication_box.setContentsMargins(0, 0, 0, 0)
+        self.indication_min = QLineEdit(str(indication.minimum) if indication else "")
+        self.indication_min.setPlaceholderText("lowest pain score")
+        self.indication_min.setObjectName("indicationMin")
+        self.indication_max = QLineEdit(str(indication.maximum) if indication else "")
+        self.indication_max.setPlaceholderText("highest pain score")
+        self.indication_max.setObjectName("indicationMax")
+        for widget in (self.indication_min, self.indication_max):
+            widget.setMinimumHeight(48)
+            indication_box.addWidget(widget, 1)
+        self.add("indication", "PRN: for pain scores from – to (optional, 0–10)",
+                 indication_row, column=1)
         days_row = QWidget()
         days_box = QGridLayout(days_row)  # two rows: Sunday stays in view in a narrow column
         days_box.setContentsMargins(0, 0, 0, 0)
@@ -274,6 +289,7 @@ class OrderDialog(AdminForm):
             "schedule.prn_min_interval_minutes": "prn", "schedule.prn_max_doses_24h": "prn",
             "schedule.days_of_week": "days_of_week", "schedule": "schedule_kind",
             "gtins": "codes", "ndcs": "codes", "hold_parameters": "hold",
+            "prn_indication": "indication",
         })
         f.hints = {"codes": "Package codes are 8–14 digits (GTIN) or an NDC like 0088-2220-33.",
                    "times": "Times are HH:MM on the 24-hour clock, e.g. 08:00, 20:00."}
@@ -283,7 +299,8 @@ class OrderDialog(AdminForm):
         kind = self.kind.currentData()
         for key, shown in (("times", kind == "fixed_times"),
                            ("days_of_week", kind == "fixed_times"),
-                           ("every_hours", kind == "every_n_hours"), ("prn", kind == "prn")):
+                           ("every_hours", kind == "every_n_hours"), ("prn", kind == "prn"),
+                           ("indication", kind == "prn")):
             self.form.set_shown(key, shown)
 
     def _schedule(self) -> Schedule:
@@ -319,6 +336,19 @@ class OrderDialog(AdminForm):
                                  "(digits with dashes).")
         return tuple(gtins), tuple(ndcs)
 
+    def _indication(self) -> dict[str, object] | None:
+        """The PRN indication range typed (both ends, or neither); None for none or for an
+        order that is not PRN."""
+        if self.kind.currentData() != "prn":
+            return None
+        low = int_of("indication", self.indication_min.text())
+        high = int_of("indication", self.indication_max.text())
+        if low is None and high is None:
+            return None
+        if low is None or high is None:
+            raise FieldError("indication", "Give both ends of the pain score range, or neither.")
+        return {"scale": "pain", "minimum": low, "maximum": high}
+
     def order(self) -> Order:
         gtins, ndcs = self._codes()
         dose = decimal_of("dose", self.dose.text())
@@ -345,6 +375,7 @@ class OrderDialog(AdminForm):
             "site_required": self.site_required.isChecked(),
             "prn_followup_minutes": self.replacing.prn_followup_minutes if self.replacing
             else None,
+            "prn_indication": self._indication(),
         })
 
     def build(self) -> object:

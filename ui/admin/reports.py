@@ -82,6 +82,18 @@ def render_month(principal: Principal, services: AdminServices, out: Path | io.B
     return render_monthly_mar(data, out, pagesize=pagesize, progress=report).pages
 
 
+def render_compliance(principal: Principal, services: AdminServices,
+                      out: Path | io.BytesIO, *, since: datetime, until: datetime,
+                      unit_id: str | None, pagesize: str, report: Any) -> int:
+    """Gathers (audited, REVIEW_OVERRIDES) and renders the scan compliance and overrides
+    report. Worker thread. Returns the page count."""
+    from mar_desktop.reports.compliance_pdf import render_compliance as render
+
+    report(0.0, "Reading the records")
+    data = services.reports.compliance(principal, since=since, until=until, unit_id=unit_id)
+    return render(data, out, pagesize=pagesize, progress=report).pages
+
+
 def surveyor_export(principal: Principal, services: AdminServices, out_dir: Path,
                     since: datetime, until: datetime, report: Any) -> int:
     """Writes the signed surveyor export of ``[since, until)`` into ``out_dir``. Worker."""
@@ -185,10 +197,12 @@ class ReportsScreen(AdminScreen):
         self.export_refused = label("ℹ Exporting the whole facility record needs the surveyor "
                                     "or admin role.", "muted", wrap=True)
         grid.addWidget(self.export_refused, 1, 0, 1, 2)
+        self.compliance_card = self._compliance_card()
+        grid.addWidget(self.compliance_card, 2, 0, 1, 3)
         self._grid = grid
         self._cards = [(shift_card, 0, 0, 1), (month_card, 0, 1, 1),
                        (self.export_card, 0, 2, 1), (self.fhir_card, 1, 2, 1),
-                       (self.export_refused, 1, 0, 2)]
+                       (self.export_refused, 1, 0, 2), (self.compliance_card, 2, 0, 3)]
         self._columns = 0
         holder = QWidget()
         column = QVBoxLayout(holder)
@@ -207,6 +221,30 @@ class ReportsScreen(AdminScreen):
         self.ask_save_path = self._ask_save_path
         self.ask_folder = self._ask_folder
         self.ask_printer = self._ask_printer
+
+    def _compliance_card(self) -> QWidget:
+        """Scan compliance and overrides: a unit (or every unit) and a range of days."""
+        compliance_card, box = card()
+        compliance_card.setObjectName("complianceCard")
+        box.addWidget(label("✓ Scan compliance and overrides", "section"))
+        box.addWidget(label("Per unit and nurse: doses, scanned wristband and medication, "
+                            "warnings accepted, urgent doses on unverified orders.", "muted",
+                            wrap=True))
+        self.compliance_unit = _combo("complianceUnit")
+        self.compliance_from = _date_edit()
+        self.compliance_from.setObjectName("complianceFrom")
+        self.compliance_to = _date_edit()
+        self.compliance_to.setObjectName("complianceTo")
+        for caption, widget in (("Unit", self.compliance_unit),
+                                ("From (start of day)", self.compliance_from),
+                                ("To (end of day, included)", self.compliance_to)):
+            box.addWidget(label(caption))
+            box.addWidget(widget)
+        box.addStretch(1)
+        box.addWidget(button("Print…", "primary", self.print_compliance,
+                             name="printCompliance"))
+        box.addWidget(button("Save as PDF…", "", self.save_compliance, name="saveCompliance"))
+        return compliance_card
 
     def _place_cards(self, columns: int) -> None:
         """Three columns of cards on a wide screen, one under the other on a narrow one
@@ -235,6 +273,7 @@ class ReportsScreen(AdminScreen):
     # ---- data ---------------------------------------------------------------------------------
     def refresh(self) -> None:
         may_export = self.ctx.may(Permission.EXPORT_FACILITY)
+        self.compliance_card.setVisible(self.ctx.may(Permission.REVIEW_OVERRIDES))
         self.export_card.setVisible(may_export)
         self.fhir_card.setVisible(may_export)
         self.export_refused.setVisible(not may_export)
@@ -250,6 +289,12 @@ class ReportsScreen(AdminScreen):
         for unit in choices.units:
             self.unit.addItem(unit.name, unit.unit_id)
         self.unit.setCurrentIndex(max(0, self.unit.findData(keep)))
+        keep = self.compliance_unit.currentData()
+        self.compliance_unit.clear()
+        self.compliance_unit.addItem("Every unit I may see", None)
+        for unit in choices.units:
+            self.compliance_unit.addItem(unit.name, unit.unit_id)
+        self.compliance_unit.setCurrentIndex(max(0, self.compliance_unit.findData(keep)))
         keep = self.resident.currentData()
         self.resident.clear()
         self.resident.addItem("Every resident I may see", None)
@@ -260,9 +305,10 @@ class ReportsScreen(AdminScreen):
         if first:
             today = self.ctx.clock.now().astimezone(self.zone).date()
             qtoday = QDate(today.year, today.month, today.day)
-            for edit in (self.day, self.month, self.export_to):
+            for edit in (self.day, self.month, self.export_to, self.compliance_to):
                 edit.setDate(qtoday)
             self.export_from.setDate(qtoday.addDays(-30))
+            self.compliance_from.setDate(qtoday.addDays(-30))
 
     def clear_phi(self) -> None:
         super().clear_phi()
@@ -282,6 +328,19 @@ class ReportsScreen(AdminScreen):
         return {"year": when.year(), "month": when.month(),
                 "resident_id": self.resident.currentData(),
                 "pagesize": self.pagesize.currentData()}
+
+    def _compliance_args(self) -> dict[str, Any]:
+        since, until = self._days(self.compliance_from, self.compliance_to)
+        if until <= since:
+            raise ValidationError("The report must end on or after its first day.")
+        return {"since": since, "until": until, "unit_id": self.compliance_unit.currentData(),
+                "pagesize": self.pagesize.currentData()}
+
+    def save_compliance(self) -> None:
+        self._save(render_compliance, self._compliance_args, "scan-compliance")
+
+    def print_compliance(self) -> None:
+        self._print(render_compliance, self._compliance_args, "Scan compliance report")
 
     def save_shift(self) -> None:
         self._save(render_shift, self._shift_args, "shift-mar")
@@ -377,7 +436,11 @@ class ReportsScreen(AdminScreen):
 
     # ---- exports ----------------------------------------------------------------------------
     def _window(self) -> tuple[datetime, datetime]:
-        start, end = date_of(self.export_from.date()), date_of(self.export_to.date())
+        return self._days(self.export_from, self.export_to)
+
+    def _days(self, first: QDateEdit, last: QDateEdit) -> tuple[datetime, datetime]:
+        """From the start of ``first``'s day to the end of ``last``'s, in the facility's zone."""
+        start, end = date_of(first.date()), date_of(last.date())
         since = datetime(start.year, start.month, start.day, tzinfo=self.zone)
         until = datetime(end.year, end.month, end.day, tzinfo=self.zone) + timedelta(days=1)
         return since, until

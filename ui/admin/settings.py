@@ -1,7 +1,8 @@
 """Facility settings (facility admins; a director of nursing changes the clinical ones, the
 security ones greyed): dose windows, late/missed, inactivity lock,
 re-authentication, password length, PRN follow-up, emergency access, order verification of
-hand-entered orders (:mod:`ui.admin.verification_setting`), and the reason codes.
+hand-entered orders (:mod:`ui.admin.verification_setting`), the reason codes and the reasons
+for not scanning (:mod:`ui.admin.bypass_reasons`).
 
 Loads the facility on the worker, edits a copy here, and saves through
 ``ReferenceService.change_settings`` (which checks ``manage_settings`` and records the change
@@ -25,6 +26,8 @@ from mar_desktop.model import Facility, FacilitySettings, Outcome, ReasonCode
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.services.reference import SECURITY_SETTINGS
 from ui.admin.base import AdminScreen, cell_text, fit_columns, table
+from ui.admin.bypass_reasons import KEY as BYPASS_KEY
+from ui.admin.bypass_reasons import BypassReasonsCard
 from ui.admin.forms import FieldError, FieldGrid, banner_text
 from ui.admin.verification_setting import VerificationSettingCard
 from ui.backend import AdminServices
@@ -109,6 +112,8 @@ class SettingsScreen(AdminScreen):
         row.addStretch(1)
         codes.addLayout(row)
         columns.addWidget(codes_frame)
+        self.bypass = BypassReasonsCard()
+        columns.addWidget(self.bypass)
         scroll.setWidget(holder)
         self.outer.addWidget(scroll, 1)
 
@@ -133,6 +138,7 @@ class SettingsScreen(AdminScreen):
         for code in settings.reason_codes:
             self._append_code(code.code, code.label, ", ".join(o.value for o in code.outcomes))
         self.code_fitter.fit()
+        self.bypass.show_reasons(settings.scan_bypass_reasons)
 
     def _append_code(self, code: str, text: str, outcomes: str) -> None:
         row = self.codes.rowCount()
@@ -190,6 +196,7 @@ class SettingsScreen(AdminScreen):
                 raise FieldError(key, "Enter a whole number.")
             values[key] = int(text)
         values["reason_codes"] = self.read_codes()
+        values[BYPASS_KEY] = self.bypass.read()
         return FacilitySettings.model_validate(values)
 
     def save(self) -> None:
@@ -198,10 +205,14 @@ class SettingsScreen(AdminScreen):
         self.banner.clear_message()
         self.form.clear_errors()
         self.code_error.hide()
+        self.bypass.error.hide()
         try:
             settings = self.build()
         except FieldError as bad:
-            if bad.key == "reason_codes":
+            if bad.key == BYPASS_KEY:
+                self.bypass.show_error(bad.message)
+                self.banner.show_message("error", "Check the reasons for not scanning.")
+            elif bad.key == "reason_codes":
                 self.code_error.setText(f"✕ {bad.message}")
                 self.code_error.show()
                 self.banner.show_message("error", "Check the reason codes.")

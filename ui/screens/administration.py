@@ -125,6 +125,7 @@ class AdministrationScreen(QWidget):
         layout.addLayout(top)
         self.bedside = BedsidePanel()
         self.bedside.changed.connect(self._refresh_state)
+        self.bedside.bypassed.connect(self._ask_bypass_reason)
         layout.addWidget(self.bedside)
         self.banner = Banner()
         self.banner.setObjectName("adminBanner")
@@ -167,7 +168,8 @@ class AdministrationScreen(QWidget):
         self._target = target
         outside = self.bedside.show_target(target, self._ctx.clock.now())
         self.form.build(target.state.order, target.facility.settings.reason_codes,
-                        outside=outside, prn_reasons=target.prn_reasons)
+                        outside=outside, prn_reasons=target.prn_reasons,
+                        bypass_reasons=target.facility.settings.scan_bypass_reasons)
         self.bedside.show_state()
         self.scan.setFocus()
         if target.wristband_scan or target.medication_scan:
@@ -351,7 +353,15 @@ class AdministrationScreen(QWidget):
             witness_entry_id=self._witness_entry_id,
             allergy_acknowledged=form.allergy_acknowledged(),
             note=text("note"),
+            wristband_bypass_reason=form.bypass_reason("wristband"),
+            medication_bypass_reason=form.bypass_reason("medication"),
+            prn_indication_reason=text("prn_indication"),
         )
+
+    def _ask_bypass_reason(self, target: str) -> None:
+        """A scan confirmed by hand: its reason is asked as one-tap choices in the form."""
+        if target in ("wristband", "medication") and self._target is not None:
+            self.form.add_bypass_reason(target)  # type: ignore[arg-type]
 
     def submit(self) -> None:
         target = self._target
@@ -399,6 +409,8 @@ class AdministrationScreen(QWidget):
             self.form.add_outside_reason()
         if text.code == "allergy_unacknowledged":
             self.form.add_allergy_ack()
+        if text.code == "prn_indication":
+            self.form.add_indication_reason()
         field = error.field if isinstance(error, RuleViolation) else None
         if field is None and text.code == "vitals_required":
             field = next((k for k in self.form.fields

@@ -103,6 +103,7 @@ class BedsidePanel(QWidget):
     """
 
     changed = Signal()  # a check confirmed by hand (the row shows it already)
+    bypassed = Signal(str)  # "wristband" or "medication": confirmed by hand, a reason is due
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -186,11 +187,13 @@ class BedsidePanel(QWidget):
     def _identity_by_hand(self) -> None:
         self.identity_confirmed = True
         self.show_state()
+        self.bypassed.emit("wristband")
         self.changed.emit()
 
     def _medication_by_hand(self) -> None:
         self.medication_confirmed = True
         self.show_state()
+        self.bypassed.emit("medication")
         self.changed.emit()
 
     def show_state(self) -> None:

@@ -36,6 +36,12 @@ from PySide6.QtWidgets import (
 )
 
 from mar_desktop.clinical import rules
+from mar_desktop.clinical.overrides import (
+    DEFAULT_BYPASS_REASONS,
+    BypassReason,
+    BypassTarget,
+    bypass_choices,
+)
 from mar_desktop.errors import RuleViolation, ValidationError
 from mar_desktop.model import Order, Outcome, ReasonCode
 from ui.screens.mar_words import vital_name
@@ -63,6 +69,10 @@ PAIN_SCORES = tuple((score, str(score)) for score in range(11))
 SITES = ("Left upper arm", "Right upper arm", "Abdomen – left", "Abdomen – right",
          "Left thigh", "Right thigh", "Left buttock", "Right buttock")
 ALLERGY_ACK = "I have checked the allergy warning and will give it"
+BYPASS_CAPTIONS = {
+    "wristband": "Why the wristband was not scanned",
+    "medication": "Why the medication was not scanned",
+}
 
 
 class DoseForm(QWidget):
@@ -85,6 +95,7 @@ class DoseForm(QWidget):
         super().__init__(parent)
         self._order: Order | None = None
         self._reason_codes: Sequence[ReasonCode] = ()
+        self._bypass_reasons: Sequence[BypassReason] = DEFAULT_BYPASS_REASONS
         self.hold = False
         self.fields: dict[str, Any] = {}
         self._placed: dict[str, QWidget] = {}  # key -> the widget in the form's row
@@ -199,12 +210,15 @@ class DoseForm(QWidget):
         self._place_choices()
 
     def build(self, order: Order, reason_codes: Sequence[ReasonCode], *, outside: bool,
-              prn_reasons: Sequence[str] = ()) -> None:
+              prn_reasons: Sequence[str] = (),
+              bypass_reasons: Sequence[BypassReason] = DEFAULT_BYPASS_REASONS) -> None:
         """The fields ``order`` needs, after :meth:`clear`; ``outside``: the dose is outside its
         window, so a reason for that is asked. ``reason_codes``: the facility's list;
-        ``prn_reasons``: the reasons a PRN dose offers for one tap."""
+        ``prn_reasons``: the reasons a PRN dose offers for one tap; ``bypass_reasons``: the
+        facility's reasons for confirming a scan by hand."""
         self._order = order
         self._reason_codes = reason_codes
+        self._bypass_reasons = bypass_reasons
         reason = QComboBox()
         self._field("reason", "Reason", reason)
         if outside:
@@ -251,12 +265,37 @@ class DoseForm(QWidget):
         self._field("outside", "Why outside the window", QLineEdit())
         return True
 
+    def add_indication_reason(self) -> bool:
+        """Asks why a PRN dose is given outside its order's indication (a pain score outside
+        the range, or none), unless asked already. True if added."""
+        if "prn_indication" in self.fields:
+            return False
+        self._field("prn_indication", "Why give it outside the indication", QLineEdit())
+        return True
+
     def add_allergy_ack(self) -> bool:
         """Asks to acknowledge an allergy warning, unless asked already. True if added."""
         if "allergy" in self.fields:
             return False
         self._field("allergy", "⚠ Allergy", QCheckBox(ALLERGY_ACK))
         return True
+
+    def add_bypass_reason(self, target: BypassTarget) -> bool:
+        """Asks, as one-tap choices from the facility's list (given to :meth:`build`), why the
+        ``target`` scan was bypassed (field ``bypass_<target>``), unless asked already. True if
+        added."""
+        key = f"bypass_{target}"
+        if key in self.fields:
+            return False
+        choices = [(r.code, r.label) for r in bypass_choices(target, self._bypass_reasons)]
+        self._field(key, BYPASS_CAPTIONS[target], ChoiceRow(choices, 2, f"bypass_{target}"))
+        return True
+
+    def bypass_reason(self, target: BypassTarget) -> str:
+        """The bypass reason code chosen for ``target``; "" when none (or not asked)."""
+        row = self.fields.get(f"bypass_{target}")
+        value = row.value() if isinstance(row, ChoiceRow) else None
+        return value if isinstance(value, str) else ""
 
     def _set_reasons(self) -> None:
         """The reason codes that fit the outcome chosen; the row only for a dose not given."""
@@ -282,7 +321,7 @@ class DoseForm(QWidget):
         for key, widget in self.fields.items():
             if isinstance(widget, ChoiceRow):
                 value = widget.value()
-                kept[key] = value if isinstance(value, int) else -1
+                kept[key] = value if isinstance(value, int | str) else -1
             elif isinstance(widget, QCheckBox):
                 kept[key] = widget.isChecked()
             elif isinstance(widget, QComboBox):
@@ -299,10 +338,17 @@ class DoseForm(QWidget):
             self.add_outside_reason()
         if "allergy" in kept:
             self.add_allergy_ack()
+        if "prn_indication" in kept:
+            self.add_indication_reason()
+        if "bypass_wristband" in kept:
+            self.add_bypass_reason("wristband")
+        if "bypass_medication" in kept:
+            self.add_bypass_reason("medication")
         for key in sorted(kept, key=lambda k: k == "reason"):
             widget, value = self.fields.get(key), kept[key]
             if isinstance(widget, ChoiceRow):
-                widget.set_value(value if isinstance(value, int) and value >= 0 else None)
+                chosen = isinstance(value, str) or (isinstance(value, int) and value >= 0)
+                widget.set_value(value if chosen else None)
             elif isinstance(widget, QCheckBox):
                 widget.setChecked(bool(value))
             elif isinstance(widget, QComboBox) and isinstance(value, str):

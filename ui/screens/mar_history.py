@@ -13,7 +13,7 @@ checks the permission and the rules again (the buttons only guide). Shows PHI un
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QHBoxLayout, QWidget
 from mar_desktop.clinical.rules import NOTE_AMEND_WINDOW
 from mar_desktop.model import Facility
 from mar_desktop.permissions import Permission, Principal
-from mar_desktop.views import AdministrationRecord, OrderState
+from mar_desktop.views import AdministrationRecord, OrderState, OverrideView
 from ui.context import UiContext
 from ui.screens.mar_words import (
     OUTCOME_GLYPHS,
@@ -59,9 +59,11 @@ def submit_dialog(ctx: UiContext, dialog: FormDialog, work: Callable[[Principal]
 
 
 def history_row(record: AdministrationRecord, state: OrderState | None, facility: Facility,
-                names: Mapping[str, str], *, just_signed: bool = False) -> Row:
+                names: Mapping[str, str], *, just_signed: bool = False,
+                overrides: Sequence[OverrideView] = ()) -> Row:
     """One history row in words: outcome, when, medication, and the details (dose and who,
-    witness, reason by its label, vitals by name, note, amendments, the void)."""
+    witness, reason by its label, vitals by name, the warnings accepted (``overrides``, in
+    words), note, amendments, the void)."""
     zone = facility.zone
     outcome = OUTCOME_WORDS.get(record.outcome, record.outcome.value)
     dose = f" {amount(record.dose_given, record.dose_unit)}" if record.dose_given else ""
@@ -81,6 +83,7 @@ def history_row(record: AdministrationRecord, state: OrderState | None, facility
         lines.append("Vitals: " + ", ".join(
             f"{vital_name(k)} {v}" for k, v in record.vitals.items()
         ))
+    lines.extend(f"⚠ {override.text}" for override in overrides)
     if record.note:
         lines.append(f"Note: {record.note}")
     for amendment in record.amendments:
@@ -129,15 +132,20 @@ class MarHistory(QObject):
         table.activated.connect(self._tapped)
 
     def fill(self, records: tuple[AdministrationRecord, ...], orders: Mapping[str, OrderState],
-             facility: Facility, names: Mapping[str, str], just_signed: str = "") -> None:
-        """Shows ``records`` (newest first); the one with entry id ``just_signed`` highlighted.
+             facility: Facility, names: Mapping[str, str], just_signed: str = "",
+             overrides: Mapping[str, Sequence[OverrideView]] | None = None) -> None:
+        """Shows ``records`` (newest first) with the warnings accepted for each
+        (``overrides``, by entry id); the one with entry id ``just_signed`` highlighted.
         Closes an open row's actions."""
+        accepted = overrides or {}
         self._open = None
         self._zone, self._names, self._orders = facility.zone, names, orders
         self._titles = {r.entry_id: order_title(orders[r.order_id].order)
                         if r.order_id in orders else "Medication" for r in records}
         self.table.fill([history_row(r, orders.get(r.order_id), facility, names,
-                                     just_signed=r.entry_id == just_signed) for r in records])
+                                     just_signed=r.entry_id == just_signed,
+                                     overrides=accepted.get(r.entry_id, ()))
+                         for r in records])
 
     def clear(self) -> None:
         self._open = None

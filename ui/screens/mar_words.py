@@ -48,6 +48,8 @@ def order_line(order: Order) -> str:
         text += "  ·  ⚠ Schedule II: witness"
     if order.hold_parameters:
         text += "  ·  ⚠ vitals first"
+    if order.prn_indication is not None:
+        text += f"  ·  for {order.prn_indication.words}"
     return text
 
 

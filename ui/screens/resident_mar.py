@@ -377,7 +377,8 @@ class ResidentMarScreen(QWidget):
                 if rec else ""
             done_rows.append(dose_row(dose, who))
         self.done.fill(done_rows)
-        self.history_actions.fill(mar.history, orders, data.facility, names, signed)
+        self.history_actions.fill(mar.history, orders, data.facility, names, signed,
+                                  mar.overrides)
 
     # ---- actions ------------------------------------------------------------------------------
     def _reveal(self, widget: QWidget) -> None:

@@ -94,7 +94,8 @@ def test_given_without_scans_or_confirmation_is_refused(world: World) -> None:
     with pytest.raises(RuleViolation) as refused:
         world.recording.record_administration(world.principal("nurse"), request)
     assert refused.value.code == "identity_unconfirmed"
-    confirmed = AdministrationRequest(**{**request.__dict__, "identity_confirmed": True})
+    confirmed = AdministrationRequest(**{**request.__dict__, "identity_confirmed": True,
+                                         "wristband_bypass_reason": "band_missing"})
     entry = world.recording.record_administration(world.principal("nurse"), confirmed)
     assert entry.body["scan"]["identity_confirmed"] is True
 
