@@ -61,6 +61,7 @@ PRN_FOLLOWUP_RECORDED = "prn.followup_recorded"
 ALERT_RAISED = "alert.raised"
 ALERT_ACKNOWLEDGED = "alert.acknowledged"
 URGENT_DOSE_RECORDED = "administration.urgent_unverified"
+PARTIAL_DOSE_RECORDED = "administration.partial"
 
 SERVER_ONLY_KINDS: frozenset[str] = frozenset(
     {FACILITY_CONFIGURED, DEVICE_ENROLLED, DEVICE_REVOKED, ALERT_RAISED, ORDERS_VERIFIED_AT_UPGRADE}
@@ -150,12 +151,49 @@ class OrderProvenance(Frozen):
     """For an import: which request of which bundle (its source key)."""
 
 
-class OrderCreated(Body):
-    """v2: ``provenance`` (verification and source). A v1 body needs verification."""
+def order_body_version(order: Order) -> Literal[2, 3]:
+    """The lowest order body version that can carry ``order``: 3 when it has a dose range, a
+    sliding scale or a daily amount maximum (fields an older tablet does not know, so it keeps
+    the entry unapplied as "recorded by a newer version"), else 2, exactly as before."""
+    return 3 if order.uses_dose_v3_fields else 2
 
-    v: Literal[1, 2] = 2  # type: ignore[assignment]
+
+def _fill_order_version(data: Any) -> Any:
+    """Fills in an absent ``v`` of an order body from its order (:func:`order_body_version`)."""
+    if isinstance(data, dict) and "v" not in data:
+        order = data.get("order")
+        if isinstance(order, dict):
+            try:
+                order = Order.model_validate(order)
+            except PydanticValidationError:
+                return data  # the body's own validation names the problem
+        if isinstance(order, Order):
+            return {**data, "v": order_body_version(order)}
+    return data
+
+
+def _check_order_version(version: int, order: Order) -> None:
+    if version < 3 and order.uses_dose_v3_fields:
+        raise ValueError("an order with a dose range, sliding scale or daily maximum is v3")
+
+
+class OrderCreated(Body):
+    """v2: ``provenance`` (verification and source). A v1 body needs verification.
+    v3: the order has a range, a sliding scale or a daily amount maximum (and only then)."""
+
+    v: Literal[1, 2, 3] = 2  # type: ignore[assignment]
     order: Order
     provenance: OrderProvenance = OrderProvenance()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version(cls, data: Any) -> Any:
+        return _fill_order_version(data)
+
+    @model_validator(mode="after")
+    def _v3_fields(self) -> OrderCreated:
+        _check_order_version(self.v, self.order)
+        return self
 
     @model_validator(mode="after")
     def _v1_has_no_provenance(self) -> OrderCreated:
@@ -175,13 +213,23 @@ class OrderChanged(Body):
     ``order.discontinued`` ends it. One that acts at once discontinues the old order at
     ``effective_at`` (the writer also records a v1 ``order.discontinued`` for older tablets)."""
 
-    v: Literal[1, 2] = 2  # type: ignore[assignment]
+    v: Literal[1, 2, 3] = 2  # type: ignore[assignment]
     replaces_order_id: Id
     order: Order
     reason: Text
     effective_at: UtcDatetime
     provenance: OrderProvenance = OrderProvenance()
     acts_at_once: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version(cls, data: Any) -> Any:
+        return _fill_order_version(data)
+
+    @model_validator(mode="after")
+    def _v3_fields(self) -> OrderChanged:
+        _check_order_version(self.v, self.order)
+        return self
 
     @model_validator(mode="after")
     def _v1_acts_at_once(self) -> OrderChanged:
@@ -473,6 +521,28 @@ class UrgentDoseRecorded(Body):
     order_status: Literal["awaiting_verification"] = "awaiting_verification"
 
 
+class PartialDoseRecorded(Body):
+    """A dose only partly taken (e.g. half spat out). The ``administration.recorded`` entry it
+    names (``administration_entry_id``, written in the same transaction, just before this one)
+    is a GIVEN dose whose ``dose_given`` is the amount actually ``taken``, so an older tablet,
+    which does not know this kind, still counts what the resident received. ``intended`` is
+    the dose that was prepared; both in ``unit`` (the order's)."""
+
+    administration_entry_id: Id
+    resident_id: Id
+    order_id: Id
+    intended: Decimal = Field(gt=0)
+    taken: Decimal = Field(gt=0)
+    unit: Annotated[str, Field(min_length=1, max_length=20)]
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+    @model_validator(mode="after")
+    def _less_than_intended(self) -> PartialDoseRecorded:
+        if self.taken >= self.intended:
+            raise ValueError("a partial dose is less than the dose prepared")
+        return self
+
+
 class AuditEvent(Body):
     """Body of every ``audit.<action>`` entry (docs/architecture.md#the-audit-chain). Never
     holds secrets."""
@@ -516,6 +586,7 @@ BODY_TYPES: dict[str, type[Body]] = {
     ALERT_RAISED: AlertRaised,
     ALERT_ACKNOWLEDGED: AlertAcknowledged,
     URGENT_DOSE_RECORDED: UrgentDoseRecorded,
+    PARTIAL_DOSE_RECORDED: PartialDoseRecorded,
 }
 
 AUDIT_KIND_PREFIX = "audit."
@@ -586,5 +657,6 @@ __all__ = [name for name in globals() if name.isupper() or name[:1].isupper()] +
     "draft",
     "from_newer_version",
     "known_version",
+    "order_body_version",
     "parse_body",
 ]
