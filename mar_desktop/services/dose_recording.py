@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from mar_desktop import kinds
 from mar_desktop.clinical.daily_max import DAY, check_amount_max
-from mar_desktop.clinical.dose import check_dose, check_partial, scale_dose
+from mar_desktop.clinical.dose import amount_text, check_dose, check_partial, scale_dose
 from mar_desktop.clinical.routes import same_route
 from mar_desktop.envelope import EntryDraft
 from mar_desktop.errors import RuleViolation, ValidationError
@@ -37,6 +37,15 @@ class DoseFacts:
     @property
     def partial(self) -> bool:
         return bool(self.partial_reason)
+
+    def reason_text(self, unit: str, typed: str) -> str:
+        """The dose entry's free-text reason: for a partial dose the words every history and
+        report shows, e.g. "partial dose: 325 of 650 mg — spat out" (older tablets, which do
+        not know ``administration.partial``, show them too); else ``typed``."""
+        if not self.partial:
+            return typed
+        taken, intended = amount_text(self.given), amount_text(self.intended)
+        return f"partial dose: {taken} of {intended} {unit} — {self.partial_reason}"
 
 
 def dose_facts(

@@ -178,7 +178,9 @@ class RecordingService(Service):
             administered_at=administered_at,
             outcome=req.outcome,
             reason_code=req.reason_code,
-            reason_text=req.reason_text.strip(),
+            reason_text=req.reason_text.strip()
+            if facts is None
+            else facts.reason_text(order.dose_unit, req.reason_text.strip()),
             dose_given=dose,
             dose_unit=order.dose_unit if given else "",
             route=order.route if given else "",
