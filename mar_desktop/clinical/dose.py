@@ -213,6 +213,37 @@ def dose_range_text(order: Order) -> str:
     return f"{_text(order.dose)}–{_text(order.dose_max)} {order.dose_unit}"
 
 
+MAX_RANGE_CHOICES = 8
+
+
+def range_choices(order: Order) -> tuple[Decimal, ...]:
+    """The amounts a range order offers for one tap, in its unit: every whole unit of its
+    form (1, 2 tablets; 325, 650 mg of 325 mg tablets) from the range's minimum to its maximum
+    when there are at most :data:`MAX_RANGE_CHOICES`, else (or when the form does not count)
+    just both ends. Empty for an order without a range."""
+    if order.dose_max is None:
+        return ()
+    step: Decimal | None = None
+    ordered, form = unit_of(order.dose_unit), _form_unit(order)
+    if ordered is not None and ordered.dimension.startswith("count:"):
+        step = Decimal(1)
+    elif form is not None:
+        try:
+            step = dose_in_order_unit(order, Decimal(1), form.name)
+        except RuleViolation:
+            step = None
+    if step is not None and step > 0:
+        first = (order.dose / step).to_integral_value(rounding="ROUND_CEILING") * step
+        amounts: list[Decimal] = []
+        value = first
+        while value <= order.dose_max and len(amounts) <= MAX_RANGE_CHOICES:
+            amounts.append(value)
+            value += step
+        if 1 < len(amounts) <= MAX_RANGE_CHOICES and amounts[0] == order.dose:
+            return tuple(amounts)
+    return (order.dose, order.dose_max)
+
+
 def scale_row(order: Order, glucose: Decimal) -> SlidingScaleRow | None:
     """The sliding scale's row holding ``glucose`` (bounds inclusive), or None."""
     return next(
