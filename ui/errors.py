@@ -58,6 +58,12 @@ HINTS: dict[str, str] = {
     "amend_not_author": "Only the person who recorded the dose may amend its note.",
     "void_reason": "Enter why the entry is being voided.",
     "void_role": "Ask a nurse or facility admin to void the entry.",
+    "glucose_required": "Measure the blood glucose and enter it; the scale gives the dose.",
+    "scale_no_row": "Do not give it. Call the prescriber about this glucose.",
+    "scale_no_dose": "Record the dose as not given (Held) with the glucose.",
+    "partial_invalid": "Enter the amount actually taken (less than the dose prepared) and why.",
+    "prn_amount_max": "Do not give; call the prescriber about the daily maximum.",
+    "amount_max_unknown": "Check the day's doses with the pharmacist before giving.",
 }
 
 _TITLES: list[tuple[type[BaseException], str]] = [
