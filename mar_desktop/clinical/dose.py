@@ -213,6 +213,16 @@ def dose_range_text(order: Order) -> str:
     return f"{_text(order.dose)}–{_text(order.dose_max)} {order.dose_unit}"
 
 
+def order_dose_text(order: Order) -> str:
+    """The order's dose wherever an order is listed: "650 mg", a range "325–650 mg", "units
+    per sliding scale"; with its 24 h amount maximum ("…, max 3 g/24 h")."""
+    text = f"{order.dose_unit} per sliding scale" if order.sliding_scale else dose_range_text(
+        order)
+    if order.max_amount_24h is not None:
+        text += f", max {_text(order.max_amount_24h)} {order.max_amount_unit}/24 h"
+    return text
+
+
 MAX_RANGE_CHOICES = 8
 
 

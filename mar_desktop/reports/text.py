@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from mar_desktop.clinical.dose import order_dose_text
 from mar_desktop.model import Order, Resident, Schedule
 from mar_desktop.views import AdministrationRecord, OrderState, OrderStatus
 
@@ -59,7 +60,7 @@ def drug_text(order: Order) -> str:
 def directions_text(order: Order) -> str:
     """Dose, route, frequency, hold parameters, controlled status and instructions."""
     parts = [
-        f"{decimal_text(order.dose)} {order.dose_unit} {order.route}",
+        f"{order_dose_text(order)} {order.route}",
         frequency_text(order.schedule),
     ]
     for hold in order.hold_parameters:

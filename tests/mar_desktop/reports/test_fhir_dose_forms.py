@@ -88,3 +88,28 @@ def test_a_sliding_scale_is_refused_clearly() -> None:
 
     [rejected] = _import(scale).rejected
     assert "sliding scale cannot be imported" in rejected.reason
+
+
+def test_a_range_and_an_amount_maximum_round_trip_through_the_export() -> None:
+    from fhir.resources.R4B.medicationrequest import MedicationRequest
+
+    from mar_desktop.model import Order, Schedule
+    from mar_desktop.reports.fhir_export import medication_request
+    from tests.mar_desktop.clinical import factories as f
+
+    order = Order.model_validate({
+        **f.order(resident_id="res-1").model_dump(), "drug": "Acetaminophen",
+        "dose": Decimal(325), "dose_max": Decimal(650), "dose_unit": "mg",
+        "schedule": Schedule(kind="prn"), "max_amount_24h": Decimal(3), "max_amount_unit": "g",
+    })
+    resource = medication_request(f.state(order), NOW)
+    MedicationRequest.model_validate(resource)  # valid FHIR
+    resource = {**resource, "subject": {"reference": "Patient/res-1"}}
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"fullUrl": "urn:uuid:00000000-0000-4000-8000-0000000000aa",
+                         "resource": resource}]}
+    raw = json.dumps(bundle, default=float)  # as the export writes numbers
+    [accepted] = import_medication_requests(raw, _residents(), now=NOW).accepted
+    back = accepted.order
+    assert (back.dose, back.dose_max, back.dose_unit) == (Decimal(325), Decimal(650), "mg")
+    assert (back.max_amount_24h, back.max_amount_unit) == (Decimal(3), "g")
