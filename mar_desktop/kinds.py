@@ -61,6 +61,8 @@ PRN_FOLLOWUP_RECORDED = "prn.followup_recorded"
 ALERT_RAISED = "alert.raised"
 ALERT_ACKNOWLEDGED = "alert.acknowledged"
 URGENT_DOSE_RECORDED = "administration.urgent_unverified"
+WITNESS_ATTESTED = "witness.attested"
+DOSE_WASTED = "administration.wasted"
 PARTIAL_DOSE_RECORDED = "administration.partial"
 
 SERVER_ONLY_KINDS: frozenset[str] = frozenset(
@@ -521,6 +523,66 @@ class UrgentDoseRecorded(Body):
     order_status: Literal["awaiting_verification"] = "awaiting_verification"
 
 
+WitnessPurpose = Literal["administration", "waste"]
+
+
+class WitnessedDose(Frozen):
+    """The dose a witness signed for: whose, which order, which slot (None: PRN) and how much
+    (for a waste: the amount discarded), in the order's unit."""
+
+    resident_id: Id
+    order_id: Id
+    scheduled_for: UtcDatetime | None
+    amount: Decimal = Field(gt=0)
+    unit: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class WitnessAttested(Body):
+    """A witness's sign-in (password + authenticator) on ``device_id`` for one Schedule II
+    dose or waste (docs/architecture.md#the-witness-entry).
+
+    Its own entry, recorded when the witness signs in, BEFORE the record it witnesses. The link
+    goes from this entry to the record: ``record_entry_id`` is the id the record
+    (``administration.recorded`` for ``purpose`` "administration", ``administration.wasted``
+    for "waste") is then stored under, so the dose entry keeps the fields older tablets know
+    (it still embeds :class:`WitnessAttestation` for them) and any tablet or the server can pair
+    the two after sync. ``of_entry_id``: for a waste, the administration it was part of.
+
+    ``user_sig`` is the witness's own Ed25519 signature (their per-user key, unwrapped by the
+    sign-in) over :func:`mar_desktop.clinical.witness.signed_content` of this body;
+    ``user_public`` the key it verifies with (it must be the account's). Both are absent only
+    for an account that has no user key yet (temporary or pre-statement password): then the
+    device signature alone carries it, as it did for the embedded attestation."""
+
+    purpose: WitnessPurpose
+    record_entry_id: Id
+    of_entry_id: Id | None = None
+    device_id: Id
+    giver_user_id: Id
+    dose: WitnessedDose
+    witness: WitnessAttestation
+    user_public: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    user_sig: Annotated[str, Field(pattern=r"^[0-9a-f]{128}$")] | None = None
+
+
+class DoseWasted(Body):
+    """Part of a Schedule II dose discarded (``administration_entry_id``: the dose), with its
+    amount in the order's unit and why, witnessed by the ``witness.attested`` entry
+    ``witness_entry_id`` (whose ``record_entry_id`` is this entry's id). ``witness`` repeats
+    the attestation so the record reads on its own."""
+
+    administration_entry_id: Id
+    resident_id: Id
+    order_id: Id
+    amount: Decimal = Field(gt=0)
+    unit: Annotated[str, Field(min_length=1, max_length=40)]
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    witness_entry_id: Id
+    witness: WitnessAttestation
+    wasted_at: UtcDatetime
+    signature_meaning: str = "Wasted as documented, witnessed"
+
+
 class PartialDoseRecorded(Body):
     """A dose only partly taken (e.g. half spat out). The ``administration.recorded`` entry it
     names (``administration_entry_id``, written in the same transaction, just before this one)
@@ -586,6 +648,8 @@ BODY_TYPES: dict[str, type[Body]] = {
     ALERT_RAISED: AlertRaised,
     ALERT_ACKNOWLEDGED: AlertAcknowledged,
     URGENT_DOSE_RECORDED: UrgentDoseRecorded,
+    WITNESS_ATTESTED: WitnessAttested,
+    DOSE_WASTED: DoseWasted,
     PARTIAL_DOSE_RECORDED: PartialDoseRecorded,
 }
 

@@ -68,8 +68,8 @@ pharmacist's)."""
 NURSING_LICENCES = frozenset({"RN", "LPN", "LVN", "NP", "APRN"})
 """Credentials that make a facility admin's account licensed (as a witness, say)."""
 WITNESS_LICENCE = (
-    "The witness must be a licensed nurse, or a facility administrator whose account records "
-    "a nursing licence."
+    "The witness must be a licensed nurse or pharmacist, or a facility administrator whose "
+    "account records a nursing licence."
 )
 
 

@@ -68,7 +68,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     # Verifies and returns orders, reads every unit's MAR and reports; records nothing at the
     # bedside.
-    Role.PHARMACIST: frozenset({P.VIEW_MAR, P.PRINT_REPORTS, P.VERIFY_ORDERS}),
+    Role.PHARMACIST: frozenset({P.VIEW_MAR, P.PRINT_REPORTS, P.VERIFY_ORDERS, P.WITNESS}),
     Role.READ_ONLY: frozenset({P.VIEW_MAR, P.VIEW_AUDIT, P.PRINT_REPORTS, P.EXPORT_FACILITY}),
 }
 

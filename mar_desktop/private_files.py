@@ -35,7 +35,16 @@ def write_private(path: Path, data: bytes) -> None:
 
 
 def private_dir(path: Path) -> Path:
-    """Creates the folder ``path`` (and missing parents) and makes ``path`` itself 0700."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    """Creates the folder ``path`` and its missing parents, each 0700 whatever the umask (a
+    parent that already existed keeps its mode), and makes ``path`` itself 0700."""
+    missing: list[Path] = []
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        folder.mkdir(mode=DIR_MODE, exist_ok=True)
+        os.chmod(folder, DIR_MODE)
+    path.mkdir(mode=DIR_MODE, exist_ok=True)
     os.chmod(path, DIR_MODE)
     return path

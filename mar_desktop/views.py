@@ -92,6 +92,21 @@ class OrderState:
 
 
 @dataclass(frozen=True, slots=True)
+class Waste:
+    """Part of a Schedule II dose discarded (``administration.wasted``), with its witness."""
+
+    entry_id: str
+    amount: Decimal
+    unit: str
+    reason: str
+    witness_name: str
+    actor_user_id: str
+    wasted_at: datetime
+    witness_proven: bool = False
+    """Its ``witness.attested`` entry names it, from the same device."""
+
+
+@dataclass(frozen=True, slots=True)
 class Amendment:
     entry_id: str
     author_user_id: str
@@ -137,6 +152,13 @@ class AdministrationRecord:
     urgent_reason: str = ""
     """Set for an urgent dose on an order awaiting verification (flagged on the record)."""
     urgent_second_name: str = ""
+    witness_entry_id: str | None = None
+    """The ``witness.attested`` entry that proves this dose's witness (same device, naming
+    this record, the witness's own signature valid); None for a dose without one (older
+    entries carry only the embedded attestation)."""
+    witnessed_by: str = ""
+    """The proven witness's name and credentials, from that entry."""
+    wastes: tuple[Waste, ...] = ()
 
     @property
     def urgent(self) -> bool:

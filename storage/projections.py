@@ -20,10 +20,11 @@ from storage.database import Connection
 from storage.projections_clinical import CLINICAL
 from storage.projections_reference import REFERENCE
 from storage.projections_verification import VERIFICATION
+from storage.projections_witness import WITNESS
 
 Projector = Callable[[Connection, Entry, Body, str], None]
 
-PROJECTORS: dict[str, Projector] = {**REFERENCE, **CLINICAL, **VERIFICATION}
+PROJECTORS: dict[str, Projector] = {**REFERENCE, **CLINICAL, **VERIFICATION, **WITNESS}
 
 PROJECTION_TABLES: tuple[str, ...] = (
     "facility",
@@ -40,6 +41,8 @@ PROJECTION_TABLES: tuple[str, ...] = (
     "alert_acks",
     "order_checks",
     "urgent_doses",
+    "witness_attestations",
+    "dose_wastes",
 )
 
 

@@ -22,14 +22,16 @@ from pydantic import BaseModel
 
 from mar_desktop.clock import Clock, utc_iso
 from mar_desktop.model import Facility, FacilitySettings, Order, Outcome, Resident, Unit, User
+from mar_desktop.people.statements import AccountRecord
 from mar_desktop.views import (
     AdministrationRecord,
     AlertView,
     Amendment,
     OrderState,
     OrderStatus,
+    Waste,
 )
-from storage import history
+from storage import account_chain, history
 from storage.database import Connection
 from storage.read_model_orders import OrderRow, build_order_state, link_changes
 from storage.read_model_sql import (
@@ -49,6 +51,8 @@ from storage.read_model_sql import (
     RESIDENT_COLUMNS,
     URGENT,
     VOIDS,
+    WASTES,
+    WITNESSED,
     amendments_of,
 )
 from storage.read_model_verification import VerificationReads
@@ -318,6 +322,8 @@ class SqlReadModel(VerificationReads):
         followups: dict[str, Any] = {}
         amendments: dict[str, tuple[Amendment, ...]] = {}
         urgent: dict[str, Any] = {}
+        witnessed: dict[str, Any] = {}
+        wastes: dict[str, list[Waste]] = {}
         touched = [r[0] for r in rows if r[COL_TOUCHED]]
         if touched:
             ids = _ids(touched)
@@ -326,6 +332,12 @@ class SqlReadModel(VerificationReads):
             followups = {r[0]: r for r in self._conn.execute(FOLLOWUPS, (ids,))}
             amendments = amendments_of(self._conn.execute(AMENDMENTS, (ids,)).fetchall())
             urgent = {r[0]: r for r in self._conn.execute(URGENT, (ids,))}
+            keys = _AccountKeys(self._conn)
+            witnessed = {
+                r[0]: r for r in self._conn.execute(WITNESSED, (ids,)) if keys.holds(r[4], r[5])
+            }
+            for w in self._conn.execute(WASTES, (ids,)):
+                wastes.setdefault(w[0], []).append(_waste(w, keys.holds(w[8], w[9])))
         default_followup = 0
         if any(r[COL_IS_PRN] for r in rows):
             default_followup = self.settings().prn_followup_minutes
@@ -337,6 +349,14 @@ class SqlReadModel(VerificationReads):
                 if flag is not None:
                     record = dataclasses.replace(
                         record, urgent_reason=flag[1], urgent_second_name=flag[2]
+                    )
+                proven = witnessed.get(r[0])
+                if proven is not None or r[0] in wastes:
+                    record = dataclasses.replace(
+                        record,
+                        witness_entry_id=None if proven is None else proven[1],
+                        witnessed_by="" if proven is None else f"{proven[2]} {proven[3]}".strip(),
+                        wastes=tuple(wastes.get(r[0], ())),
                     )
                 records.append(record)
             else:  # nothing happened to it since: the same immutable record as last time
@@ -424,6 +444,39 @@ class _Snapshot:
 
 def _by_time(record: AdministrationRecord) -> tuple[datetime, str]:
     return record.administered_at, record.entry_id
+
+
+class _AccountKeys:
+    """The user keys each witness's account has held, from the account records this tablet
+    verified (:mod:`storage.account_chain`); read once per user per query."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._known: dict[str, frozenset[str]] = {}
+
+    def holds(self, user_id: str | None, public: str | None) -> bool:
+        """Whether ``public`` is a key of ``user_id``'s account (False for None)."""
+        if user_id is None or public is None:
+            return False
+        if user_id not in self._known:
+            self._known[user_id] = frozenset(
+                r.user_public for r in account_chain.chain(self._conn, user_id)
+                if isinstance(r, AccountRecord) and r.user_public is not None
+            )
+        return public in self._known[user_id]
+
+
+def _waste(w: Any, proven: bool) -> Waste:
+    return Waste(
+        entry_id=w[1],
+        amount=Decimal(w[2]),
+        unit=w[3],
+        reason=w[4],
+        witness_name=w[5],
+        actor_user_id=w[6],
+        wasted_at=_parse_time(w[7]),
+        witness_proven=proven,
+    )
 
 
 def _record(

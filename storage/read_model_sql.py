@@ -59,6 +59,8 @@ SELECT a.entry_id, a.resident_id, a.order_id, a.scheduled_for, a.administered_at
        OR EXISTS (SELECT 1 FROM prn_followups WHERE target_entry_id = a.entry_id)
        OR EXISTS (SELECT 1 FROM amendments WHERE target_entry_id = a.entry_id)
        OR EXISTS (SELECT 1 FROM urgent_doses WHERE administration_entry_id = a.entry_id)
+       OR EXISTS (SELECT 1 FROM witness_attestations WHERE record_entry_id = a.entry_id)
+       OR EXISTS (SELECT 1 FROM dose_wastes WHERE administration_entry_id = a.entry_id)
        AS touched
 FROM administrations a LEFT JOIN orders o ON o.order_id = a.order_id
 """
@@ -134,6 +136,27 @@ AMENDMENTS = (
 URGENT = (
     "SELECT administration_entry_id, reason, second_name FROM urgent_doses "
     "WHERE administration_entry_id IN (SELECT value FROM json_each(?)) ORDER BY stamp DESC"
+)
+
+WITNESSED = (
+    "SELECT w.record_entry_id, w.entry_id, w.witness_name, w.witness_credentials, "
+    "w.witness_user_id, w.user_public "
+    "FROM witness_attestations w JOIN administrations a ON a.entry_id = w.record_entry_id "
+    "WHERE w.record_entry_id IN (SELECT value FROM json_each(?)) AND w.purpose = 'administration' "
+    "AND w.device_id = a.device_id AND w.named_device_id = a.device_id AND w.user_signed = 1 "
+    "ORDER BY w.stamp DESC"
+)
+"""Witness entries that name an administration, were signed on the record's device and carry a
+valid signature by the key they name; the read model then checks that key is the witness
+account's (docs/architecture.md#the-witness-entry)."""
+WASTES = (
+    "SELECT d.administration_entry_id, d.entry_id, d.amount, d.unit, d.reason, d.witness_name, "
+    "d.actor_user_id, d.wasted_at, w.witness_user_id, w.user_public FROM dose_wastes d "
+    "LEFT JOIN witness_attestations w ON w.entry_id = d.witness_entry_id "
+    "AND w.record_entry_id = d.entry_id AND w.purpose = 'waste' AND w.device_id = d.device_id "
+    "AND w.named_device_id = d.device_id AND w.user_signed = 1 "
+    "WHERE d.administration_entry_id IN (SELECT value FROM json_each(?)) "
+    "ORDER BY d.wasted_at, d.stamp"
 )
 
 ALERTS = """

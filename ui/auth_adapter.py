@@ -7,6 +7,7 @@ when the sign-in completes, is cancelled or expires in the service.
 
 from __future__ import annotations
 
+from mar_desktop.clinical.witness import WitnessRequest, WitnessSignIn
 from mar_desktop.errors import AuthError, SessionExpired
 from mar_desktop.kinds import WitnessAttestation
 from mar_desktop.people.access import AccessService
@@ -94,6 +95,16 @@ class AuthAdapter:
         self, principal: Principal, username: str, password: str, code: str
     ) -> WitnessAttestation:
         return self._access.witness_sign_in(username, password, code)
+
+    def witness_for_record(
+        self,
+        principal: Principal,
+        username: str,
+        password: str,
+        code: str,
+        request: WitnessRequest,
+    ) -> WitnessSignIn:
+        return self._access.witness_for_record(username, password, code, request)
 
     def grant_emergency_access(
         self, principal: Principal, reason: str, unit_ids: list[str]

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from mar_desktop.clinical.witness import WitnessRequest, WitnessSignIn
 from mar_desktop.kinds import WitnessAttestation
 from mar_desktop.model import User
 from mar_desktop.people.sessions import SessionManager
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # imported by the worker when the store opens, not before the
     from mar_desktop.people.audit_query import AuditQueryService
     from mar_desktop.reports.exporting import ExportService
     from mar_desktop.reports.gather import ReportService
+    from mar_desktop.services.access_report import AccessReportService
     from mar_desktop.services.admin_reads import AdminReads
     from mar_desktop.services.demo_scans import DemoScanService
     from mar_desktop.services.mar import MarService
@@ -98,6 +100,18 @@ class AuthPort(Protocol):
         self, principal: Principal, username: str, password: str, code: str
     ) -> WitnessAttestation: ...
 
+    def witness_for_record(
+        self,
+        principal: Principal,
+        username: str,
+        password: str,
+        code: str,
+        request: WitnessRequest,
+    ) -> WitnessSignIn:
+        """The witness signs in for the Schedule II dose or waste ``request`` names; writes the
+        ``witness.attested`` entry the record must reference (AccessService)."""
+        ...
+
     def grant_emergency_access(
         self, principal: Principal, reason: str, unit_ids: list[str]
     ) -> None: ...
@@ -135,6 +149,7 @@ class AdminServices:
     exports: ExportService
     reads: AdminReads
     reference: ReferenceService
+    access: AccessReportService | None = None  # "Who saw this resident" (view_audit)
 
 
 @dataclass

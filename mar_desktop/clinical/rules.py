@@ -26,6 +26,7 @@ from typing import Literal
 from mar_desktop.clinical.allergies import AllergyMatch, allergy_matches
 from mar_desktop.clinical.schedule import is_scheduled_slot
 from mar_desktop.clinical.windows import dose_window, in_window
+from mar_desktop.clinical.witness import may_witness
 from mar_desktop.errors import RuleViolation, ValidationError
 from mar_desktop.model import (
     WITNESS_LICENCE,
@@ -208,8 +209,9 @@ def _duration(delta: timedelta) -> str:
 # ---- witness ------------------------------------------------------------------------------------
 def check_witness(order: Order, actor_user_id: str, witness: User | None) -> None:
     """Schedule II (``order.needs_witness``) needs a witness (``witness_required``). Any witness
-    given must be someone else (``witness_same_person``), active (``witness_inactive``) and of a
-    licensed role allowed to witness (``witness_unlicensed``)."""
+    given must be someone else (``witness_same_person``), active (``witness_inactive``) and
+    licensed to witness (``witness_unlicensed``, :func:`~mar_desktop.clinical.witness.
+    may_witness`: a pharmacist may witness too)."""
     if witness is None:
         if order.needs_witness:
             raise RuleViolation(
@@ -221,7 +223,7 @@ def check_witness(order: Order, actor_user_id: str, witness: User | None) -> Non
         raise RuleViolation("The witness must be a different person.", code="witness_same_person")
     if not witness.active:
         raise RuleViolation("The witness's account is not active.", code="witness_inactive")
-    if not witness.licensed or not allowed(witness.role, Permission.WITNESS):
+    if not may_witness(witness):
         raise RuleViolation(WITNESS_LICENCE, code="witness_unlicensed")
 
 

@@ -9,20 +9,24 @@ history obeys the same rules as the bedside. Worker thread; writes through the p
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from mar_desktop import kinds
 from mar_desktop.clinical.rules import evaluate_hold_parameters
 from mar_desktop.clinical.schedule import expand_schedule
 from mar_desktop.clock import FakeClock
 from mar_desktop.demo.staff import DemoStaff
+from mar_desktop.envelope import Actor, new_id
 from mar_desktop.errors import RuleViolation
 from mar_desktop.kinds import Vitals, WitnessAttestation
 from mar_desktop.model import Facility, Order, Outcome, Resident, Role
 from mar_desktop.permissions import Principal
+from mar_desktop.ports import LedgerWriter
 from mar_desktop.services.recording import AdministrationRequest, RecordingService
 from mar_desktop.views import OrderState, OrderStatus
 
@@ -68,8 +72,10 @@ class HistorySimulator:
         staff: Sequence[DemoStaff],
         device_id: str,
         seed: int = 11,
+        ledger: LedgerWriter | None = None,
     ) -> None:
         self._recording = recording
+        self._ledger = ledger
         self._clock = clock
         self._facility = facility
         self._rng = random.Random(seed)  # noqa: S311 - demo data, not security
@@ -197,6 +203,12 @@ class HistorySimulator:
             else None,
             allergy_acknowledged=True,
         )
+        if request.witness is not None and self._ledger is not None:
+            witness_entry_id = demo_witness_entry(
+                self._ledger, actor, request.witness, resident.resident_id, order,
+                event.scheduled_for,
+            )
+            request = dataclasses.replace(request, witness_entry_id=witness_entry_id)
         try:
             entry = self._recording.record_administration(actor, request)
         except RuleViolation:
@@ -231,3 +243,33 @@ class HistorySimulator:
                 self.stats.recorded += 1
             except RuleViolation:
                 self.stats.refused_by_rules += 1
+
+
+def demo_witness_entry(
+    ledger: LedgerWriter,
+    giver: Principal,
+    witness: WitnessAttestation,
+    resident_id: str,
+    order: Order,
+    scheduled_for: datetime | None,
+) -> str:
+    """Generated history only (demo seed, benchmarks): the ``witness.attested`` entry a
+    witness's sign-in would have written for the order's dose, without the witness's own
+    signature (no password is typed), so the history shows it as an attestation, not as proven.
+    Returns its id. Calling thread; raises what the ledger raises."""
+    body = kinds.WitnessAttested(
+        purpose="administration",
+        record_entry_id=new_id(),
+        device_id=ledger.device_id,
+        giver_user_id=giver.user.user_id,
+        dose=kinds.WitnessedDose(
+            resident_id=resident_id,
+            order_id=order.order_id,
+            scheduled_for=scheduled_for,
+            amount=order.dose,
+            unit=order.dose_unit,
+        ),
+        witness=witness,
+    )
+    actor = Actor(user_id=witness.user_id, role=witness.role)
+    return ledger.append([kinds.draft(kinds.WITNESS_ATTESTED, actor, body)])[0].id

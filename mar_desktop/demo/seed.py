@@ -92,7 +92,9 @@ def seed_demo(
         progress(0.05, "Facility, staff, residents and orders created")
     read = ports.reader()
     states = read.orders([r.resident_id for r in demo.residents])
-    simulator = HistorySimulator(RecordingService(ports), clock, facility, staff, device_id)
+    simulator = HistorySimulator(
+        RecordingService(ports), clock, facility, staff, device_id, ledger=ports.ledger
+    )
 
     def history_progress(fraction: float, text: str) -> None:
         if progress is not None:

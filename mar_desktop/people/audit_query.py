@@ -70,6 +70,7 @@ class AuditQueryService(Service):
                     principal,
                     audit.AUDIT_VIEWED,
                     entity_type="audit",
+                    after=self._about(query),
                     detail=f"{query.describe()} rows={len(found)}",
                 )
             ]
@@ -96,6 +97,7 @@ class AuditQueryService(Service):
                         principal,
                         audit.EXPORTED,
                         entity_type="audit",
+                        after=self._about(query),
                         detail=f"audit log CSV {path.name}: {query.describe()} rows={len(found)}",
                     )
                 ]
@@ -104,6 +106,13 @@ class AuditQueryService(Service):
             path.unlink(missing_ok=True)
             raise
         return len(found)
+
+    def _about(self, query: AuditFilter) -> dict[str, object] | None:
+        """``{"resident_ids": [id]}`` when the search is filtered to a resident: what the audit
+        says of them was shown, so the access report lists it (None otherwise)."""
+        if query.entity_id and self._read.resident(query.entity_id) is not None:
+            return {"report": "audit_log", "resident_ids": [query.entity_id]}
+        return None
 
     def _find(self, query: AuditFilter) -> list[AuditRecord]:
         if not 1 <= query.limit <= MAX_ROWS:

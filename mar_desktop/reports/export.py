@@ -40,7 +40,7 @@ MANIFEST_NAME = "manifest.json"
 DATA_FILES = (CSV_NAME, PDF_NAME)
 
 
-def _file_facts(path: Path) -> dict[str, Any]:
+def file_facts(path: Path) -> dict[str, Any]:
     digest = hashlib.sha256()
     size = 0
     with path.open("rb") as handle:
@@ -84,7 +84,7 @@ def write_surveyor_export(
         "public_key": signer.public_hex,
         "ledger_verification": verification,
         "entries": count,
-        "files": {name: _file_facts(out_dir / name) for name in DATA_FILES},
+        "files": {name: file_facts(out_dir / name) for name in DATA_FILES},
     }
     manifest["signature"] = signer.sign(canonical_bytes(manifest)).hex()
     write_private(out_dir / MANIFEST_NAME, canonical_bytes(manifest) + b"\n")
@@ -113,7 +113,11 @@ class ExportCheck:
                 "export with a key of their own. Give the facility's device keys "
                 "(--facility-keys FILE or --trusted-key HEX)."
             )
-            return f"OK: export intact, {self.manifest.get('entries', 0)} entries.{origin}"
+            if "rows" in self.manifest:
+                what = f"access report intact, {self.manifest.get('rows', 0)} rows"
+            else:
+                what = f"export intact, {self.manifest.get('entries', 0)} entries"
+            return f"OK: {what}.{origin}"
         return "FAILED: " + " ".join(self.problems)
 
 
@@ -157,6 +161,24 @@ def _load_manifest(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
     return manifest, problems
 
 
+ACCESS_FORMAT = "mar-desktop-access-report/1"
+ACCESS_FILES = ("access-report.csv", "access-report.pdf")
+"""The access report (:mod:`mar_desktop.reports.access_export`): ONE of these files."""
+
+
+def _expected_files(manifest: dict[str, Any]) -> tuple[str, ...] | None:
+    """The data files a manifest of its format must list (None: not a format checked here).
+    An access report holds exactly one of :data:`ACCESS_FILES`, the one its manifest names."""
+    fmt = manifest.get("format")
+    if fmt == FORMAT:
+        return DATA_FILES
+    if fmt == ACCESS_FORMAT:
+        files = manifest.get("files")
+        names = tuple(files) if isinstance(files, dict) else ()
+        return names if len(names) == 1 and names[0] in ACCESS_FILES else ACCESS_FILES[:1]
+    return None
+
+
 def check_export(out_dir: Path, *, trusted_keys: Collection[str] | None = None) -> ExportCheck:
     """Checks an export directory; see the module docstring. Never raises for a bad export:
     every finding is in ``problems``."""
@@ -165,8 +187,10 @@ def check_export(out_dir: Path, *, trusted_keys: Collection[str] | None = None) 
     manifest, problems = _load_manifest(out_dir / MANIFEST_NAME)
     if manifest is None:
         return ExportCheck(tuple(problems))
-    if manifest.get("format") != FORMAT:
+    expected = _expected_files(manifest)
+    if expected is None:
         problems.append("manifest.json is not a MAR Desktop surveyor export manifest.")
+        expected = DATA_FILES
     unsigned = {k: v for k, v in manifest.items() if k != "signature"}
     key_hex = manifest.get("public_key")
     try:
@@ -177,18 +201,18 @@ def check_export(out_dir: Path, *, trusted_keys: Collection[str] | None = None) 
     except (ValueError, TypeError):
         problems.append("The manifest's key or signature is malformed.")
     files = manifest.get("files")
-    if not isinstance(files, dict) or set(files) != set(DATA_FILES):
+    if not isinstance(files, dict) or set(files) != set(expected):
         problems.append("The manifest does not list the expected files.")
         files = {}
     present = {p.name for p in out_dir.iterdir()}
-    for name in sorted(present - {*DATA_FILES, MANIFEST_NAME}):
+    for name in sorted(present - {*expected, MANIFEST_NAME}):
         problems.append(f"Unexpected file in the export: {name}.")
-    for name in DATA_FILES:
+    for name in expected:
         path = out_dir / name
         if not path.is_file():
             problems.append(f"{name} is missing.")
             continue
-        if files.get(name) != _file_facts(path):
+        if files.get(name) != file_facts(path):
             problems.append(f"{name} was changed after export (SHA-256 or size differs).")
     trusted = None if trusted_keys is None else key_hex in set(trusted_keys)
     if trusted is False:

@@ -9,7 +9,7 @@ export and the FHIR export need ``EXPORT_FACILITY`` (facility-wide, so no unit s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -261,7 +261,7 @@ class ReportService(Service):
                 record = read.administration(entry.id)
                 if record is not None:
                     records[entry.id] = record
-        touched = {r.resident_id for r in records.values()}
+        touched = _residents_exported(found, records, orders, since, until, report)
         self._audit_print(
             principal, report, since, until, touched, action=audit.EXPORTED, entries=len(found)
         )
@@ -277,6 +277,46 @@ class ReportService(Service):
             orders,
             records,
         )
+
+
+def _residents_exported(
+    found: Sequence[Entry],
+    records: Mapping[str, AdministrationRecord],
+    orders: Mapping[str, OrderState],
+    since: datetime,
+    until: datetime,
+    report: str,
+) -> set[str]:
+    """Every resident whose data the export writes, for its audit entry (the access report
+    reads ``resident_ids`` from it): each exported entry's resident (its own field, its
+    resident's or order's, or that of the dose or order it names) and each dose's; a FHIR
+    export also writes the orders running in the window and their residents."""
+    touched = {r.resident_id for r in records.values()}
+    for entry in found:
+        body = entry.body
+        direct = body.get("resident_id")
+        for key in ("resident", "order"):
+            inner = body.get(key)
+            if isinstance(inner, dict) and isinstance(inner.get("resident_id"), str):
+                direct = inner["resident_id"]
+        if isinstance(direct, str):
+            touched.add(direct)
+            continue
+        target = records.get(str(body.get("target_entry_id", "")))
+        state = orders.get(str(body.get("order_id", "")))
+        if target is not None:
+            touched.add(target.resident_id)
+        elif state is not None:
+            touched.add(state.order.resident_id)
+    if report == "fhir_export":
+        touched |= {
+            s.order.resident_id
+            for s in orders.values()
+            if s.order.start < until
+            and (s.discontinued_at is None or s.discontinued_at > since)
+            and (s.order.end is None or s.order.end > since)
+        }
+    return touched
 
 
 def _require_history(read: ReadModel, start: datetime) -> None:

@@ -17,17 +17,18 @@ from mar_desktop import audit, kinds
 from mar_desktop.clinical import barcodes, rules
 from mar_desktop.clinical.scope import check_scope
 from mar_desktop.clinical.verification import check_givable, check_urgent_second_person
+from mar_desktop.clinical.witness import WITNESS_FRESH_FOR
 from mar_desktop.envelope import Entry, EntryDraft, new_id
 from mar_desktop.errors import NotFound, RuleViolation, ValidationError
-from mar_desktop.kinds import ScanRecord, Vitals, WitnessAttestation
+from mar_desktop.kinds import ScanRecord, Vitals, WitnessAttestation, WitnessedDose
 from mar_desktop.model import Order, Outcome, Resident
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.ports import ReadModel
 from mar_desktop.services import dose_recording
-from mar_desktop.services.base import Service, nonblank
+from mar_desktop.services.base import nonblank
+from mar_desktop.services.witnessed import WitnessedRecords
 from mar_desktop.views import AdministrationRecord
 
-WITNESS_FRESH_FOR = timedelta(minutes=15)
 _DAY = timedelta(hours=24)
 
 
@@ -72,6 +73,9 @@ class AdministrationRequest:
     ``urgent_second_person`` too (docs/architecture.md#order-verification)."""
     urgent_second_person: WitnessAttestation | None = None
     """The second licensed person who signed in for the urgent dose (like a witness)."""
+    witness_entry_id: str | None = None
+    """The ``witness.attested`` entry of the witness's sign-in for this dose (Schedule II,
+    given); ``witness`` is then taken from it, whatever the request says."""
     partial_taken: str | Decimal | None = None
     """A partial dose: the amount actually taken (order's unit; ``dose_given`` is the dose
     prepared). Needs ``partial_reason``; recorded as GIVEN with this amount plus an
@@ -83,7 +87,10 @@ class AdministrationRequest:
         return bool(self.urgent_reason.strip()) or self.urgent_second_person is not None
 
 
-class RecordingService(Service):
+class RecordingService(WitnessedRecords):
+    """See the module docstring; Schedule II waste and the witness check are
+    :class:`~mar_desktop.services.witnessed.WitnessedRecords`."""
+
     def record_administration(self, principal: Principal, req: AdministrationRequest) -> Entry:
         """Records one administration event; returns the stored entry (its id is the record's).
 
@@ -93,7 +100,10 @@ class RecordingService(Service):
         ``site_required``, ``witness_stale``, ``outside_scope``, and for a GIVEN dose
         ``dose_invalid``, ``dose_unit``, ``dose_mismatch``, ``route_mismatch``,
         ``order_unverified``, ``order_returned``, ``urgent_not_needed``, ``urgent_reason``,
-        ``urgent_unlicensed``, ``urgent_second_person``).
+        ``urgent_unlicensed``, ``urgent_second_person``), and for a given Schedule II dose (or
+        any request naming ``witness_entry_id``) the ``witness_*`` codes of
+        :func:`~mar_desktop.clinical.witness.check_witness_entry` plus ``witness_used``: the
+        dose is then stored under the id the witness entry names.
 
         An urgent dose (``req.urgent``) on an order awaiting verification is checked against
         the unverified order's values and stored with an ``administration.urgent_unverified``
@@ -127,6 +137,7 @@ class RecordingService(Service):
         check_scope(principal.user, order, facility.settings)
         scan = self._check_scans(req, resident, order, now, facility.zone)
         witness_user = None
+        witness = req.witness
         if req.witness is not None:
             if now - req.witness.authenticated_at > WITNESS_FRESH_FOR:
                 raise RuleViolation(
@@ -134,6 +145,22 @@ class RecordingService(Service):
                     code="witness_stale",
                 )
             witness_user = read.user(req.witness.user_id)
+        given = req.outcome == Outcome.GIVEN
+        proof = None
+        if (given and order.needs_witness) or req.witness_entry_id is not None:
+            dose_now = _dose_facts(req, order).intended if given else order.dose
+            expected = WitnessedDose(
+                resident_id=resident.resident_id,
+                order_id=order.order_id,
+                scheduled_for=req.scheduled_for,
+                amount=dose_now,
+                unit=order.dose_unit,
+            )
+            proof = self._proven_witness(
+                principal, req.witness_entry_id, "administration", expected, None, read, now
+            )
+            witness = proof.body.witness
+            witness_user = read.user(witness.user_id)
         anchor = req.scheduled_for or administered_at
         records = read.administrations(
             since=min(anchor, administered_at) - _DAY,
@@ -189,11 +216,11 @@ class RecordingService(Service):
             prn_reason=req.prn_reason.strip(),
             pain_score=req.pain_score,
             outside_window_reason=req.outside_window_reason.strip() if check.outside_window else "",
-            witness=req.witness,
+            witness=witness,
             scan=scan,
             note=req.note.strip(),
         )
-        dose_id = new_id()
+        dose_id = new_id() if proof is None else proof.body.record_entry_id
         drafts = self._urgent_drafts(principal, req, read, dose_id, now) if given else []
         drafts += [
             kinds.draft(kinds.ADMINISTRATION_RECORDED, principal.actor, body, dose_id),

@@ -1,11 +1,12 @@
 """The server's own audit: who did what through the API or the command line, and from where.
 
 Every enrolment (and refused code), device sign-in (and refusal), push, pull that handed out
-entries or credential records, credential change, revocation and retirement is one row of
-``server_audit`` (append-only, like the entries): UTC time, facility, device, action, the client
-address and a plain detail line. The address is the TCP peer, or the client a trusted proxy
-names (``--trusted-proxy`` / ``MAR_TRUSTED_PROXIES``; uvicorn replaces the peer only for those),
-or ``cli:<user>`` for a command run on the server host. ``mar-server audit`` exports it as CSV.
+entries or credential records, credential change, revocation, retirement and access report is
+one row of ``server_audit`` (append-only, like the entries): UTC time, facility, device,
+action, the client address and a plain detail line. The address is the TCP peer, or the
+client a trusted proxy names (``--trusted-proxy`` / ``MAR_TRUSTED_PROXIES``; uvicorn replaces
+the peer only for those), or ``cli:<user>`` for a command run on the server host.
+``mar-server audit`` exports it as CSV.
 
 An idle poll (a cursor read, an empty feed page, the device list) is not audited: it hands out
 nothing and would bury what matters. Details hold counts, ids and reasons, never PHI, secrets,
@@ -42,6 +43,8 @@ CREDENTIAL_REFUSED = "credential_refused"
 REVOKED = "revoked"
 RETIRED = "retired"
 BUNDLE_IMPORTED = "bundle_imported"
+ACCESS_REPORT = "access_report"  # mar-server access-report (detail: "resident <id> ...")
+SECRETS_KEY_ROTATED = "secrets_key_rotated"
 
 COLUMNS = ("at", "facility_id", "device_id", "action", "address", "detail")
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from mar_desktop.clock import parse_utc, utc_iso
 from mar_desktop.errors import NotFound, ValidationError
-from mar_desktop.private_files import write_private
+from mar_desktop.private_files import private_dir, write_private
 from sync.server import config
 from sync.server.audit import to_csv
 from sync.server.serving import open_core
@@ -37,7 +37,9 @@ def _time(text: str | None, what: str) -> str | None:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    core = args.opened = open_core(config.data_dir(args.data), args.db)  # closed by the CLI
+    core = args.opened = open_core(  # closed by the CLI
+        config.data_dir(args.data), args.db, secrets_key_file=args.secrets_key_file
+    )
     facility = args.facility
     if facility is not None and facility not in core.store.facility_ids():
         raise NotFound("unknown facility")
@@ -45,7 +47,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     rows = core.store.audit_rows(facility, since, until, args.limit)
     text = to_csv(rows)
     if args.out:
-        write_private(Path(args.out), text.encode("utf-8"))
+        out = Path(args.out)
+        if not out.parent.exists():  # a folder made for the export is the operator's alone
+            private_dir(out.parent)
+        write_private(out, text.encode("utf-8"))
     else:
         sys.stdout.write(text)
     print(f"{len(rows)} audit rows", file=sys.stderr)

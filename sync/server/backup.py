@@ -41,6 +41,7 @@ import mar_desktop
 from mar_desktop.chain import ChainReport
 from mar_desktop.clock import utc_iso
 from mar_desktop.errors import Conflict, IntegrityError, StorageError, ValidationError
+from mar_desktop.private_files import private_dir
 from sync.server import backup_crypto as bc
 from sync.server import backup_postgres, backup_sqlite, config, retention
 from sync.server.store import Store
@@ -83,8 +84,8 @@ def _fsync_dir(folder: Path) -> None:
 @contextmanager
 def private_tempdir(parent: Path | None) -> Iterator[Path]:
     """A 0700 temporary folder (inside ``parent`` if given), removed with its contents."""
-    if parent is not None:
-        parent.mkdir(parents=True, exist_ok=True)
+    if parent is not None and not parent.exists():
+        private_dir(parent)
     folder = Path(tempfile.mkdtemp(prefix=".mar-backup-", dir=parent))
     try:
         yield folder
@@ -124,7 +125,7 @@ def create_backup(
     """Makes one encrypted backup of the live database in ``out_dir`` (see module doc)."""
     created = now or datetime.now(UTC)
     signer = config.load_server_key(data_dir)
-    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(out_dir)
     final = _name_for(out_dir, created)
     partial = final.with_name(final.name + ".partial")
     kind = "postgres" if is_postgres(db_url) else "sqlite"
@@ -354,7 +355,7 @@ def _place_server_key(data_dir: Path, private_hex: str, force: bool) -> str | No
         note = f"previous server key moved to {aside.name}"
     else:
         note = None
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(data_dir)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(private_hex + "\n")

@@ -32,6 +32,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from mar_desktop.errors import IntegrityError, StorageError, ValidationError, WrongKey
+from mar_desktop.private_files import private_dir
 
 MAGIC = b"MARBAK1\n"
 CHUNK = 1 << 20
@@ -87,7 +88,8 @@ def load_key(key_file: str | Path | None = None) -> bytes:
 def generate_key_file(path: Path) -> str:
     """Writes a new random key (0600, never over an existing file); returns its key id."""
     key = secrets.token_bytes(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        private_dir(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -14,7 +14,7 @@ import sqlite3
 from pathlib import Path
 
 from mar_desktop.errors import StorageError
-from mar_desktop.private_files import private_dir
+from mar_desktop.private_files import private_dir, private_file
 
 SIDE_FILES = ("-wal", "-shm", "-journal")
 
@@ -64,6 +64,7 @@ def install(copy: Path, target: Path) -> None:
         private_dir(target.parent)
     staged = target.with_name(target.name + ".restoring")
     try:
+        private_file(staged)  # 0600 before a byte of the database is in it
         with copy.open("rb") as inp, staged.open("wb") as out:
             while block := inp.read(1 << 20):
                 out.write(block)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -23,12 +24,17 @@ from sync.server.serving import ServeOptions, open_core, serve
 from sync.server.store import DeviceRecord
 from sync.server.tablet_version import oldest_tablet
 
+log = logging.getLogger(__name__)
+
 EPILOG = """\
 environment:
   MAR_SERVER_DATA   data directory (default ./mar-server-data); holds server-signing.key, the
                     server's Ed25519 private key (mode 0600, refused if group/other may read
                     it) and, by default, the SQLite database mar-server.sqlite3
   MAR_SERVER_DB     database: a SQLite file path (or sqlite:PATH) or a postgresql:// DSN
+  MAR_SECRETS_KEY_FILE  the server secrets key (64 hex digits, mode 0600) wrapping the key of
+                    the credential secrets stored in the database; without it a key derived
+                    from server-signing.key is used
   MAR_TRUSTED_PROXIES  load balancers (addresses or CIDR, comma-separated) whose
                     X-Forwarded-For is honoured; several serve processes may share one database
 
@@ -40,7 +46,12 @@ examples:
 
 
 def _core(args: argparse.Namespace, *, create_key: bool = False) -> ServerCore:
-    core = open_core(config.data_dir(args.data), args.db, create_key=create_key)
+    core = open_core(
+        config.data_dir(args.data),
+        args.db,
+        create_key=create_key,
+        secrets_key_file=args.secrets_key_file,
+    )
     args.opened = core
     return core
 
@@ -238,8 +249,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ),
     )
     options.check()  # before the store is opened
-    serve(_core(args), options)
+    core = _core(args)
+    for warning in start_warnings(core, config.db_url(config.data_dir(args.data), args.db)):
+        log.warning("%s", warning)
+        print(f"mar-server: warning: {warning}", file=sys.stderr, flush=True)
+    serve(core, options)
     return 0
+
+
+def start_warnings(core: ServerCore, db_url: str) -> list[str]:
+    """What ``serve`` warns about at start: a database volume that is not (or cannot be told
+    to be) encrypted, and a secrets key derived from the signing key instead of its own file."""
+    from sync.server.secrets_at_rest import KEY_FILE_ENV
+    from sync.server.volume import check
+
+    out = [w for w in (check(db_url).warning,) if w]
+    if not core.secrets_key_from_file:
+        out.append(
+            "the server secrets key is derived from server-signing.key, which lives beside the "
+            f"database: set {KEY_FILE_ENV} to a key file kept elsewhere (mar-server "
+            "rotate-secrets-key --new-key-file FILE)"
+        )
+    return out
 
 
 def cmd_import_bundle(args: argparse.Namespace) -> int:
@@ -263,6 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data", help="data directory (env MAR_SERVER_DATA)")
     parser.add_argument("--db", help="SQLite path or postgresql:// DSN (env MAR_SERVER_DB)")
+    parser.add_argument(
+        "--secrets-key-file",
+        help="server secrets key file, 0600 (env MAR_SECRETS_KEY_FILE; default: derived from "
+        "the server signing key)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser(
@@ -371,6 +407,12 @@ def build_parser() -> argparse.ArgumentParser:
     from sync.server.audit_cli import add_parser as add_audit_parser
 
     add_audit_parser(sub)
+    from sync.server.access_cli import add_parser as add_access_parser
+
+    add_access_parser(sub)
+    from sync.server.secrets_cli import add_parser as add_secrets_parser
+
+    add_secrets_parser(sub)
     return parser
 
 

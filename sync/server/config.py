@@ -80,8 +80,7 @@ def open_store(url: str, *, pool_size: int = 8) -> Store:
 
 def create_server_key(data: Path) -> DeviceSigner:
     """Makes the server key file (0600) in ``data`` (0700). Refuses to overwrite one."""
-    data.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(data, 0o700)
+    private_dir(data)
     signer = DeviceSigner.generate()
     path = data / KEY_FILE
     try:

@@ -29,6 +29,7 @@ from sync.protocol import CredentialRefusedReport
 from sync.server import accounts
 from sync.server import audit as server_audit
 from sync.server.config import server_id_of
+from sync.server.secrets_at_rest import derived_key, key_id
 from sync.server.store import CredentialRow, DeviceRecord, NewEntry, RevokeMode, Store, WriteTxn
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -56,12 +57,27 @@ class FirstAdmin:
 class ServerCore:
     """The server's identity plus the store: what the CLI and the HTTP app both use."""
 
-    def __init__(self, store: Store, signer: DeviceSigner, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        signer: DeviceSigner,
+        clock: Clock | None = None,
+        *,
+        secrets_key: bytes | None = None,
+    ) -> None:
+        """Gives the store the server secrets key (``secrets_key``: the configured key file's;
+        None: the key derived from ``signer``); the data key is loaded at the first credential
+        read or write, or at once by ``store.unlock_secrets()`` (as :func:`open_core` does)
+        (:mod:`sync.server.secrets_at_rest`). No database access."""
         self.store = store
         self.signer = signer
         self.clock = clock or SystemClock()
         self.public_key = signer.public_hex
         self.server_id = server_id_of(signer.public_hex)
+        self.secrets_key_from_file = secrets_key is not None
+        kek = secrets_key or derived_key(signer)
+        store.use_secrets_key(kek)
+        self.secrets_key_id = key_id(kek)
 
     def now(self) -> str:
         return utc_iso(self.clock.now())

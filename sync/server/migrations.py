@@ -245,3 +245,54 @@ tablet keeps (tablets never delete ledger rows)."""
 
 SQLITE.append((4, _HISTORY_DAYS))
 POSTGRES.append((5, _HISTORY_DAYS))
+
+_SECRETS_TABLE = """
+CREATE TABLE server_secrets (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    kek_id      TEXT NOT NULL,
+    nonce       TEXT NOT NULL,
+    wrapped     TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    rotated_at  TEXT
+);
+"""
+SEALED_PREFIX = "sealed1:"
+"""How a sealed ``credentials.record`` starts (:mod:`sync.server.secrets_at_rest`)."""
+
+_SQLITE_SEAL_ONLY = f"""
+DROP TRIGGER credentials_no_update;
+CREATE TRIGGER credentials_no_update BEFORE UPDATE ON credentials
+WHEN NOT (OLD.record NOT LIKE '{SEALED_PREFIX}%' AND NEW.record LIKE '{SEALED_PREFIX}%'
+          AND NEW.facility_id = OLD.facility_id AND NEW.user_id = OLD.user_id
+          AND NEW.version = OLD.version AND NEW.pos = OLD.pos AND NEW.stored_at = OLD.stored_at)
+BEGIN SELECT RAISE(ABORT, 'credentials is append-only: UPDATE refused'); END;
+"""
+
+_POSTGRES_SEAL_ONLY = f"""
+DROP TRIGGER credentials_append_only ON credentials;
+CREATE FUNCTION mar_credentials_seal_only() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF TG_OP = 'UPDATE' AND OLD.record NOT LIKE '{SEALED_PREFIX}%'
+     AND NEW.record LIKE '{SEALED_PREFIX}%'
+     AND NEW.facility_id = OLD.facility_id AND NEW.user_id = OLD.user_id
+     AND NEW.version = OLD.version AND NEW.pos = OLD.pos AND NEW.stored_at = OLD.stored_at THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP;
+END $fn$;
+CREATE TRIGGER credentials_append_only BEFORE UPDATE OR DELETE ON credentials
+  FOR EACH ROW EXECUTE FUNCTION mar_credentials_seal_only();
+"""
+"""SQLite 5 / PostgreSQL 6: credential secrets at rest (:mod:`sync.server.secrets_at_rest`).
+
+``server_secrets``: the one data key of the credential secrets, wrapped (AES-256-GCM) by the
+server secrets key (a key file, or derived from the server signing key), with the wrapping key's
+id; rotation rewraps this one row. ``credentials`` stays append-only with one exception, made
+in SQL so nothing else can use it: a row whose record is still plaintext may be rewritten once
+into its sealed form (same facility, user, version, position and time). The server seals every
+plaintext row the first time it opens the database with this migration applied; the plaintext
+history that is not in a row any more (SQLite free pages and WAL, PostgreSQL dead tuples, old
+backups) is dealt with as docs/server-operations.md says."""
+
+SQLITE.append((5, _SECRETS_TABLE + _SQLITE_SEAL_ONLY))
+POSTGRES.append((6, _SECRETS_TABLE + _POSTGRES_SEAL_ONLY))

@@ -64,6 +64,8 @@ def _why(exc: psycopg.Error) -> str:
 class PostgresStore(SqlStore[psycopg.Connection[Any]]):
     """:class:`sync.server.store.Store` on PostgreSQL. Thread-safe (pooled connections)."""
 
+    raw_contains = "position(?::bytea in raw) > 0"
+
     def __init__(self, dsn: str, *, pool_size: int = 8) -> None:
         self.url_for_display = _display(dsn)
         super().__init__(Pool(lambda: _connect(dsn), lambda c: c.close(), pool_size))

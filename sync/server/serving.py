@@ -32,12 +32,23 @@ if TYPE_CHECKING:
     import uvicorn
 
 
-def open_core(data: Path, db: str | None = None, *, create_key: bool = False) -> ServerCore:
+def open_core(
+    data: Path,
+    db: str | None = None,
+    *,
+    create_key: bool = False,
+    secrets_key_file: str | None = None,
+) -> ServerCore:
     """The server over the data folder ``data``: its store (``db``: a SQLite path or a
     ``postgresql://`` DSN; default ``MAR_SERVER_DB``, else the SQLite file in ``data``)
-    migrated to the current schema, and its signing key (made first if ``create_key`` and there
-    is none yet). The caller closes ``core.store``. Raises ``StorageError`` (the store is
-    closed again then)."""
+    migrated to the current schema, its signing key (made first if ``create_key`` and there
+    is none yet) and its credential secrets unlocked with the secrets key
+    (``secrets_key_file``, else ``MAR_SECRETS_KEY_FILE``, else derived from the signing key).
+    The caller closes ``core.store``. Raises ``StorageError`` / ``WrongKey`` (the store is
+    closed again then; a wrong secrets key writes nothing)."""
+    from sync.server.secrets_at_rest import configured_key
+
+    secrets_key = configured_key(secrets_key_file)  # before the database is touched
     store = config.open_store(config.db_url(data, db))
     try:
         store.migrate()
@@ -45,10 +56,12 @@ def open_core(data: Path, db: str | None = None, *, create_key: bool = False) ->
             signer = config.create_server_key(data)
         else:
             signer = config.load_server_key(data)
+        core = ServerCore(store, signer, secrets_key=secrets_key)
+        store.unlock_secrets()  # a wrong key stops the start here, before anything is written
+        return core
     except BaseException:
         store.close()
         raise
-    return ServerCore(store, signer)
 
 
 @dataclass(frozen=True, slots=True)

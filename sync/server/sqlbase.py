@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from mar_desktop.envelope import Chain
 from mar_desktop.errors import StorageError
+from sync.server.secrets_at_rest import SecretBox, is_sealed
 from sync.server.store import (
     AuditRow,
     CredentialRow,
@@ -293,7 +294,7 @@ class SqlTxn:
             "WHERE facility_id = ? AND user_id = ? AND version = ?",
             (facility_id, user_id, version),
         )
-        return None if row is None else CredentialRow(int(row[0]), row[1], int(row[2]), *row[3:])
+        return None if row is None else self._store.credential_row(facility_id, row, self._conn)
 
     def latest_credential(self, facility_id: str, user_id: str) -> CredentialRow | None:
         row = self._one(
@@ -301,7 +302,7 @@ class SqlTxn:
             "WHERE facility_id = ? AND user_id = ? ORDER BY version DESC LIMIT 1",
             (facility_id, user_id),
         )
-        return None if row is None else CredentialRow(int(row[0]), row[1], int(row[2]), *row[3:])
+        return None if row is None else self._store.credential_row(facility_id, row, self._conn)
 
     def next_credential_pos(self, facility_id: str) -> int:
         row = self._one("SELECT MAX(pos) FROM credentials WHERE facility_id = ?", (facility_id,))
@@ -311,7 +312,14 @@ class SqlTxn:
         self._exec(
             "INSERT INTO credentials (facility_id, user_id, version, pos, record, stored_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (facility_id, row.user_id, row.version, row.pos, row.record_json, row.stored_at),
+            (
+                facility_id,
+                row.user_id,
+                row.version,
+                row.pos,
+                self._store.sealed(facility_id, row, self._conn),
+                row.stored_at,
+            ),
         )
 
 
@@ -320,8 +328,13 @@ class SqlStore(Generic[C]):
 
     url_for_display = ""
 
+    secrets: SecretBox | None = None
+    """The credential secrets' data key once :meth:`unlock_secrets` ran (None before)."""
+
     def __init__(self, pool: Pool[C]) -> None:
         self._pool = pool
+        self._secrets_key: bytes | None = None
+        self._secrets_lock = threading.Lock()
 
     # ---- driver hooks -------------------------------------------------------------------------
     def run(self, conn: C, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -442,6 +455,27 @@ class SqlStore(Generic[C]):
                 return
             after = int(rows[-1][3])
 
+    raw_contains = "instr(raw, ?) > 0"
+    """SQL true when an entry's bytes contain the parameter's bytes (PostgreSQL overrides)."""
+
+    def entries_mentioning(
+        self, facility_id: str, chain: Chain, needle: bytes
+    ) -> list[StoredEntry]:
+        rows = self._rows(
+            f"SELECT {_ENTRY_COLS} FROM entries WHERE facility_id = ? AND chain = ? "
+            f"AND {self.raw_contains} ORDER BY pos",
+            (facility_id, chain, needle),
+        )
+        return [_entry(r) for r in rows]
+
+    def entries_between(self, facility_id: str, since: str, until: str) -> list[StoredEntry]:
+        rows = self._rows(
+            f"SELECT {_ENTRY_COLS} FROM entries WHERE facility_id = ? AND recorded_at >= ? "
+            "AND recorded_at < ? ORDER BY recorded_at, device_id, chain, seq",
+            (facility_id, since, until),
+        )
+        return [_entry(r) for r in rows]
+
     def entries_of_kind(self, facility_id: str, device_id: str, kind: str) -> list[StoredEntry]:
         rows = self._rows(
             f"SELECT {_ENTRY_COLS} FROM entries WHERE facility_id = ? AND device_id = ? "
@@ -515,7 +549,69 @@ class SqlStore(Generic[C]):
             "WHERE facility_id = ? AND pos > ? ORDER BY pos LIMIT ?",
             (facility_id, after, limit),
         )
-        return [CredentialRow(int(r[0]), r[1], int(r[2]), r[3], r[4]) for r in rows]
+        return [self.credential_row(facility_id, r, lenient=True) for r in rows]
+
+    # ---- credential secrets at rest (sync.server.secrets_at_rest) ------------------------------
+    def sealed(self, facility_id: str, row: CredentialRow, conn: C | None = None) -> str:
+        """The stored (sealed) form of ``row``'s record. Raises ``StorageError`` when the
+        secrets key has not been loaded (:meth:`unlock_secrets`): nothing is stored in clear."""
+        return self.box(conn).seal(facility_id, row.user_id, row.version, row.record_json)
+
+    def credential_row(
+        self, facility_id: str, row: Sequence[Any], conn: C | None = None, *, lenient: bool = False
+    ) -> CredentialRow:
+        """A ``credentials`` row (pos, user_id, version, record, stored_at) with its record
+        opened. Raises ``StorageError`` when the key is not loaded (or wrong), and for a sealed
+        field that does not open, unless ``lenient`` (the feed): then the row keeps its sealed
+        text, which no reader parses as a record, so one damaged row is left out of the feed
+        instead of stopping it."""
+        user_id, version, stored = row[1], int(row[2]), row[3]
+        if is_sealed(stored):
+            box = self.box(conn)
+            try:
+                stored = box.open(facility_id, user_id, version, stored)
+            except StorageError:
+                if not lenient:
+                    raise
+        return CredentialRow(int(row[0]), user_id, version, stored, row[4])
+
+    def use_secrets_key(self, kek: bytes) -> None:
+        """Sets the secrets key; the data key is loaded at :meth:`unlock_secrets` or, failing
+        that, at the first credential read or write. No database access."""
+        self._secrets_key = kek
+        self.secrets = None
+
+    def unlock_secrets(self) -> str:
+        """Loads the data key now (see :func:`sync.server.secrets_store.unlock`); returns the
+        secrets key id. Raises ``WrongKey`` (nothing written), ``StorageError``."""
+        from sync.server.secrets_at_rest import key_id
+
+        if self._secrets_key is None:
+            raise StorageError("the server secrets key is not loaded; nothing stored")
+        self.box()
+        return key_id(self._secrets_key)
+
+    def box(self, conn: C | None = None) -> SecretBox:
+        """The data key's box, loading it on first use (inside the caller's transaction on
+        ``conn`` when given, so an open write transaction never waits on itself). Raises
+        ``StorageError`` when no secrets key was set: nothing is stored in clear."""
+        from sync.server.secrets_store import unlock
+
+        if self.secrets is None:
+            if self._secrets_key is None:
+                raise StorageError("the server secrets key is not loaded; nothing stored")
+            with self._secrets_lock:
+                if self.secrets is None:
+                    unlock(self, self._secrets_key, conn)
+        assert self.secrets is not None
+        return self.secrets
+
+    def rotate_secrets_key(
+        self, old_kek: bytes, new_kek: bytes, audit: Sequence[AuditRow]
+    ) -> None:
+        from sync.server.secrets_store import rotate
+
+        rotate(self, old_kek, new_kek, audit)
 
     # ---- the server's own audit ---------------------------------------------------------------
     def add_audit(self, row: AuditRow) -> None:

@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from mar_desktop.errors import StorageError
+from mar_desktop.private_files import private_file
 from sync.server import migrations
 from sync.server.sqlbase import Pool, SqlStore
 
 
 def _connect(path: Path) -> sqlite3.Connection:
     try:
-        path.touch(mode=0o600, exist_ok=True)  # PHI: owner-only, like the WAL files it implies
+        private_file(path)  # PHI: owner-only (0600 whatever the umask); SQLite gives its WAL
+        # and shared-memory files the database file's mode
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")

@@ -249,6 +249,18 @@ class Store(Protocol):
 
     def entries_of_kind(self, facility_id: str, device_id: str, kind: str) -> list[StoredEntry]: ...
 
+    def entries_mentioning(
+        self, facility_id: str, chain: Chain, needle: bytes
+    ) -> list[StoredEntry]:
+        """Every entry of the facility's chain whose bytes contain ``needle`` (one pass over
+        the facility's rows in the database; the caller checks each entry), by position."""
+        ...
+
+    def entries_between(self, facility_id: str, since: str, until: str) -> list[StoredEntry]:
+        """Entries of both chains of the facility with ``since <= recorded_at < until`` (the
+        recording device's time), by recorded_at."""
+        ...
+
     # ---- snapshots and history (sync.server.snapshot) -----------------------------------------
     def recorded_at_pos(self, facility_id: str, chain: Chain, pos: int) -> str | None:
         """``recorded_at`` of the entry at feed position ``pos`` (None if there is none)."""
@@ -317,3 +329,21 @@ class Store(Protocol):
         """Deletes every token of the device; returns how many there were."""
         ...
 
+    # ---- credential secrets at rest (sync.server.secrets_at_rest) ------------------------------
+    def use_secrets_key(self, kek: bytes) -> None:
+        """Sets the server secrets key (no database access); without one, credential rows can
+        be neither stored nor read."""
+        ...
+
+    def unlock_secrets(self) -> str:
+        """Loads the credential secrets' data key wrapped by the key set (making it on first
+        use) and seals the rows still in clear; returns the key id. Raises ``WrongKey`` (nothing
+        written) or ``StorageError``. Runs by itself at the first credential read or write."""
+        ...
+
+    def rotate_secrets_key(
+        self, old_kek: bytes, new_kek: bytes, audit: Sequence[AuditRow]
+    ) -> None:
+        """Rewraps the data key under ``new_kek`` and appends ``audit`` in one transaction.
+        Raises ``WrongKey`` when ``old_kek`` is not the key in use (nothing written)."""
+        ...

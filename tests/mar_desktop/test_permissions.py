@@ -32,7 +32,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     P.RECORD_ADMINISTRATION: frozenset({ADMIN, DON, NURSE, CNA}),
     P.AMEND_NOTE: frozenset({ADMIN, DON, NURSE, CNA}),
     P.VOID_ENTRY: frozenset({ADMIN, DON, NURSE}),
-    P.WITNESS: frozenset({ADMIN, DON, NURSE}),
+    P.WITNESS: frozenset({ADMIN, DON, NURSE, RPH}),
     P.RECORD_PRN_FOLLOWUP: frozenset({ADMIN, DON, NURSE, CNA}),
     P.ACKNOWLEDGE_ALERT: frozenset({ADMIN, DON, NURSE}),
     P.EMERGENCY_ACCESS: frozenset({ADMIN, DON, NURSE}),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from mar_desktop import kinds
-from mar_desktop.envelope import EntryDraft
+from mar_desktop.envelope import Actor, EntryDraft, new_id
 from mar_desktop.model import Outcome, Role
 from storage.database import Connection, connect
 from storage.projections import PROJECTION_TABLES
@@ -155,6 +156,55 @@ def mixed_history(ledger: Any) -> dict[str, Any]:
             ),
         ]
     )
+    # A proven witness: the witness's sign-in entry naming the dose, then the dose's waste with
+    # its own witness entry (docs/architecture.md#the-witness-entry).
+    attestation = kinds.WitnessAttestation(
+        user_id="user-nurse2", full_name="N. Two", role="nurse", authenticated_at=t
+    )
+    witnessed = kinds.WitnessedDose(
+        resident_id=r0, order_id=o0, scheduled_for=t, amount=Decimal("25"), unit="mg"
+    )
+    waste_id = new_id()
+    attested = ledger.append(
+        [
+            f.draft(
+                kinds.WITNESS_ATTESTED,
+                kinds.WitnessAttested(
+                    purpose="administration", record_entry_id=given.id,
+                    device_id=ledger.device_id, giver_user_id=f.NURSE.user_id,
+                    dose=witnessed, witness=attestation,
+                ),
+                actor=WITNESS_ACTOR,
+            ),
+            f.draft(
+                kinds.WITNESS_ATTESTED,
+                kinds.WitnessAttested(
+                    purpose="waste", record_entry_id=waste_id, of_entry_id=given.id,
+                    device_id=ledger.device_id, giver_user_id=f.NURSE.user_id,
+                    dose=witnessed.model_copy(update={"amount": Decimal("5")}),
+                    witness=attestation,
+                ),
+                actor=WITNESS_ACTOR,
+            ),
+        ]
+    )
+    wasted = ledger.append(
+        [
+            EntryDraft(
+                kinds.DOSE_WASTED,
+                f.NURSE,
+                kinds.body_json(
+                    kinds.DoseWasted(
+                        administration_entry_id=given.id, resident_id=r0, order_id=o0,
+                        amount=Decimal("5"), unit="mg", reason="partial vial",
+                        witness_entry_id=attested[1].id, witness=attestation, wasted_at=t,
+                    )
+                ),
+                waste_id,
+            )
+        ]
+    )
+    assert wasted[0].id == waste_id
     return {
         **ids,
         "given": given.id,
@@ -164,6 +214,9 @@ def mixed_history(ledger: Any) -> dict[str, Any]:
         "user_id": user_id,
         "replacement": replacement.order_id,
     }
+
+
+WITNESS_ACTOR = Actor(user_id="user-nurse2", role="nurse")
 
 
 _LINKED_ADMINISTRATIONS = (
@@ -262,11 +315,17 @@ def _drop_snapshot_tables(conn: Connection) -> None:
     conn.execute("DROP TABLE sync_snapshot")
 
 
+def _drop_witness_tables(conn: Connection) -> None:
+    conn.execute("DROP TABLE witness_attestations")
+    conn.execute("DROP TABLE dose_wastes")
+
+
 UNDO: dict[int, Callable[[Connection], None]] = {
     9: _drop_totp_last_step,
     10: _drop_account_records,
     11: _undo_order_verification,
     12: _drop_snapshot_tables,
+    13: _drop_witness_tables,
 }
 """Migrations that only add tables and columns, undone by dropping them (newest last)."""
 

@@ -475,3 +475,27 @@ def test_upgrade_from_version_9_adds_the_snapshot_tables_and_the_history_stays_w
             conn.close()
     finally:
         store.close()
+
+
+def test_upgrade_from_version_12_projects_the_witness_entries_it_held(
+    tmp_path: Path, db_key: bytes
+) -> None:
+    """A version-12 database (no witness tables; a tablet of that release kept the
+    ``witness.attested`` and ``administration.wasted`` entries unapplied): 0013 adds the tables
+    and the rebuild fills them from the ledger; the dose keeps its record and the ledger
+    verifies."""
+    expected = _history_back_at(tmp_path / "s", db_key, 12)
+    assert expected["witness_attestations"] and expected["dose_wastes"]
+    conn = connect(database_path(tmp_path / "s"), db_key)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert "witness_attestations" not in tables and "dose_wastes" not in tables
+    finally:
+        conn.close()
+    store = LocalStore.open(tmp_path / "s", db_key, FakeClock())
+    try:
+        _upgraded_is_unchanged(store, expected)
+        records = [store.reader().administration(i) for i in _administration_ids(store)]
+        assert any(r is not None and r.wastes for r in records)
+    finally:
+        store.close()

@@ -28,6 +28,7 @@ SECTIONS: tuple[tuple[str, str, Permission], ...] = (
     ("admin_devices", "⌂  Devices", Permission.MANAGE_DEVICES),
     ("admin_audit", "☷  Audit log", Permission.VIEW_AUDIT),
     ("admin_reports", "▤  Reports", Permission.PRINT_REPORTS),
+    ("admin_access", "◉  Access report", Permission.VIEW_AUDIT),
 )
 ADMIN_KEYS = frozenset(key for key, _title, _permission in SECTIONS)
 
@@ -58,6 +59,10 @@ def make_screen(key: str, ctx: UiContext) -> QWidget:
         from ui.admin.reports import ReportsScreen
 
         return ReportsScreen(ctx)
+    if key == "admin_access":
+        from ui.admin.access_report import AccessReportScreen
+
+        return AccessReportScreen(ctx)
     raise KeyError(key)
 
 

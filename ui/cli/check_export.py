@@ -1,4 +1,5 @@
-"""``mar-desktop check-export FOLDER``: checks a surveyor export's files against its manifest.
+"""``mar-desktop check-export FOLDER``: checks a surveyor export's (or an access report's)
+files against its manifest.
 
 No sign-in and no database: every file's digest, the manifest's signature, and whether that
 signature is by one of the facility's device keys (``--facility-keys FILE``, the file

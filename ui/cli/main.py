@@ -128,7 +128,8 @@ def _add_report_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPa
     add_data_dir(keys)
     keys.add_argument("--out", type=Path, required=True, help="new JSON file to write")
 
-    check = commands.add_parser("check-export", help="check a surveyor export's files")
+    check = commands.add_parser(
+        "check-export", help="check a surveyor export's or an access report's files")
     check.add_argument("folder", type=Path)
     check.add_argument("--trusted-key", action="append", default=None,
                        help="device public key (hex) the manifest must be signed by")

@@ -37,6 +37,7 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from mar_desktop.clinical.dose import amount_text, check_dose, check_partial, describe_dose
+from mar_desktop.clinical.witness import WitnessRequest, WitnessSignIn
 from mar_desktop.envelope import Entry
 from mar_desktop.errors import MarError, RuleViolation, ValidationError
 from mar_desktop.kinds import Vitals, WitnessAttestation
@@ -73,6 +74,7 @@ class KeptDose:
     witness_text: str
     blocked: bool
     message: tuple[str, str] | None
+    witness_entry_id: str | None = None
 
 
 WRISTBAND_EXPIRED = "The wristband scan is more than 10 minutes old: scan the wristband again."
@@ -88,6 +90,12 @@ FIELD_OF_CODE = {  # a refusal's code -> the field its message goes under
     "witness_unlicensed": "witness",
     "witness_inactive": "witness",
     "witness_stale": "witness",
+    "witness_missing": "witness",
+    "witness_other_device": "witness",
+    "witness_other_dose": "witness",
+    "witness_other_giver": "witness",
+    "witness_signature": "witness",
+    "witness_used": "witness",
 }
 
 
@@ -101,6 +109,7 @@ class AdministrationScreen(QWidget):
         self._target: AdminTarget | None = None
         self._blocked = False
         self._witness: WitnessAttestation | None = None
+        self._witness_entry_id: str | None = None  # the witness.attested entry of the sign-in
         self._busy = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 14, 20, 10)
@@ -278,10 +287,21 @@ class AdministrationScreen(QWidget):
             return
         dialog = WitnessDialog(order_title(target.state.order), self)
         auth = self._ctx.backend.auth
+        dose_text = self.form.entry("dose").strip() if "dose" in self.form.fields else ""
+        witnessed = WitnessRequest(
+            purpose="administration",
+            resident_id=target.mar.resident.resident_id,
+            order_id=target.state.order_id,
+            scheduled_for=target.dose.scheduled_for if target.dose else None,
+            amount=dose_text or None,
+            decimal_comma=QLocale().decimalPoint() == ",",
+        )
 
         def submitted(values: dict[str, Any]) -> None:
-            def ok(attestation: WitnessAttestation) -> None:
+            def ok(signed: WitnessSignIn) -> None:
+                attestation = signed.attestation
                 self._witness = attestation
+                self._witness_entry_id = signed.entry_id
                 self.witness_state.setText(
                     f"✓ {attestation.full_name} {attestation.credentials}".rstrip()
                     + f" signed at {hhmm(attestation.authenticated_at, target.facility.zone)}"
@@ -289,8 +309,8 @@ class AdministrationScreen(QWidget):
                 dialog.accept()
 
             handle = self._ctx.run(
-                lambda p: auth.witness_sign_in(
-                    p, values["username"], values["password"], values["code"]
+                lambda p: auth.witness_for_record(
+                    p, values["username"], values["password"], values["code"], witnessed
                 ),
                 ok,
                 dialog.fail,
@@ -343,6 +363,7 @@ class AdministrationScreen(QWidget):
             pain_score=form.pain_score(),
             outside_window_reason=text("outside"),
             witness=self._witness,
+            witness_entry_id=self._witness_entry_id,
             allergy_acknowledged=form.allergy_acknowledged(),
             note=text("note"),
         )
@@ -417,7 +438,7 @@ class AdministrationScreen(QWidget):
         return KeptDose(user_id, target, bedside.wristband, bedside.medication, bedside.lot,
                         bedside.identity_confirmed, bedside.medication_confirmed,
                         form.outcome(), form.entries(), self._witness, witness, self._blocked,
-                        self.banner.message)
+                        self.banner.message, self._witness_entry_id)
 
     def restore(self, kept: KeptDose) -> None:
         """Shows ``kept`` again as it was, after the same user unlocked: the wristband scan
@@ -433,6 +454,7 @@ class AdministrationScreen(QWidget):
         self.form.choose_outcome(kept.outcome)
         self.form.restore_entries(kept.entries)
         self._witness = kept.witness
+        self._witness_entry_id = kept.witness_entry_id
         if kept.witness_text and "witness" in self.form.fields:
             self.witness_state.setText(kept.witness_text)
         self._blocked = kept.blocked
@@ -450,6 +472,7 @@ class AdministrationScreen(QWidget):
         self._target = None
         self.bedside.clear()
         self._witness = None
+        self._witness_entry_id = None
         self._blocked = self._busy = False
         self.banner.clear_message()
         self.scan.clear()

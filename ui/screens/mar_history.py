@@ -1,8 +1,10 @@
 """The history section of a resident's MAR (the last 7 days, newest first) and what a nurse
 does to an entry: tap a row and its actions open right under it, where the finger is —
-"Amend note" (the author, for 2 hours) and "Void entry" (with a reason; the dialog names the
-entry: time, drug, outcome, who). Voided entries stay readable, struck through; amendments
-show their author and time; the dose just signed is highlighted.
+"Amend note" (the author, for 2 hours), "Void entry" (with a reason; the dialog names the
+entry: time, drug, outcome, who) and, for a given Schedule II dose, "Record waste" (amount,
+reason and the witness's sign-in: :mod:`ui.screens.waste_dialog`). Voided entries stay
+readable, struck through; amendments show their author and time; the dose just signed is
+highlighted; a proven witness shows as "Witnessed by …", from its own entry.
 
 GUI thread. The amendment and the void run on the worker through ``ctx.run``; the service
 checks the permission and the rules again (the buttons only guide). Shows PHI until
@@ -64,7 +66,9 @@ def history_row(record: AdministrationRecord, state: OrderState | None, facility
     outcome = OUTCOME_WORDS.get(record.outcome, record.outcome.value)
     dose = f" {amount(record.dose_given, record.dose_unit)}" if record.dose_given else ""
     lines = [f"{outcome}{dose} by {names.get(record.actor_user_id, record.actor_user_id)}"]
-    if record.witness_name:
+    if record.witnessed_by:
+        lines.append(f"Witnessed by {record.witnessed_by} (signed in on this device)")
+    elif record.witness_name:
         lines.append(f"Witness: {record.witness_name}")
     if record.reason_code:
         words = reason_label(record.reason_code, facility.settings.reason_codes)
@@ -85,6 +89,12 @@ def history_row(record: AdministrationRecord, state: OrderState | None, facility
         author = names.get(amendment.author_user_id, amendment.author_user_id)
         lines.append(f"Amended note ({author}, {day_hhmm(amendment.recorded_at, zone)}): "
                      f"{amendment.text}")
+    for waste in record.wastes:
+        who = names.get(waste.actor_user_id, waste.actor_user_id)
+        proven = "witnessed by" if waste.witness_proven else "witness (not proven):"
+        lines.append(f"Wasted {amount(waste.amount, waste.unit)} by {who} "
+                     f"{day_hhmm(waste.wasted_at, zone)}, {proven} {waste.witness_name}: "
+                     f"{waste.reason}")
     if record.voided:
         by = names.get(record.voided_by or "", "")
         when = day_hhmm(record.voided_at, zone) if record.voided_at else ""
@@ -115,6 +125,7 @@ class MarHistory(QObject):
         self.table = table
         self._zone: ZoneInfo | None = None
         self._titles: dict[str, str] = {}
+        self._orders: Mapping[str, OrderState] = {}
         self._names: Mapping[str, str] = {}
         self._open: AdministrationRecord | None = None
         table.activated.connect(self._tapped)
@@ -124,7 +135,7 @@ class MarHistory(QObject):
         """Shows ``records`` (newest first); the one with entry id ``just_signed`` highlighted.
         Closes an open row's actions."""
         self._open = None
-        self._zone, self._names = facility.zone, names
+        self._zone, self._names, self._orders = facility.zone, names, orders
         self._titles = {r.entry_id: order_title(orders[r.order_id].order)
                         if r.order_id in orders else "Medication" for r in records}
         self.table.fill([history_row(r, orders.get(r.order_id), facility, names,
@@ -133,7 +144,7 @@ class MarHistory(QObject):
 
     def clear(self) -> None:
         self._open = None
-        self._titles, self._names = {}, {}
+        self._titles, self._names, self._orders = {}, {}, {}
         self.table.clear()
 
     # ---- the actions under a row --------------------------------------------------------------
@@ -177,6 +188,9 @@ class MarHistory(QObject):
         row.addWidget(hint, 1)
         if may_amend:
             row.addWidget(button("Amend note", "", lambda: self._amend(record), name="amendNote"))
+        if self._may_waste(record):
+            row.addWidget(button("Record waste…", "", lambda: self._waste(record),
+                                 name="recordWaste"))
         if may_void:
             row.addWidget(button("Void entry…", "danger", lambda: self._void(record),
                                  name="voidEntry"))
@@ -184,6 +198,25 @@ class MarHistory(QObject):
         self._open = record
         self.table.show_under(index, strip)
         self.opened.emit(strip)
+
+    def _may_waste(self, record: AdministrationRecord) -> bool:
+        """A given, not voided Schedule II dose, for someone who records doses."""
+        state = self._orders.get(record.order_id)
+        return (state is not None and state.order.needs_witness and record.counts_as_given
+                and self._ctx.may(Permission.RECORD_ADMINISTRATION))
+
+    def _waste(self, record: AdministrationRecord) -> None:
+        from ui.screens.waste_dialog import WasteDialog, waste_work
+
+        assert self._zone is not None
+        what = record_summary(record, self._titles.get(record.entry_id, "Medication"),
+                              self._names, self._zone)
+        dialog = WasteDialog(what, record.dose_unit, self._parent)
+        dialog.submitted.connect(
+            lambda v: submit_dialog(self._ctx, dialog, waste_work(self._ctx, record, v),
+                                    lambda: self.saved.emit(f"Waste recorded: {what}"))
+        )
+        dialog.open()
 
     def _amend(self, record: AdministrationRecord) -> None:
         from ui.screens.dialogs import NoteDialog

@@ -17,7 +17,8 @@ from mar_desktop.reports.csv_export import (
     entry_from_row,
     read_entries_csv,
 )
-from mar_desktop.reports.export import _file_facts, check_export, write_surveyor_export
+from mar_desktop.reports.export import check_export, write_surveyor_export
+from mar_desktop.reports.export import file_facts as _file_facts
 from mar_desktop.reports.gather import ReportService
 from mar_desktop.signing import load_public_key
 from storage.report_queries import ReportQueries

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from mar_desktop.demo.history import scan_string
+from mar_desktop.demo.history import demo_witness_entry, scan_string
 from mar_desktop.kinds import Vitals, WitnessAttestation
 from mar_desktop.model import Order, Outcome, Resident
 from mar_desktop.services.recording import AdministrationRequest
@@ -118,6 +118,10 @@ def build_report_world(tmp_path: Path) -> ReportWorld:
         credentials=admin.user.credentials,
         authenticated_at=local(8, 1),
     )
-    witnessed = give(nurse, r4, morphine, local(8, 2), local(8), witness=witness)
+    world.clock.set(local(8, 1))
+    witness_entry = demo_witness_entry(world.store.ledger, nurse, witness, r4.resident_id,
+                                       morphine, local(8))
+    witnessed = give(nurse, r4, morphine, local(8, 2), local(8), witness=witness,
+                     witness_entry_id=witness_entry)
     world.clock.set(NOW)
     return ReportWorld(world, r0, r4, voided, recharted, refused, amended, prn, witnessed)

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from mar_desktop.clinical.schedule import expand_schedule
-from mar_desktop.demo.history import scan_string
+from mar_desktop.demo.history import demo_witness_entry, scan_string
 from mar_desktop.envelope import AUDIT_PREFIX
 from mar_desktop.errors import PermissionDenied, RuleViolation
 from mar_desktop.kinds import Vitals, WitnessAttestation
@@ -128,20 +128,32 @@ def test_schedule_ii_needs_a_licensed_other_witness(world: World) -> None:
     nurse = world.principal("nurse")
     with pytest.raises(RuleViolation) as refused:
         world.recording.record_administration(nurse, request)
-    assert refused.value.code == "witness_required"
-    cna = world.principal("cna").user
-    as_cna = WitnessAttestation(user_id=cna.user_id, full_name=cna.full_name, role=cna.role,
-                                authenticated_at=world.clock.now())
-    with pytest.raises(RuleViolation) as refused:
-        world.recording.record_administration(
-            nurse, AdministrationRequest(**{**request.__dict__, "witness": as_cna}))
-    assert refused.value.code == "witness_unlicensed"
+    assert refused.value.code == "witness_missing"
     other = world.principal("nurse2").user
     witness = WitnessAttestation(user_id=other.user_id, full_name=other.full_name,
                                  role=other.role, authenticated_at=world.clock.now())
+    with pytest.raises(RuleViolation) as refused:  # an attestation no sign-in produced
+        world.recording.record_administration(
+            nurse, AdministrationRequest(**{**request.__dict__, "witness": witness}))
+    assert refused.value.code == "witness_missing"
+    order = world.ports.reader().order(request.order_id)
+    assert order is not None
+    cna = world.principal("cna").user
+    as_cna = WitnessAttestation(user_id=cna.user_id, full_name=cna.full_name, role=cna.role,
+                                authenticated_at=world.clock.now())
+    by_cna = demo_witness_entry(world.store.ledger, nurse, as_cna, request.resident_id,
+                                order.order, request.scheduled_for)
+    with pytest.raises(RuleViolation) as refused:
+        world.recording.record_administration(
+            nurse, AdministrationRequest(**{**request.__dict__, "witness_entry_id": by_cna}))
+    assert refused.value.code == "witness_unlicensed"
+    proven = demo_witness_entry(world.store.ledger, nurse, witness, request.resident_id,
+                                order.order, request.scheduled_for)
     entry = world.recording.record_administration(
-        nurse, AdministrationRequest(**{**request.__dict__, "witness": witness}))
+        nurse, AdministrationRequest(**{**request.__dict__, "witness_entry_id": proven}))
     assert entry.body["witness"]["user_id"] == other.user_id
+    stored = world.store.ledger.entry(proven)
+    assert stored is not None and stored.body["record_entry_id"] == entry.id
 
 
 def test_read_only_cannot_record_and_the_refusal_is_audited(world: World) -> None:
