@@ -67,6 +67,7 @@ WITNESS_ATTESTED = "witness.attested"
 DOSE_WASTED = "administration.wasted"
 SHIFT_ASSIGNED = "shift.assigned"
 ADMINISTRATION_OVERRIDES = "administration.overrides"
+PARTIAL_DOSE_RECORDED = "administration.partial"
 
 SERVER_ONLY_KINDS: frozenset[str] = frozenset(
     {FACILITY_CONFIGURED, DEVICE_ENROLLED, DEVICE_REVOKED, ALERT_RAISED, ORDERS_VERIFIED_AT_UPGRADE}
@@ -158,24 +159,39 @@ class OrderProvenance(Frozen):
     """For an import: which request of which bundle (its source key)."""
 
 
-def _version_for_indication(data: Any) -> Any:
-    """Fills in ``v`` (when absent) as 3 if the body's order has a PRN indication range (a
-    field older apps do not know): such a body is kept unapplied by an older tablet, which then
-    does not show the order at all (the most restrictive reading) instead of refusing it as
-    invalid or giving it without the indication check. Other orders keep v2."""
+def order_body_version(order: Order) -> Literal[2, 3]:
+    """The lowest order body version that can carry ``order``: 3 when it has a dose range, a
+    sliding scale, a daily amount maximum or a PRN indication range (fields an older tablet
+    does not know, so it keeps the entry unapplied as "recorded by a newer version"), else 2,
+    exactly as before."""
+    return 3 if order.uses_v3_fields else 2
+
+
+def _fill_order_version(data: Any) -> Any:
+    """Fills in an absent ``v`` of an order body from its order (:func:`order_body_version`)."""
     if isinstance(data, dict) and "v" not in data:
         order = data.get("order")
-        found = order.get("prn_indication") if isinstance(order, dict) else getattr(
-            order, "prn_indication", None
-        )
-        if found is not None:
-            return {**data, "v": 3}
+        if isinstance(order, dict):
+            try:
+                order = Order.model_validate(order)
+            except PydanticValidationError:
+                return data  # the body's own validation names the problem
+        if isinstance(order, Order):
+            return {**data, "v": order_body_version(order)}
     return data
 
 
+def _check_order_version(version: int, order: Order) -> None:
+    if version < 3 and order.uses_v3_fields:
+        raise ValueError(
+            "an order with a dose range, sliding scale, daily maximum or PRN indication is v3"
+        )
+
+
 class OrderCreated(Body):
-    """v2: ``provenance`` (verification and source). A v1 body needs verification. v3 when
-    the order has a PRN indication range (and only then)."""
+    """v2: ``provenance`` (verification and source). A v1 body needs verification.
+    v3: the order has a range, a sliding scale, a daily amount maximum or a PRN indication
+    range (and only then)."""
 
     v: Literal[1, 2, 3] = 2  # type: ignore[assignment]
     order: Order
@@ -184,7 +200,12 @@ class OrderCreated(Body):
     @model_validator(mode="before")
     @classmethod
     def _version(cls, data: Any) -> Any:
-        return _version_for_indication(data)
+        return _fill_order_version(data)
+
+    @model_validator(mode="after")
+    def _v3_fields(self) -> OrderCreated:
+        _check_order_version(self.v, self.order)
+        return self
 
     @model_validator(mode="after")
     def _v1_has_no_provenance(self) -> OrderCreated:
@@ -218,7 +239,12 @@ class OrderChanged(Body):
     @model_validator(mode="before")
     @classmethod
     def _version(cls, data: Any) -> Any:
-        return _version_for_indication(data)
+        return _fill_order_version(data)
+
+    @model_validator(mode="after")
+    def _v3_fields(self) -> OrderChanged:
+        _check_order_version(self.v, self.order)
+        return self
 
     @model_validator(mode="after")
     def _v1_acts_at_once(self) -> OrderChanged:
@@ -626,6 +652,28 @@ class AdministrationOverrides(Body):
     signature_meaning: str = "Accepted the warnings listed for this dose"
 
 
+class PartialDoseRecorded(Body):
+    """A dose only partly taken (e.g. half spat out). The ``administration.recorded`` entry it
+    names (``administration_entry_id``, written in the same transaction, just before this one)
+    is a GIVEN dose whose ``dose_given`` is the amount actually ``taken``, so an older tablet,
+    which does not know this kind, still counts what the resident received. ``intended`` is
+    the dose that was prepared; both in ``unit`` (the order's)."""
+
+    administration_entry_id: Id
+    resident_id: Id
+    order_id: Id
+    intended: Decimal = Field(gt=0)
+    taken: Decimal = Field(gt=0)
+    unit: Annotated[str, Field(min_length=1, max_length=20)]
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+    @model_validator(mode="after")
+    def _less_than_intended(self) -> PartialDoseRecorded:
+        if self.taken >= self.intended:
+            raise ValueError("a partial dose is less than the dose prepared")
+        return self
+
+
 class AuditEvent(Body):
     """Body of every ``audit.<action>`` entry (docs/architecture.md#the-audit-chain). Never
     holds secrets."""
@@ -673,6 +721,7 @@ BODY_TYPES: dict[str, type[Body]] = {
     DOSE_WASTED: DoseWasted,
     SHIFT_ASSIGNED: ShiftAssigned,
     ADMINISTRATION_OVERRIDES: AdministrationOverrides,
+    PARTIAL_DOSE_RECORDED: PartialDoseRecorded,
 }
 
 AUDIT_KIND_PREFIX = "audit."
@@ -743,5 +792,6 @@ __all__ = [name for name in globals() if name.isupper() or name[:1].isupper()] +
     "draft",
     "from_newer_version",
     "known_version",
+    "order_body_version",
     "parse_body",
 ]

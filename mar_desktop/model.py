@@ -11,10 +11,20 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from itertools import pairwise
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from mar_desktop.clinical.routes import Route
 
@@ -372,6 +382,29 @@ class PrnIndication(Frozen):
         return f"{self.scale} {self.minimum}–{self.maximum}"
 
 
+class SlidingScaleRow(Frozen):
+    """One row of a sliding scale: a glucose (mg/dL) from ``glucose_min`` to ``glucose_max``
+    (both inclusive) gives ``dose`` in the order's unit (0: no dose at that glucose)."""
+
+    glucose_min: Decimal = Field(ge=0, le=1000)
+    glucose_max: Decimal = Field(ge=0, le=1000)
+    dose: Decimal = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SlidingScaleRow:
+        if self.glucose_max < self.glucose_min:
+            raise ValueError("a sliding scale row's glucose maximum is below its minimum")
+        return self
+
+
+ORDER_V3_FIELDS = (
+    "dose_max", "sliding_scale", "max_amount_24h", "max_amount_unit", "ingredient", "prn_indication"
+)
+"""The order fields an order body of v3 may carry (ranges, sliding scales, daily amount
+maxima, PRN indication ranges). An order using none of them serialises exactly as before they
+existed, so it stays readable by older tablets (:func:`mar_desktop.kinds.order_body_version`)."""
+
+
 class Order(Frozen):
     order_id: Id
     resident_id: Id
@@ -393,10 +426,32 @@ class Order(Frozen):
     hold_parameters: tuple[HoldParameter, ...] = ()
     site_required: bool = False
     prn_followup_minutes: int | None = Field(None, ge=5, le=1440)
-    prn_indication: PrnIndication | None = Field(None, exclude_if=lambda value: value is None)
-    """A PRN order's indication range; absent from the JSON when there is none, so an order
-    without one reads the same to older versions (an order body carrying one is v3:
-    :class:`mar_desktop.kinds.OrderCreated`)."""
+    prn_indication: PrnIndication | None = None
+    """A PRN order's indication range (an order carrying one is v3, like the dose fields
+    below, and absent from the JSON when there is none)."""
+    dose_max: Decimal | None = Field(None, gt=0)
+    """A dose range: any amount from ``dose`` to ``dose_max`` (both inclusive), order's unit."""
+    sliding_scale: tuple[SlidingScaleRow, ...] = ()
+    """A sliding scale: the dose is the row for the glucose measured before it."""
+    max_amount_24h: Decimal | None = Field(None, gt=0)
+    """The most of ``ingredient`` the resident may receive in any 24 hours, from all orders."""
+    max_amount_unit: Annotated[str, Field(max_length=20)] = ""
+    ingredient: Annotated[str, Field(max_length=100)] = ""
+    """The ingredient a daily maximum counts (blank: from the drug name)."""
+
+    @property
+    def uses_v3_fields(self) -> bool:
+        """Whether the order has a range, a sliding scale, a daily amount maximum or a PRN
+        indication range."""
+        return any(getattr(self, name) not in (None, (), "") for name in ORDER_V3_FIELDS)
+
+    @model_serializer(mode="wrap")
+    def _omit_unused_v3_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        data: dict[str, object] = handler(self)
+        for name in ORDER_V3_FIELDS:
+            if getattr(self, name) in (None, (), ""):
+                data.pop(name, None)
+        return data
 
     @property
     def is_prn(self) -> bool:
@@ -414,4 +469,17 @@ class Order(Frozen):
             raise ValueError("order end must be after its start")
         if self.prn_indication is not None and not self.is_prn:
             raise ValueError("only an as-needed (PRN) order has an indication range")
+        return self
+
+    @model_validator(mode="after")
+    def _dose_forms(self) -> Order:
+        if self.dose_max is not None and self.dose_max <= self.dose:
+            raise ValueError("a dose range's maximum must be above its minimum")
+        if self.sliding_scale and self.dose_max is not None:
+            raise ValueError("an order has a dose range or a sliding scale, not both")
+        rows = sorted(self.sliding_scale, key=lambda r: r.glucose_min)
+        if any(b.glucose_min <= a.glucose_max for a, b in pairwise(rows)):
+            raise ValueError("the sliding scale's glucose ranges overlap")
+        if (self.max_amount_24h is None) != (not self.max_amount_unit.strip()):
+            raise ValueError("a daily maximum needs both an amount and its unit")
         return self

@@ -69,6 +69,12 @@ HINTS: dict[str, str] = {
     "bypass_reason_required": "Tap the reason the scan could not be done.",
     "bypass_reason_unknown": "Tap one of the reasons listed for not scanning.",
     "prn_indication": "Enter why you give it outside the indication, or do not give it.",
+    "glucose_required": "Measure the blood glucose and enter it; the scale gives the dose.",
+    "scale_no_row": "Do not give it. Call the prescriber about this glucose.",
+    "scale_no_dose": "Record the dose as not given (Held) with the glucose.",
+    "partial_invalid": "Enter the amount actually taken (less than the dose prepared) and why.",
+    "prn_amount_max": "Do not give; call the prescriber about the daily maximum.",
+    "amount_max_unknown": "Check the day's doses with the pharmacist before giving.",
 }
 
 _TITLES: list[tuple[type[BaseException], str]] = [

@@ -18,6 +18,9 @@ Rules (all about doses that COUNT: outcome GIVEN and not voided):
 - ``prn_interval`` / ``prn_daily_max``: a PRN dose that breaks the minimum interval or the
   24-hour maximum counted with doses from OTHER devices (the limits are
   :func:`mar_desktop.clinical.rules.check_prn_limits`, not repeated here).
+- ``prn_daily_max`` also: a dose that takes an ingredient over an order's 24-hour AMOUNT
+  maximum counted with the resident's doses of every order of that ingredient from other
+  devices (:func:`amount_max`; the detail names the total and the maximum).
 - ``urgent_unverified_dose``: an urgent dose given on an order awaiting verification (with
   its reason and a second person's sign-in): always raised, so it is seen on every tablet.
 - ``returned_order_dose``: a counted dose of an order that was returned at verification,
@@ -37,10 +40,12 @@ the same facts (a server restart, a re-sent batch) never raises the same alert t
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
+from mar_desktop.clinical.daily_max import check_amount_max
 from mar_desktop.clinical.rules import check_prn_limits
 from mar_desktop.envelope import new_id
 from mar_desktop.errors import RuleViolation
@@ -63,6 +68,8 @@ class DoseFact:
     administered_at: datetime
     recorded_at: datetime
     outcome: Outcome
+    dose_given: Decimal | None = None
+    """The amount recorded (the order's unit); None: the order's dose."""
 
     @property
     def given(self) -> bool:
@@ -216,6 +223,7 @@ def _record(dose: DoseFact, voided: Collection[str]) -> AdministrationRecord:
         actor_role="",
         device_id=dose.device_id,
         voided=dose.entry_id in voided,
+        dose_given=dose.dose_given,
     )
 
 
@@ -248,6 +256,57 @@ def prn_limits(
             detail=(
                 f"PRN doses recorded on different devices break the order's {what}. "
                 "Check the resident and review the records."
+            ),
+            resident_id=new.resident_id,
+            order_id=order.order_id,
+            device_id=new.device_id,
+        )
+    return None
+
+
+def amount_max(
+    order: Order,
+    new: DoseFact,
+    others: Iterable[DoseFact],
+    orders: Mapping[str, Order],
+    limits_from: Iterable[Order],
+    voided: Collection[str],
+) -> AlertRaised | None:
+    """A dose that takes an ingredient over its 24-hour amount maximum counted with the
+    resident's doses of every order of it from OTHER devices (the rule is
+    :func:`mar_desktop.clinical.daily_max.check_amount_max`, not repeated here). Raised as
+    ``prn_daily_max`` (a type every tablet knows) naming ``new`` and every counted dose of the
+    resident less than 24 h from it; the detail names the total and the maximum."""
+    if not _counts(new, voided):
+        return None
+    earlier = [d for d in others if d.entry_id != new.entry_id]
+    if not any(d.device_id != new.device_id and _counts(d, voided) for d in earlier):
+        return None
+    amount = new.dose_given if new.dose_given is not None else order.dose
+    try:
+        check_amount_max(
+            order,
+            amount,
+            new.administered_at,
+            orders,
+            [_record(d, voided) for d in earlier],
+            limits_from=limits_from,
+        )
+    except RuleViolation as violation:
+        if violation.code not in ("prn_amount_max", "amount_max_unknown"):
+            raise
+        near = [
+            d.entry_id
+            for d in earlier
+            if _counts(d, voided) and abs(d.administered_at - new.administered_at) < _DAY
+        ]
+        return _alert(
+            "prn_daily_max",
+            related=[*near, new.entry_id],
+            detail=(
+                "Doses recorded on different devices: "
+                + str(violation).split(". ")[0].replace("This dose would make", "they make")
+                + ". Check the resident and review the records."
             ),
             resident_id=new.resident_id,
             order_id=order.order_id,

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 from mar_desktop.errors import RuleViolation
-from mar_desktop.model import LICENSED_VERIFIER_ROLES, Order, Schedule, User
+from mar_desktop.model import LICENSED_VERIFIER_ROLES, ORDER_V3_FIELDS, Order, Schedule, User
 from mar_desktop.views import OrderState, VerificationStatus
 
 ChangeEffect = Literal["at_once", "waits"]
@@ -54,7 +55,10 @@ def change_effect(old: Order, new: Order) -> ChangeEffect:
     (the same kind: fixed times a subset of the old ones on no more days; every N hours with
     N not smaller; PRN with an interval not shorter and a daily maximum not higher); an end not
     later; and something actually smaller. Anything else (an increase, a new route, a new
-    drug, a unit change, a change in the words, no reduction at all) ``waits``."""
+    drug, a unit change, a change in the words, no reduction at all) ``waits``; so does any
+    change to a dose range, a sliding scale or a daily amount maximum (not judged here)."""
+    if any(getattr(old, name) != getattr(new, name) for name in ORDER_V3_FIELDS):
+        return "waits"
     for name in _SAME_FIELDS:
         if name == "start":
             continue
@@ -213,7 +217,7 @@ def order_values(order: Order) -> dict[str, str]:
         "drug": order.drug,
         "strength": order.strength,
         "form": order.form,
-        "dose": f"{format(order.dose.normalize(), 'f')} {order.dose_unit}",
+        "dose": _dose_words(order),
         "route": order.route,
         "frequency": timing,
         "hold_parameters": holds,
@@ -223,6 +227,27 @@ def order_values(order: Order) -> dict[str, str]:
         "prescriber": order.prescriber,
         "controlled_schedule": order.controlled_schedule or "",
     }
+
+
+def _dose_words(order: Order) -> str:
+    """The dose as verified: "650 mg", a range "325–650 mg", a sliding scale row by row; and a
+    24 h amount maximum."""
+    def num(value: Decimal) -> str:
+        return format(value.normalize(), "f")
+
+    text = f"{num(order.dose)} {order.dose_unit}"
+    if order.dose_max is not None:
+        text = f"{num(order.dose)}–{num(order.dose_max)} {order.dose_unit}"
+    if order.sliding_scale:
+        rows = "; ".join(
+            f"glucose {num(r.glucose_min)}–{num(r.glucose_max)}: {num(r.dose)}"
+            for r in order.sliding_scale
+        )
+        text = f"sliding scale ({order.dose_unit}): {rows}"
+    if order.max_amount_24h is not None:
+        what = order.ingredient or order.drug
+        text += f"; at most {num(order.max_amount_24h)} {order.max_amount_unit} {what} in 24 h"
+    return text
 
 
 def source_rows(

@@ -88,6 +88,16 @@ def medication_request(state: OrderState, at: datetime) -> dict[str, Any]:
             "numerator": {"value": order.schedule.prn_max_doses_24h, "unit": "dose"},
             "denominator": {"value": 24, "unit": "h", "system": fc.UCUM, "code": "h"},
         }
+    if order.dose_max is not None:  # a range: its two ends (the text says a scale's rows)
+        dosage["doseAndRate"] = [{"doseRange": {
+            "low": fc.quantity(order.dose, order.dose_unit),
+            "high": fc.quantity(order.dose_max, order.dose_unit),
+        }}]
+    if order.max_amount_24h is not None and "maxDosePerPeriod" not in dosage:
+        dosage["maxDosePerPeriod"] = {
+            "numerator": fc.quantity(order.max_amount_24h, order.max_amount_unit),
+            "denominator": {"value": 24, "unit": "h", "system": fc.UCUM, "code": "h"},
+        }
     period: dict[str, str] = {"start": utc_iso(order.start)}
     if order.end is not None:
         period["end"] = utc_iso(order.end)

@@ -9,7 +9,11 @@ subject's identifier matching a wristband id or resident id); medicationCodeable
 (contained or bundled) Medication → drug, strength, form, NDCs; the first dosageInstruction →
 dose (``doseQuantity``, UCUM mapped back), route, schedule (``timeOfDay`` [+ ``dayOfWeek``] →
 fixed times; ``frequency 1 per N h`` → every N hours; ``asNeededBoolean`` → PRN with
-``period``/``periodUnit`` as minimum interval and ``maxDosePerPeriod`` per 24 h), text →
+``period``/``periodUnit`` as minimum interval and ``maxDosePerPeriod`` per 24 h: a count of
+doses, or, when its numerator is an amount in mass, volume or units ("3 g"), the order's 24 h
+amount maximum of its ingredient), ``doseRange`` (low–high) → a dose range; a sliding scale
+(which FHIR has no structure for: the dosage text says "sliding scale") is refused, to be
+entered by hand with its table; text →
 instructions; validityPeriod (else authoredOn, else now) → start/end; requester.display →
 prescriber; the controlled schedule from the medication's names and RxNorm codes
 (:mod:`mar_desktop.clinical.controlled`) and the ``urn:mar-desktop:fhir:controlled-schedule``
@@ -39,6 +43,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from mar_desktop.clinical.controlled import RXNORM, schedule_of
 from mar_desktop.clinical.controlled import TABLE_VERSION as CONTROLLED_TABLE
+from mar_desktop.clinical.dose import unit_of
 from mar_desktop.clock import parse_utc
 from mar_desktop.errors import ValidationError
 from mar_desktop.model import Order, Resident, Schedule
@@ -207,6 +212,8 @@ def _schedule(dosage: dict[str, Any]) -> Schedule:
     if as_needed:
         per_day = None
         maximum = dosage.get("maxDosePerPeriod") or {}
+        if _amount_max(dosage) is not None:
+            maximum = {}  # an amount, not a count: see _amount_max
         count = (maximum.get("numerator") or {}).get("value")
         span = (maximum.get("denominator") or {}).get("value")
         span_unit = (maximum.get("denominator") or {}).get("code") or (
@@ -230,6 +237,67 @@ def _schedule(dosage: dict[str, Any]) -> Schedule:
     raise Refused("the timing has no administration times (timeOfDay) or fixed hourly interval")
 
 
+def _amount_max(dosage: dict[str, Any]) -> tuple[Decimal, str] | None:
+    """``maxDosePerPeriod`` as a 24 h amount ("3 g" per 1 d) when its numerator is an amount
+    of mass, volume or units; None for a count of doses (or none). Raises Refused for an
+    amount per another period."""
+    maximum = dosage.get("maxDosePerPeriod") or {}
+    numerator = maximum.get("numerator") or {}
+    unit = unit_of(fc.unit_from_quantity(numerator)) if numerator else None
+    if unit is None or unit.dimension.startswith("count:") or numerator.get("value") is None:
+        return None
+    denominator = maximum.get("denominator") or {}
+    span = Decimal(str(denominator.get("value", 1)))
+    hours = span * (24 if (denominator.get("code") or denominator.get("unit")) == "d" else 1)
+    if hours != 24:
+        raise Refused("the maximum amount is not given per 24 hours")
+    return Decimal(str(numerator["value"])), unit.name
+
+
+def _dose_range(dosage: dict[str, Any]) -> dict[str, Any] | None:
+    """The first ``doseRange`` of the dosage, if any."""
+    return next(
+        (d.get("doseRange") for d in dosage.get("doseAndRate", []) if d.get("doseRange")), None
+    )
+
+
+def _dose_fields(dosage: dict[str, Any]) -> dict[str, Any]:
+    """dose, dose_unit and (for a ``doseRange``) dose_max, the 24 h amount maximum; refuses a
+    sliding scale (no FHIR structure to read its table from)."""
+    words = " ".join(str(t) for t in (dosage.get("text"), dosage.get("patientInstruction")) if t)
+    if "sliding scale" in words.casefold():
+        raise Refused("a sliding scale cannot be imported; enter the order and its scale by hand")
+    fields: dict[str, Any] = {}
+    amount_max = _amount_max(dosage)
+    if amount_max is not None:
+        fields.update(max_amount_24h=amount_max[0], max_amount_unit=amount_max[1])
+    dose_range = _dose_range(dosage)
+    if dose_range is not None:
+        low, high = dose_range.get("low") or {}, dose_range.get("high") or {}
+        if low.get("value") is None or high.get("value") is None:
+            raise Refused("the dose range needs both a low and a high amount")
+        unit = fc.unit_from_quantity(low)
+        if unit != fc.unit_from_quantity(high):
+            raise Refused("the dose range's low and high are in different units")
+        return {
+            **fields,
+            "dose": Decimal(str(low["value"])),
+            "dose_max": Decimal(str(high["value"])),
+            "dose_unit": unit,
+        }
+    dose_qty = next(
+        (d.get("doseQuantity") for d in dosage.get("doseAndRate", []) if d.get("doseQuantity")),
+        None,
+    )
+    if not dose_qty or dose_qty.get("value") is None:
+        raise Refused("the dose quantity is missing")
+    return {
+        **fields,
+        "dose": Decimal(str(dose_qty["value"])),
+        "dose_unit": fc.unit_from_quantity(dose_qty),
+    }
+
+
 def _order(resource: dict[str, Any], ctx: _Context, now: datetime, key: str) -> Order:
     if resource.get("status") != "active":
         raise Refused(f"status is {resource.get('status')!r}; only active requests become orders")
@@ -241,12 +309,10 @@ def _order(resource: dict[str, Any], ctx: _Context, now: datetime, key: str) -> 
     if not dosages:
         raise Refused("there is no dosage instruction")
     dosage = dosages[0]
-    dose_qty = next(
-        (d.get("doseQuantity") for d in dosage.get("doseAndRate", []) if d.get("doseQuantity")),
-        None,
-    )
-    if not dose_qty or dose_qty.get("value") is None:
-        raise Refused("the dose quantity is missing")
+    try:
+        dose_fields = _dose_fields(dosage)
+    except (InvalidOperation, ValueError) as exc:
+        raise Refused(f"a dose value is malformed ({type(exc).__name__})") from None
     route = dosage.get("route") or {}
     route_text = route.get("text") or next(
         (c.get("display") for c in route.get("coding", []) if c.get("display")), ""
@@ -260,7 +326,6 @@ def _order(resource: dict[str, Any], ctx: _Context, now: datetime, key: str) -> 
         str(t) for t in (dosage.get("text"), dosage.get("patientInstruction")) if t
     )
     try:
-        dose = Decimal(str(dose_qty["value"]))
         return Order(
             order_id=imported_order_id(key, resident.resident_id),
             resident_id=resident.resident_id,
@@ -268,8 +333,7 @@ def _order(resource: dict[str, Any], ctx: _Context, now: datetime, key: str) -> 
             strength=medication["strength"][:60],
             form=medication["form"][:60],
             ndcs=medication["ndcs"],
-            dose=dose,
-            dose_unit=fc.unit_from_quantity(dose_qty),
+            **dose_fields,
             route=str(route_text)[:40],
             schedule=_schedule(dosage),
             start=parse_utc(start_text) if start_text else now,
@@ -364,7 +428,8 @@ def _pharmacy_values(resource: dict[str, Any], ctx: _Context) -> dict[str, str]:
             timing += f", every {repeat.get('period')} {repeat.get('periodUnit', '')}".rstrip()
         maximum = (dosage.get("maxDosePerPeriod") or {}).get("numerator") or {}
         if maximum.get("value") is not None:
-            timing += f", at most {maximum['value']} per period"
+            most = f"{maximum['value']} {maximum.get('unit') or maximum.get('code') or ''}"
+            timing += f", at most {most.strip()} per period"
     elif repeat.get("timeOfDay"):
         timing = "at " + ", ".join(str(t)[:5] for t in repeat["timeOfDay"])
         if repeat.get("dayOfWeek"):
@@ -377,6 +442,11 @@ def _pharmacy_values(resource: dict[str, Any], ctx: _Context) -> dict[str, str]:
     validity = (resource.get("dispenseRequest") or {}).get("validityPeriod") or {}
     extension = {e.get("url"): e.get("valueCode") for e in resource.get("extension", [])}
     unit = quantity.get("unit") or quantity.get("code") or ""
+    dose_range = _dose_range(dosage)
+    if dose_range is not None:
+        low, high = dose_range.get("low") or {}, dose_range.get("high") or {}
+        unit = high.get("unit") or high.get("code") or ""
+        quantity = {"value": f"{low.get('value', '')}–{high.get('value', '')}"}
     return {
         "drug": str(medication["drug"]),
         "strength": str(medication["strength"]),

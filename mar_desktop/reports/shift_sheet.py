@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from reportlab.lib import colors
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
 
+from mar_desktop.clinical.dose import order_dose_text
 from mar_desktop.clinical.routes import route_words
 from mar_desktop.model import DoseStatus
 from mar_desktop.reports import codes
@@ -46,7 +47,6 @@ from mar_desktop.reports.pdfkit import (
 )
 from mar_desktop.reports.text import (
     clock_text,
-    decimal_text,
     directions_text,
     dose_text,
     drug_text,
@@ -337,7 +337,7 @@ def _resident_block(ctx: _Ctx, doc: MarDoc, mar: ResidentMar) -> Flowable:
 
 def _short(state: OrderState) -> str:
     order = state.order
-    base = f"{decimal_text(order.dose)} {order.dose_unit} {route_words(order.route)}"
+    base = f"{order_dose_text(order)} {route_words(order.route)}"
     return f"{base}, on hold" if state.status == OrderStatus.HELD else base
 
 

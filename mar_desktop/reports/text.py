@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from mar_desktop.clinical.dose import order_dose_text
 from mar_desktop.clinical.routes import route_words
 from mar_desktop.model import Order, Resident, Schedule
 from mar_desktop.views import AdministrationRecord, OrderState, OrderStatus, OverrideView
@@ -61,7 +62,7 @@ def directions_text(order: Order) -> str:
     """Dose, route (in words, as the screens show it: "oral", not "PO"), frequency, hold
     parameters, controlled status and instructions."""
     parts = [
-        f"{decimal_text(order.dose)} {order.dose_unit} {route_words(order.route)}",
+        f"{order_dose_text(order)} {route_words(order.route)}",
         frequency_text(order.schedule),
     ]
     for hold in order.hold_parameters:

@@ -16,8 +16,6 @@ from zoneinfo import ZoneInfo
 
 from mar_desktop import audit, kinds
 from mar_desktop.clinical import barcodes, overrides, rules
-from mar_desktop.clinical.dose import check_dose
-from mar_desktop.clinical.routes import same_route
 from mar_desktop.clinical.scope import check_scope
 from mar_desktop.clinical.verification import check_givable, check_urgent_second_person
 from mar_desktop.clinical.witness import WITNESS_FRESH_FOR
@@ -27,6 +25,7 @@ from mar_desktop.kinds import ScanRecord, Vitals, WitnessAttestation, WitnessedD
 from mar_desktop.model import Order, Outcome, Resident
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.ports import ReadModel
+from mar_desktop.services import dose_recording
 from mar_desktop.services.base import nonblank
 from mar_desktop.services.witnessed import WitnessedRecords
 from mar_desktop.views import AdministrationRecord
@@ -89,6 +88,11 @@ class AdministrationRequest:
     prn_indication_reason: str = ""
     """Why a PRN dose is given at a score outside the order's indication range (or with no
     score); needed only then."""
+    partial_taken: str | Decimal | None = None
+    """A partial dose: the amount actually taken (order's unit; ``dose_given`` is the dose
+    prepared). Needs ``partial_reason``; recorded as GIVEN with this amount plus an
+    ``administration.partial`` entry."""
+    partial_reason: str = ""
 
     @property
     def urgent(self) -> bool:
@@ -164,7 +168,7 @@ class RecordingService(WitnessedRecords):
         given = req.outcome == Outcome.GIVEN
         proof = None
         if (given and order.needs_witness) or req.witness_entry_id is not None:
-            dose_now = _dose_given(req, order) if given else order.dose
+            dose_now = _dose_facts(req, order).intended if given else order.dose
             expected = WitnessedDose(
                 resident_id=resident.resident_id,
                 order_id=order.order_id,
@@ -199,7 +203,8 @@ class RecordingService(WitnessedRecords):
             witness=witness_user,
             vitals=req.vitals,
         )
-        dose = _dose_given(req, order) if req.outcome == Outcome.GIVEN else None
+        facts = _dose_facts(req, order) if req.outcome == Outcome.GIVEN else None
+        dose = None if facts is None else facts.given
         if req.outcome == Outcome.GIVEN:
             if check.allergy_matches and not req.allergy_acknowledged:
                 raise RuleViolation(
@@ -208,6 +213,11 @@ class RecordingService(WitnessedRecords):
                 )
             if order.site_required and not req.site.strip():
                 raise RuleViolation("Record the site for this route.", code="site_required")
+            assert dose is not None
+            dose_recording.check_daily_amount(read, order, dose, administered_at)
+        elif req.partial_taken is not None or req.partial_reason.strip():
+            raise dose_recording.refuse_partial_not_given()
+        given = req.outcome == Outcome.GIVEN
         body = kinds.AdministrationRecorded(
             resident_id=resident.resident_id,
             order_id=order.order_id,
@@ -215,7 +225,9 @@ class RecordingService(WitnessedRecords):
             administered_at=administered_at,
             outcome=req.outcome,
             reason_code=req.reason_code,
-            reason_text=req.reason_text.strip(),
+            reason_text=req.reason_text.strip()
+            if facts is None
+            else facts.reason_text(order.dose_unit, req.reason_text.strip()),
             dose_given=dose,
             dose_unit=order.dose_unit if given else "",
             route=order.route if given else "",
@@ -248,6 +260,7 @@ class RecordingService(WitnessedRecords):
             drafts.append(_overrides_draft(principal, body, dose_id, accepted))
         drafts += [
             kinds.draft(kinds.ADMINISTRATION_RECORDED, principal.actor, body, dose_id),
+            *dose_recording.partial_draft(principal, order, dose_id, facts),
             audit.audit_for(
                 principal,
                 audit.RECORD_CREATED,
@@ -510,16 +523,16 @@ def _overrides_draft(
     return kinds.draft(kinds.ADMINISTRATION_OVERRIDES, principal.actor, body)
 
 
-def _dose_given(req: AdministrationRequest, order: Order) -> Decimal:
-    """The order's dose when what the nurse entered is that dose, by the order's route.
-    Raises RuleViolation: ``dose_invalid``, ``dose_unit``, ``dose_mismatch`` (field "dose"),
-    ``route_mismatch`` (field "route")."""
-    if req.route is not None and req.route.strip() and not same_route(req.route, order.route):
-        raise RuleViolation(
-            f"This order is given {order.route}; it cannot be recorded as given {req.route}.",
-            code="route_mismatch",
-            field="route",
-        )
-    if req.dose_given is None:
-        return order.dose
-    return check_dose(order, req.dose_given, req.dose_unit, decimal_comma=req.decimal_comma)
+def _dose_facts(req: AdministrationRequest, order: Order) -> dose_recording.DoseFacts:
+    """The dose of a GIVEN administration as the order allows it
+    (:func:`mar_desktop.services.dose_recording.dose_facts`)."""
+    return dose_recording.dose_facts(
+        order,
+        dose_given=req.dose_given,
+        dose_unit=req.dose_unit,
+        route=req.route,
+        decimal_comma=req.decimal_comma,
+        glucose=req.vitals.glucose,
+        partial_taken=req.partial_taken,
+        partial_reason=req.partial_reason,
+    )

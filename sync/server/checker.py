@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
 from mar_desktop.chain import check_signature
@@ -50,9 +51,10 @@ class Facts:
     digest: str
 
 
-DoseBody = tuple[str, str, datetime | None, datetime, Outcome]
+DoseBody = tuple[str, str, datetime | None, datetime, Outcome, Decimal | None]
 """What reconciliation needs of a checked ``administration.recorded`` body: resident id, order
-id, scheduled_for, administered_at and outcome (so the server need not parse it twice)."""
+id, scheduled_for, administered_at, outcome and dose_given (so the server need not parse it
+twice)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,7 @@ def check_one(raw: bytes, public_key: PublicKey, device_id: str, facility_id: st
             body.scheduled_for,
             body.administered_at,
             body.outcome,
+            body.dose_given,
         )
         return Checked(facts, dose=dose)
     return Checked(facts)

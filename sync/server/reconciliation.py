@@ -80,6 +80,13 @@ class _Index:
     """Orders returned at verification (id -> the return entry)."""
     urgent: set[str] = field(default_factory=set)
     """Doses flagged as urgent doses on unverified orders (their entry ids)."""
+    by_resident: dict[str, list[reconcile.DoseFact]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    """Doses of residents with an order stating a 24 h amount maximum (see ``limited``)."""
+    limited: set[str] = field(default_factory=set)
+    """Residents with an order stating a 24 h amount maximum: only their doses are kept by
+    resident and checked across orders."""
     upgraded: bool = False
     """The facility's ``order.verified_at_upgrade`` has been read: v1 orders after it await
     verification (before it they are the ones it names, or were in use before it)."""
@@ -362,9 +369,11 @@ class Reconciler:
             index.settings = body.after
         elif isinstance(body, kinds.OrderCreated):
             index.orders[body.order.order_id] = body.order
+            _note_amount_max(index, body.order)
             self._note_order(index, body, entry)
         elif isinstance(body, kinds.OrderChanged):
             index.orders[body.order.order_id] = body.order
+            _note_amount_max(index, body.order)
             self._note_order(index, body, entry)
             if body.replaces_now:
                 out.extend(self._discontinue(
@@ -404,7 +413,10 @@ class Reconciler:
                 index.skewed.add(body.device_id)
         elif isinstance(body, kinds.AdministrationRecorded):
             b = body
-            dose = (b.resident_id, b.order_id, b.scheduled_for, b.administered_at, b.outcome)
+            dose = (
+                b.resident_id, b.order_id, b.scheduled_for, b.administered_at, b.outcome,
+                b.dose_given,
+            )
             out.extend(self._dose(index, _dose_fact(entry.id, entry.device_id, entry, dose)))
         return [a for a in out if a is not None]
 
@@ -487,7 +499,38 @@ class Reconciler:
             doses = index.by_order[dose.order_id]
             out.append(reconcile.prn_limits(order, dose, doses, index.voided))
         index.by_order[dose.order_id].append(dose)
+        if dose.resident_id in index.limited and order is not None:
+            out.append(_amount_max(index, order, dose))
+            index.by_resident[dose.resident_id].append(dose)
         return out
+
+
+def _note_amount_max(index: _Index, order: Order) -> None:
+    """From an order stating a 24 h amount maximum on, its resident's doses are kept by
+    resident (and the doses already folded for them gathered once)."""
+    if order.max_amount_24h is None or order.resident_id in index.limited:
+        return
+    index.limited.add(order.resident_id)
+    index.by_resident[order.resident_id] = [
+        d for ds in index.by_order.values() for d in ds if d.resident_id == order.resident_id
+    ]
+
+
+def _amount_max(
+    index: _Index, order: Order, dose: reconcile.DoseFact
+) -> kinds.AlertRaised | None:
+    """The 24 h amount maximum across the resident's orders and devices
+    (:func:`mar_desktop.clinical.reconcile.amount_max`); orders discontinued at or before the
+    dose no longer set a maximum."""
+    running = [
+        o for o in index.orders.values()
+        if o.resident_id == dose.resident_id and o.max_amount_24h is not None
+        and not (o.order_id in index.discontinued
+                 and index.discontinued[o.order_id][0] <= dose.administered_at)
+    ]
+    return reconcile.amount_max(
+        order, dose, index.by_resident[dose.resident_id], index.orders, running, index.voided
+    )
 
 
 def _resume(index: _Index, order_id: str, at: datetime) -> None:
@@ -512,7 +555,7 @@ def alert_subject(alert: kinds.AlertRaised) -> str:
 def _dose_fact(
     entry_id: str, device_id: str, timed: Entry | _Row, dose: DoseBody
 ) -> reconcile.DoseFact:
-    resident_id, order_id, scheduled_for, administered_at, outcome = dose
+    resident_id, order_id, scheduled_for, administered_at, outcome, dose_given = dose
     return reconcile.DoseFact(
         entry_id=entry_id,
         device_id=device_id,
@@ -522,6 +565,7 @@ def _dose_fact(
         administered_at=administered_at,
         recorded_at=parse_utc(timed.recorded_at),
         outcome=outcome,
+        dose_given=dose_given,
     )
 
 

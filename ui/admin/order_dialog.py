@@ -1,9 +1,10 @@
 """The medication order form: add an order, or change one (which replaces it by a new order).
 
-Fields: drug, strength, form, GTIN/NDC codes, dose and unit, route; schedule (fixed times,
-every N hours, or PRN with minimum interval and 24-hour maximum; days of the week); start and
+Fields: drug, strength, form, GTIN/NDC codes, dose (or range) and unit, route; schedule (fixed
+times, every N hours, or PRN with minimum interval and 24-hour maximum; days of the week); start and
 end; instructions; prescriber; controlled-substance schedule; time-critical; hold parameters
-(vital with a minimum and/or maximum); site required. ``build()`` returns the validated
+(vital with a minimum and/or maximum); site required; the 24-hour amount maximum of an
+ingredient and a sliding scale (:mod:`ui.admin.order_dose_forms`). ``build()`` returns the validated
 :class:`~mar_desktop.model.Order` (a change also asks for the reason: ``submitted`` then
 carries ``{"order": ..., "reason": ...}``). Errors are shown next to their field.
 GUI thread only; times are entered in the facility's time zone.
@@ -35,6 +36,7 @@ from mar_desktop.errors import RuleViolation
 from mar_desktop.model import HoldParameter, Order, Resident, Schedule
 from ui.admin.base import cell_text, set_cell_text, table
 from ui.admin.forms import AdminForm, FieldError, decimal_of, int_of, text_of
+from ui.admin.order_dose_forms import AmountMaxRow, ScaleEditor
 from ui.widgets.common import button
 
 ROUTES = tuple(route.value for route in Route)  # words, as every screen shows routes
@@ -162,11 +164,15 @@ class OrderDialog(AdminForm):
         self.dose_unit = QLineEdit(base.dose_unit if base else "")
         self.dose_unit.setObjectName("field_dose_unit")
         self.dose_unit.setPlaceholderText("mg, units, mL…")
-        for widget in (self.dose, self.dose_unit):
+        self.dose_max = QLineEdit(str(base.dose_max) if base and base.dose_max else "")
+        self.dose_max.setObjectName("field_dose_max")
+        self.dose_max.setPlaceholderText("up to (a range)")
+        for widget in (self.dose, self.dose_max, self.dose_unit):
             widget.setMinimumHeight(48)
         dose_box.addWidget(self.dose, 1)
+        dose_box.addWidget(self.dose_max, 1)
         dose_box.addWidget(self.dose_unit, 1)
-        self.add("dose", "Dose and unit", dose_row)
+        self.add("dose", "Dose (or range from–to) and unit", dose_row)
         f.aliases["dose_unit"] = "dose"
         self.route = QComboBox()
         self.route.setEditable(True)
@@ -274,6 +280,12 @@ class OrderDialog(AdminForm):
         self.hold_editor = HoldEditor(base.hold_parameters if base else ())
         self.add("hold", "Hold parameters (vitals are asked for before each dose)",
                  self.hold_editor, span=True)
+        self.amount_max = AmountMaxRow(base)
+        self.add("max_amount", "24-hour maximum of the ingredient, all orders together",
+                 self.amount_max, span=True)
+        self.scale_editor = ScaleEditor(base.sliding_scale if base else ())
+        self.add("sliding_scale", "Sliding scale (glucose mg/dL from–to → dose); the dose "
+                 "given must be the row for the glucose", self.scale_editor, span=True)
         self.reason: QPlainTextEdit | None = None
         if changing:
             self.reason = QPlainTextEdit()
@@ -290,6 +302,8 @@ class OrderDialog(AdminForm):
             "schedule.days_of_week": "days_of_week", "schedule": "schedule_kind",
             "gtins": "codes", "ndcs": "codes", "hold_parameters": "hold",
             "prn_indication": "indication",
+            "dose_max": "dose", "max_amount_24h": "max_amount", "max_amount_unit": "max_amount",
+            "ingredient": "max_amount",
         })
         f.hints = {"codes": "Package codes are 8–14 digits (GTIN) or an NDC like 0088-2220-33.",
                    "times": "Times are HH:MM on the 24-hour clock, e.g. 08:00, 20:00."}
@@ -376,6 +390,9 @@ class OrderDialog(AdminForm):
             "prn_followup_minutes": self.replacing.prn_followup_minutes if self.replacing
             else None,
             "prn_indication": self._indication(),
+            "dose_max": decimal_of("dose", self.dose_max.text(), required=False),
+            "sliding_scale": self.scale_editor.rows(),
+            **self.amount_max.values(),
         })
 
     def build(self) -> object:

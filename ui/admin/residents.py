@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mar_desktop.clinical.dose import order_dose_text
 from mar_desktop.model import Order, Resident
 from mar_desktop.permissions import Principal
 from mar_desktop.services.admin_reads import ResidentRegister
@@ -232,7 +233,7 @@ class ResidentsScreen(AdminScreen):
             drug = " ".join(x for x in (order.drug, order.strength, order.form) if x)
             flags = order_flags(order)
             values = (drug + (f"\n{flags}" if flags else ""),
-                      f"{order.dose} {order.dose_unit} {order.route}", schedule_text(order),
+                      f"{order_dose_text(order)} {order.route}", schedule_text(order),
                       STATUS_WORDS[state.status])
             for col, text in enumerate(values):
                 self.order_table.setItem(index, col, QTableWidgetItem(text))

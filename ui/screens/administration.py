@@ -29,18 +29,19 @@ UI only guides. Shows PHI: ``clear_phi()``. Emits ``recorded(SignedDose)`` and `
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from PySide6.QtCore import QLocale, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from mar_desktop.clinical.dose import describe_dose
+from mar_desktop.clinical.dose import amount_text, check_dose, check_partial, describe_dose
 from mar_desktop.clinical.witness import WitnessRequest, WitnessSignIn
 from mar_desktop.envelope import Entry
 from mar_desktop.errors import MarError, RuleViolation, ValidationError
 from mar_desktop.kinds import Vitals, WitnessAttestation
-from mar_desktop.model import Outcome
+from mar_desktop.model import Order, Outcome
 from mar_desktop.permissions import Principal
 from mar_desktop.services.recording import AdministrationRequest
 from ui import theme
@@ -134,6 +135,7 @@ class AdministrationScreen(QWidget):
         self.form.outcome_changed.connect(self._refresh_state)
         self.form.vitals_edited.connect(self._vitals_changed)
         self.form.witness_requested.connect(self._ask_witness)
+        self.form.dose_edited.connect(self._refresh_state)
         layout.addWidget(self.form, 1)
         self.confirm = button("Confirm", "primary", self.submit, name="confirmDose")
         self.confirm.setMinimumHeight(CONFIRM_HEIGHT)
@@ -264,8 +266,30 @@ class AdministrationScreen(QWidget):
             return
         order = target.state.order
         word = dict(OUTCOMES)[outcome]
-        what = describe_dose(order) if outcome is Outcome.GIVEN else order_title(order)
+        what = self._dose_words(order) if outcome is Outcome.GIVEN else order_title(order)
         self._say_confirm(f"Confirm: {word} – {what}")
+
+    def _dose_words(self, order: Order) -> str:
+        """What a GIVEN dose will sign, in words: the amount typed or tapped when the order
+        allows it (in memory: :func:`~mar_desktop.clinical.dose.check_dose`), else the order's
+        dose (or range); a partial dose says so. The service checks everything again."""
+        typed, form = self.form.entry("dose").strip(), self.form
+        comma = QLocale().decimalPoint() == ","
+        try:
+            raw = form.vitals().get("glucose")
+            glucose = Decimal(raw.replace(",", ".")) if raw else None
+            amount = check_dose(order, typed, decimal_comma=comma, glucose=glucose)
+        except (MarError, InvalidOperation):
+            return describe_dose(order)
+        taken = form.entry("partial_taken").strip()
+        if not taken:
+            return describe_dose(order, amount)
+        try:
+            part = check_partial(order, amount, taken, decimal_comma=comma)
+        except MarError:
+            return describe_dose(order, amount)
+        return (f"{describe_dose(order, part)} (partial dose: {amount_text(part)} of "
+                f"{amount_text(amount)} {order.dose_unit})")
 
     # ---- witness ------------------------------------------------------------------------------
     def _ask_witness(self) -> None:
@@ -343,6 +367,8 @@ class AdministrationScreen(QWidget):
             medication_confirmed=checks.medication_confirmed,
             reason_code=form.reason_code(),
             dose_given=text("dose").strip() or None,
+            partial_taken=text("partial_taken").strip() or None,
+            partial_reason=text("partial_reason"),
             decimal_comma=QLocale().decimalPoint() == ",",
             site=text("site"),
             vitals=vitals,
@@ -415,6 +441,7 @@ class AdministrationScreen(QWidget):
         if field is None and text.code == "vitals_required":
             field = next((k for k in self.form.fields
                           if k.startswith("vital_") and not self.form.entry(k).strip()), None)
+        field = {"glucose": "vital_glucose", "partial": "partial_taken"}.get(field or "", field)
         field = field or FIELD_OF_CODE.get(text.code)
         if field is not None and self.form.show_field_error(field, str(error)):
             self.banner.clear_message()

@@ -16,7 +16,7 @@ message itself. Shows PHI: :meth:`DoseForm.clear` drops every field at once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from mar_desktop.clinical import rules
+from mar_desktop.clinical.dose import amount_text, dose_range_text, range_choices, scale_dose
 from mar_desktop.clinical.overrides import (
     DEFAULT_BYPASS_REASONS,
     BypassReason,
@@ -88,6 +89,7 @@ class DoseForm(QWidget):
     outcome_changed = Signal()  # an outcome tapped; the reason choices already follow it
     vitals_edited = Signal()  # a vital typed or cleared: the screen calls check_hold()
     witness_requested = Signal()  # "Witness sign-in…" tapped
+    dose_edited = Signal()  # the dose typed, tapped or filled in from a sliding scale
 
     witness_state: QLabel  # set by build() for an order that needs a witness
 
@@ -100,6 +102,7 @@ class DoseForm(QWidget):
         self.fields: dict[str, Any] = {}
         self._placed: dict[str, QWidget] = {}  # key -> the widget in the form's row
         self.prn_choices: ChoiceRow | None = None
+        self.dose_choices: ChoiceRow | None = None  # a range order's amounts, one tap each
         self._narrow = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -243,8 +246,7 @@ class DoseForm(QWidget):
             site.addItem("")
             site.addItems(SITES)
             self._field("site", "Site", site)
-        dose = QLineEdit(f"{order.dose.normalize():f}")
-        self._field("dose", f"Dose ({order.dose_unit})", dose)
+        self._dose_field(order)
         if order.needs_witness:
             box = QWidget()
             row = QHBoxLayout(box)
@@ -256,7 +258,66 @@ class DoseForm(QWidget):
                                  name="witnessSignIn"))
             self._field("witness", "Witness", box)
         self._field("note", "Note (optional)", QLineEdit())
+        self._field("partial", "", button("Only part taken…", "", self._ask_partial,
+                                          name="partialDose"))
         self._set_reasons()
+
+    def _dose_field(self, order: Order) -> None:
+        """The dose: the order's, filled in; for a range, one tap on an amount of it (none
+        chosen before the tap); for a sliding scale, the scale's row for the glucose typed
+        (the glucose field is added if no hold parameter asked for it)."""
+        ranged, scaled = order.dose_max is not None, bool(order.sliding_scale)
+        dose = QLineEdit("" if ranged or scaled else f"{order.dose.normalize():f}")
+        dose.textChanged.connect(lambda _t: self.dose_edited.emit())
+        caption = f"Dose ({order.dose_unit})"
+        if ranged:
+            box = QWidget()
+            column = QVBoxLayout(box)
+            column.setContentsMargins(0, 0, 0, 0)
+            amounts = [(f"{a:f}", f"{amount_text(a)} {order.dose_unit}")
+                       for a in range_choices(order)]
+            choices = ChoiceRow(amounts, len(amounts), "doseChoice")
+            choices.chosen.connect(lambda value: dose.setText(str(value or "")))
+            dose.textChanged.connect(lambda text: choices.set_value(text.strip() or None))
+            column.addWidget(choices)
+            column.addWidget(dose)
+            self.dose_choices = choices
+            self._field("dose", f"Dose ({dose_range_text(order)})", dose, box)
+        else:
+            self._field("dose", caption, dose)
+        if scaled:
+            glucose = self.fields.get("vital_glucose")
+            if glucose is None:
+                glucose = QLineEdit()
+                glucose.textChanged.connect(lambda _t: self.vitals_edited.emit())
+                self._field("vital_glucose", vital_name("glucose"), glucose)
+            glucose.setPlaceholderText("mg/dL – the sliding scale gives the dose")
+            glucose.textChanged.connect(lambda text: self._scale_dose(order, text))
+
+    def _scale_dose(self, order: Order, glucose_text: str) -> None:
+        """Fills in the sliding scale's dose for the glucose typed; clears it when the glucose
+        is not readable or has no row (the service refuses with the reason)."""
+        dose = self.fields["dose"]
+        try:
+            glucose = Decimal(glucose_text.strip().replace(",", "."))
+            amount = scale_dose(order, glucose) if glucose.is_finite() else None
+        except (InvalidOperation, RuleViolation):
+            amount = None
+        dose.setText("" if amount is None else f"{amount:f}")
+
+    def _ask_partial(self) -> None:
+        self.add_partial()
+
+    def add_partial(self) -> bool:
+        """Asks for the amount actually taken and why (a partial dose), unless asked already.
+        True if added."""
+        if "partial_taken" in self.fields or self._order is None:
+            return False
+        taken = QLineEdit()
+        taken.textChanged.connect(lambda _t: self.dose_edited.emit())
+        self._field("partial_taken", f"Amount taken ({self._order.dose_unit})", taken)
+        self._field("partial_reason", "Why only part", QLineEdit())
+        return True
 
     def add_outside_reason(self) -> bool:
         """Asks why the dose is outside its window, unless asked already. True if added."""
@@ -455,6 +516,7 @@ class DoseForm(QWidget):
         self.fields = {}
         self._placed = {}
         self.prn_choices = None
+        self.dose_choices = None
         while self.details.rowCount():
             self.details.removeRow(0)
 

@@ -75,6 +75,8 @@ def history_row(record: AdministrationRecord, state: OrderState | None, facility
     if record.reason_code:
         words = reason_label(record.reason_code, facility.settings.reason_codes)
         lines.append(" – ".join(p for p in (f"Reason: {words}", record.reason_text) if p))
+    elif record.reason_text:  # e.g. "partial dose: 325 of 650 mg — spat out"
+        lines.append(record.reason_text)
     if record.prn_reason:
         lines.append(f"Given for: {record.prn_reason}")
     if record.pain_score is not None:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from mar_desktop.clinical.dose import order_dose_text
 from mar_desktop.clinical.routes import route_words
 from mar_desktop.clinical.rules import VITAL_LABELS
 from mar_desktop.model import Order, Outcome, ReasonCode, Resident
@@ -43,7 +44,7 @@ def amount(value: Decimal, unit: str) -> str:
 
 def order_line(order: Order) -> str:
     """Dose, unit and route in words ("25 mg oral"), and what the order needs first."""
-    text = f"{amount(order.dose, order.dose_unit)} {route_words(order.route)}"
+    text = f"{order_dose_text(order)} {route_words(order.route)}"
     if order.needs_witness:
         text += "  ·  ⚠ Schedule II: witness"
     if order.hold_parameters:

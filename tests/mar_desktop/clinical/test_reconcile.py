@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -34,6 +35,7 @@ def dose(
     scheduled_for: datetime | None = SLOT,
     administered_at: datetime = SLOT,
     outcome: Outcome = Outcome.GIVEN,
+    dose_given: Decimal | None = None,
 ) -> DoseFact:
     return DoseFact(
         entry_id=entry_id,
@@ -44,6 +46,7 @@ def dose(
         administered_at=administered_at,
         recorded_at=administered_at + timedelta(seconds=5),
         outcome=outcome,
+        dose_given=dose_given,
     )
 
 
@@ -321,3 +324,29 @@ def test_clock_offsets_in_words() -> None:
     assert clock_words(-7500) == "about 2 h 5 min behind"
     assert clock_words(420) == "about 7 min ahead of"
     assert clock_words(-59) == "about 0 min behind"
+
+
+# ---- 24 h amount maximum per ingredient ---------------------------------------------------------
+def test_an_ingredients_amount_maximum_broken_across_devices_and_orders() -> None:
+    from mar_desktop.clinical.reconcile import amount_max
+    from mar_desktop.model import Order
+
+    def _order(**fields: object) -> Order:
+        return Order.model_validate({**PRN.model_dump(), **fields})
+
+    limited = _order(drug="Acetaminophen", dose=Decimal(650), dose_unit="mg",
+                     max_amount_24h=Decimal(1300), max_amount_unit="mg")
+    other = _order(order_id="ord-2", drug="Tylenol", dose=Decimal(650), dose_unit="mg")
+    orders = {o.order_id: o for o in (limited, other)}
+    a = prn_dose("e-a", "dev-1", 0, order_id="ord-2")
+    b = prn_dose("e-b", "dev-1", 2, dose_given=Decimal(325))
+    new = prn_dose("e-new", "dev-2", 5)
+    # 650 + 325 + 650 = 1625 mg > 1300 mg
+    alert = amount_max(limited, new, [a, b], orders, [limited], voided=())
+    assert alert is not None and alert.alert_type == "prn_daily_max" and alert.v == 1
+    assert alert.related_entry_ids == ("e-a", "e-b", "e-new")
+    assert "1625 mg of acetaminophen" in alert.detail and "maximum is 1300 mg" in alert.detail
+    # a voided dose does not count; the same device alone is its own rules' business
+    assert amount_max(limited, new, [a, b], orders, [limited], voided={"e-a"}) is None
+    same = prn_dose("e-new", "dev-1", 5)
+    assert amount_max(limited, same, [a, b], orders, [limited], voided=()) is None
