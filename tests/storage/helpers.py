@@ -344,9 +344,7 @@ UNDO: dict[int, Callable[[Connection], None]] = {
     11: _undo_order_verification,
     12: _drop_snapshot_tables,
     13: _drop_witness_tables,
-    14: lambda conn: None,  # numbers reserved for changes made in parallel: nothing to undo
-    15: lambda conn: None,
-    16: _drop_shift_assignments,
+    14: _drop_shift_assignments,
 }
 """Migrations that only add tables and columns, undone by dropping them (newest last)."""
 

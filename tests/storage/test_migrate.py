@@ -506,7 +506,7 @@ def test_upgrade_from_version_13_adds_shift_assignments_and_applies_those_held_u
 ) -> None:
     """A database of the release before shift assignments: its ledger holds a
     ``shift.assigned`` entry that release kept unapplied ("recorded by a newer version",
-    ``newer_entries_held``). 0016 adds the table; opening with this version rebuilds the
+    ``newer_entries_held``). 0014 adds the table; opening with this version rebuilds the
     projections, so the assignment is applied and every other row is as before."""
     from storage.projections import NEWER_HELD
 

@@ -184,7 +184,7 @@ def test_an_order_body_with_an_indication_is_v3_and_without_one_stays_v2() -> No
         "scale": "pain", "minimum": 7, "maximum": 9,
     }
     assert kinds.parse_body(kinds.ORDER_CREATED, kinds.body_json(created)) == created
-    with pytest.raises(ValueError, match="needs body v3"):
+    with pytest.raises(ValueError, match="PRN indication is v3"):
         kinds.OrderCreated(v=2, order=with_range)
     changed = kinds.OrderChanged(replaces_order_id="o-1", order=with_range, reason="r",
                                  effective_at=plain.start)

@@ -1,4 +1,4 @@
--- 0016: shift assignments (docs/architecture.md#shift-assignment).
+-- 0014: shift assignments (docs/architecture.md#shift-assignment).
 --
 -- One row per ``shift.assigned`` entry: whom it assigns, the unit, rooms and residents, the
 -- shift window and who set it. Which assignment is in force is decided when read (the last
