@@ -68,6 +68,7 @@ DOSE_WASTED = "administration.wasted"
 SHIFT_ASSIGNED = "shift.assigned"
 ADMINISTRATION_OVERRIDES = "administration.overrides"
 PARTIAL_DOSE_RECORDED = "administration.partial"
+ORDER_DECISION_SIGNED = "order.decision_signed"
 
 SERVER_ONLY_KINDS: frozenset[str] = frozenset(
     {FACILITY_CONFIGURED, DEVICE_ENROLLED, DEVICE_REVOKED, ALERT_RAISED, ORDERS_VERIFIED_AT_UPGRADE}
@@ -674,6 +675,29 @@ class PartialDoseRecorded(Body):
         return self
 
 
+class OrderDecisionSigned(Body):
+    """The verifier's own signature of an ``order.verified`` or ``order.returned`` entry
+    (``decision_entry_id``), recorded in the same transaction just AFTER it. The decision entry
+    keeps the fields older tablets know (they still apply it and keep this entry unapplied).
+
+    ``user_sig`` is the verifier's Ed25519 signature (their per-user key, unwrapped by the
+    sign-in) over :func:`mar_desktop.clinical.decision_signature.signed_content` of this body,
+    which names the decision entry, the entry it decided, the resident, the order, the decision
+    and the verifier; ``user_public`` is the key it verifies with. Its entry id is
+    :func:`mar_desktop.clinical.decision_signature.signature_entry_id` of the decision's. Not
+    written when the verifier's account has no user key yet (the device signature alone
+    carries the decision, as before)."""
+
+    decision_entry_id: Id
+    target_entry_id: Id
+    resident_id: Id
+    order_id: Id
+    decision: Literal["verified", "returned"]
+    verifier_user_id: Id
+    user_public: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    user_sig: Annotated[str, Field(pattern=r"^[0-9a-f]{128}$")]
+
+
 class AuditEvent(Body):
     """Body of every ``audit.<action>`` entry (docs/architecture.md#the-audit-chain). Never
     holds secrets."""
@@ -722,6 +746,7 @@ BODY_TYPES: dict[str, type[Body]] = {
     SHIFT_ASSIGNED: ShiftAssigned,
     ADMINISTRATION_OVERRIDES: AdministrationOverrides,
     PARTIAL_DOSE_RECORDED: PartialDoseRecorded,
+    ORDER_DECISION_SIGNED: OrderDecisionSigned,
 }
 
 AUDIT_KIND_PREFIX = "audit."

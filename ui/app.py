@@ -21,6 +21,7 @@ from mar_desktop.clock import Clock
 from mar_desktop.demo.staff import DemoStaff
 from mar_desktop.people.access import AccessService, account_keys
 from mar_desktop.people.auth import AuthService
+from mar_desktop.people.held_keys import held_keys
 from mar_desktop.people.offline import OfflineLimit
 from mar_desktop.people.sessions import SessionManager
 from mar_desktop.people.totp import code_at
@@ -121,7 +122,9 @@ def build_backend(
             reference=reference,
             access=_access_reports(ports, store),
         ),
-        verification=VerificationService(ports),
+        verification=VerificationService(
+            ports, user_key=sessions.user_key, held_keys=held_keys(credentials)
+        ),
         sync_status=sync_status,
         demo_scans=_demo_scans(ports) if demo else None,
         close=close,

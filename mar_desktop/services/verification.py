@@ -12,6 +12,13 @@ The screen's calls, all on the worker thread:
   entries; the verifier is never the author (``verifier_self``).
 - :meth:`VerificationService.set_hand_entry_verification` — audited, default on.
 - :meth:`VerificationService.urgent_doses` — urgent doses on unverified orders in a period.
+- :meth:`VerificationService.decision_signature` — whether a stored verification or return is
+  signed by the verifier's own key (what the screen says after a decision).
+
+A verification or return by someone whose session holds their own user key (``user_key``)
+also records, in the same transaction just after the decision, an ``order.decision_signed``
+entry (:mod:`mar_desktop.clinical.decision_signature`); without a key (an account that has none
+yet, or no key source) none is written and the device signature alone carries the decision.
 
 Every method checks permission and unit scope first (a refusal is audited) and raises
 PermissionDenied, NotFound, RuleViolation (codes from :mod:`mar_desktop.clinical.verification`)
@@ -25,13 +32,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mar_desktop import audit, kinds
+from mar_desktop.clinical.decision_signature import (
+    DecisionSignature,
+    check_decision_signature,
+    sign_decision,
+    signature_entry_id,
+)
 from mar_desktop.clinical.verification import SourceRow, check_verifier, source_rows
-from mar_desktop.envelope import Entry, EntryDraft
-from mar_desktop.errors import NotFound, PermissionDenied
+from mar_desktop.envelope import Entry, EntryDraft, new_id
+from mar_desktop.errors import MarError, NotFound, PermissionDenied
 from mar_desktop.model import Resident
+from mar_desktop.people.held_keys import HeldKeys
 from mar_desktop.permissions import Permission, Principal, allowed, require
 from mar_desktop.ports import ReadModel
-from mar_desktop.services.base import Service, nonblank
+from mar_desktop.services.base import Ports, Service, nonblank
+from mar_desktop.signing import DeviceSigner
 from mar_desktop.views import OrderStatus, PendingVerification, UrgentDose, VerificationStatus
 
 WHAT_WORDS = {
@@ -70,7 +85,45 @@ class VerificationItem:
         return f"{words} (pharmacy import)" if self.pending.source == "import" else words
 
 
+@dataclass(frozen=True, slots=True)
+class SignedDecision:
+    """A stored verification or return and whether its verifier's own key signed it
+    (``status`` SIGNED only when the signature, the key and the content all check)."""
+
+    decision_entry_id: str
+    decision: str  # "verified" or "returned"
+    verifier_name: str
+    status: DecisionSignature
+
+    @property
+    def own_key(self) -> bool:
+        return self.status == DecisionSignature.SIGNED
+
+    @property
+    def words(self) -> str:
+        """What the screen shows beside the decision."""
+        if self.own_key:
+            return f"Signed by {self.verifier_name}'s own key"
+        if self.status == DecisionSignature.MISSING:
+            return "Signed by this device's key"
+        return "The verifier's signature does not check: report this to the administrator"
+
+
 class VerificationService(Service):
+    """``user_key``: the signed-in user's own key (``SessionManager.user_key``; None: none);
+    ``held_keys``: the keys an account's records say the person held (for checking a stored
+    decision's signature; without it no decision reads as signed by the person's own key)."""
+
+    def __init__(
+        self,
+        ports: Ports,
+        user_key: Callable[[str], DeviceSigner | None] | None = None,
+        held_keys: HeldKeys | None = None,
+    ) -> None:
+        super().__init__(ports)
+        self._user_key = user_key or (lambda _user_id: None)
+        self._held_keys = held_keys or (lambda _user_id: frozenset())
+
     def pending(self, principal: Principal, unit_id: str | None = None) -> list[VerificationItem]:
         """What awaits verification on the principal's units (or ``unit_id``), oldest first.
         Needs VERIFY_ORDERS (or MANAGE_ORDERS, to see what one entered)."""
@@ -160,7 +213,7 @@ class VerificationService(Service):
                 reason=why,
             )
             return [
-                kinds.draft(kinds.ORDER_RETURNED, principal.actor, body),
+                *self._decision(principal, found, kinds.ORDER_RETURNED, body),
                 self._audit(principal, found, "returned", why),
             ]
 
@@ -210,7 +263,80 @@ class VerificationService(Service):
         visible = {r.resident_id for r in read.residents(principal.unit_scope(now))}
         return [d for d in read.urgent_doses(since=since, until=until) if d.resident_id in visible]
 
+    def decision_signature(self, principal: Principal, decision_entry_id: str) -> SignedDecision:
+        """Whether the stored ``order.verified``/``order.returned`` entry ``decision_entry_id``
+        is signed by its verifier's own key
+        (:func:`~mar_desktop.clinical.decision_signature.check_decision_signature`). Needs
+        VIEW_MAR on the order's unit. Raises NotFound, PermissionDenied."""
+        entry = self._ledger.entry(decision_entry_id)
+        if entry is None or entry.kind not in (kinds.ORDER_VERIFIED, kinds.ORDER_RETURNED):
+            raise NotFound("No such verification.")
+        decided = kinds.parse_body(entry.kind, entry.body)
+        assert isinstance(decided, kinds.OrderVerified | kinds.OrderReturned)
+        state = self._read.order(decided.order_id)
+        if state is None:
+            raise NotFound("No such order.")
+        resident_id = state.order.resident_id
+        self._resident_in_scope(principal, resident_id, Permission.VIEW_MAR)
+        verifier_id = entry.actor.get("user_id", "")
+        signed = self._signature_of(decision_entry_id)
+        status = check_decision_signature(
+            entry, signed, resident_id=resident_id, held_keys=self._held_keys(verifier_id)
+        )
+        verifier = self._read.user(verifier_id)
+        return SignedDecision(
+            decision_entry_id=decision_entry_id,
+            decision="verified" if entry.kind == kinds.ORDER_VERIFIED else "returned",
+            verifier_name=verifier.full_name if verifier is not None else verifier_id,
+            status=status,
+        )
+
     # ---- helpers ------------------------------------------------------------------------------
+    def _decision(
+        self,
+        principal: Principal,
+        found: PendingVerification,
+        kind: str,
+        body: kinds.OrderVerified | kinds.OrderReturned,
+    ) -> list[EntryDraft]:
+        """The decision's draft, then (when the verifier's session holds their own key) the
+        ``order.decision_signed`` draft signing it, stored under the decision's derived id."""
+        decision_id = new_id()
+        drafts = [kinds.draft(kind, principal.actor, body, entry_id=decision_id)]
+        key = self._user_key(principal.user.user_id)
+        if key is None:
+            return drafts
+        signed = sign_decision(
+            decision_entry_id=decision_id,
+            decision_kind=kind,
+            target_entry_id=found.target_entry_id,
+            order_id=found.state.order_id,
+            resident_id=found.state.order.resident_id,
+            verifier_user_id=principal.user.user_id,
+            key=key,
+        )
+        drafts.append(
+            kinds.draft(
+                kinds.ORDER_DECISION_SIGNED,
+                principal.actor,
+                signed,
+                entry_id=signature_entry_id(decision_id),
+            )
+        )
+        return drafts
+
+    def _signature_of(self, decision_entry_id: str) -> kinds.OrderDecisionSigned | None:
+        """The ``order.decision_signed`` entry stored under the decision's derived id (None:
+        absent, another kind, or a body this version cannot read)."""
+        entry = self._ledger.entry(signature_entry_id(decision_entry_id))
+        if entry is None or entry.kind != kinds.ORDER_DECISION_SIGNED:
+            return None
+        try:
+            body = kinds.parse_body(entry.kind, entry.body)
+        except MarError:
+            return None
+        return body if isinstance(body, kinds.OrderDecisionSigned) else None
+
     def _require_queue(self, principal: Principal, unit_id: str | None) -> None:
         if allowed(principal.role, Permission.MANAGE_ORDERS):
             self._require(principal, Permission.MANAGE_ORDERS, unit_id=unit_id, entity_type="unit")
@@ -240,7 +366,7 @@ class VerificationService(Service):
             note=note.strip(),
         )
         return [
-            kinds.draft(kinds.ORDER_VERIFIED, principal.actor, body),
+            *self._decision(principal, found, kinds.ORDER_VERIFIED, body),
             *self._start_change(principal, read, found),
             self._audit(principal, found, "verified", body.note),
         ]
@@ -316,4 +442,4 @@ def _find(pending: Sequence[PendingVerification], target_entry_id: str) -> Pendi
     raise NotFound("Nothing awaits verification under this id (already verified or returned?).")
 
 
-__all__ = ["VerificationItem", "VerificationService", "VerificationStatus"]
+__all__ = ["SignedDecision", "VerificationItem", "VerificationService", "VerificationStatus"]

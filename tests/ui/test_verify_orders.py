@@ -119,6 +119,7 @@ def test_a_verified_import_changed_by_the_pharmacy_awaits_verification_again(
     message = screen.banner.text()
     assert "Verified" in message and "Metoprolol tartrate" in message
     assert "Holloway, Agnes" in message and "Tobias Brandt" in message
+    assert "Signed by Tobias Brandt's own key." in message  # the stored signature checked
     assert not any("pharmacy import" in t for t in queue_texts(screen))
     # the pharmacy doubles the dose; the re-import arrives as a pulled change would
     outcome = runner.run_on_worker(lambda: import_bundle(facility, dose=50))

@@ -4,7 +4,8 @@ Signs the person in first (:mod:`ui.cli.session`), then goes through
 :class:`~mar_desktop.services.verification.VerificationService` (permission, unit scope, never
 the author, audited). ``pending`` prints each item awaiting verification with the source's
 values beside ours (``*`` marks a difference); ``verify ENTRY`` and ``return ENTRY --reason``
-act on one item by the id ``pending`` prints. Exit 0 on success.
+act on one item by the id ``pending`` prints and say whether the decision is signed by the
+person's own key (see :mod:`mar_desktop.clinical.decision_signature`). Exit 0 on success.
 """
 
 from __future__ import annotations
@@ -12,19 +13,21 @@ from __future__ import annotations
 import argparse
 
 from mar_desktop.services.verification import VerificationService
-from ui.cli.session import signed_in
+from ui.cli.session import SignedIn, signed_in
 
 
 def run(args: argparse.Namespace) -> int:
     with signed_in(args.data_dir, args.user) as session:
-        service = VerificationService(session.ports)
+        service = VerificationService(
+            session.ports, user_key=session.user_key, held_keys=session.held_keys
+        )
         if args.action == "verify":
-            service.verify(session.principal, args.entry, args.note or "")
-            print(f"Verified {args.entry}.")
+            decided = service.verify(session.principal, args.entry, args.note or "")
+            print(f"Verified {args.entry}. {_signed(service, session, decided.id)}")
             return 0
         if args.action == "return":
-            service.return_order(session.principal, args.entry, args.reason or "")
-            print(f"Returned {args.entry}.")
+            decided = service.return_order(session.principal, args.entry, args.reason or "")
+            print(f"Returned {args.entry}. {_signed(service, session, decided.id)}")
             return 0
         items = service.pending(session.principal)
     for item in items:
@@ -41,3 +44,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"    {item.why_not}")
     print(f"{len(items)} awaiting verification.")
     return 0
+
+
+def _signed(service: VerificationService, session: SignedIn, decision_entry_id: str) -> str:
+    """How the stored decision is signed, in words ("Signed by <name>'s own key" only when
+    the signature checks)."""
+    return service.decision_signature(session.principal, decision_entry_id).words + "."

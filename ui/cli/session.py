@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -19,12 +19,14 @@ from mar_desktop.clock import SystemClock
 from mar_desktop.errors import AuthError, NotFound, ValidationError
 from mar_desktop.model import Facility, Unit
 from mar_desktop.people.auth import AuthService, LoginStep
+from mar_desktop.people.held_keys import HeldKeys, held_keys
 from mar_desktop.people.offline import OfflineLimit
 from mar_desktop.people.sessions import SessionManager
 from mar_desktop.permissions import Principal
 from mar_desktop.reports.exporting import ExportService
 from mar_desktop.reports.gather import ReportService
 from mar_desktop.services.base import Ports
+from mar_desktop.signing import DeviceSigner
 from storage.credentials import SqlCredentialStore
 from storage.local_store import LocalStore
 from storage.offline_contact import SqlContactStore
@@ -33,11 +35,24 @@ from storage.sync_state import SyncState
 from ui.cli.store import open_store
 
 
+def _no_key(_user_id: str) -> DeviceSigner | None:
+    return None
+
+
+def _no_keys(_user_id: str) -> frozenset[str]:
+    return frozenset()
+
+
 @dataclass(frozen=True)
 class SignedIn:
+    """``user_key``: the signed-in person's own key while signed in (None: none);
+    ``held_keys``: the keys an account's records say the person held."""
+
     store: LocalStore
     ports: Ports
     principal: Principal
+    user_key: Callable[[str], DeviceSigner | None] = _no_key
+    held_keys: HeldKeys = _no_keys
 
     def facility(self) -> Facility:
         """This device's facility; ``NotFound`` before the first sync brought it."""
@@ -111,7 +126,8 @@ def signed_in(data_dir: Path, username: str) -> Iterator[SignedIn]:
                 )
             session = auth.submit_totp(challenge, _ask("Authenticator code: ", secret=True))
             try:
-                yield SignedIn(store, ports, session.principal)
+                yield SignedIn(store, ports, session.principal, sessions.user_key,
+                               held_keys(credentials))
             finally:
                 auth.logout()
         finally:

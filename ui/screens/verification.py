@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from mar_desktop.changes import Changes
-from mar_desktop.envelope import Entry
+from mar_desktop.errors import MarError
 from mar_desktop.permissions import Permission, Principal
 from mar_desktop.services.verification import VerificationItem
 from ui.admin.base import cell_text, fit_columns, table
@@ -317,7 +317,7 @@ class VerificationScreen(QWidget):
             return
         verification = self._ctx.backend.verification
         target = item.target_entry_id
-        self._decide(item, "Verified", lambda p: verification.verify(p, target))
+        self._decide(item, "Verified", lambda p: verification.verify(p, target).id)
 
     def return_order(self) -> None:
         """Returns the open item with the reason typed; without one, says so under the field
@@ -335,19 +335,29 @@ class VerificationScreen(QWidget):
         self._clear_reason_error()
         verification = self._ctx.backend.verification
         target = item.target_entry_id
-        self._decide(item, "Returned", lambda p: verification.return_order(p, target, why))
+        self._decide(item, "Returned", lambda p: verification.return_order(p, target, why).id)
 
     def _decide(self, item: VerificationItem, decision: str,
-                work: Callable[[Principal], Entry]) -> None:
+                work: Callable[[Principal], str]) -> None:
+        """Runs ``work`` (the decision; it returns the decision entry's id), then reads
+        whether the stored decision is signed by the verifier's own key, on the worker."""
         principal = self._ctx.principal()
         if principal is None:
             return
         signer = principal.user.full_name
         self.verify_button.setEnabled(False)
         self.return_button.setEnabled(False)
+        verification = self._ctx.backend.verification
 
-        def done(_entry: Entry) -> None:
-            self._confirmation = signed_words(item, decision, signer)
+        def decide_and_check(p: Principal) -> bool:
+            decision_id = work(p)
+            try:  # the decision is stored: a failed read only leaves out the "own key" words
+                return verification.decision_signature(p, decision_id).own_key
+            except MarError:
+                return False
+
+        def done(own_key: bool) -> None:
+            self._confirmation = signed_words(item, decision, signer, own_key)
             self.banner.show_message("ok", self._confirmation)
             self.refresh()
 
@@ -356,7 +366,7 @@ class VerificationScreen(QWidget):
             self.return_button.setEnabled(item.may_verify)
             self._failed(error)
 
-        self._ctx.run(work, done, failed)
+        self._ctx.run(decide_and_check, done, failed)
 
     # ---- privacy ------------------------------------------------------------------------------
     def clear_phi(self) -> None:

@@ -147,13 +147,17 @@ def column_legend(item: VerificationItem) -> str:
     return " · ".join(parts) + "."
 
 
-def signed_words(item: VerificationItem, decision: str, signer: str) -> str:
-    """The confirmation after a decision: what was signed, for whom, by whom."""
+def signed_words(
+    item: VerificationItem, decision: str, signer: str, own_key: bool = False
+) -> str:
+    """The confirmation after a decision: what was signed, for whom, by whom. ``own_key``:
+    the stored decision checked as signed by the signer's own key (said only then)."""
     order = item.pending.state.order
     what = f"{order_title(order)} {amount(order.dose, order.dose_unit)}"
+    by = f"{signer}'s own key" if own_key else signer
     return (
         f"{decision}: {item.what.lower()} — {what} for {item.resident.display_name} "
-        f"(room {item.resident.room}). Signed by {signer}."
+        f"(room {item.resident.room}). Signed by {by}."
     )
 
 

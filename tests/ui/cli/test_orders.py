@@ -33,3 +33,16 @@ def test_the_seeded_orders_are_verified_and_the_queue_is_a_verifier_s(
     assert main(["orders", "pending", "--data-dir", str(seeded),
                  *as_user(monkeypatch, "cna")]) != 0
     assert "does not allow" in capsys.readouterr().err
+
+
+def test_a_verification_at_the_terminal_is_signed_by_the_verifier_s_own_key(
+    seeded: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["orders", "pending", "--data-dir", str(seeded),
+                 *as_user(monkeypatch, "nurse")]) == 0
+    out = capsys.readouterr().out
+    entry = next(line.split()[0] for line in out.splitlines() if "Omeprazole" in line)
+    assert main(["orders", "verify", entry, "--data-dir", str(seeded),
+                 *as_user(monkeypatch, "nurse2")]) == 0
+    said = capsys.readouterr().out
+    assert f"Verified {entry}." in said and "'s own key." in said
