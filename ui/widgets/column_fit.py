@@ -54,10 +54,14 @@ def _rows(table: QTableView) -> int:
 def longest_word(table: QTableView, col: int, skip_row: int | None = None) -> int:
     """The width the longest word of ``col``'s cells needs (0 for no text)."""
     widest = 0
+    seen: set[tuple[str, int]] = set()  # a long list repeats its times, rooms and drugs
     for r in range(_rows(table)):
         if r == skip_row:
             continue
         text, metrics_of = _cell(table, r, col)
+        if (text, len(metrics_of)) in seen:
+            continue
+        seen.add((text, len(metrics_of)))
         for metrics in metrics_of:
             widest = max([widest, *(metrics.horizontalAdvance(w) for w in text.split())])
     return widest + CELL_PADDING if widest else 0
@@ -119,6 +123,19 @@ def fit_rows(table: QTableView, least: int, *, skip_row: int | None = None) -> N
 def fit_uniform_rows(table: QTableView, least: int) -> None:
     """Every row as high as the tallest row needs (at least ``least``): one default height,
     for a long list whose rows should read alike (the med pass)."""
-    height = max([least, *(row_height(table, r, least) for r in range(_rows(table)))])
+    flags = int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap)
+    model = table.model()
+    height = least
+    seen: set[tuple[int, str, int]] = set()  # each distinct cell text measured once
+    for c in range(model.columnCount() if model is not None else 0):
+        room = QRect(0, 0, max(1, table.columnWidth(c) - CELL_PADDING), 100_000)
+        for r in range(_rows(table)):
+            text, metrics_of = _cell(table, r, c)
+            if not text or (c, text, len(metrics_of)) in seen:
+                continue
+            seen.add((c, text, len(metrics_of)))
+            for metrics in metrics_of:
+                needed = metrics.boundingRect(room, flags, text).height() + ROW_PADDING
+                height = max(height, needed)
     if table.verticalHeader().defaultSectionSize() != height:
         table.verticalHeader().setDefaultSectionSize(height)
