@@ -19,8 +19,8 @@ from mar_desktop.kinds import Body
 from mar_desktop.model import Id, Text
 from mar_desktop.services.reference import ReferenceService
 from sync.server.app import alert_infos
-from tests.sync.conftest import Site, start_site, stop_site
-from tests.sync.world import Cart, cart, next_slot, plain_orders, seed
+from tests.sync.conftest import start_site, stop_site
+from tests.sync.world import Cart, cart, next_slot, plain_orders, two_carts
 
 
 def _alerts(c: Cart, alert_type: str) -> list[set[str]]:
@@ -38,15 +38,6 @@ def _last_of_kind(c: Cart, kind: str) -> Entry:
     return [e for e in rows if e.kind == kind][-1]
 
 
-def _two_carts(site: Site) -> tuple[Cart, Cart, object]:
-    a = cart(site, "cart-a")
-    seeded = seed(a)
-    a.tab.engine.sync_once()
-    b = cart(site, "cart-b")
-    b.tab.engine.sync_once()
-    return a, b, seeded
-
-
 def _half_an_hour_before_a_dose(seeded: object, *carts: Cart) -> tuple[Any, Any, Any]:
     """A plain scheduled order, its resident and its next dose time; every cart's clock half an
     hour before it (the order change happens then, the dose at the slot)."""
@@ -62,7 +53,7 @@ def test_a_dose_given_on_a_tablet_that_missed_the_hold_alerts_everywhere(
 ) -> None:
     site = start_site(tmp_path, store_url, cert_files, ca)
     try:
-        a, b, seeded = _two_carts(site)
+        a, b, seeded = two_carts(site)
         resident, order, slot = _half_an_hour_before_a_dose(seeded, a, b)
         # A holds the order from now on and syncs; B is offline and has not heard.
         ReferenceService(a.ports).hold_order(
@@ -92,7 +83,7 @@ def test_a_dose_by_an_orders_old_version_after_a_change_alerts_everywhere(
 ) -> None:
     site = start_site(tmp_path, store_url, cert_files, ca)
     try:
-        a, b, seeded = _two_carts(site)
+        a, b, seeded = two_carts(site)
         resident, order, slot = _half_an_hour_before_a_dose(seeded, a, b)
         # a lower dose acts at once (an increase would wait for verification, the old
         # version staying givable until then)
@@ -133,7 +124,7 @@ def test_an_older_tablet_keeps_a_new_alert_type_unapplied_and_loses_nothing(
 ) -> None:
     site = start_site(tmp_path, str(tmp_path / "server.sqlite3"), cert_files, ca)
     try:
-        a, older, seeded = _two_carts(site)
+        a, older, seeded = two_carts(site)
         c = cart(site, "cart-c")
         c.tab.engine.sync_once()
         resident, order, slot = _half_an_hour_before_a_dose(seeded, a, older, c)

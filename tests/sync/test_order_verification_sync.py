@@ -26,7 +26,7 @@ from mar_desktop.views import OrderStatus, VerificationStatus
 from sync.server.app import alert_infos
 from sync.server.upgrade_orders import mark_existing_orders
 from tests.sync.conftest import start_site, stop_site
-from tests.sync.world import Cart, cart, next_slot, plain_orders, seed
+from tests.sync.world import Cart, cart, next_slot, plain_orders, seed, two_carts
 
 
 def _alert_types(c: Cart) -> list[str]:
@@ -100,11 +100,7 @@ def test_the_normal_on_time_pass_with_verified_orders_raises_nothing(
 ) -> None:
     site = start_site(tmp_path, str(tmp_path / "server.sqlite3"), cert_files, ca)
     try:
-        a = cart(site, "cart-a")
-        seeded = seed(a)
-        a.tab.engine.sync_once()
-        b = cart(site, "cart-b")
-        b.tab.engine.sync_once()
+        a, b, seeded = two_carts(site)
         for resident, order in plain_orders(seeded, 4):
             slot = next_slot(a, order)
             a.clock.set(slot)  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ from mar_desktop.model import Outcome, PrnIndication
 from mar_desktop.services.recording import AdministrationRequest
 from mar_desktop.services.reference import ReferenceService
 from tests.sync.conftest import start_site, stop_site
-from tests.sync.world import Cart, cart, next_slot, plain_orders, seed
+from tests.sync.world import Cart, cart, next_slot, plain_orders, seed, two_carts
 
 
 def _overrides_count(c: Cart) -> int:
@@ -84,11 +84,7 @@ def test_the_normal_on_time_pass_on_two_carts_records_no_override(
 ) -> None:
     site = start_site(tmp_path, str(tmp_path / "server.sqlite3"), cert_files, ca)
     try:
-        a = cart(site, "cart-a")
-        seeded = seed(a)
-        a.tab.engine.sync_once()
-        b = cart(site, "cart-b")
-        b.tab.engine.sync_once()
+        a, b, seeded = two_carts(site)
         given = []
         for index, (resident, order) in enumerate(plain_orders(seeded)):
             c = (a, b)[index % 2]

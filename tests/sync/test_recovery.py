@@ -26,6 +26,7 @@ from tests.sync.world import (
     plain_orders,
     seed,
     server_rows,
+    two_carts,
 )
 
 
@@ -240,11 +241,7 @@ def test_revoked_tablet_is_refused_and_its_past_entries_stay_valid(
     clock = FakeClock(NOW)
     site = start_site(tmp_path, str(tmp_path / "server.sqlite3"), cert_files, ca, clock=clock)
     try:
-        a = cart(site, "cart-a")
-        seeded = seed(a)
-        a.tab.engine.sync_once()
-        b = cart(site, "cart-b")
-        b.tab.engine.sync_once()
+        a, b, seeded = two_carts(site)
         doses = plain_orders(seeded, 2)
         _give_all(a, seeded, doses[0], [a, b], clock)
         a.tab.engine.sync_once()

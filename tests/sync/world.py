@@ -77,6 +77,17 @@ def seed(c: Cart, residents_per_unit: int = 2) -> SeedResult:
     )
 
 
+def two_carts(site: Site) -> tuple[Cart, Cart, SeedResult]:
+    """Cart A seeds the demo facility and syncs; cart B enrols and pulls it: the two carts of a
+    unit's med pass, both holding the same facility."""
+    a = cart(site, "cart-a")
+    seeded = seed(a)
+    a.tab.engine.sync_once()
+    b = cart(site, "cart-b")
+    b.tab.engine.sync_once()
+    return a, b, seeded
+
+
 def signed_in_admin(site: Site, c: Cart, auth: AuthService, username: str = "chief") -> Principal:
     """The facility's first admin as ``mar-server init`` makes it, signed in on ``c`` for the
     first time (new password, authenticator): the session holds the admin's own key, which
