@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -37,7 +36,7 @@ from mar_desktop.permissions import Principal
 from mar_desktop.services.access_report import AccessReportService
 from mar_desktop.services.admin_reads import AuditChoices
 from ui.admin.base import AdminScreen, fit_columns, table
-from ui.admin.forms import date_of
+from ui.admin.forms import captioned, date_of
 from ui.admin.save_paths import documents_folder
 from ui.backend import AdminServices
 from ui.context import UiContext
@@ -69,16 +68,6 @@ def export_report(services: AdminServices, principal: Principal, resident_id: st
     """Worker thread: the report's files and signed manifest into ``folder``."""
     return int(_access(services).export(principal, resident_id, since, until,
                                         "pdf" if kind == "pdf" else "csv", folder))
-
-
-def _captioned(caption: str, widget: QWidget) -> QWidget:
-    holder = QWidget()
-    column = QVBoxLayout(holder)
-    column.setContentsMargins(0, 0, 0, 0)
-    column.setSpacing(4)
-    column.addWidget(label(caption, wrap=True))
-    column.addWidget(widget)
-    return holder
 
 
 class AccessReportScreen(AdminScreen):
@@ -118,10 +107,10 @@ class AccessReportScreen(AdminScreen):
         self.show_button = button("⌕ Show", "primary", self.show_report, name="accessShow")
         self.export_button = button("⇩ Export…", "", self.export, name="accessExport")
         self.export_button.setEnabled(False)
-        self._parts = [_captioned("Resident", self.resident),
-                       _captioned("From (start of day)", self.since),
-                       _captioned("To (end of day, included)", self.until),
-                       _captioned("Export as", self.format)]
+        self._parts = [captioned("Resident", self.resident),
+                       captioned("From (start of day)", self.since),
+                       captioned("To (end of day, included)", self.until),
+                       captioned("Export as", self.format)]
         self._grid = grid
         self._columns = 0
         self._place(4)

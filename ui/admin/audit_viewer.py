@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -43,6 +42,7 @@ from mar_desktop.permissions import Principal
 from mar_desktop.services.admin_reads import AuditChoices
 from ui.admin.audit_detail import AuditDetail
 from ui.admin.base import AdminScreen, fit_columns, table
+from ui.admin.forms import captioned
 from ui.admin.save_paths import ask_save_path
 from ui.backend import AdminServices
 from ui.context import UiContext
@@ -97,16 +97,6 @@ def export_audit(services: AdminServices, principal: Principal, query: AuditFilt
     return services.audit.export_csv(principal, query, path, zone)
 
 
-def _captioned(caption: str, widget: QWidget) -> QWidget:
-    holder = QWidget()
-    column = QVBoxLayout(holder)
-    column.setContentsMargins(0, 0, 0, 0)
-    column.setSpacing(4)
-    column.addWidget(label(caption, wrap=True))
-    column.addWidget(widget)
-    return holder
-
-
 class AuditScreen(AdminScreen):
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, "Audit log",
@@ -155,7 +145,7 @@ class AuditScreen(AdminScreen):
         self.show_sync.setObjectName("auditShowSync")
         self.show_sync.setMinimumHeight(48)
         self.export_button = button("⇩ Export CSV…", "", self.export, name="auditExport")
-        self._times = (_captioned("From", self.since), _captioned("To", self.until))
+        self._times = (captioned("From", self.since), captioned("To", self.until))
         options = QWidget()
         options.setObjectName("auditOptions")
         options.setStyleSheet("#auditOptions { background: transparent; }")
@@ -165,9 +155,9 @@ class AuditScreen(AdminScreen):
         row.addStretch(1)
         row.addWidget(self.export_button)
         self._filter_parts = [
-            _captioned("Person", self.user), _captioned("Action", self.action),
-            _captioned("Time range", self.range), _captioned("Resident", self.resident),
-            _captioned("Or any record id", self.entity), *self._times, options]
+            captioned("Person", self.user), captioned("Action", self.action),
+            captioned("Time range", self.range), captioned("Resident", self.resident),
+            captioned("Or any record id", self.entity), *self._times, options]
         self._grid = grid
         self._grid_columns = 0
         self._place_filters(3)

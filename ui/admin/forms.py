@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QScrollArea,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -180,6 +181,17 @@ class FieldGrid(QWidget):
             if not key or not self.field_error(key, text):
                 unplaced.append(text)
         return list(dict.fromkeys(unplaced))
+
+
+def captioned(caption: str, widget: QWidget) -> QWidget:
+    """``widget`` under its caption (a filter bar's field: the audit log, the access report)."""
+    holder = QWidget()
+    column = QVBoxLayout(holder)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(4)
+    column.addWidget(label(caption, wrap=True))
+    column.addWidget(widget)
+    return holder
 
 
 def banner_text(unplaced: list[str]) -> str:
